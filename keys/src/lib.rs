@@ -1,0 +1,161 @@
+//! Signing keys behind one small interface.
+//!
+//! Every service of sigstack signs something: log checkpoints, SCTs, certificates, timestamps, TUF
+//! metadata. They all do it through [`Signer`], a one-method-to-sign trait, so that a key held in
+//! a file today can be held by an HSM tomorrow without touching the services.
+//!
+//! Conventions (the ones Sigstore clients verify against):
+//! - ECDSA keys sign the SHA-256 (P-256) or SHA-384 (P-384) digest of the message and return an
+//!   ASN.1 DER `Ecdsa-Sig-Value`.
+//! - Ed25519 keys sign the message itself (pure Ed25519) and return the raw 64-byte signature.
+//! - A key is identified by the SHA-256 of its DER `SubjectPublicKeyInfo` ([`key_id`]), which is
+//!   what Rekor and CT clients call the log ID.
+
+mod public;
+mod software;
+
+pub use public::PublicKey;
+pub use software::SoftwareKey;
+
+use sha2::{Digest, Sha256};
+
+/// The signature algorithms sigstack keys support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// ECDSA on NIST P-256 over SHA-256, DER signatures.
+    EcdsaP256Sha256,
+    /// ECDSA on NIST P-384 over SHA-384, DER signatures.
+    EcdsaP384Sha384,
+    /// Pure Ed25519, raw 64-byte signatures.
+    Ed25519,
+}
+
+impl Algorithm {
+    /// The name used in configuration files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::EcdsaP256Sha256 => "ecdsa-p256",
+            Algorithm::EcdsaP384Sha384 => "ecdsa-p384",
+            Algorithm::Ed25519 => "ed25519",
+        }
+    }
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        match s {
+            "ecdsa-p256" | "p256" => Ok(Algorithm::EcdsaP256Sha256),
+            "ecdsa-p384" | "p384" => Ok(Algorithm::EcdsaP384Sha384),
+            "ed25519" => Ok(Algorithm::Ed25519),
+            other => Err(KeyError::UnsupportedAlgorithm(other.to_string())),
+        }
+    }
+}
+
+/// Errors from loading, using or verifying keys.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key file could not be read or written.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The key material is not a PKCS#8 / SPKI key of a supported type.
+    #[error("malformed or unsupported key: {0}")]
+    Malformed(String),
+    /// The algorithm named is not one we support.
+    #[error("unsupported key algorithm {0:?} (supported: ecdsa-p256, ecdsa-p384, ed25519)")]
+    UnsupportedAlgorithm(String),
+    /// The signer could not produce a signature (an HSM being unreachable, for example).
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// A signature did not verify.
+    #[error("signature verification failed")]
+    BadSignature,
+}
+
+/// A private key that signs; implementations may keep the key outside the process (HSM, KMS).
+///
+/// Implementations MUST be safe to call from many threads at once. `sign` MAY block (an HSM
+/// round-trip); async callers that care run it on a blocking thread.
+pub trait Signer: Send + Sync {
+    /// The algorithm this key signs with.
+    fn algorithm(&self) -> Algorithm;
+    /// The public key as DER `SubjectPublicKeyInfo`.
+    fn public_key_der(&self) -> &[u8];
+    /// Signs `message` following the conventions in the crate documentation.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+/// The SHA-256 of a DER `SubjectPublicKeyInfo`: Rekor's and CT's log ID.
+pub fn key_id(spki_der: &[u8]) -> [u8; 32] {
+    Sha256::digest(spki_der).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_signs_and_verifies_and_rejects_tampering() {
+        for alg in [
+            Algorithm::EcdsaP256Sha256,
+            Algorithm::EcdsaP384Sha384,
+            Algorithm::Ed25519,
+        ] {
+            let key = SoftwareKey::generate(alg);
+            let sig = key.sign(b"hello").unwrap();
+            let public = PublicKey::from_spki_der(key.public_key_der()).unwrap();
+            assert_eq!(public.algorithm(), alg);
+            public.verify(b"hello", &sig).unwrap();
+            assert!(public.verify(b"hellp", &sig).is_err());
+            let mut bad = sig.clone();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            assert!(public.verify(b"hello", &bad).is_err());
+        }
+    }
+
+    #[test]
+    fn pem_round_trip_keeps_the_key() {
+        for alg in [
+            Algorithm::EcdsaP256Sha256,
+            Algorithm::EcdsaP384Sha384,
+            Algorithm::Ed25519,
+        ] {
+            let key = SoftwareKey::generate(alg);
+            let pem = key.to_pkcs8_pem().unwrap();
+            let again = SoftwareKey::from_pkcs8_pem(&pem).unwrap();
+            assert_eq!(key.public_key_der(), again.public_key_der());
+            assert_eq!(again.algorithm(), alg);
+        }
+    }
+
+    #[test]
+    fn load_or_generate_creates_owner_only_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("log.key");
+        let first = SoftwareKey::load_or_generate(&path, Algorithm::Ed25519).unwrap();
+        let second = SoftwareKey::load_or_generate(&path, Algorithm::Ed25519).unwrap();
+        assert_eq!(first.public_key_der(), second.public_key_der());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn garbage_is_rejected_not_panicked_on() {
+        assert!(SoftwareKey::from_pkcs8_pem("not a key").is_err());
+        assert!(PublicKey::from_spki_der(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_err());
+        assert!(PublicKey::from_spki_der(&[]).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+use crate::{Algorithm, KeyError, Signer};
+use ecdsa::signature::Signer as _;
+use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use spki::EncodePublicKey;
+use std::path::Path;
+
+/// A private key held in process memory, loaded from a PKCS#8 PEM file or generated.
+pub struct SoftwareKey {
+    inner: Inner,
+    public_der: Vec<u8>,
+}
+
+enum Inner {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+impl std::fmt::Debug for SoftwareKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("SoftwareKey")
+            .field("algorithm", &self.algorithm())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SoftwareKey {
+    /// Generates a fresh key from the operating system's random source.
+    pub fn generate(algorithm: Algorithm) -> Self {
+        let mut rng = rand_core::OsRng;
+        let inner = match algorithm {
+            Algorithm::EcdsaP256Sha256 => Inner::P256(p256::ecdsa::SigningKey::random(&mut rng)),
+            Algorithm::EcdsaP384Sha384 => Inner::P384(p384::ecdsa::SigningKey::random(&mut rng)),
+            Algorithm::Ed25519 => Inner::Ed25519(ed25519_dalek::SigningKey::generate(&mut rng)),
+        };
+        Self::from_inner(inner).expect("a freshly generated key encodes")
+    }
+
+    /// Builds an Ed25519 key from its 32-byte seed (used for known-answer tests).
+    pub fn ed25519_from_seed(seed: &[u8; 32]) -> Self {
+        Self::from_inner(Inner::Ed25519(ed25519_dalek::SigningKey::from_bytes(seed)))
+            .expect("an Ed25519 key encodes")
+    }
+
+    fn from_inner(inner: Inner) -> Result<Self, KeyError> {
+        let public_der = match &inner {
+            Inner::P256(k) => k.verifying_key().to_public_key_der(),
+            Inner::P384(k) => k.verifying_key().to_public_key_der(),
+            Inner::Ed25519(k) => k.verifying_key().to_public_key_der(),
+        }
+        .map_err(|e| KeyError::Malformed(e.to_string()))?
+        .into_vec();
+        Ok(Self { inner, public_der })
+    }
+
+    /// Parses a PKCS#8 `PRIVATE KEY` PEM (P-256, P-384 or Ed25519).
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
+        let inner = if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+            Inner::P256(k)
+        } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+            Inner::P384(k)
+        } else if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
+            Inner::Ed25519(k)
+        } else {
+            return Err(KeyError::Malformed(
+                "expected a PKCS#8 PRIVATE KEY PEM for P-256, P-384 or Ed25519".into(),
+            ));
+        };
+        Self::from_inner(inner)
+    }
+
+    /// Encodes the key as PKCS#8 PEM. The caller is responsible for where it goes.
+    pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
+        let pem = match &self.inner {
+            Inner::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Inner::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Inner::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+        }
+        .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        Ok(pem.to_string())
+    }
+
+    /// Loads a PKCS#8 PEM key file.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_pkcs8_pem(&pem)
+    }
+
+    /// Loads the key at `path`, or generates one of `algorithm` and writes it there first.
+    ///
+    /// The file is created owner-read/write only (0600), written to a temporary name, fsynced and
+    /// renamed into place, so a crash never leaves a half-written key behind.
+    pub fn load_or_generate(path: &Path, algorithm: Algorithm) -> Result<Self, KeyError> {
+        if path.exists() {
+            return Self::load(path);
+        }
+        let key = Self::generate(algorithm);
+        write_private_file(path, key.to_pkcs8_pem()?.as_bytes())?;
+        Ok(key)
+    }
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+    use std::io::Write;
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(io)?;
+    file.write_all(contents).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = dir {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+impl Signer for SoftwareKey {
+    fn algorithm(&self) -> Algorithm {
+        match self.inner {
+            Inner::P256(_) => Algorithm::EcdsaP256Sha256,
+            Inner::P384(_) => Algorithm::EcdsaP384Sha384,
+            Inner::Ed25519(_) => Algorithm::Ed25519,
+        }
+    }
+
+    fn public_key_der(&self) -> &[u8] {
+        &self.public_der
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Ok(match &self.inner {
+            Inner::P256(k) => {
+                let sig: p256::ecdsa::DerSignature = k.sign(message);
+                sig.as_bytes().to_vec()
+            }
+            Inner::P384(k) => {
+                let sig: p384::ecdsa::DerSignature = k.sign(message);
+                sig.as_bytes().to_vec()
+            }
+            Inner::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
+        })
+    }
+}
