@@ -119,9 +119,7 @@ impl TileSet {
 
     /// Whether the tile is held with at least `width` hashes.
     pub fn has(&self, id: TileId, width: u64) -> bool {
-        self.tiles
-            .get(&id)
-            .is_some_and(|t| t.len() as u64 >= width)
+        self.tiles.get(&id).is_some_and(|t| t.len() as u64 >= width)
     }
 
     /// Iterates over the tiles held.
@@ -369,7 +367,11 @@ impl TilePath {
                 width_suffix(width)
             ),
             TilePath::Entries { index, width } => {
-                format!("tile/entries/{}{}", encode_index(index), width_suffix(width))
+                format!(
+                    "tile/entries/{}{}",
+                    encode_index(index),
+                    width_suffix(width)
+                )
             }
         }
     }
@@ -399,7 +401,8 @@ impl TilePath {
 }
 
 fn parse_decimal(s: &str) -> Option<u64> {
-    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if canonical {
         s.parse().ok()
     } else {
@@ -434,7 +437,9 @@ fn parse_index(s: &str) -> Option<u64> {
 
 /// Encodes entries as a C2SP entry bundle: each entry is a big-endian `uint16` length and its
 /// bytes. Entries longer than 65535 bytes cannot be bundled.
-pub fn encode_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>, BundleError> {
+pub fn encode_bundle<'a>(
+    entries: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<u8>, BundleError> {
     let mut out = Vec::new();
     for e in entries {
         let len = u16::try_from(e.len()).map_err(|_| BundleError::EntryTooLarge(e.len()))?;
@@ -599,7 +604,10 @@ mod tests {
         let entries: Vec<&[u8]> = vec![b"one", b"", b"three"];
         let b = encode_bundle(entries.iter().copied()).unwrap();
         assert_eq!(decode_bundle(&b).unwrap(), entries);
-        assert_eq!(decode_bundle(&b[..b.len() - 1]), Err(BundleError::Truncated));
+        assert_eq!(
+            decode_bundle(&b[..b.len() - 1]),
+            Err(BundleError::Truncated)
+        );
         assert_eq!(decode_bundle(&[0]), Err(BundleError::Truncated));
         let big = vec![0u8; 65536];
         assert_eq!(

@@ -119,7 +119,11 @@ fn every_proof_for_every_size_up_to_300_matches_the_naive_rfc() {
         }
         for old in 1..=n {
             let proof = merkle::consistency_proof(old, n, &tiles).unwrap();
-            assert_eq!(proof, naive_subproof(old as usize, d, true), "PROOF({old}, {n})");
+            assert_eq!(
+                proof,
+                naive_subproof(old as usize, d, true),
+                "PROOF({old}, {n})"
+            );
             let old_root = naive_mth(&d[..old as usize]);
             merkle::verify_consistency(old, n, &proof, &old_root, &root).unwrap();
         }

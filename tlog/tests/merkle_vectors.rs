@@ -9,11 +9,15 @@ use serde_json::Value;
 use tlog::merkle::{self, Hash, MemoryTree};
 
 fn hex_hash(v: &Value) -> Hash {
-    hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap()
+    hex::decode(v.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 fn hex_list(v: &Value) -> Vec<Hash> {
-    v.as_array().map_or(vec![], |a| a.iter().map(hex_hash).collect())
+    v.as_array()
+        .map_or(vec![], |a| a.iter().map(hex_hash).collect())
 }
 
 /// Decodes a base64 hash; `None` when it is not 32 bytes (the verifier API takes `[u8; 32]`, so
@@ -70,20 +74,48 @@ fn every_proof_of_sizes_1_to_8_is_generated_exactly_and_verifies() {
     let inclusion = v["inclusion_proofs"].as_array().unwrap();
     assert_eq!(inclusion.len(), 36);
     for case in inclusion {
-        let (index, size) = (case["leaf_index"].as_u64().unwrap(), case["tree_size"].as_u64().unwrap());
+        let (index, size) = (
+            case["leaf_index"].as_u64().unwrap(),
+            case["tree_size"].as_u64().unwrap(),
+        );
         let want = hex_list(&case["proof"]);
         let tree = tree_of(size);
-        assert_eq!(merkle::inclusion_proof(index, size, &tree).unwrap(), want, "PATH({index}, {size})");
-        merkle::verify_inclusion(&hex_hash(&case["leaf_hash"]), index, size, &want, &hex_hash(&case["root"])).unwrap();
+        assert_eq!(
+            merkle::inclusion_proof(index, size, &tree).unwrap(),
+            want,
+            "PATH({index}, {size})"
+        );
+        merkle::verify_inclusion(
+            &hex_hash(&case["leaf_hash"]),
+            index,
+            size,
+            &want,
+            &hex_hash(&case["root"]),
+        )
+        .unwrap();
     }
     let consistency = v["consistency_proofs"].as_array().unwrap();
     assert_eq!(consistency.len(), 36);
     for case in consistency {
-        let (old, new) = (case["size1"].as_u64().unwrap(), case["size2"].as_u64().unwrap());
+        let (old, new) = (
+            case["size1"].as_u64().unwrap(),
+            case["size2"].as_u64().unwrap(),
+        );
         let want = hex_list(&case["proof"]);
         let tree = tree_of(new);
-        assert_eq!(merkle::consistency_proof(old, new, &tree).unwrap(), want, "PROOF({old}, {new})");
-        merkle::verify_consistency(old, new, &want, &hex_hash(&case["root1"]), &hex_hash(&case["root2"])).unwrap();
+        assert_eq!(
+            merkle::consistency_proof(old, new, &tree).unwrap(),
+            want,
+            "PROOF({old}, {new})"
+        );
+        merkle::verify_consistency(
+            old,
+            new,
+            &want,
+            &hex_hash(&case["root1"]),
+            &hex_hash(&case["root2"]),
+        )
+        .unwrap();
     }
 }
 
@@ -107,7 +139,11 @@ fn probe_files(kind: &str) -> Vec<std::path::PathBuf> {
 #[test]
 fn transparency_dev_inclusion_probes() {
     let files = probe_files("inclusion");
-    assert!(files.len() > 60, "only {} inclusion probes found", files.len());
+    assert!(
+        files.len() > 60,
+        "only {} inclusion probes found",
+        files.len()
+    );
     for path in files {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let want_err = v["wantErr"].as_bool().unwrap();
@@ -115,18 +151,34 @@ fn transparency_dev_inclusion_probes() {
             let leaf = b64_hash(&v["leafHash"]).ok_or("bad leaf hash length")?;
             let root = b64_hash(&v["root"]).ok_or("bad root length")?;
             let proof = b64_list(&v["proof"]).ok_or("bad proof hash length")?;
-            let index = v["leafIdx"].as_i64().and_then(|x| u64::try_from(x).ok()).ok_or("negative index")?;
-            let size = v["treeSize"].as_i64().and_then(|x| u64::try_from(x).ok()).ok_or("negative size")?;
+            let index = v["leafIdx"]
+                .as_i64()
+                .and_then(|x| u64::try_from(x).ok())
+                .ok_or("negative index")?;
+            let size = v["treeSize"]
+                .as_i64()
+                .and_then(|x| u64::try_from(x).ok())
+                .ok_or("negative size")?;
             merkle::verify_inclusion(&leaf, index, size, &proof, &root).map_err(|_| "verify failed")
         })();
-        assert_eq!(result.is_err(), want_err, "{}: {:?}", path.display(), result);
+        assert_eq!(
+            result.is_err(),
+            want_err,
+            "{}: {:?}",
+            path.display(),
+            result
+        );
     }
 }
 
 #[test]
 fn transparency_dev_consistency_probes() {
     let files = probe_files("consistency");
-    assert!(files.len() > 80, "only {} consistency probes found", files.len());
+    assert!(
+        files.len() > 80,
+        "only {} consistency probes found",
+        files.len()
+    );
     for path in files {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         // Deliberate deviation: this probe expects equal sizes with equal 14-byte "roots" to pass,
@@ -138,11 +190,24 @@ fn transparency_dev_consistency_probes() {
             let root1 = b64_hash(&v["root1"]).ok_or("bad root1 length")?;
             let root2 = b64_hash(&v["root2"]).ok_or("bad root2 length")?;
             let proof = b64_list(&v["proof"]).ok_or("bad proof hash length")?;
-            let old = v["size1"].as_i64().and_then(|x| u64::try_from(x).ok()).ok_or("negative size")?;
-            let new = v["size2"].as_i64().and_then(|x| u64::try_from(x).ok()).ok_or("negative size")?;
-            merkle::verify_consistency(old, new, &proof, &root1, &root2).map_err(|_| "verify failed")
+            let old = v["size1"]
+                .as_i64()
+                .and_then(|x| u64::try_from(x).ok())
+                .ok_or("negative size")?;
+            let new = v["size2"]
+                .as_i64()
+                .and_then(|x| u64::try_from(x).ok())
+                .ok_or("negative size")?;
+            merkle::verify_consistency(old, new, &proof, &root1, &root2)
+                .map_err(|_| "verify failed")
         })();
-        assert_eq!(result.is_err(), want_err, "{}: {:?}", path.display(), result);
+        assert_eq!(
+            result.is_err(),
+            want_err,
+            "{}: {:?}",
+            path.display(),
+            result
+        );
     }
 }
 
@@ -165,11 +230,24 @@ fn tessera_tiles_and_bundles_match_ours() {
         assert_eq!(*id, tlog::tile::TileId::new(0, 0));
         assert_eq!(hashes.concat(), tile);
         assert_eq!(
-            tlog::tile::TilePath::Hashes { tile: *id, width: Some(n as u8) }.to_path(),
+            tlog::tile::TilePath::Hashes {
+                tile: *id,
+                width: Some(n as u8)
+            }
+            .to_path(),
             format!("tile/0/000.p/{n}")
         );
-        assert_eq!(tlog::tile::encode_bundle(entries.iter().copied()).unwrap(), bundle);
-        assert_eq!(hex::encode(merkle::leaf_hash(leaf)), leaves["leaf_hashes_hex"][n as usize - 1].as_str().unwrap());
-        assert_eq!(Some(edge.root()), b64_hash(&leaves["root_by_size_b64"][n.to_string()]));
+        assert_eq!(
+            tlog::tile::encode_bundle(entries.iter().copied()).unwrap(),
+            bundle
+        );
+        assert_eq!(
+            hex::encode(merkle::leaf_hash(leaf)),
+            leaves["leaf_hashes_hex"][n as usize - 1].as_str().unwrap()
+        );
+        assert_eq!(
+            Some(edge.root()),
+            b64_hash(&leaves["root_by_size_b64"][n.to_string()])
+        );
     }
 }

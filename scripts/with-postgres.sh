@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# Make a PostgreSQL server available for sigstack's tests (and benches), and
+# export SIGSTACK_TEST_DATABASE_URL: the URL of a role that may CREATE
+# DATABASE. Tests create and drop their own throwaway databases in it.
+#
+# Two ways to use it:
+#
+#   scripts/with-postgres.sh <command...>
+#       Runs the command with SIGSTACK_TEST_DATABASE_URL exported, then cleans
+#       up and exits with the command's status. E.g.
+#           scripts/with-postgres.sh cargo bench
+#           scripts/with-postgres.sh sh -c 'psql "$SIGSTACK_TEST_DATABASE_URL"'
+#
+#   source scripts/with-postgres.sh; sigstack_pg_start
+#       (what scripts/test.sh does.) Exports SIGSTACK_TEST_DATABASE_URL in the
+#       calling shell. If it starts a throwaway cluster, it installs EXIT/INT/
+#       TERM/HUP traps in the calling shell that stop the cluster and remove
+#       its directory, replacing any traps the caller had. Meant for scripts:
+#       on error it calls `exit`, which would close an interactive shell.
+#
+# Which server, first match wins (one line on stderr says which was picked):
+#   0. SIGSTACK_TEST_DATABASE_URL already set (e.g. nested invocation): reuse it.
+#   a. DATABASE_URL set: use it; it must answer.
+#   b. A server at 127.0.0.1:5432 that lets `postgres` in without a password.
+#   c. PostgreSQL's server binaries are installed: start a throwaway cluster in
+#      a temp dir, on 127.0.0.1 and a free port, removed again on exit.
+#   d. Otherwise fail, saying how to get one. Tests needing PostgreSQL never
+#      silently skip.
+#
+# Knobs:
+#   SIGSTACK_TEST_PG=auto|existing|throwaway  auto (default) is the order above;
+#       existing forces (b), throwaway forces (c); both ignore DATABASE_URL.
+#   SIGSTACK_PG_BINDIR=DIR  look for initdb/pg_ctl only in DIR.
+#   SIGSTACK_PG_START_TIMEOUT=SECONDS  how long to wait for the throwaway
+#       cluster to accept connections (default 60).
+
+# --- helpers -----------------------------------------------------------------
+
+_sigstack_pg_log() { printf 'with-postgres: %s\n' "$*" >&2; }
+
+# Print the error (first argument; further ones are extra lines) and exit.
+# In sourced use this exits the calling script, which runs its EXIT trap.
+_sigstack_pg_fail() {
+    printf 'with-postgres: error: %s\n' "$1" >&2
+    shift
+    [[ $# -eq 0 ]] || printf '    %s\n' "$@" >&2
+    exit 1
+}
+
+# Hide the password of a URL before printing it (CI logs are public-ish).
+_sigstack_pg_redact() {
+    sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#' <<<"$1"
+}
+
+# The directory holding initdb and pg_ctl, or nothing. Prefers
+# SIGSTACK_PG_BINDIR, then Debian's /usr/lib/postgresql/<highest version>/bin,
+# then whatever initdb is on PATH (Fedora, Arch, Homebrew put it there).
+_sigstack_pg_bindir() {
+    local dir
+    if [[ -n "${SIGSTACK_PG_BINDIR:-}" ]]; then
+        if [[ -x "$SIGSTACK_PG_BINDIR/initdb" && -x "$SIGSTACK_PG_BINDIR/pg_ctl" ]]; then
+            printf '%s\n' "$SIGSTACK_PG_BINDIR"
+        fi
+        return 0
+    fi
+    if [[ -d /usr/lib/postgresql ]]; then
+        # `sort -V` so that 9.6 < 15 < 16.
+        while IFS= read -r dir; do
+            if [[ -x "$dir/bin/initdb" && -x "$dir/bin/pg_ctl" ]]; then
+                printf '%s\n' "$dir/bin"
+                return 0
+            fi
+        done < <(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort -rV)
+    fi
+    if dir=$(command -v initdb 2>/dev/null) && [[ -x "$(dirname "$dir")/pg_ctl" ]]; then
+        dirname "$dir"
+    fi
+}
+
+# A client tool (psql, pg_isready): from PATH, else from the server bindir.
+_sigstack_pg_client() {
+    local bindir
+    if command -v "$1" >/dev/null 2>&1; then
+        command -v "$1"
+        return 0
+    fi
+    bindir=$(_sigstack_pg_bindir)
+    if [[ -n "$bindir" && -x "$bindir/$1" ]]; then
+        printf '%s\n' "$bindir/$1"
+    fi
+}
+
+# Log in at URL and print "<may create databases: true|false> <server_version>"
+# (the version last: it may contain spaces, e.g. "15.19 (Debian 15.19-0+deb12u1)").
+# Fails (non-zero, psql's error on stderr) if the login does not work.
+# Prints nothing and succeeds if there is no psql to ask with.
+# -X: ignore ~/.psqlrc; -w: never prompt for a password (CI has no stdin).
+_sigstack_pg_probe() {
+    local psql
+    psql=$(_sigstack_pg_client psql)
+    [[ -n "$psql" ]] || return 0
+    PGCONNECT_TIMEOUT=5 "$psql" -X -w -A -t -q -v ON_ERROR_STOP=1 -d "$1" -c \
+        "select (select (rolcreatedb or rolsuper)::text from pg_roles where rolname = current_user)
+                || ' ' || current_setting('server_version')" \
+        </dev/null
+}
+
+# Succeeds if something accepts PostgreSQL connections at 127.0.0.1:PORT.
+_sigstack_pg_answers() {
+    local pg_isready
+    pg_isready=$(_sigstack_pg_client pg_isready)
+    if [[ -n "$pg_isready" ]]; then
+        "$pg_isready" -q -t 3 -h 127.0.0.1 -p "$1"
+    else
+        # No client tools at all: settle for "something listens there".
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+# Check a URL found by (0), (a) or (b) and export it. $1: URL, $2: description.
+# Fails if it can't log in or the role may not create databases.
+_sigstack_pg_use() {
+    local url=$1 what=$2 probe version createdb
+    if ! probe=$(_sigstack_pg_probe "$url"); then
+        _sigstack_pg_fail "$what: cannot connect or log in as $(_sigstack_pg_redact "$url") (psql's error above)."
+    fi
+    if [[ -n "$probe" ]]; then
+        read -r createdb version <<<"$probe"
+        if [[ "$createdb" != true ]]; then
+            _sigstack_pg_fail "$(_sigstack_pg_redact "$url"): this role may not CREATE DATABASE, which the tests need." \
+                "Use a superuser or a role WITH CREATEDB."
+        fi
+        version="PostgreSQL $version"
+    else
+        version="version unknown: no psql to check with"
+    fi
+    export SIGSTACK_TEST_DATABASE_URL="$url"
+    _sigstack_pg_log "using $what: $(_sigstack_pg_redact "$url") ($version)"
+}
+
+# Run a command as the user that owns the throwaway cluster. postgres refuses
+# to run as root, so as root we drop to an unprivileged user.
+_sigstack_pg_as_owner() {
+    if [[ "$(id -u)" != 0 ]]; then
+        "$@"
+    elif command -v runuser >/dev/null 2>&1; then
+        runuser -u "$_SIGSTACK_PG_OWNER" -- "$@"
+    elif command -v setpriv >/dev/null 2>&1; then
+        setpriv --reuid="$_SIGSTACK_PG_OWNER" --regid="$(id -g "$_SIGSTACK_PG_OWNER")" --init-groups -- "$@"
+    else
+        # nobody's login shell is nologin, hence -s.
+        su -s /bin/sh "$_SIGSTACK_PG_OWNER" -c "$(printf '%q ' "$@")"
+    fi
+}
+
+# Stop the throwaway cluster (if any) and remove its directory. Runs from the
+# EXIT trap, so it must never stop half-way: no errexit in here.
+_sigstack_pg_cleanup() {
+    local dir=${_SIGSTACK_PG_TMPDIR:-} pid
+    [[ -n "$dir" ]] || return 0
+    _SIGSTACK_PG_TMPDIR=
+    set +e
+    # Interrupted right after pg_ctl launched the server: the postmaster (in
+    # its own session, so not hit by Ctrl-C) writes its pid file within
+    # moments. Wait for it briefly, or we'd delete the dir under a live server.
+    if [[ -n "${_SIGSTACK_PG_STARTING:-}" ]]; then
+        for _ in {1..30}; do
+            [[ -f "$dir/data/postmaster.pid" ]] && break
+            sleep 0.1
+        done
+    fi
+    if [[ -f "$dir/data/postmaster.pid" ]]; then
+        # Immediate: the data is thrown away anyway, so no checkpoint needed.
+        (cd "$dir" && _sigstack_pg_as_owner "$_SIGSTACK_PG_BINDIR/pg_ctl" -D "$dir/data" \
+            stop -m immediate -w -t 30 >/dev/null 2>&1)
+        if [[ -f "$dir/data/postmaster.pid" ]]; then
+            # pg_ctl could not stop it: kill the postmaster outright.
+            pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null)
+            [[ "$pid" =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null
+            sleep 1
+        fi
+    fi
+    rm -rf -- "$dir"
+}
+
+# Path (c): initdb and start a cluster in a fresh temp dir. $1: bindir.
+_sigstack_pg_throwaway() {
+    local bindir=$1 dir port started elapsed version ok
+    local timeout=${SIGSTACK_PG_START_TIMEOUT:-60}
+    started=$(date +%s%N)
+    _SIGSTACK_PG_BINDIR=$bindir
+    _SIGSTACK_PG_OWNER=$(id -un)
+    if [[ "$(id -u)" == 0 ]]; then
+        # The Debian package creates a `postgres` system user; else `nobody`.
+        if id -u postgres >/dev/null 2>&1; then
+            _SIGSTACK_PG_OWNER=postgres
+        else
+            _SIGSTACK_PG_OWNER=nobody
+        fi
+    fi
+
+    # Register cleanup before creating anything, so that a failure or an
+    # interrupt from here on leaves no cluster and no directory behind.
+    # INT/TERM/HUP become an exit, which runs the EXIT trap.
+    trap _sigstack_pg_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-pg.XXXXXX") || _sigstack_pg_fail "mktemp -d failed"
+    _SIGSTACK_PG_TMPDIR=$dir
+    mkdir "$dir/sock"
+    if [[ "$(id -u)" == 0 ]]; then
+        chown -R "$_SIGSTACK_PG_OWNER:" "$dir"
+        # The owner must be able to reach the dir: a TMPDIR under /root isn't.
+        _sigstack_pg_as_owner test -w "$dir" ||
+            _sigstack_pg_fail "user $_SIGSTACK_PG_OWNER cannot write to $dir; set TMPDIR to a directory it can reach (e.g. /tmp)"
+    fi
+
+    # Run the owner's commands from inside the temp dir: as root our cwd may
+    # be one the owner cannot enter, which makes initdb/pg_ctl complain.
+    # --no-sync, fsync=off etc.: it's a throwaway cluster, durability is moot.
+    if ! (cd "$dir" && _sigstack_pg_as_owner "$bindir/initdb" -D "$dir/data" -U postgres \
+        --auth=trust --encoding=UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1); then
+        cat "$dir/initdb.log" >&2
+        _sigstack_pg_fail "initdb ($bindir/initdb) failed; its output is above."
+    fi
+
+    # Pick a port that looks free and try it; if another process grabs it
+    # first the server fails to bind, and we try another. Ports come from
+    # 15000-31999: below Linux's ephemeral range (32768+) that outgoing
+    # connections use, and never 5432.
+    for _ in 1 2 3 4 5; do
+        port=$((15000 + RANDOM % 17000))
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            continue # something listens there
+        fi
+        : >"$dir/server.log"
+        [[ "$(id -u)" != 0 ]] || chown "$_SIGSTACK_PG_OWNER:" "$dir/server.log"
+        # -w -t: wait until it accepts connections, at most $timeout seconds.
+        # -l: the server's output goes to the log, not to our stdout, so it
+        # holds no pipe of ours open.
+        ok=
+        _SIGSTACK_PG_STARTING=1
+        (cd "$dir" && _sigstack_pg_as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
+            -w -t "$timeout" start -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir/sock' \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c max_connections=200" >"$dir/pg_ctl.log" 2>&1) && ok=1
+        _SIGSTACK_PG_STARTING=
+        if [[ -n "$ok" ]]; then
+            elapsed=$((($(date +%s%N) - started) / 1000000))
+            version=$("$bindir/postgres" --version 2>/dev/null | sed 's/^postgres (PostgreSQL) /PostgreSQL /')
+            export SIGSTACK_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+            _sigstack_pg_log "using throwaway cluster: $SIGSTACK_TEST_DATABASE_URL" \
+                "(${version:-PostgreSQL} from $bindir, in $dir, started in $((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000)))s)"
+            return 0
+        fi
+        if grep -q -e 'could not bind' -e 'could not create any TCP/IP sockets' "$dir/server.log" 2>/dev/null; then
+            continue # lost the race for this port; try another
+        fi
+        break
+    done
+    {
+        echo "--- pg_ctl's output ---"
+        cat "$dir/pg_ctl.log" 2>/dev/null
+        echo "--- server log ---"
+        cat "$dir/server.log" 2>/dev/null
+        echo "--- end of server log ---"
+    } >&2
+    _sigstack_pg_fail "the throwaway PostgreSQL cluster did not start accepting connections" \
+        "(port ${port:-?}, timeout ${timeout}s); pg_ctl's output and the server log are above."
+}
+
+_sigstack_pg_no_server() {
+    _sigstack_pg_fail "no PostgreSQL server for the tests ($1). Any of these gets one:" \
+        "- install PostgreSQL's server (Debian: apt-get install postgresql); then a throwaway cluster is started for each run;" \
+        "- start a server at 127.0.0.1:5432 that lets user postgres in without a password;" \
+        "- set DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB for a role that may CREATE DATABASE."
+}
+
+# --- the entry point ---------------------------------------------------------
+
+# Make a server available and export SIGSTACK_TEST_DATABASE_URL; see the top.
+sigstack_pg_start() {
+    local mode=${SIGSTACK_TEST_PG:-auto} bindir probe
+    case "$mode" in
+        auto | existing | throwaway) ;;
+        *) _sigstack_pg_fail "SIGSTACK_TEST_PG=$mode: expected auto, existing or throwaway" ;;
+    esac
+    if [[ "$mode" != auto && -n "${DATABASE_URL:-}" ]]; then
+        _sigstack_pg_log "SIGSTACK_TEST_PG=$mode: ignoring DATABASE_URL"
+    fi
+
+    # (0) Already set up by an outer invocation (e.g. with-postgres.sh wrapping
+    # test.sh): reuse it rather than start a second server.
+    if [[ "$mode" == auto && -n "${SIGSTACK_TEST_DATABASE_URL:-}" ]]; then
+        _sigstack_pg_use "$SIGSTACK_TEST_DATABASE_URL" "the server in SIGSTACK_TEST_DATABASE_URL"
+        return 0
+    fi
+
+    # (a) DATABASE_URL.
+    if [[ "$mode" == auto && -n "${DATABASE_URL:-}" ]]; then
+        if [[ -z "$(_sigstack_pg_client psql)" ]]; then
+            local pg_isready
+            pg_isready=$(_sigstack_pg_client pg_isready)
+            if [[ -n "$pg_isready" ]] && ! "$pg_isready" -q -t 5 -d "$DATABASE_URL"; then
+                _sigstack_pg_fail "DATABASE_URL=$(_sigstack_pg_redact "$DATABASE_URL") does not answer (pg_isready)."
+            fi
+        fi
+        _sigstack_pg_use "$DATABASE_URL" "the server in DATABASE_URL"
+        return 0
+    fi
+
+    # (b) A server on the standard port.
+    if [[ "$mode" != throwaway ]]; then
+        local url=postgres://postgres@127.0.0.1:5432/postgres
+        if _sigstack_pg_answers 5432; then
+            if [[ "$mode" == existing ]]; then
+                _sigstack_pg_use "$url" "the existing server at 127.0.0.1:5432"
+                return 0
+            fi
+            # In auto mode a server that won't let postgres in without a
+            # password (Debian's default pg_hba for TCP) is no dead end: fall
+            # through to a throwaway cluster.
+            if probe=$(_sigstack_pg_probe "$url" 2>/dev/null) && [[ "$probe" != false* ]]; then
+                _sigstack_pg_use "$url" "the existing server at 127.0.0.1:5432"
+                return 0
+            fi
+            _sigstack_pg_log "a server answers at 127.0.0.1:5432 but won't let postgres in without a password (or postgres can't create databases); trying a throwaway cluster"
+        elif [[ "$mode" == existing ]]; then
+            _sigstack_pg_fail "SIGSTACK_TEST_PG=existing, but no PostgreSQL server answers at 127.0.0.1:5432."
+        fi
+    fi
+
+    # (c) A throwaway cluster, (d) or nothing.
+    bindir=$(_sigstack_pg_bindir)
+    if [[ -z "$bindir" ]]; then
+        if [[ -n "${SIGSTACK_PG_BINDIR:-}" ]]; then
+            _sigstack_pg_no_server "no initdb and pg_ctl in SIGSTACK_PG_BINDIR=$SIGSTACK_PG_BINDIR"
+        fi
+        _sigstack_pg_no_server "none answers at 127.0.0.1:5432, DATABASE_URL is unset, and no initdb/pg_ctl found in /usr/lib/postgresql/*/bin or on PATH"
+    fi
+    _sigstack_pg_throwaway "$bindir"
+}
+
+# --- run as a command --------------------------------------------------------
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    set -euo pipefail
+    if [[ $# -eq 0 ]]; then
+        echo "usage: $0 <command> [args...]   (runs it with SIGSTACK_TEST_DATABASE_URL exported)" >&2
+        exit 2
+    fi
+    sigstack_pg_start
+    # Not `exec`: this shell must outlive the command to run the cleanup trap.
+    # The command stays in the foreground, so Ctrl-C reaches it as usual (the
+    # server itself is in its own session and is stopped by the trap).
+    status=0
+    "$@" || status=$?
+    exit "$status"
+fi

@@ -1,0 +1,105 @@
+use tlog::merkle::ProofError;
+
+/// A failure of the storage layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed or could not be reached. The operation did not take effect, or (for
+    /// a commit whose answer was lost) took effect and is detected on the next round.
+    #[error("database error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Applying the schema migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// No log with that origin exists in the store.
+    #[error("no log named {0:?} in this store")]
+    LogNotFound(String),
+    /// A log with that origin already exists.
+    #[error("a log named {0:?} already exists in this store")]
+    LogExists(String),
+    /// The store holds data that contradicts itself (a missing or short tile, a head whose root
+    /// does not match its tiles). Never expected; the log refuses to go on rather than fork.
+    #[error("store is inconsistent: {0}")]
+    Corrupt(String),
+    /// The checkpoint could not be signed.
+    #[error("signing the checkpoint failed: {0}")]
+    Signing(String),
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL {0:?}: use postgres://… or sqlite://…")]
+    UnsupportedUrl(String),
+}
+
+impl StoreError {
+    pub(crate) fn db(e: sqlx::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+
+    /// A short, fixed label for metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            StoreError::Database(_) => "database",
+            StoreError::Migration(_) => "migration",
+            StoreError::LogNotFound(_) => "log_not_found",
+            StoreError::LogExists(_) => "log_exists",
+            StoreError::Corrupt(_) => "corrupt",
+            StoreError::Signing(_) => "signing",
+            StoreError::UnsupportedUrl(_) => "config",
+        }
+    }
+}
+
+/// Why an append was not acknowledged. Nothing unacknowledged is promised to be in the log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// Too many appends are waiting: try again later (HTTP 503 with Retry-After).
+    #[error("the log is overloaded: too many entries waiting to be sequenced, retry later")]
+    Pushback,
+    /// The encoded entry does not fit a tlog-tiles entry bundle.
+    #[error("entry of {size} bytes exceeds the {max}-byte limit")]
+    EntryTooLarge {
+        /// Encoded size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The sequencer has stopped (the service is shutting down).
+    #[error("the log is shutting down")]
+    ShuttingDown,
+    /// The integration round holding this entry failed; the entry may be retried (if the
+    /// commit did happen after all, the retry returns the entry as a duplicate).
+    #[error("the entry could not be committed: {0}")]
+    RoundFailed(std::sync::Arc<StoreError>),
+    /// Computing the inclusion proof of the committed entry failed.
+    #[error("the entry was committed but its proof could not be read: {0}")]
+    Read(#[from] ReadError),
+}
+
+impl AppendError {
+    /// A short, fixed label for metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            AppendError::Pushback => "pushback",
+            AppendError::EntryTooLarge { .. } => "too_large",
+            AppendError::ShuttingDown => "shutting_down",
+            AppendError::RoundFailed(e) => e.category(),
+            AppendError::Read(_) => "read",
+        }
+    }
+}
+
+/// Why a read (entries, tiles, proofs) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The request names something outside the current tree (an index or size past its end,
+    /// or sizes in the wrong order).
+    #[error("{0}")]
+    OutOfRange(String),
+    /// The proof could not be computed (a tile the store should hold is missing).
+    #[error("proof could not be computed: {0}")]
+    Proof(#[from] ProofError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,28 @@
+//! Storage and sequencing for transparency logs built on the pure [`tlog`] core.
+//!
+//! - [`LogStore`]: the one storage trait, with its durability and concurrency contract written
+//!   on it; [`SqlStore`] implements it on PostgreSQL (production) and SQLite (embedded) through
+//!   sqlx. One store holds many logs.
+//! - [`Log`]: a handle on one log. Appends go through its batching sequencer and resolve only
+//!   once the batch holding them is committed; reads (checkpoint, tiles, entries, proofs) are
+//!   served from memory where possible and from the store otherwise.
+//! - [`plan`]: the pure part of an integration round (assign indexes, deduplicate, grow the tree
+//!   edge), which the store runs inside its transaction.
+//!
+//! See `docs/design/life-of-a-leaf.md` for the order of operations and why it is crash-safe.
+
+mod error;
+mod log;
+pub mod plan;
+mod sequencer;
+mod signer;
+mod sql;
+mod store;
+
+pub use error::{AppendError, ReadError, StoreError};
+pub use log::{AppendResult, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEFAULT_TILE_CACHE};
+pub use plan::{EntryEncoder, IndexKey, PlainEntries, StoredEntry, Submission};
+pub use sequencer::{SequencerConfig, DEFAULT_MAX_BATCH, DEFAULT_MAX_DELAY, DEFAULT_MAX_PENDING};
+pub use signer::{CheckpointSigner, NoteCheckpointSigner};
+pub use sql::{Backend, SqlStore};
+pub use store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};

@@ -1,0 +1,173 @@
+//! The batching sequencer: one task per log owns the tree edge. Handlers send submissions over a
+//! bounded channel and wait on a oneshot that resolves only after the round holding their entry
+//! has committed (see `docs/design/life-of-a-leaf.md`).
+
+use crate::error::AppendError;
+use crate::plan::{EntryEncoder, Outcome, StoredEntry, Submission, MAX_ENTRY_BYTES};
+use crate::signer::CheckpointSigner;
+use crate::store::{IntegrateRequest, LogHead, LogId, LogStore};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tlog::tile::{TileSet, TreeEdge};
+use tokio::sync::{mpsc, oneshot};
+
+/// How the sequencer batches.
+#[derive(Debug, Clone)]
+pub struct SequencerConfig {
+    /// The most submissions in one round.
+    pub max_batch: usize,
+    /// How long a round waits for more submissions after the first one arrives.
+    pub max_delay: Duration,
+    /// How many submissions may wait before new ones are refused with pushback.
+    pub max_pending: usize,
+}
+
+/// Default round size: large enough that PostgreSQL commits stay a small share of the work.
+pub const DEFAULT_MAX_BATCH: usize = 4096;
+/// Default batching window: "tens of milliseconds" (ARCHITECTURE.md).
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_millis(20);
+/// Default bound on waiting submissions before pushback.
+pub const DEFAULT_MAX_PENDING: usize = 65_536;
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: DEFAULT_MAX_BATCH,
+            max_delay: DEFAULT_MAX_DELAY,
+            max_pending: DEFAULT_MAX_PENDING,
+        }
+    }
+}
+
+/// The answer to one submission.
+pub(crate) struct Sequenced {
+    pub(crate) entry: StoredEntry,
+    pub(crate) duplicate: bool,
+    pub(crate) head: Arc<LogHead>,
+    /// The tiles the round wrote plus the edge: enough for the proofs of this round's entries.
+    pub(crate) overlay: Arc<TileSet>,
+}
+
+pub(crate) struct Pending {
+    pub(crate) submission: Submission,
+    pub(crate) reply: oneshot::Sender<Result<Sequenced, AppendError>>,
+}
+
+/// The head shared between the sequencer and readers, with when it was last confirmed.
+pub(crate) type SharedHead = Arc<Mutex<(Arc<LogHead>, Instant)>>;
+
+pub(crate) struct Sequencer {
+    pub(crate) store: Arc<dyn LogStore>,
+    pub(crate) log: LogId,
+    pub(crate) origin: String,
+    pub(crate) edge: TreeEdge,
+    pub(crate) encoder: Arc<dyn EntryEncoder>,
+    pub(crate) signer: Arc<dyn CheckpointSigner>,
+    pub(crate) config: SequencerConfig,
+    pub(crate) head: SharedHead,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Sequencer {
+    /// Runs rounds until every sender is gone, then returns.
+    pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Pending>) {
+        while let Some(first) = queue.recv().await {
+            let deadline = tokio::time::Instant::now() + self.config.max_delay;
+            let mut batch = vec![first];
+            while batch.len() < self.config.max_batch {
+                match tokio::time::timeout_at(deadline, queue.recv()).await {
+                    Ok(Some(p)) => batch.push(p),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            self.round(batch).await;
+        }
+        tracing::debug!(origin = %self.origin, "sequencer stopped");
+    }
+
+    async fn round(&mut self, batch: Vec<Pending>) {
+        let started = Instant::now();
+        let (submissions, replies): (Vec<Submission>, Vec<_>) =
+            batch.into_iter().map(|p| (p.submission, p.reply)).unzip();
+        let result = self
+            .store
+            .integrate(IntegrateRequest {
+                log: self.log,
+                origin: &self.origin,
+                edge: &self.edge,
+                batch: &submissions,
+                encoder: self.encoder.as_ref(),
+                signer: self.signer.as_ref(),
+                now_ms: now_ms(),
+            })
+            .await;
+        let integrated = match result {
+            Ok(i) => i,
+            Err(e) => {
+                // Nothing of this round is acknowledged. The edge is left as it was: the next
+                // round checks it against the committed head and rebuilds it if needed.
+                tracing::error!(origin = %self.origin, error = %e, entries = submissions.len(), "integration round failed");
+                let e = Arc::new(e);
+                for reply in replies {
+                    let _ = reply.send(Err(AppendError::RoundFailed(e.clone())));
+                }
+                return;
+            }
+        };
+        self.edge = integrated.edge;
+        let head = Arc::new(integrated.head);
+        {
+            let mut shared = self.head.lock().expect("head lock");
+            if head.size >= shared.0.size {
+                *shared = (head.clone(), Instant::now());
+            }
+        }
+        let mut overlay = self.edge.tiles();
+        for (id, hashes) in integrated.tiles {
+            overlay.insert(id, hashes);
+        }
+        let overlay = Arc::new(overlay);
+        let new = integrated
+            .outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    Outcome::Sequenced {
+                        duplicate: false,
+                        ..
+                    }
+                )
+            })
+            .count();
+        tracing::debug!(
+            origin = %self.origin,
+            tree_size = head.size,
+            entries = new,
+            submissions = submissions.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "integrated round"
+        );
+        for (outcome, reply) in integrated.outcomes.into_iter().zip(replies) {
+            let answer = match outcome {
+                Outcome::Sequenced { entry, duplicate } => Ok(Sequenced {
+                    entry,
+                    duplicate,
+                    head: head.clone(),
+                    overlay: overlay.clone(),
+                }),
+                Outcome::TooLarge(size) => Err(AppendError::EntryTooLarge {
+                    size,
+                    max: MAX_ENTRY_BYTES,
+                }),
+            };
+            // A caller that gave up is no reason to stop: its entry is committed regardless.
+            let _ = reply.send(answer);
+        }
+    }
+}
