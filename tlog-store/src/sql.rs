@@ -608,8 +608,15 @@ async fn read_tiles_with(
     log: LogId,
     tiles: &[TileId],
 ) -> Result<Vec<(TileId, Vec<Hash>)>, StoreError> {
+    // PostgreSQL answers an OR of primary keys with one index scan per key; SQLite's planner
+    // scans the whole table for it, so there each tile is its own primary-key lookup (cheap
+    // in-process).
+    let per_query = match store.backend {
+        Backend::Postgres => 100,
+        Backend::Sqlite => 1,
+    };
     let mut out = Vec::with_capacity(tiles.len());
-    for chunk in tiles.chunks(100) {
+    for chunk in tiles.chunks(per_query) {
         let conditions: Vec<String> = (0..chunk.len())
             .map(|i| format!("(level = ${} AND idx = ${})", 2 + 2 * i, 3 + 2 * i))
             .collect();
