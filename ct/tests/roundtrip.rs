@@ -76,7 +76,10 @@ fn sct_signed_by_our_key_verifies_and_any_flipped_bit_breaks_it() {
                     tbs_certificate: Asn1Cert::new(bytes).unwrap(),
                 },
             };
-            assert_ne!(sct_signed_data(sct.timestamp, &other, &sct.extensions), signed);
+            assert_ne!(
+                sct_signed_data(sct.timestamp, &other, &sct.extensions),
+                signed
+            );
             assert!(matches!(
                 verify_sct(&sct, key.public_key_der(), &other),
                 Err(CtError::BadSignature)
@@ -139,7 +142,14 @@ fn tree_head_signature_verifies_and_any_flipped_bit_breaks_it() {
     let key = p256();
     let root = [0xab; 32];
     let sig = sign_tree_head(&key, 1_726_494_206_646, 961_984_011, &root).unwrap();
-    verify_tree_head(key.public_key_der(), 1_726_494_206_646, 961_984_011, &root, &sig).unwrap();
+    verify_tree_head(
+        key.public_key_der(),
+        1_726_494_206_646,
+        961_984_011,
+        &root,
+        &sig,
+    )
+    .unwrap();
 
     let encoded = sig.encode();
     for bit in 0..encoded.len() * 8 {
@@ -191,7 +201,13 @@ fn tree_head_signature_verifies_and_any_flipped_bit_breaks_it() {
     // Other algorithm numbers are refused before any signature work.
     let rsa = DigitallySigned::new(4, 1, sig.signature().to_vec()).unwrap();
     assert!(matches!(
-        verify_tree_head(key.public_key_der(), 1_726_494_206_646, 961_984_011, &root, &rsa),
+        verify_tree_head(
+            key.public_key_der(),
+            1_726_494_206_646,
+            961_984_011,
+            &root,
+            &rsa
+        ),
         Err(CtError::UnsupportedSignatureAlgorithm { .. })
     ));
 }
@@ -223,8 +239,14 @@ fn static_ct_checkpoint_signed_by_our_key_opens() {
 
     // The body is exactly a get-sth signature: verifiable without the note.
     let body = Rfc6962NoteSignature::parse(sig.signature()).unwrap();
-    verify_tree_head(key.public_key_der(), body.timestamp, 12345, &[9; 32], &body.signature)
-        .unwrap();
+    verify_tree_head(
+        key.public_key_der(),
+        body.timestamp,
+        12345,
+        &[9; 32],
+        &body.signature,
+    )
+    .unwrap();
 
     // A signature by the right name but another key is simply not this log's.
     let impostor = sign_rfc6962_checkpoint(&p256(), &checkpoint, 1).unwrap();
@@ -331,7 +353,10 @@ fn unknown_enum_values_are_rejected() {
         );
     }
     assert!(LogEntryType::try_from(2).is_err());
-    assert_eq!(LogEntryType::try_from(1).unwrap(), LogEntryType::PrecertEntry);
+    assert_eq!(
+        LogEntryType::try_from(1).unwrap(),
+        LogEntryType::PrecertEntry
+    );
     assert_eq!(LogEntryType::PrecertEntry.value(), 1);
 }
 
@@ -394,7 +419,9 @@ fn tile_leaf_invariants() {
     assert_eq!(TileLeaf::parse(&leaf.encode()).unwrap(), leaf);
 
     // A chain that is not whole fingerprints.
-    let mut bad = TileLeaf::new(te(x509_entry()), None, vec![]).unwrap().encode();
+    let mut bad = TileLeaf::new(te(x509_entry()), None, vec![])
+        .unwrap()
+        .encode();
     let n = bad.len();
     bad[n - 1] = 1;
     bad.push(0);
@@ -405,7 +432,9 @@ fn tile_leaf_invariants() {
 
     // Data tiles hold 1 to 256 entries.
     assert!(parse_data_tile(&[]).is_err());
-    let one = TileLeaf::new(te(x509_entry()), None, vec![[1; 32]]).unwrap().encode();
+    let one = TileLeaf::new(te(x509_entry()), None, vec![[1; 32]])
+        .unwrap()
+        .encode();
     assert_eq!(parse_data_tile(&one.repeat(256)).unwrap().len(), 256);
     assert!(matches!(
         parse_data_tile(&one.repeat(257)),
@@ -475,19 +504,29 @@ fn arb_timestamped_entry() -> impl Strategy<Value = TimestampedEntry> {
 }
 
 fn arb_signature() -> impl Strategy<Value = DigitallySigned> {
-    (any::<u8>(), any::<u8>(), prop::collection::vec(any::<u8>(), 0..80))
+    (
+        any::<u8>(),
+        any::<u8>(),
+        prop::collection::vec(any::<u8>(), 0..80),
+    )
         .prop_map(|(h, s, sig)| DigitallySigned::new(h, s, sig).unwrap())
 }
 
 fn arb_sct() -> impl Strategy<Value = SignedCertificateTimestamp> {
-    (any::<[u8; 32]>(), any::<u64>(), arb_extensions(), arb_signature()).prop_map(
-        |(log_id, timestamp, extensions, signature)| SignedCertificateTimestamp {
-            log_id,
-            timestamp,
-            extensions,
-            signature,
-        },
+    (
+        any::<[u8; 32]>(),
+        any::<u64>(),
+        arb_extensions(),
+        arb_signature(),
     )
+        .prop_map(
+            |(log_id, timestamp, extensions, signature)| SignedCertificateTimestamp {
+                log_id,
+                timestamp,
+                extensions,
+                signature,
+            },
+        )
 }
 
 fn arb_tile_leaf() -> impl Strategy<Value = TileLeaf> {
@@ -516,14 +555,14 @@ fn arb_extra_data() -> impl Strategy<Value = ExtraData> {
 /// Every strict prefix and every one-byte extension of `bytes` is rejected by `parse`.
 fn assert_exact<T>(bytes: &[u8], parse: impl Fn(&[u8]) -> Result<T, CtError>) {
     for cut in 0..bytes.len() {
-        assert!(parse(&bytes[..cut]).is_err(), "prefix of {cut} bytes accepted");
+        assert!(
+            parse(&bytes[..cut]).is_err(),
+            "prefix of {cut} bytes accepted"
+        );
     }
     let mut longer = bytes.to_vec();
     longer.push(0);
-    assert!(matches!(
-        parse(&longer),
-        Err(CtError::TrailingData { .. })
-    ));
+    assert!(matches!(parse(&longer), Err(CtError::TrailingData { .. })));
 }
 
 /// Runs every parser of the crate on `bytes`; none may panic.
@@ -591,11 +630,12 @@ proptest! {
             assert_exact(&bytes, TileLeaf::parse);
             leaf.encode_into(&mut tile);
         }
-        prop_assert_eq!(parse_data_tile(&tile).unwrap(), leaves);
+        prop_assert_eq!(&parse_data_tile(&tile).unwrap(), &leaves);
         for cut in 1..tile.len() {
             // A cut inside an entry is an error; a cut between entries is a shorter tile.
             if let Ok(shorter) = parse_data_tile(&tile[..cut]) {
-                prop_assert!(shorter.len() < tile.len());
+                prop_assert!(shorter.len() < leaves.len());
+                prop_assert_eq!(&shorter[..], &leaves[..shorter.len()]);
             }
         }
     }

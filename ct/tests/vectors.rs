@@ -617,3 +617,225 @@ fn fulcio_ecdsa_chains_verify() {
         Err(CtError::UnsupportedSignatureAlgorithm { .. })
     ));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Crafted precertificates: the real test precertificate with one thing changed. Signatures are
+// not re-made; TBS reconstruction does not look at them.
+
+mod crafted {
+    use super::*;
+    use der::{Decode, Encode};
+    use x509_cert::ext::Extension;
+    use x509_cert::Certificate;
+
+    fn precert() -> Certificate {
+        Certificate::from_der(&pem(&ctgo("test-precert.pem"))).unwrap()
+    }
+
+    fn edit(f: impl FnOnce(&mut Vec<Extension>)) -> Vec<u8> {
+        let mut cert = precert();
+        f(cert.tbs_certificate.extensions.as_mut().unwrap());
+        cert.to_der().unwrap()
+    }
+
+    fn poison_index(exts: &[Extension]) -> usize {
+        exts.iter()
+            .position(|e| e.extn_id == CT_POISON_OID)
+            .unwrap()
+    }
+
+    #[test]
+    fn re_encoding_the_untouched_precert_changes_nothing() {
+        assert_eq!(edit(|_| {}), pem(&ctgo("test-precert.pem")));
+    }
+
+    #[test]
+    fn poison_must_be_critical_and_null() {
+        let not_critical = edit(|e| {
+            let i = poison_index(e);
+            e[i].critical = false;
+        });
+        assert!(has_poison(&not_critical).unwrap());
+        assert!(matches!(
+            precert_tbs_from_precert(&not_critical),
+            Err(CtError::PoisonNotCritical)
+        ));
+        let not_null = edit(|e| {
+            let i = poison_index(e);
+            e[i].extn_value = der::asn1::OctetString::new(vec![0x04, 0x00]).unwrap();
+        });
+        assert!(matches!(
+            precert_tbs_from_precert(&not_null),
+            Err(CtError::MalformedPoison)
+        ));
+    }
+
+    #[test]
+    fn duplicate_extensions_are_refused() {
+        let twice = edit(|e| {
+            let i = poison_index(e);
+            let p = e[i].clone();
+            e.push(p);
+        });
+        assert!(matches!(
+            precert_tbs_from_precert(&twice),
+            Err(CtError::DuplicateX509Extension { .. })
+        ));
+        assert!(matches!(
+            has_poison(&twice),
+            Err(CtError::DuplicateX509Extension { .. })
+        ));
+    }
+
+    #[test]
+    fn removing_the_only_extension_drops_the_extensions_field() {
+        let only_poison = edit(|e| e.retain(|x| x.extn_id == CT_POISON_OID));
+        let tbs = precert_tbs_from_precert(&only_poison).unwrap();
+        let tbs = x509_cert::TbsCertificate::from_der(&tbs).unwrap();
+        assert!(tbs.extensions.is_none());
+    }
+
+    #[test]
+    fn final_tbs_and_precert_tbs_agree_for_a_poison_anywhere() {
+        let final_cert = pem(&ctgo("test-embedded-cert.pem"));
+        let list = SignedCertificateTimestampList::from_certificate(&final_cert).unwrap();
+        for position in 0..5 {
+            let der = edit(|e| {
+                let i = poison_index(e);
+                let p = e.remove(i);
+                e.insert(position.min(e.len()), p);
+            });
+            let final_tbs = final_tbs_from_precert(&der, &list).unwrap();
+            // Wrap the TBS in a certificate to run the verifier's reconstruction on it.
+            let mut cert = precert();
+            cert.tbs_certificate = x509_cert::TbsCertificate::from_der(&final_tbs).unwrap();
+            let rebuilt = precert_tbs_from_final_cert(&cert.to_der().unwrap()).unwrap();
+            assert_eq!(rebuilt, precert_tbs_from_precert(&der).unwrap());
+        }
+        // An SCT list already present is a duplicate.
+        let with_list = edit(|e| {
+            e.push(Extension {
+                extn_id: SCT_LIST_OID,
+                critical: false,
+                extn_value: der::asn1::OctetString::new(list.to_extension_value()).unwrap(),
+            })
+        });
+        assert!(matches!(
+            final_tbs_from_precert(&with_list, &list),
+            Err(CtError::DuplicateX509Extension { .. })
+        ));
+    }
+
+    #[test]
+    fn non_canonical_der_is_refused_not_rewritten() {
+        // Spell the poison's `critical` out as a long-form length: BER, not DER.
+        let der = pem(&ctgo("test-precert.pem"));
+        let poison = [
+            0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x03, 0x01, 0x01,
+            0xff,
+        ];
+        let at = der.windows(poison.len()).position(|w| w == poison).unwrap();
+        let mut ber = der[..at + 12].to_vec();
+        ber.extend_from_slice(&[0x81, 0x01, 0xff]);
+        ber.extend_from_slice(&der[at + poison.len()..]);
+        assert!(precert_tbs_from_precert(&ber).is_err());
+
+        // An explicit `critical FALSE` on a non-critical extension: the parser accepts this
+        // DEFAULT value spelled out, but re-encoding would drop it and change the signed bytes.
+        let cert = precert();
+        let exts = cert.tbs_certificate.extensions.as_ref().unwrap();
+        let other = exts.iter().find(|e| !e.critical).unwrap();
+        let encoded = other.to_der().unwrap();
+        assert!(encoded[1] < 0x7d, "short-form SEQUENCE expected");
+        let oid_end = 2 + 2 + other.extn_id.as_bytes().len();
+        let mut with_false = vec![0x30, encoded[1] + 3];
+        with_false.extend_from_slice(&encoded[2..oid_end]);
+        with_false.extend_from_slice(&[0x01, 0x01, 0x00]);
+        with_false.extend_from_slice(&encoded[oid_end..]);
+        let pos = der
+            .windows(encoded.len())
+            .position(|w| w == encoded)
+            .unwrap();
+        let mut spliced = der[..pos].to_vec();
+        spliced.extend_from_slice(&with_false);
+        spliced.extend_from_slice(&der[pos + encoded.len()..]);
+        bump_lengths(&mut spliced, pos, 3);
+        assert!(matches!(
+            precert_tbs_from_precert(&spliced),
+            Err(CtError::NonCanonicalCertificate)
+        ));
+    }
+
+    /// Adds `delta` to the length of every constructed DER element that encloses offset `at`
+    /// (all of which use 2-byte long-form lengths or short lengths that stay short).
+    fn bump_lengths(der: &mut [u8], at: usize, delta: usize) {
+        let mut i = 0;
+        while i < at {
+            let constructed = der[i] & 0x20 != 0;
+            let (len, hdr) = match der[i + 1] {
+                l if l < 0x80 => (l as usize, 2),
+                0x81 => (der[i + 2] as usize, 3),
+                0x82 => (((der[i + 2] as usize) << 8) | der[i + 3] as usize, 4),
+                _ => unreachable!(),
+            };
+            let end = i + hdr + len;
+            if constructed && at < end {
+                let new = len + delta;
+                match hdr {
+                    2 => der[i + 1] = new as u8,
+                    3 => der[i + 2] = new as u8,
+                    _ => {
+                        der[i + 2] = (new >> 8) as u8;
+                        der[i + 3] = new as u8;
+                    }
+                }
+                i += hdr;
+            } else {
+                i = end;
+            }
+        }
+    }
+}
+
+mod mutated_certificates {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn certs() -> Vec<Vec<u8>> {
+        vec![
+            pem(&ctgo("test-precert.pem")),
+            pem(&ctgo("test-embedded-cert.pem")),
+            pem("fulcio/public-good/leaf-github-actions.pem"),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn x509_helpers_never_panic_on_mutated_certificates(
+            which in 0..3usize,
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut der = certs().swap_remove(which);
+            for (i, b) in &edits {
+                let i = i.index(der.len());
+                der[i] = *b;
+            }
+            let issuer = pem(&ctgo("ca-cert.pem"));
+            let log = pem(&ctgo("log-pubkey.pem"));
+            for bytes in [&der[..], &der[..cut.index(der.len())]] {
+                let _ = has_poison(bytes);
+                let _ = precert_tbs_from_precert(bytes);
+                let _ = precert_tbs_from_final_cert(bytes);
+                let _ = issuer_key_hash(bytes);
+                let _ = tbs_and_signature(bytes);
+                let _ = verify_issued_by(bytes, &issuer);
+                let _ = verify_issued_by(&issuer, bytes);
+                let _ = verify_embedded_scts(bytes, &issuer, &log);
+                let _ = SignedCertificateTimestampList::from_certificate(bytes);
+            }
+        }
+    }
+}

@@ -63,6 +63,9 @@ pub enum AppendError {
         /// The limit.
         max: usize,
     },
+    /// The log's entry encoder refused the payload.
+    #[error("entry rejected: {0}")]
+    Invalid(String),
     /// The sequencer has stopped (the service is shutting down).
     #[error("the log is shutting down")]
     ShuttingDown,
@@ -81,6 +84,7 @@ impl AppendError {
         match self {
             AppendError::Pushback => "pushback",
             AppendError::EntryTooLarge { .. } => "too_large",
+            AppendError::Invalid(_) => "invalid",
             AppendError::ShuttingDown => "shutting_down",
             AppendError::RoundFailed(e) => e.category(),
             AppendError::Read(_) => "read",

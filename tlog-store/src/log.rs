@@ -385,29 +385,54 @@ impl Log {
         index: u64,
         width: Option<u8>,
     ) -> Result<Option<Vec<u8>>, ReadError> {
+        let Some(entries) = self.bundle_entries(index, width).await? else {
+            return Ok(None);
+        };
+        let bundle = tile::encode_bundle(entries.iter().map(|e| e.data.as_slice()))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(bundle))
+    }
+
+    /// The entries of bundle `index` (`width` of them, `None` = 256), for logs that frame their
+    /// bundles differently (static-ct-api data tiles), or `None` when not all exist yet.
+    pub async fn bundle_entries(
+        &self,
+        index: u64,
+        width: Option<u8>,
+    ) -> Result<Option<Vec<StoredEntry>>, ReadError> {
         let want = width.map_or(TILE_WIDTH, u64::from);
         let head = self.head().await?;
-        let start = index
+        let Some(end) = index
             .checked_mul(TILE_WIDTH)
-            .ok_or_else(|| ReadError::OutOfRange("bundle index too large".into()))?;
-        if head.size < start + want {
+            .and_then(|start| start.checked_add(want))
+        else {
+            return Ok(None);
+        };
+        let start = end - want;
+        if head.size < end {
             return Ok(None);
         }
         let entries = self
             .inner
             .store
-            .read_entries(self.inner.id, start, start + want)
+            .read_entries(self.inner.id, start, end)
             .await?;
         if entries.len() as u64 != want {
-            return Err(StoreError::Corrupt(format!(
-                "entries {start}..{} are incomplete",
-                start + want
-            ))
-            .into());
+            return Err(
+                StoreError::Corrupt(format!("entries {start}..{end} are incomplete")).into(),
+            );
         }
-        let bundle = tile::encode_bundle(entries.iter().map(|e| e.data.as_slice()))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(Some(bundle))
+        Ok(Some(entries))
+    }
+
+    /// Stores content-addressed blobs the log's entries refer to (see [`LogStore::put_blobs`]).
+    pub async fn put_blobs(&self, blobs: &[(Hash, Vec<u8>)]) -> Result<(), StoreError> {
+        self.inner.store.put_blobs(self.inner.id, blobs).await
+    }
+
+    /// A blob stored with [`Log::put_blobs`].
+    pub async fn blob(&self, key: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.store.get_blob(self.inner.id, key).await
     }
 
     /// Entries `start..end` (clamped to the current size).

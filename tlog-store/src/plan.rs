@@ -60,8 +60,9 @@ pub struct StoredEntry {
 /// Most logs store the payload as is ([`PlainEntries`]). A static-ct-api log needs the index
 /// inside the entry (the SCT `leaf_index` extension), which is why the index is passed in.
 pub trait EntryEncoder: Send + Sync {
-    /// Returns the bytes stored (and served in entry bundles) and the RFC 6962 leaf hash.
-    fn encode(&self, index: u64, payload: &[u8]) -> (Vec<u8>, Hash);
+    /// Returns the bytes stored (and served in entry bundles) and the RFC 6962 leaf hash, or
+    /// why this payload cannot be logged (it is then rejected alone, not its round).
+    fn encode(&self, index: u64, payload: &[u8]) -> Result<(Vec<u8>, Hash), String>;
 }
 
 /// Stores payloads unchanged; leaf hash = SHA-256(0x00 || payload).
@@ -69,8 +70,8 @@ pub trait EntryEncoder: Send + Sync {
 pub struct PlainEntries;
 
 impl EntryEncoder for PlainEntries {
-    fn encode(&self, _index: u64, payload: &[u8]) -> (Vec<u8>, Hash) {
-        (payload.to_vec(), merkle::leaf_hash(payload))
+    fn encode(&self, _index: u64, payload: &[u8]) -> Result<(Vec<u8>, Hash), String> {
+        Ok((payload.to_vec(), merkle::leaf_hash(payload)))
     }
 }
 
@@ -86,6 +87,8 @@ pub enum Outcome {
     },
     /// Rejected: the encoded entry is too large for an entry bundle.
     TooLarge(usize),
+    /// Rejected by the log's encoder.
+    Invalid(String),
 }
 
 /// The result of planning a round: what to write and what to answer.
@@ -131,7 +134,13 @@ pub fn plan_round(
             });
             continue;
         }
-        let (data, leaf_hash) = encoder.encode(next, &sub.payload);
+        let (data, leaf_hash) = match encoder.encode(next, &sub.payload) {
+            Ok(encoded) => encoded,
+            Err(reason) => {
+                outcomes.push(Outcome::Invalid(reason));
+                continue;
+            }
+        };
         if data.len() > MAX_ENTRY_BYTES {
             outcomes.push(Outcome::TooLarge(data.len()));
             continue;
@@ -190,7 +199,7 @@ mod tests {
             .iter()
             .map(|o| match o {
                 Outcome::Sequenced { entry, duplicate } => (entry.index, *duplicate),
-                Outcome::TooLarge(_) => panic!(),
+                other => panic!("unexpected {other:?}"),
             })
             .collect();
         assert_eq!(indexes, [(1, false), (0, true), (2, false), (1, true)]);

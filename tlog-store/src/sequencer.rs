@@ -165,6 +165,7 @@ impl Sequencer {
                     size,
                     max: MAX_ENTRY_BYTES,
                 }),
+                Outcome::Invalid(reason) => Err(AppendError::Invalid(reason)),
             };
             // A caller that gave up is no reason to stop: its entry is committed regardless.
             let _ = reply.send(answer);

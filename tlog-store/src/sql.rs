@@ -424,6 +424,33 @@ impl LogStore for SqlStore {
             .collect()
     }
 
+    async fn put_blobs(&self, log: LogId, blobs: &[(Hash, Vec<u8>)]) -> Result<(), StoreError> {
+        for chunk in blobs.chunks(INSERT_CHUNK_ROWS) {
+            let query = format!(
+                "INSERT INTO blobs (log_id, key, value) VALUES {} ON CONFLICT (log_id, key) DO NOTHING",
+                values_list(chunk.len(), 3, 1)
+            );
+            let query = self.sql(&query).into_owned();
+            let mut q = sqlx::query(&query);
+            for (key, value) in chunk {
+                q = q.bind(log.0).bind(key.to_vec()).bind(value.clone());
+            }
+            q.execute(&self.pool).await.map_err(StoreError::db)?;
+        }
+        Ok(())
+    }
+
+    async fn get_blob(&self, log: LogId, key: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query(&self.sql("SELECT value FROM blobs WHERE log_id = $1 AND key = $2"))
+            .bind(log.0)
+            .bind(key.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db)?;
+        row.map(|r| r.try_get("value").map_err(StoreError::db))
+            .transpose()
+    }
+
     async fn integrate(&self, req: IntegrateRequest<'_>) -> Result<Integrated, StoreError> {
         let db = StoreError::db;
         let t0 = std::time::Instant::now();

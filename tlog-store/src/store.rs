@@ -115,6 +115,13 @@ pub trait LogStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<u64>, StoreError>;
 
+    /// Stores content-addressed blobs (`key` = the SHA-256 of `value`, by convention).
+    /// Idempotent; durable when it returns.
+    async fn put_blobs(&self, log: LogId, blobs: &[(Hash, Vec<u8>)]) -> Result<(), StoreError>;
+
+    /// A blob stored with [`LogStore::put_blobs`].
+    async fn get_blob(&self, log: LogId, key: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Runs one integration round: under the log's lock, deduplicates, assigns indexes, writes
     /// entries, index keys and tiles, signs and stores the new checkpoint, and commits.
     async fn integrate(&self, request: IntegrateRequest<'_>) -> Result<Integrated, StoreError>;

@@ -346,7 +346,22 @@ both_backends!(
         ));
         assert!(log.consistency_proof(2, 2).await.unwrap().is_empty());
         assert_eq!(log.entry(5).await.unwrap(), None);
-        assert_eq!(log.entry_bundle(u64::MAX, None).await.ok().flatten(), None);
+        assert_eq!(log.entry_bundle(u64::MAX, None).await.unwrap(), None);
+        assert_eq!(
+            log.entry_bundle(u64::MAX / 256, Some(255)).await.unwrap(),
+            None
+        );
+        assert_eq!(log.blob(&[1u8; 32]).await.unwrap(), None);
+        log.put_blobs(&[([1u8; 32], b"issuer".to_vec())])
+            .await
+            .unwrap();
+        log.put_blobs(&[([1u8; 32], b"issuer".to_vec())])
+            .await
+            .unwrap();
+        assert_eq!(
+            log.blob(&[1u8; 32]).await.unwrap(),
+            Some(b"issuer".to_vec())
+        );
         assert_eq!(log.tile(TileId::new(5, 0), Some(1)).await.unwrap(), None);
         assert_eq!(*log.head().await.unwrap(), *head);
     }

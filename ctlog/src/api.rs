@@ -1,0 +1,448 @@
+//! The HTTP handlers: thin, over [`CtLog`] and the pure [`crate::chain`] and `ct` crates.
+
+use crate::chain::{validate_chain, ChainKind};
+use crate::error::ApiError;
+use crate::CtLog;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ct::{Asn1Cert, ExtraData, MerkleTreeLeaf, SignedEntry, TileLeaf};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tlog::note::Note;
+use tlog::tile::TilePath;
+use tlog_store::{StoredEntry, Submission};
+
+type AppState = Arc<CtLog>;
+
+/// The CT log's routes, served at the root of its listener.
+pub fn router(log: Arc<CtLog>) -> Router {
+    let limit = log.max_body_bytes;
+    Router::new()
+        .route("/ct/v1/add-chain", post(add_chain))
+        .route("/ct/v1/add-pre-chain", post(add_pre_chain))
+        .route("/ct/v1/get-sth", get(get_sth))
+        .route("/ct/v1/get-sth-consistency", get(get_sth_consistency))
+        .route("/ct/v1/get-proof-by-hash", get(get_proof_by_hash))
+        .route("/ct/v1/get-entries", get(get_entries))
+        .route("/ct/v1/get-roots", get(get_roots))
+        .route("/ct/v1/get-entry-and-proof", get(get_entry_and_proof))
+        .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+        .route("/issuer/{fingerprint}", get(issuer))
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(log)
+}
+
+/// A JSON body whose rejections are our JSON errors (413 names the limit).
+struct JsonBody<T>(T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge(state.max_body_bytes))
+            }
+            Err(rejection) => Err(ApiError::BadRequest(format!(
+                "request body is not the expected JSON: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddChainRequest {
+    chain: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SctResponse {
+    sct_version: u8,
+    id: String,
+    timestamp: u64,
+    extensions: String,
+    signature: String,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+async fn add_chain(
+    State(log): State<AppState>,
+    JsonBody(req): JsonBody<AddChainRequest>,
+) -> Result<Json<SctResponse>, ApiError> {
+    add(log, ChainKind::X509, req).await
+}
+
+async fn add_pre_chain(
+    State(log): State<AppState>,
+    JsonBody(req): JsonBody<AddChainRequest>,
+) -> Result<Json<SctResponse>, ApiError> {
+    add(log, ChainKind::Precert, req).await
+}
+
+async fn add(
+    log: AppState,
+    kind: ChainKind,
+    req: AddChainRequest,
+) -> Result<Json<SctResponse>, ApiError> {
+    let mut chain = Vec::with_capacity(req.chain.len());
+    for (i, c) in req.chain.iter().enumerate() {
+        chain.push(
+            B64.decode(c).map_err(|e| {
+                ApiError::BadRequest(format!("chain[{i}] is not valid base64: {e}"))
+            })?,
+        );
+    }
+    let now = now_ms();
+    let valid = validate_chain(kind, chain, &log.roots, now / 1000)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+
+    // Issuers first: durable before any entry that refers to them is acknowledged.
+    let fingerprints = valid.issuer_fingerprints();
+    let blobs: Vec<([u8; 32], Vec<u8>)> = fingerprints
+        .iter()
+        .copied()
+        .zip(valid.issuers.iter().cloned())
+        .collect();
+    log.log.put_blobs(&blobs).await?;
+
+    let pre_certificate = match kind {
+        ChainKind::X509 => None,
+        ChainKind::Precert => Some(
+            Asn1Cert::new(valid.leaf.clone()).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        ),
+    };
+    let submitted = TileLeaf::new(
+        ct::TimestampedEntry {
+            timestamp: now,
+            entry: valid.signed_entry.clone(),
+            extensions: ct::CtExtensions::empty(),
+        },
+        pre_certificate,
+        fingerprints,
+    )
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let ack = log
+        .log
+        .append(Submission {
+            identity: valid.identity(kind),
+            payload: submitted.encode(),
+            index_keys: Vec::new(),
+        })
+        .await?;
+    // For a resubmission this is the original entry: same timestamp, same leaf index.
+    let stored = TileLeaf::parse(&ack.entry.data)
+        .map_err(|e| ApiError::Internal(format!("stored entry {}: {e}", ack.entry.index)))?;
+    let entry = stored.timestamped_entry();
+    let sct = ct::sign_sct(
+        log.key.as_ref(),
+        entry.timestamp,
+        &entry.entry,
+        entry.extensions.clone(),
+    )
+    .map_err(|e| ApiError::Internal(format!("signing SCT: {e}")))?;
+    Ok(Json(SctResponse {
+        sct_version: 0,
+        id: B64.encode(sct.log_id),
+        timestamp: sct.timestamp,
+        extensions: B64.encode(sct.extensions.as_bytes()),
+        signature: B64.encode(sct.signature.encode()),
+    }))
+}
+
+/// The signed tree head inside a static-ct-api checkpoint: (timestamp, size, root, signature).
+fn sth_of(log: &CtLog, note: &[u8]) -> Result<(u64, u64, [u8; 32], Vec<u8>), ApiError> {
+    let internal =
+        |e: &dyn std::fmt::Display| ApiError::Internal(format!("stored checkpoint: {e}"));
+    let (checkpoint, timestamp) =
+        ct::open_rfc6962_checkpoint(note, &log.origin, log.key.public_key_der())
+            .map_err(|e| internal(&e))?;
+    let key_hash = ct::rfc6962_note_key_hash(&log.origin, &log.log_id);
+    let parsed = Note::parse(note).map_err(|e| internal(&e))?;
+    let signature = parsed
+        .signatures()
+        .iter()
+        .find(|s| s.name() == log.origin && s.key_hash() == key_hash)
+        .ok_or_else(|| internal(&"no log signature"))?;
+    let body = ct::Rfc6962NoteSignature::parse(signature.signature()).map_err(|e| internal(&e))?;
+    Ok((
+        timestamp,
+        checkpoint.size(),
+        *checkpoint.root_hash(),
+        body.signature.encode(),
+    ))
+}
+
+async fn get_sth(State(log): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let head = log.log.head().await?;
+    let (timestamp, size, root, signature) = sth_of(&log, &head.checkpoint)?;
+    Ok(Json(json!({
+        "tree_size": size,
+        "timestamp": timestamp,
+        "sha256_root_hash": B64.encode(root),
+        "tree_head_signature": B64.encode(signature),
+    })))
+}
+
+/// A required non-negative integer query parameter.
+fn param_u64(params: &HashMap<String, String>, name: &str) -> Result<u64, ApiError> {
+    let raw = params
+        .get(name)
+        .ok_or_else(|| ApiError::BadRequest(format!("missing query parameter {name:?}")))?;
+    raw.parse::<u64>().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "query parameter {name:?} must be a non-negative integer, got {raw:?}"
+        ))
+    })
+}
+
+fn b64_hashes(hashes: &[[u8; 32]]) -> Vec<String> {
+    hashes.iter().map(|h| B64.encode(h)).collect()
+}
+
+async fn get_sth_consistency(
+    State(log): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let first = param_u64(&params, "first")?;
+    let second = param_u64(&params, "second")?;
+    if first > second {
+        return Err(ApiError::BadRequest(format!(
+            "first ({first}) is larger than second ({second})"
+        )));
+    }
+    let proof = if first == 0 || first == second {
+        // Consistency with the empty tree, or of a tree with itself, is the empty proof.
+        let size = log.log.head().await?.size;
+        if second > size {
+            return Err(ApiError::BadRequest(format!(
+                "second ({second}) is larger than the tree ({size})"
+            )));
+        }
+        Vec::new()
+    } else {
+        log.log.consistency_proof(first, second).await?
+    };
+    Ok(Json(json!({ "consistency": b64_hashes(&proof) })))
+}
+
+async fn get_proof_by_hash(
+    State(log): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let raw = params
+        .get("hash")
+        .ok_or_else(|| ApiError::BadRequest("missing query parameter \"hash\"".into()))?;
+    let hash: [u8; 32] = B64
+        .decode(raw)
+        .ok()
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest("hash must be a base64 SHA-256 leaf hash (32 bytes)".into())
+        })?;
+    let tree_size = param_u64(&params, "tree_size")?;
+    let entry = log
+        .log
+        .entry_by_leaf_hash(&hash)
+        .await?
+        .filter(|e| e.index < tree_size)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no entry with that leaf hash in the tree of size {tree_size}"
+            ))
+        })?;
+    let proof = log.log.inclusion_proof(entry.index, tree_size).await?;
+    Ok(Json(
+        json!({ "leaf_index": entry.index, "audit_path": b64_hashes(&proof) }),
+    ))
+}
+
+impl CtLog {
+    async fn issuer_cert(&self, fingerprint: &[u8; 32]) -> Result<Option<Arc<Vec<u8>>>, ApiError> {
+        if let Some(c) = self.issuers.lock().expect("issuer cache").get(fingerprint) {
+            return Ok(Some(c.clone()));
+        }
+        let Some(cert) = self.log.blob(fingerprint).await? else {
+            return Ok(None);
+        };
+        let cert = Arc::new(cert);
+        self.issuers
+            .lock()
+            .expect("issuer cache")
+            .insert(*fingerprint, cert.clone());
+        Ok(Some(cert))
+    }
+
+    /// RFC 6962 `leaf_input` and `extra_data` of a stored entry.
+    async fn rfc6962_entry(&self, entry: &StoredEntry) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
+        let leaf = TileLeaf::parse(&entry.data)
+            .map_err(|e| ApiError::Internal(format!("stored entry {}: {e}", entry.index)))?;
+        let mut chain = Vec::new();
+        for fp in leaf.certificate_chain() {
+            let cert = self.issuer_cert(fp).await?.ok_or_else(|| {
+                ApiError::Internal(format!(
+                    "issuer {} of entry {} is missing",
+                    hex::encode(fp),
+                    entry.index
+                ))
+            })?;
+            chain.push(
+                Asn1Cert::new(cert.as_ref().clone())
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            );
+        }
+        let extra = match (&leaf.timestamped_entry().entry, leaf.pre_certificate()) {
+            (SignedEntry::Precert { .. }, Some(pre)) => ExtraData::precert(pre.clone(), chain),
+            _ => ExtraData::x509(chain),
+        }
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mtl = MerkleTreeLeaf {
+            timestamped_entry: leaf.timestamped_entry().clone(),
+        };
+        Ok((mtl.encode(), extra.encode()))
+    }
+}
+
+async fn get_entries(
+    State(log): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let start = param_u64(&params, "start")?;
+    let end = param_u64(&params, "end")?;
+    if start > end {
+        return Err(ApiError::BadRequest(format!(
+            "start ({start}) is larger than end ({end})"
+        )));
+    }
+    let size = log.log.head().await?.size;
+    if start >= size {
+        return Err(ApiError::BadRequest(format!(
+            "start ({start}) is not in the tree (size {size})"
+        )));
+    }
+    // Inclusive range, cut to the page limit and the tree.
+    let end_exclusive = end
+        .saturating_add(1)
+        .min(size)
+        .min(start + log.max_get_entries);
+    let mut entries = Vec::new();
+    for e in log.log.entries(start, end_exclusive).await? {
+        let (leaf_input, extra_data) = log.rfc6962_entry(&e).await?;
+        entries.push(
+            json!({ "leaf_input": B64.encode(leaf_input), "extra_data": B64.encode(extra_data) }),
+        );
+    }
+    Ok(Json(json!({ "entries": entries })))
+}
+
+async fn get_roots(State(log): State<AppState>) -> Json<serde_json::Value> {
+    let roots: Vec<String> = log.roots.iter().map(|r| B64.encode(r)).collect();
+    Json(json!({ "certificates": roots }))
+}
+
+async fn get_entry_and_proof(
+    State(log): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let index = param_u64(&params, "leaf_index")?;
+    let tree_size = param_u64(&params, "tree_size")?;
+    let proof = log.log.inclusion_proof(index, tree_size).await?;
+    let entry = log
+        .log
+        .entry(index)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no entry {index}")))?;
+    let (leaf_input, extra_data) = log.rfc6962_entry(&entry).await?;
+    Ok(Json(json!({
+        "leaf_input": B64.encode(leaf_input),
+        "extra_data": B64.encode(extra_data),
+        "audit_path": b64_hashes(&proof),
+    })))
+}
+
+/// Tiles and issuers never change once they exist: cache them forever.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+fn bytes_response(content_type: &'static str, cache: &'static str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn checkpoint(State(log): State<AppState>) -> Result<Response, ApiError> {
+    let head = log.log.head().await?;
+    Ok(bytes_response(
+        "text/plain; charset=utf-8",
+        "no-cache",
+        head.checkpoint.clone(),
+    ))
+}
+
+async fn tile(State(log): State<AppState>, Path(path): Path<String>) -> Result<Response, ApiError> {
+    let bad = || ApiError::NotFound(format!("no tile at tile/{path}"));
+    // static-ct-api calls the entry bundles `tile/data/…`.
+    let parsed = match path.strip_prefix("data/") {
+        Some(rest) => TilePath::parse(&format!("tile/entries/{rest}")),
+        None if path.starts_with("entries/") => return Err(bad()),
+        None => TilePath::parse(&format!("tile/{path}")),
+    }
+    .map_err(|_| bad())?;
+    let body = match parsed {
+        TilePath::Hashes { tile, width } => log.log.tile(tile, width).await?,
+        TilePath::Entries { index, width } => log
+            .log
+            .bundle_entries(index, width)
+            .await?
+            .map(|entries| entries.into_iter().flat_map(|e| e.data).collect()),
+    };
+    let body = body.ok_or_else(bad)?;
+    Ok(bytes_response("application/octet-stream", IMMUTABLE, body))
+}
+
+async fn issuer(
+    State(log): State<AppState>,
+    Path(fingerprint): Path<String>,
+) -> Result<Response, ApiError> {
+    let fp: [u8; 32] = hex::decode(&fingerprint)
+        .ok()
+        .and_then(|f| f.try_into().ok())
+        .filter(|_| {
+            fingerprint
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+        .ok_or_else(|| {
+            ApiError::NotFound("issuer fingerprints are 64 lowercase hex digits".into())
+        })?;
+    let cert = log
+        .issuer_cert(&fp)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no issuer {fingerprint}")))?;
+    Ok(bytes_response(
+        "application/pkix-cert",
+        IMMUTABLE,
+        cert.as_ref().clone(),
+    ))
+}

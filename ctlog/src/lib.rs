@@ -1,0 +1,144 @@
+//! An RFC 6962 Certificate Transparency log on [`tlog_store`].
+//!
+//! Serves the RFC 6962 API under `/ct/v1/` (`add-chain`, `add-pre-chain`, `get-sth`,
+//! `get-sth-consistency`, `get-proof-by-hash`, `get-entries`, `get-roots`,
+//! `get-entry-and-proof`) and the static-ct-api read path (`checkpoint`, `tile/…`,
+//! `tile/data/…`, `issuer/<sha256>`) from the same store. SCTs are issued only after the entry
+//! is committed (no merge delay), and carry the static-ct-api `leaf_index` extension.
+
+mod api;
+pub mod chain;
+mod encoder;
+mod error;
+
+pub use api::router;
+pub use error::ApiError;
+
+use sigstack_keys::{Algorithm, Signer};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tlog_store::{Log, LogOptions, LogStore, StoreError};
+
+/// Default page limit of `get-entries` (RFC 6962 lets logs return fewer than asked).
+pub const DEFAULT_MAX_GET_ENTRIES: u64 = 256;
+/// Default limit on request bodies: a chain of ten large certificates fits comfortably.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Everything a CT log needs.
+pub struct CtLogConfig {
+    /// The log's origin: the first line of its checkpoints, conventionally the submission URL
+    /// without scheme (e.g. `ct.example.com/2026`).
+    pub origin: String,
+    /// The log's ECDSA P-256 key; its SPKI hash is the log ID.
+    pub key: Arc<dyn Signer>,
+    /// DER certificates of the roots chains must end in (the Fulcio CA, by default).
+    pub roots: Vec<Vec<u8>>,
+    /// Page limit of `get-entries`.
+    pub max_get_entries: u64,
+    /// Limit on request bodies, in bytes.
+    pub max_body_bytes: usize,
+    /// Sequencing and caching of the underlying log.
+    pub log_options: LogOptions,
+}
+
+impl CtLogConfig {
+    /// A configuration with the defaults for everything but the identity, key and roots.
+    pub fn new(origin: impl Into<String>, key: Arc<dyn Signer>, roots: Vec<Vec<u8>>) -> Self {
+        Self {
+            origin: origin.into(),
+            key,
+            roots,
+            max_get_entries: DEFAULT_MAX_GET_ENTRIES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            log_options: LogOptions::default(),
+        }
+    }
+}
+
+/// Why a CT log could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CtLogError {
+    /// The key is not ECDSA P-256 (RFC 6962 logs sign with P-256 for Sigstore clients).
+    #[error("the CT log key must be ECDSA P-256, not {0}")]
+    WrongKeyType(&'static str),
+    /// A configured root is not a DER certificate.
+    #[error("accepted root #{index} is not a DER X.509 certificate")]
+    BadRoot {
+        /// Position in the configuration.
+        index: usize,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A running CT log: its store-backed log, key and accepted roots.
+pub struct CtLog {
+    log: Log,
+    origin: String,
+    key: Arc<dyn Signer>,
+    log_id: [u8; 32],
+    roots: Vec<Vec<u8>>,
+    max_get_entries: u64,
+    max_body_bytes: usize,
+    /// Issuer certificates by SHA-256: few, small, immutable.
+    issuers: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
+}
+
+impl CtLog {
+    /// Opens the log named `config.origin` in `store` (creating it if needed) and starts its
+    /// sequencer.
+    pub async fn open(
+        store: Arc<dyn LogStore>,
+        config: CtLogConfig,
+    ) -> Result<Arc<Self>, CtLogError> {
+        if config.key.algorithm() != Algorithm::EcdsaP256Sha256 {
+            return Err(CtLogError::WrongKeyType(config.key.algorithm().name()));
+        }
+        for (index, root) in config.roots.iter().enumerate() {
+            ct::issuer_key_hash(root).map_err(|_| CtLogError::BadRoot { index })?;
+        }
+        let signer = Arc::new(encoder::CtCheckpointSigner {
+            key: config.key.clone(),
+        });
+        let log = Log::open_or_create(
+            store,
+            &config.origin,
+            Arc::new(encoder::CtEntryEncoder),
+            signer,
+            config.log_options,
+        )
+        .await?;
+        Ok(Arc::new(Self {
+            log,
+            log_id: sigstack_keys::key_id(config.key.public_key_der()),
+            origin: config.origin,
+            key: config.key,
+            roots: config.roots,
+            max_get_entries: config.max_get_entries.max(1),
+            max_body_bytes: config.max_body_bytes,
+            issuers: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The log ID: SHA-256 of the log key's DER SPKI.
+    pub fn log_id(&self) -> [u8; 32] {
+        self.log_id
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The DER SPKI of the log key.
+    pub fn public_key_der(&self) -> &[u8] {
+        self.key.public_key_der()
+    }
+
+    /// The underlying log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+}

@@ -1,0 +1,104 @@
+//! Wiring of each service: keys, roots and listeners from flags and the data directory.
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use sigstack_keys::{Algorithm, SoftwareKey};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tlog_store::{LogStore, SqlStore};
+
+/// Flags of `sigstack ctlog`.
+#[derive(clap::Args)]
+pub(crate) struct CtlogArgs {
+    /// Address to serve on.
+    #[arg(long, env = "SIGSTACK_CTLOG_LISTEN", default_value = "127.0.0.1:6962")]
+    listen: SocketAddr,
+    /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
+    #[arg(long, env = "SIGSTACK_DATABASE_URL")]
+    database_url: String,
+    /// The log's ECDSA P-256 key (PKCS#8 PEM); created with owner-only permissions if missing.
+    #[arg(long, env = "SIGSTACK_CTLOG_KEY")]
+    key: PathBuf,
+    /// The log's origin (first line of its checkpoints), conventionally its URL without scheme.
+    #[arg(
+        long,
+        env = "SIGSTACK_CTLOG_ORIGIN",
+        default_value = "sigstack.local/ctlog"
+    )]
+    origin: String,
+    /// PEM file(s) of the root certificates chains must end in (repeatable).
+    #[arg(
+        long = "root-cert",
+        env = "SIGSTACK_CTLOG_ROOT_CERTS",
+        value_delimiter = ','
+    )]
+    root_certs: Vec<PathBuf>,
+}
+
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Every certificate in a PEM file, as DER.
+pub(crate) fn load_certificates(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    use x509_cert::der::Encode;
+    let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let certs = x509_cert::Certificate::load_pem_chain(&pem)
+        .with_context(|| format!("{} is not a PEM certificate file", path.display()))?;
+    if certs.is_empty() {
+        bail!("{} holds no certificate", path.display());
+    }
+    certs
+        .iter()
+        .map(|c| c.to_der().context("re-encoding a certificate"))
+        .collect()
+}
+
+/// Every certificate in the `*.pem` files of a directory.
+pub(crate) fn load_certificates_in(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        out.extend(load_certificates(&p)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn open_ctlog(
+    store: Arc<dyn LogStore>,
+    key_path: &Path,
+    origin: &str,
+    roots: Vec<Vec<u8>>,
+) -> anyhow::Result<Arc<ctlog::CtLog>> {
+    let key = SoftwareKey::load_or_generate(key_path, Algorithm::EcdsaP256Sha256)
+        .with_context(|| format!("CT log key {}", key_path.display()))?;
+    let config = ctlog::CtLogConfig::new(origin, Arc::new(key), roots);
+    Ok(ctlog::CtLog::open(store, config).await?)
+}
+
+pub(crate) async fn run_ctlog(args: CtlogArgs) -> anyhow::Result<()> {
+    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
+    let mut roots = Vec::new();
+    for path in &args.root_certs {
+        roots.extend(load_certificates(path)?);
+    }
+    if roots.is_empty() {
+        bail!("the CT log needs at least one --root-cert: chains must end in a root it accepts");
+    }
+    let log = open_ctlog(store, &args.key, &args.origin, roots).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(listen = %args.listen, origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
+    axum::serve(listener, ctlog::router(log))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
