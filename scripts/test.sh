@@ -5,7 +5,8 @@
 #   2. a PostgreSQL server for the tests (scripts/with-postgres.sh: DATABASE_URL,
 #      else 127.0.0.1:5432, else a throwaway cluster; see that file);
 #   3. cargo test for the whole workspace;
-#   4. interop suites (none yet).
+#   4. interop suites against live servers (scripts/interop/: the CT log with certspotter
+#      and an independent Python verifier).
 #
 # Stops at the first failing step and exits non-zero; a throwaway cluster is
 # stopped and removed on any exit, including failure and Ctrl-C.
@@ -37,3 +38,7 @@ cargo test --workspace --locked
 # SIGSTACK_TEST_DATABASE_URL too, and `set -e` fails the run on their failure.
 # Print nothing after the last suite: CI reads cargo test's closing lines.
 # ----------------------------------------------------------------------------
+
+# Ends with its own closing line, `ctlog-interop: N passed, M failed`.
+step "CT log interop (scripts/interop/ctlog.sh)"
+bash scripts/interop/ctlog.sh

@@ -141,7 +141,7 @@ async fn add(
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let ack = log
         .log
-        .append(Submission {
+        .append_entry(Submission {
             identity: valid.identity(kind),
             payload: submitted.encode(),
             index_keys: Vec::new(),

@@ -21,6 +21,9 @@ use tlog_store::{Log, LogOptions, LogStore, StoreError};
 
 /// Default page limit of `get-entries` (RFC 6962 lets logs return fewer than asked).
 pub const DEFAULT_MAX_GET_ENTRIES: u64 = 256;
+/// Default batching window of the CT log's sequencer: short, because a CA waits on every SCT
+/// and rounds at thousands of submissions per second are full long before 20 ms.
+pub const DEFAULT_MAX_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
 /// Default limit on request bodies: a chain of ten large certificates fits comfortably.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -50,7 +53,13 @@ impl CtLogConfig {
             roots,
             max_get_entries: DEFAULT_MAX_GET_ENTRIES,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            log_options: LogOptions::default(),
+            log_options: LogOptions {
+                sequencer: tlog_store::SequencerConfig {
+                    max_delay: DEFAULT_MAX_DELAY,
+                    ..tlog_store::SequencerConfig::default()
+                },
+                ..LogOptions::default()
+            },
         }
     }
 }

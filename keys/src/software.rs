@@ -11,7 +11,8 @@ pub struct SoftwareKey {
 }
 
 enum Inner {
-    P256(p256::ecdsa::SigningKey),
+    /// Kept as both: `p256` for encoding and inspection, aws-lc-rs for fast signing.
+    P256(p256::ecdsa::SigningKey, aws_lc_rs::signature::EcdsaKeyPair),
     P384(p384::ecdsa::SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
 }
@@ -30,7 +31,10 @@ impl SoftwareKey {
     pub fn generate(algorithm: Algorithm) -> Self {
         let mut rng = rand_core::OsRng;
         let inner = match algorithm {
-            Algorithm::EcdsaP256Sha256 => Inner::P256(p256::ecdsa::SigningKey::random(&mut rng)),
+            Algorithm::EcdsaP256Sha256 => {
+                return Self::p256(p256::ecdsa::SigningKey::random(&mut rng))
+                    .expect("a freshly generated key encodes")
+            }
             Algorithm::EcdsaP384Sha384 => Inner::P384(p384::ecdsa::SigningKey::random(&mut rng)),
             Algorithm::Ed25519 => Inner::Ed25519(ed25519_dalek::SigningKey::generate(&mut rng)),
         };
@@ -43,9 +47,21 @@ impl SoftwareKey {
             .expect("an Ed25519 key encodes")
     }
 
+    fn p256(key: p256::ecdsa::SigningKey) -> Result<Self, KeyError> {
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let fast = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            pkcs8.as_bytes(),
+        )
+        .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        Self::from_inner(Inner::P256(key, fast))
+    }
+
     fn from_inner(inner: Inner) -> Result<Self, KeyError> {
         let public_der = match &inner {
-            Inner::P256(k) => k.verifying_key().to_public_key_der(),
+            Inner::P256(k, _) => k.verifying_key().to_public_key_der(),
             Inner::P384(k) => k.verifying_key().to_public_key_der(),
             Inner::Ed25519(k) => k.verifying_key().to_public_key_der(),
         }
@@ -57,7 +73,7 @@ impl SoftwareKey {
     /// Parses a PKCS#8 `PRIVATE KEY` PEM (P-256, P-384 or Ed25519).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
         let inner = if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
-            Inner::P256(k)
+            return Self::p256(k);
         } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_pem(pem) {
             Inner::P384(k)
         } else if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
@@ -73,7 +89,7 @@ impl SoftwareKey {
     /// Encodes the key as PKCS#8 PEM. The caller is responsible for where it goes.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
         let pem = match &self.inner {
-            Inner::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Inner::P256(k, _) => k.to_pkcs8_pem(LineEnding::LF),
             Inner::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
             Inner::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
         }
@@ -138,7 +154,7 @@ fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
 impl Signer for SoftwareKey {
     fn algorithm(&self) -> Algorithm {
         match self.inner {
-            Inner::P256(_) => Algorithm::EcdsaP256Sha256,
+            Inner::P256(..) => Algorithm::EcdsaP256Sha256,
             Inner::P384(_) => Algorithm::EcdsaP384Sha384,
             Inner::Ed25519(_) => Algorithm::Ed25519,
         }
@@ -150,10 +166,11 @@ impl Signer for SoftwareKey {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         Ok(match &self.inner {
-            Inner::P256(k) => {
-                let sig: p256::ecdsa::DerSignature = k.sign(message);
-                sig.as_bytes().to_vec()
-            }
+            Inner::P256(_, fast) => fast
+                .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+                .map_err(|e| KeyError::Signing(e.to_string()))?
+                .as_ref()
+                .to_vec(),
             Inner::P384(k) => {
                 let sig: p384::ecdsa::DerSignature = k.sign(message);
                 sig.as_bytes().to_vec()

@@ -20,7 +20,7 @@ mod sql;
 mod store;
 
 pub use error::{AppendError, ReadError, StoreError};
-pub use log::{AppendResult, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEFAULT_TILE_CACHE};
+pub use log::{AppendResult, Appended, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEFAULT_TILE_CACHE};
 pub use plan::{EntryEncoder, IndexKey, PlainEntries, StoredEntry, Submission};
 pub use sequencer::{SequencerConfig, DEFAULT_MAX_BATCH, DEFAULT_MAX_DELAY, DEFAULT_MAX_PENDING};
 pub use signer::{CheckpointSigner, NoteCheckpointSigner};

@@ -1,6 +1,6 @@
 use crate::error::{AppendError, ReadError, StoreError};
 use crate::plan::{EntryEncoder, StoredEntry, Submission};
-use crate::sequencer::{Pending, Sequencer, SequencerConfig, SharedHead};
+use crate::sequencer::{Pending, Sequenced, Sequencer, SequencerConfig, SharedHead};
 use crate::signer::CheckpointSigner;
 use crate::store::{LogHead, LogId, LogStore};
 use lru::LruCache;
@@ -49,6 +49,18 @@ pub struct AppendResult {
     pub head: Arc<LogHead>,
     /// Inclusion proof of the entry in the tree of `head.size`.
     pub inclusion_proof: Vec<Hash>,
+}
+
+/// An acknowledged append without a proof (for logs that answer with something else, such as
+/// a CT log's SCT).
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The entry as stored (for a duplicate: the original entry, with its original index).
+    pub entry: StoredEntry,
+    /// True when the log already held an entry with the same identity.
+    pub duplicate: bool,
+    /// The committed head the entry is in.
+    pub head: Arc<LogHead>,
 }
 
 /// A handle on one log of a store: appends through the batching sequencer, reads from memory
@@ -185,15 +197,7 @@ impl Log {
     /// was committed under and its inclusion proof. A resubmission (same identity) returns the
     /// original entry with `duplicate` set.
     pub async fn append(&self, submission: Submission) -> Result<AppendResult, AppendError> {
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .queue
-            .try_send(Pending { submission, reply })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AppendError::Pushback,
-                mpsc::error::TrySendError::Closed(_) => AppendError::ShuttingDown,
-            })?;
-        let sequenced = answer.await.map_err(|_| AppendError::ShuttingDown)??;
+        let sequenced = self.sequence(submission).await?;
         let head = sequenced.head;
         let inclusion_proof = self
             .prove_inclusion(sequenced.entry.index, head.size, Some(&sequenced.overlay))
@@ -204,6 +208,28 @@ impl Log {
             head,
             inclusion_proof,
         })
+    }
+
+    /// Like [`Log::append`], without computing the inclusion proof.
+    pub async fn append_entry(&self, submission: Submission) -> Result<Appended, AppendError> {
+        let sequenced = self.sequence(submission).await?;
+        Ok(Appended {
+            entry: sequenced.entry,
+            duplicate: sequenced.duplicate,
+            head: sequenced.head,
+        })
+    }
+
+    async fn sequence(&self, submission: Submission) -> Result<Sequenced, AppendError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .queue
+            .try_send(Pending { submission, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AppendError::Pushback,
+                mpsc::error::TrySendError::Closed(_) => AppendError::ShuttingDown,
+            })?;
+        answer.await.map_err(|_| AppendError::ShuttingDown)?
     }
 
     /// The latest committed head, at most `head_max_age` older than the store's.
