@@ -1,29 +1,15 @@
 //! Known-answer tests against the upstream vectors in `shared/vectors/ct` and
 //! `shared/vectors/fulcio` (see `shared/vectors/README.md`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ct::*;
 use serde_json::Value;
 
-/// The vectors directory: `$SIGSTACK_VECTORS`, or the first `shared/vectors` found walking up
-/// from this crate (CI keeps `shared/` beside the repository).
 fn vectors() -> PathBuf {
-    if let Ok(dir) = std::env::var("SIGSTACK_VECTORS") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared").join("vectors");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        dir = dir
-            .parent()
-            .expect("no shared/vectors above the crate; set SIGSTACK_VECTORS");
-    }
+    sigstack_test_vectors::dir()
 }
 
 fn read(rel: &str) -> Vec<u8> {

@@ -248,13 +248,7 @@ impl Log {
 
     /// Inclusion proof of the entry at `index` in the tree of `size`.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ReadError> {
-        let head = self.head().await?;
-        if size > head.size {
-            return Err(ReadError::OutOfRange(format!(
-                "tree size {size} is larger than the log ({})",
-                head.size
-            )));
-        }
+        self.ensure_within_log(size).await?;
         if index >= size {
             return Err(ReadError::OutOfRange(format!(
                 "index {index} is not in a tree of size {size}"
@@ -265,37 +259,19 @@ impl Log {
 
     /// Consistency proof from the tree of size `old` to the tree of size `new`.
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ReadError> {
-        let head = self.head().await?;
-        if new > head.size {
-            return Err(ReadError::OutOfRange(format!(
-                "tree size {new} is larger than the log ({})",
-                head.size
-            )));
-        }
+        self.ensure_within_log(new).await?;
         if old == 0 || old > new {
             return Err(ReadError::OutOfRange(format!(
                 "no consistency proof from size {old} to size {new}: need 0 < first <= second"
             )));
         }
         let ranges = merkle::consistency_proof_ranges(old, new)?;
-        let tiles = self
-            .tiles_for_nodes(&merkle::nodes_of(&ranges), new, None)
-            .await?;
-        Ok(ranges
-            .into_iter()
-            .map(|r| r.hash(&tiles))
-            .collect::<Result<_, _>>()?)
+        self.hash_ranges(ranges, new, None).await
     }
 
     /// The root hash of the tree of `size` (at most the current size).
     pub async fn root_at(&self, size: u64) -> Result<Hash, ReadError> {
-        let head = self.head().await?;
-        if size > head.size {
-            return Err(ReadError::OutOfRange(format!(
-                "tree size {size} is larger than the log ({})",
-                head.size
-            )));
-        }
+        self.ensure_within_log(size).await?;
         let range = merkle::LeafRange {
             start: 0,
             end: size,
@@ -311,6 +287,16 @@ impl Log {
         overlay: Option<&TileSet>,
     ) -> Result<Vec<Hash>, ReadError> {
         let ranges = merkle::inclusion_proof_ranges(index, size)?;
+        self.hash_ranges(ranges, size, overlay).await
+    }
+
+    /// The hashes of proof ranges in the tree of `size`, read from tiles.
+    async fn hash_ranges(
+        &self,
+        ranges: Vec<merkle::LeafRange>,
+        size: u64,
+        overlay: Option<&TileSet>,
+    ) -> Result<Vec<Hash>, ReadError> {
         let tiles = self
             .tiles_for_nodes(&merkle::nodes_of(&ranges), size, overlay)
             .await?;
@@ -318,6 +304,18 @@ impl Log {
             .into_iter()
             .map(|r| r.hash(&tiles))
             .collect::<Result<_, _>>()?)
+    }
+
+    /// Refuses tree sizes the log has not reached.
+    async fn ensure_within_log(&self, size: u64) -> Result<(), ReadError> {
+        let head = self.head().await?;
+        if size > head.size {
+            return Err(ReadError::OutOfRange(format!(
+                "tree size {size} is larger than the log ({})",
+                head.size
+            )));
+        }
+        Ok(())
     }
 
     /// Gathers the tiles holding `nodes` in the tree of `size`: from the overlay, then the cache

@@ -1,11 +1,9 @@
 //! RFC 6962 known-answer tests: the reference tree, every proof of sizes 1..8, and
 //! transparency-dev/merkle's verifier probes (happy paths and their mutations).
 
-mod common;
-
 use base64::Engine;
-use common::{read_json, vectors_dir};
 use serde_json::Value;
+use sigstack_test_vectors::{dir as vectors_dir, read_json};
 use tlog::merkle::{self, Hash, MemoryTree};
 
 fn hex_hash(v: &Value) -> Hash {

@@ -4,7 +4,7 @@
 //! The vectors live in `shared/vectors` beside (or above) the repository; set `SIGSTACK_VECTORS`
 //! to point elsewhere. See `shared/vectors/README.md` for where each file comes from.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -18,22 +18,7 @@ use tlog::note::{
 };
 
 fn vectors() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SIGSTACK_VECTORS") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared").join("vectors");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        dir = dir.parent().unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}; set SIGSTACK_VECTORS",
-                env!("CARGO_MANIFEST_DIR")
-            )
-        });
-    }
+    sigstack_test_vectors::dir()
 }
 
 fn read(path: &str) -> Vec<u8> {
