@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod config;
+mod identity;
+mod pop;
+mod profile;
+mod template;
+mod token;
+
+pub use config::{
+    meta_issuer_matches, CiExtension, CiIssuerMetadata, ConfigError, FulcioConfig, IssuerConfig,
+    IssuerType, DEFAULT_CLIENT_ID,
+};
+pub use identity::{principal_from_token, IdentityError, Principal, SubjectAltName};
+pub use pop::{verify_csr, verify_signed_challenge, KeyType, PopError, VerifiedKey};
+pub use profile::{sigstore_extensions, subject_alt_name, Extension};
+pub use template::TemplateError;
+pub use token::{
+    unverified_issuer, verify_token, Jwk, Jwks, TokenError, VerifiedToken, CLOCK_SKEW_SECS,
+    MAX_TOKEN_BYTES,
+};
