@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod cert;
 mod config;
 mod identity;
 mod pop;
@@ -8,6 +9,10 @@ mod profile;
 mod template;
 mod token;
 
+pub use cert::{
+    build_final_certificate, build_precertificate, CertError, CertificateAuthority,
+    EPHEMERAL_ROOT_LIFETIME_SECS, LEAF_LIFETIME_SECS,
+};
 pub use config::{
     meta_issuer_matches, CiExtension, CiIssuerMetadata, ConfigError, FulcioConfig, IssuerConfig,
     IssuerType, DEFAULT_CLIENT_ID,
