@@ -171,6 +171,18 @@ impl CertificateAuthority {
         })
     }
 
+    /// A CA whose root is a new self-signed certificate for `signer`'s key (`CN=<common_name>,
+    /// O=sigstack`, valid for 10 years from `not_before`): how `sigstack up` creates its
+    /// development CA once and keeps it in its data directory.
+    pub fn self_signed(
+        signer: Arc<dyn Signer>,
+        common_name: &str,
+        not_before: u64,
+    ) -> Result<Self, CertError> {
+        let root = self_signed_root(signer.as_ref(), common_name, not_before)?;
+        Self::new(signer, vec![root])
+    }
+
     /// For development and tests only: a fresh ECDSA P-256 key and a self-signed root
     /// certificate (`CN=<common_name>, O=sigstack`, CA, keyCertSign and cRLSign, valid for 10
     /// years from `not_before`, in seconds since the Unix epoch). The key exists only in

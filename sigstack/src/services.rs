@@ -102,3 +102,88 @@ pub(crate) async fn run_ctlog(args: CtlogArgs) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Flags of `sigstack fulcio`.
+#[derive(clap::Args)]
+pub(crate) struct FulcioArgs {
+    /// Address to serve on.
+    #[arg(long, env = "SIGSTACK_FULCIO_LISTEN", default_value = "127.0.0.1:5555")]
+    listen: SocketAddr,
+    /// Issuer configuration: upstream Fulcio's YAML or JSON format (`oidc-issuers`,
+    /// `meta-issuers`, `ci-issuer-metadata`).
+    #[arg(long, env = "SIGSTACK_FULCIO_CONFIG")]
+    config: PathBuf,
+    /// The CA's private key (PKCS#8 PEM: ECDSA P-256/P-384 or Ed25519).
+    #[arg(long, env = "SIGSTACK_FULCIO_CA_KEY")]
+    ca_key: PathBuf,
+    /// The CA's certificate chain (PEM): the issuing certificate first, the root last.
+    #[arg(long, env = "SIGSTACK_FULCIO_CA_CHAIN")]
+    ca_chain: PathBuf,
+    /// Base URL of the RFC 6962 CT log that must log every certificate first.
+    #[arg(
+        long,
+        env = "SIGSTACK_FULCIO_CT_URL",
+        default_value = "http://127.0.0.1:6962"
+    )]
+    ct_url: String,
+}
+
+/// Loads an issuer configuration file.
+pub(crate) fn load_fulcio_config(path: &Path) -> anyhow::Result<fulcio::FulcioConfig> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let config = fulcio::FulcioConfig::parse(&bytes)
+        .with_context(|| format!("{} is not a valid issuer configuration", path.display()))?;
+    config
+        .validate()
+        .with_context(|| format!("{} is not a valid issuer configuration", path.display()))?;
+    Ok(config)
+}
+
+/// The development CA of a data directory: its key and self-signed root, created once.
+pub(crate) fn dev_ca(dir: &Path) -> anyhow::Result<fulcio::CertificateAuthority> {
+    let key_path = dir.join("keys").join("fulcio-ca.pem");
+    let root_path = dir.join("fulcio-root.pem");
+    let key: Arc<dyn sigstack_keys::Signer> = Arc::new(SoftwareKey::load_or_generate(
+        &key_path,
+        Algorithm::EcdsaP256Sha256,
+    )?);
+    if root_path.exists() {
+        let chain = load_certificates(&root_path)?;
+        return fulcio::CertificateAuthority::new(key, chain).with_context(|| {
+            format!(
+                "{} does not match {}",
+                root_path.display(),
+                key_path.display()
+            )
+        });
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let ca = fulcio::CertificateAuthority::self_signed(key, "sigstack development CA", now - 60)?;
+    let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca.chain()[0])
+        .map_err(|e| anyhow::anyhow!("encoding the CA root: {e}"))?;
+    std::fs::write(&root_path, pem).with_context(|| format!("writing {}", root_path.display()))?;
+    Ok(ca)
+}
+
+pub(crate) async fn run_fulcio(args: FulcioArgs) -> anyhow::Result<()> {
+    let config = load_fulcio_config(&args.config)?;
+    let key: Arc<dyn sigstack_keys::Signer> = Arc::new(
+        SoftwareKey::load(&args.ca_key)
+            .with_context(|| format!("CA key {}", args.ca_key.display()))?,
+    );
+    let ca = fulcio::CertificateAuthority::new(key, load_certificates(&args.ca_chain)?)
+        .context("the CA key and chain do not fit together")?;
+    let server = fulcio_server::FulcioServer::new(config, ca, &args.ct_url);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(listen = %args.listen, ct = %args.ct_url, "Fulcio CA serving");
+    axum::serve(listener, fulcio_server::router(server))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! HTTP: `/api/v2/signingCert` (both request shapes clients send), `/api/v2/trustBundle`,
+//! `/api/v2/configuration`, legacy `/api/v1/signingCert` and `/api/v1/rootCert`, `/healthz`.
+
+use crate::FulcioServer;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use fulcio::{Principal, TokenError, VerifiedKey};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+type AppState = Arc<FulcioServer>;
+
+/// Every error the CA returns, mapped to HTTP in one place. Bodies are JSON with the reason in
+/// `message` (what upstream Fulcio's clients print) and a fixed label in `code`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed request, bad proof of possession, refused key (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The identity token is missing, invalid or from an unknown issuer (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The body is over the limit (413).
+    #[error("request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// A dependency (the CT log, an issuer's key endpoint) failed: nothing was issued (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Our failure; details go to the log only (500).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        match &self {
+            ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            other => tracing::info!(reason = %other, code, "certificate refused"),
+        }
+        let mut response = (
+            status,
+            Json(json!({ "code": code, "message": self.to_string(), "error": self.to_string() })),
+        )
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+/// The CA's routes, served at the root of its listener (sigstore-python drops any path prefix).
+pub fn router(server: Arc<FulcioServer>) -> Router {
+    let limit = server.max_body_bytes;
+    Router::new()
+        .route("/api/v2/signingCert", post(signing_cert_v2))
+        .route("/api/v1/signingCert", post(signing_cert_v1))
+        .route("/api/v2/trustBundle", get(trust_bundle))
+        .route("/api/v1/rootCert", get(root_cert))
+        .route("/api/v2/configuration", get(configuration))
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"code": "not_found", "message": "no such endpoint"})),
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(server)
+}
+
+struct JsonBody<T>(T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge(state.max_body_bytes))
+            }
+            Err(r) => Err(ApiError::BadRequest(format!(
+                "request body is not the expected JSON: {}",
+                r.body_text()
+            ))),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Credentials {
+    oidc_identity_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicKeyContent {
+    #[serde(default)]
+    algorithm: Option<String>,
+    content: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicKeyRequest {
+    public_key: PublicKeyContent,
+    proof_of_possession: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SigningCertRequestV2 {
+    #[serde(default)]
+    credentials: Option<Credentials>,
+    #[serde(default)]
+    certificate_signing_request: Option<String>,
+    #[serde(default)]
+    public_key_request: Option<PublicKeyRequest>,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+fn pem_chain(ders: impl IntoIterator<Item = Vec<u8>>) -> Result<Vec<String>, ApiError> {
+    ders.into_iter()
+        .map(|d| {
+            der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &d)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .collect()
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl FulcioServer {
+    /// Verifies the token against its configured issuer's keys and maps it to an identity.
+    async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+        let unauth = |e: &dyn std::fmt::Display| {
+            ApiError::Unauthenticated(format!("identity token refused: {e}"))
+        };
+        let iss = fulcio::unverified_issuer(token).map_err(|e| unauth(&e))?;
+        let issuer = self.config.issuer(&iss).ok_or_else(|| {
+            ApiError::Unauthenticated(format!(
+                "identity token refused: issuer {iss:?} is not configured on this CA"
+            ))
+        })?;
+        let unavailable = |e: crate::oidc::OidcError| ApiError::Unavailable(e.to_string());
+        let now = now_secs() as i64;
+        let jwks = self.keys.keys(&issuer).await.map_err(unavailable)?;
+        let verified = match fulcio::verify_token(token, &issuer, &jwks, now) {
+            Err(TokenError::UnknownKeyId(_)) => {
+                // The issuer may have rotated its keys: fetch them again (rate-limited) and retry once.
+                let jwks = self.keys.refresh(&issuer).await.map_err(unavailable)?;
+                fulcio::verify_token(token, &issuer, &jwks, now)
+            }
+            other => other,
+        }
+        .map_err(|e| unauth(&e))?;
+        fulcio::principal_from_token(&verified, &issuer, &self.config).map_err(|e| unauth(&e))
+    }
+
+    /// Builds the precertificate, logs it, and signs the final certificate with the SCT.
+    async fn issue(
+        &self,
+        principal: &Principal,
+        key: &VerifiedKey,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut serial = [0u8; 20];
+        rand::thread_rng().fill_bytes(&mut serial);
+        let precert = fulcio::build_precertificate(&self.ca, principal, key, serial, now_secs())
+            .map_err(|e| ApiError::Internal(format!("building the precertificate: {e}")))?;
+        let mut submission = vec![precert.clone()];
+        submission.extend(self.ca.chain().iter().cloned());
+        let sct = self.ct.add_pre_chain(&submission).await.map_err(|e| {
+            ApiError::Unavailable(format!(
+                "no certificate was issued: the CT log did not accept the precertificate ({e})"
+            ))
+        })?;
+        let list = ct::SignedCertificateTimestampList::new(vec![sct])
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let certificate = fulcio::build_final_certificate(&self.ca, &precert, &list)
+            .map_err(|e| ApiError::Internal(format!("building the certificate: {e}")))?;
+        tracing::info!(issuer = %principal.issuer, "certificate issued");
+        pem_chain(std::iter::once(certificate).chain(self.ca.chain().iter().cloned()))
+    }
+}
+
+async fn signing_cert_v2(
+    State(server): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<SigningCertRequestV2>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let token = bearer(&headers)
+        .or_else(|| req.credentials.as_ref().and_then(|c| c.oidc_identity_token.clone()))
+        .ok_or_else(|| ApiError::Unauthenticated("no identity token: send it as `Authorization: Bearer` or in credentials.oidcIdentityToken".into()))?;
+    let principal = server.authenticate(&token).await?;
+    let key = match (&req.certificate_signing_request, &req.public_key_request) {
+        (Some(csr), None) => {
+            let pem = B64.decode(csr.trim()).map_err(|e| {
+                ApiError::BadRequest(format!("certificateSigningRequest is not base64: {e}"))
+            })?;
+            fulcio::verify_csr(&pem).map_err(|e| {
+                ApiError::BadRequest(format!("certificate signing request refused: {e}"))
+            })?
+        }
+        (None, Some(pk)) => {
+            if let Some(alg) = &pk.public_key.algorithm {
+                tracing::debug!(algorithm = %alg, "public key request");
+            }
+            let signature = B64.decode(pk.proof_of_possession.trim()).map_err(|e| {
+                ApiError::BadRequest(format!("proofOfPossession is not base64: {e}"))
+            })?;
+            fulcio::verify_signed_challenge(
+                pk.public_key.content.as_bytes(),
+                &signature,
+                &principal.challenge,
+            )
+            .map_err(|e| ApiError::BadRequest(format!("proof of possession refused: {e}")))?
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "send either certificateSigningRequest or publicKeyRequest, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "missing certificateSigningRequest or publicKeyRequest".into(),
+            ))
+        }
+    };
+    let chain = server.issue(&principal, &key).await?;
+    Ok(Json(
+        json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": chain } } }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SigningCertRequestV1 {
+    public_key: PublicKeyContent,
+    signed_email_address: String,
+}
+
+/// The legacy API: a base64 public key and a signature over the challenge; PEM chain back.
+async fn signing_cert_v1(
+    State(server): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<SigningCertRequestV1>,
+) -> Result<Response, ApiError> {
+    let token = bearer(&headers).ok_or_else(|| {
+        ApiError::Unauthenticated("no identity token: send `Authorization: Bearer <token>`".into())
+    })?;
+    let principal = server.authenticate(&token).await?;
+    let key_bytes = B64
+        .decode(req.public_key.content.trim())
+        .map_err(|e| ApiError::BadRequest(format!("publicKey.content is not base64: {e}")))?;
+    let signature = B64
+        .decode(req.signed_email_address.trim())
+        .map_err(|e| ApiError::BadRequest(format!("signedEmailAddress is not base64: {e}")))?;
+    let key = fulcio::verify_signed_challenge(&key_bytes, &signature, &principal.challenge)
+        .map_err(|e| ApiError::BadRequest(format!("proof of possession refused: {e}")))?;
+    let chain = server.issue(&principal, &key).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        chain.concat(),
+    )
+        .into_response())
+}
+
+async fn trust_bundle(State(server): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let chain = pem_chain(server.ca.chain().iter().cloned())?;
+    Ok(Json(json!({ "chains": [ { "certificates": chain } ] })))
+}
+
+async fn root_cert(State(server): State<AppState>) -> Result<Response, ApiError> {
+    let chain = pem_chain(server.ca.chain().iter().cloned())?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        chain.concat(),
+    )
+        .into_response())
+}
+
+async fn configuration(State(server): State<AppState>) -> Json<serde_json::Value> {
+    let exact = server.config.oidc_issuers.values().map(|i| {
+        json!({ "issuerUrl": i.issuer_url, "audience": i.client_id, "challengeClaim": i.challenge_claim(), "spiffeTrustDomain": i.spiffe_trust_domain.clone().unwrap_or_default() })
+    });
+    let wildcard = server.config.meta_issuers.iter().map(|(pattern, i)| {
+        json!({ "wildcardIssuerUrl": pattern, "audience": i.client_id, "challengeClaim": i.challenge_claim(), "spiffeTrustDomain": i.spiffe_trust_domain.clone().unwrap_or_default() })
+    });
+    Json(json!({ "issuers": exact.chain(wildcard).collect::<Vec<_>>() }))
+}

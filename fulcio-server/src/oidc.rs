@@ -1,0 +1,150 @@
+//! OIDC discovery and JWKS for the configured issuers: fetched on first use, cached, refreshed
+//! when a token names an unknown key (at most once per `min_refresh` per issuer). Nothing is
+//! fetched from an issuer the configuration does not name: callers pass a configured issuer.
+
+use fulcio::{IssuerConfig, Jwks};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// The largest discovery or JWKS document accepted.
+const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// Why an issuer's keys could not be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OidcError {
+    /// The issuer's documents could not be fetched or parsed.
+    #[error("cannot fetch the keys of issuer {issuer}: {reason}")]
+    Unreachable {
+        /// The issuer URL.
+        issuer: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+struct Entry {
+    jwks: Arc<Jwks>,
+    fetched: Instant,
+}
+
+/// Cached JWKS per issuer URL.
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, Entry>>,
+    clients: std::sync::Mutex<HashMap<String, reqwest::Client>>,
+    min_refresh: Duration,
+    timeout: Duration,
+}
+
+impl KeyCache {
+    /// A cache that refreshes an issuer's keys at most once per `min_refresh`.
+    pub fn new(min_refresh: Duration) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            clients: std::sync::Mutex::new(HashMap::new()),
+            min_refresh,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The issuer's keys, fetching them on first use.
+    pub async fn keys(&self, issuer: &IssuerConfig) -> Result<Arc<Jwks>, OidcError> {
+        if let Some(e) = self.entries.lock().await.get(&issuer.issuer_url) {
+            return Ok(e.jwks.clone());
+        }
+        self.fetch(issuer).await
+    }
+
+    /// Fetches the keys again (a token named a key we do not have), unless they were fetched
+    /// less than `min_refresh` ago: then the cached keys are returned and the token fails.
+    pub async fn refresh(&self, issuer: &IssuerConfig) -> Result<Arc<Jwks>, OidcError> {
+        if let Some(e) = self.entries.lock().await.get(&issuer.issuer_url) {
+            if e.fetched.elapsed() < self.min_refresh {
+                return Ok(e.jwks.clone());
+            }
+        }
+        self.fetch(issuer).await
+    }
+
+    fn client(&self, issuer: &IssuerConfig) -> Result<reqwest::Client, OidcError> {
+        let mut clients = self.clients.lock().expect("client cache lock");
+        if let Some(c) = clients.get(&issuer.issuer_url) {
+            return Ok(c.clone());
+        }
+        let fail = |reason: String| OidcError::Unreachable {
+            issuer: issuer.issuer_url.clone(),
+            reason,
+        };
+        let mut builder = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &issuer.ca_cert {
+            // An IdP behind an internal CA: trust that CA for this issuer only.
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| fail(format!("its ca-cert is not a PEM certificate: {e}")))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder.build().map_err(|e| fail(e.to_string()))?;
+        clients.insert(issuer.issuer_url.clone(), client.clone());
+        Ok(client)
+    }
+
+    async fn fetch(&self, issuer: &IssuerConfig) -> Result<Arc<Jwks>, OidcError> {
+        let fail = |reason: String| OidcError::Unreachable {
+            issuer: issuer.issuer_url.clone(),
+            reason,
+        };
+        let client = self.client(issuer)?;
+        let discovery_url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.issuer_url.trim_end_matches('/')
+        );
+        let discovery: serde_json::Value =
+            serde_json::from_slice(&get(&client, &discovery_url).await.map_err(fail)?)
+                .map_err(|e| fail(format!("discovery document is not JSON: {e}")))?;
+        if discovery["issuer"].as_str() != Some(issuer.issuer_url.as_str()) {
+            return Err(fail(format!(
+                "discovery document names issuer {}, not the configured one",
+                discovery["issuer"]
+            )));
+        }
+        let jwks_uri = discovery["jwks_uri"]
+            .as_str()
+            .ok_or_else(|| fail("discovery document has no jwks_uri".into()))?;
+        let jwks = Jwks::from_json(&get(&client, jwks_uri).await.map_err(fail)?)
+            .map_err(|e| fail(e.to_string()))?;
+        let jwks = Arc::new(jwks);
+        self.entries.lock().await.insert(
+            issuer.issuer_url.clone(),
+            Entry {
+                jwks: jwks.clone(),
+                fetched: Instant::now(),
+            },
+        );
+        tracing::info!(issuer = %issuer.issuer_url, keys = jwks.keys.len(), "fetched issuer keys");
+        Ok(jwks)
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("GET {url}: HTTP {}", response.status()));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    if body.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!(
+            "GET {url}: document larger than {MAX_DOCUMENT_BYTES} bytes"
+        ));
+    }
+    Ok(body.to_vec())
+}

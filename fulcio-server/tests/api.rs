@@ -1,0 +1,382 @@
+//! The CA end to end, in process but over real HTTP: a test OIDC issuer (discovery + JWKS), our
+//! CT log on SQLite, and the CA. Certificates are checked with the `ct` crate's embedded-SCT
+//! verification against the CT log key, and by parsing them with `x509-cert`.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use base64::Engine;
+use p256::ecdsa::signature::Signer as _;
+use p256::pkcs8::EncodePublicKey;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use x509_cert::der::{Decode, DecodePem};
+
+struct Issuer {
+    url: String,
+    key: p256::ecdsa::SigningKey,
+}
+
+impl Issuer {
+    async fn start() -> Issuer {
+        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let point = key.verifying_key().to_encoded_point(false);
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
+            "x": B64URL.encode(point.x().unwrap()), "y": B64URL.encode(point.y().unwrap())}]});
+        let discovery = json!({"issuer": url, "jwks_uri": format!("{url}/jwks")});
+        let app = Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || async move { Json(discovery) }),
+            )
+            .route("/jwks", get(move || async move { Json(jwks) }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Issuer { url, key }
+    }
+
+    fn token_with(&self, header: Value, claims: Value) -> String {
+        let signing_input = format!(
+            "{}.{}",
+            B64URL.encode(header.to_string()),
+            B64URL.encode(claims.to_string())
+        );
+        let sig: p256::ecdsa::Signature = self.key.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64URL.encode(sig.to_bytes()))
+    }
+
+    fn claims(&self, email: &str) -> Value {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        json!({"iss": self.url, "sub": email, "aud": "sigstore", "iat": now, "exp": now + 300,
+               "email": email, "email_verified": true})
+    }
+
+    fn token(&self, email: &str) -> String {
+        self.token_with(
+            json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}),
+            self.claims(email),
+        )
+    }
+}
+
+struct Stack {
+    fulcio: String,
+    issuer: Issuer,
+    ct_key_der: Vec<u8>,
+    root: Vec<u8>,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn start(ct_up: bool) -> Stack {
+    let issuer = Issuer::start().await;
+    let ca = fulcio::CertificateAuthority::ephemeral("sigstack test CA", 1_700_000_000).unwrap();
+    let root = ca.chain().last().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn tlog_store::LogStore> = Arc::new(
+        tlog_store::SqlStore::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("ct.sqlite").display()
+        ))
+        .await
+        .unwrap(),
+    );
+    let ct_key = Arc::new(sigstack_keys::SoftwareKey::generate(
+        sigstack_keys::Algorithm::EcdsaP256Sha256,
+    ));
+    let ct_key_der = sigstack_keys::Signer::public_key_der(ct_key.as_ref()).to_vec();
+    let ctlog = ctlog::CtLog::open(
+        store,
+        ctlog::CtLogConfig::new("ct.test/log", ct_key, vec![root.clone()]),
+    )
+    .await
+    .unwrap();
+    let ct_url = if ct_up {
+        serve(ctlog::router(ctlog)).await
+    } else {
+        "http://127.0.0.1:9".to_string()
+    };
+    let config = fulcio::FulcioConfig::parse(
+        format!("oidc-issuers:\n  {0}:\n    issuer-url: {0}\n    client-id: sigstore\n    type: email\n", issuer.url).as_bytes(),
+    )
+    .unwrap();
+    let server = fulcio_server::FulcioServer::new(config, ca, &ct_url);
+    let fulcio = serve(fulcio_server::router(server)).await;
+    Stack {
+        fulcio,
+        issuer,
+        ct_key_der,
+        root,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Stack {
+    async fn sign(&self, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/api/v2/signingCert", self.fulcio))
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Checks a returned chain: leaf issued by our root, embedded SCT from our CT log.
+    fn check_chain(&self, answer: &Value, email: &str, spki: &[u8]) {
+        let certs: Vec<x509_cert::Certificate> = answer["signedCertificateEmbeddedSct"]["chain"]
+            ["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| x509_cert::Certificate::from_pem(p.as_str().unwrap()).unwrap())
+            .collect();
+        assert_eq!(certs.len(), 2);
+        use x509_cert::der::Encode;
+        let leaf = certs[0].to_der().unwrap();
+        assert_eq!(certs[1].to_der().unwrap(), self.root);
+        ct::verify_issued_by(&leaf, &self.root).unwrap();
+        ct::verify_embedded_scts(&leaf, &self.root, &self.ct_key_der).unwrap();
+        assert_eq!(
+            certs[0]
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .unwrap(),
+            spki
+        );
+        let san = certs[0]
+            .tbs_certificate
+            .extensions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|e| e.extn_id.to_string() == "2.5.29.17")
+            .unwrap();
+        assert!(san.critical);
+        assert!(san
+            .extn_value
+            .as_bytes()
+            .windows(email.len())
+            .any(|w| w == email.as_bytes()));
+        let v = &certs[0].tbs_certificate.validity;
+        assert_eq!(
+            v.not_after.to_unix_duration() - v.not_before.to_unix_duration(),
+            std::time::Duration::from_secs(600)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csr_and_public_key_requests_get_logged_certificates() {
+    let stack = start(true).await;
+    // sigstore-python's shape: bearer token, base64 of a PEM CSR with an empty subject.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .serialize_request(&key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    let (status, answer) = stack
+        .sign(
+            Some(&stack.issuer.token("alice@example.com")),
+            json!({"certificateSigningRequest": B64.encode(csr)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    stack.check_chain(&answer, "alice@example.com", &key.public_key_der());
+
+    // sigstore-js's shape: token in the body, PEM public key, signature over the email.
+    let signing = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let pem = signing
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    let pop: p256::ecdsa::DerSignature = signing.sign(b"bob@example.com");
+    let body = json!({"credentials": {"oidcIdentityToken": stack.issuer.token("bob@example.com")},
+        "publicKeyRequest": {"publicKey": {"algorithm": "ECDSA", "content": pem}, "proofOfPossession": B64.encode(pop.as_bytes())}});
+    let (status, answer) = stack.sign(None, body).await;
+    assert_eq!(status, 200, "{answer}");
+    let spki = signing.verifying_key().to_public_key_der().unwrap();
+    stack.check_chain(&answer, "bob@example.com", spki.as_bytes());
+
+    // Read endpoints.
+    let bundle: Value = stack
+        .client
+        .get(format!("{}/api/v2/trustBundle", stack.fulcio))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        bundle["chains"][0]["certificates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let config: Value = stack
+        .client
+        .get(format!("{}/api/v2/configuration", stack.fulcio))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["issuers"][0]["issuerUrl"], stack.issuer.url);
+    assert_eq!(config["issuers"][0]["challengeClaim"], "email");
+    let root = stack
+        .client
+        .get(format!("{}/api/v1/rootCert", stack.fulcio))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        x509_cert::Certificate::load_pem_chain(root.as_bytes())
+            .unwrap()
+            .len(),
+        1
+    );
+    let _ = x509_cert::Certificate::from_der(&stack.root).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_and_proofs_are_refused_precisely() {
+    let stack = start(true).await;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let csr = B64.encode(
+        rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap()
+            .pem()
+            .unwrap(),
+    );
+    let body = json!({"certificateSigningRequest": csr});
+    let iss = &stack.issuer;
+    let mut expired = iss.claims("a@example.com");
+    expired["exp"] = json!(1_000_000_000);
+    expired["iat"] = json!(999_999_000);
+    let mut wrong_aud = iss.claims("a@example.com");
+    wrong_aud["aud"] = json!("someone-else");
+    let mut unverified = iss.claims("a@example.com");
+    unverified["email_verified"] = json!(false);
+    let mut other_issuer = iss.claims("a@example.com");
+    other_issuer["iss"] = json!("https://issuer.invalid");
+    let es256 = json!({"alg": "ES256", "kid": "k1"});
+    let none_token = format!(
+        "{}.{}.",
+        B64URL.encode(json!({"alg": "none"}).to_string()),
+        B64URL.encode(iss.claims("a@example.com").to_string())
+    );
+    let hs_token = format!(
+        "{}.{}.c2ln",
+        B64URL.encode(json!({"alg": "HS256"}).to_string()),
+        B64URL.encode(iss.claims("a@example.com").to_string())
+    );
+    let mut tampered = iss.token("a@example.com");
+    tampered.pop();
+    tampered.push(if tampered.ends_with('A') { 'B' } else { 'A' });
+    let cases: Vec<(Option<String>, &str)> = vec![
+        (None, "no identity token"),
+        (Some(iss.token_with(es256.clone(), expired)), "exp"),
+        (Some(iss.token_with(es256.clone(), wrong_aud)), "aud"),
+        (Some(iss.token_with(es256.clone(), unverified)), "email"),
+        (
+            Some(iss.token_with(es256.clone(), other_issuer)),
+            "not configured",
+        ),
+        (
+            Some(iss.token_with(
+                json!({"alg": "ES256", "kid": "nope"}),
+                iss.claims("a@example.com"),
+            )),
+            "nope",
+        ),
+        (Some(none_token), "none"),
+        (Some(hs_token), "HS256"),
+        (Some("garbage".into()), "refused"),
+        (Some(tampered), "signature"),
+    ];
+    for (token, want) in cases {
+        let (status, err) = stack.sign(token.as_deref(), body.clone()).await;
+        assert_eq!(status, 401, "{want}: {err}");
+        let message = err["message"].as_str().unwrap();
+        assert!(
+            message.to_lowercase().contains(&want.to_lowercase()),
+            "{want}: {message}"
+        );
+    }
+    // Proofs of possession.
+    let token = iss.token("a@example.com");
+    let signing = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let pem = signing
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    let wrong: p256::ecdsa::DerSignature = signing.sign(b"mallory@example.com");
+    let bad_pop = json!({"publicKeyRequest": {"publicKey": {"content": pem}, "proofOfPossession": B64.encode(wrong.as_bytes())}});
+    for (body, want) in [
+        (bad_pop, "proof of possession refused"),
+        (
+            json!({"certificateSigningRequest": B64.encode("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")}),
+            "certificate signing request refused",
+        ),
+        (json!({"certificateSigningRequest": "%%%"}), "not base64"),
+        (json!({}), "missing certificateSigningRequest"),
+        (json!({"certificateSigningRequest": 7}), "expected JSON"),
+    ] {
+        let (status, err) = stack.sign(Some(&token), body).await;
+        assert_eq!(status, 400, "{want}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(want),
+            "{want}: {err}"
+        );
+    }
+    let big = json!({"certificateSigningRequest": "A".repeat(100_000)});
+    let (status, _) = stack.sign(Some(&token), big).await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sct_no_certificate() {
+    let stack = start(false).await;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let csr = B64.encode(
+        rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap()
+            .pem()
+            .unwrap(),
+    );
+    let (status, err) = stack
+        .sign(
+            Some(&stack.issuer.token("a@example.com")),
+            json!({"certificateSigningRequest": csr}),
+        )
+        .await;
+    assert_eq!(status, 503, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("CT log"), "{err}");
+}
