@@ -39,6 +39,9 @@ cargo test --workspace --locked
 # Print nothing after the last suite: CI reads cargo test's closing lines.
 # ----------------------------------------------------------------------------
 
+step "Fulcio interop with sigstore-python (scripts/interop/fulcio.sh)"
+bash scripts/interop/fulcio.sh
+
 # Ends with its own closing line, `ctlog-interop: N passed, M failed`.
 step "CT log interop (scripts/interop/ctlog.sh)"
 bash scripts/interop/ctlog.sh

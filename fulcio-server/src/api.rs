@@ -39,6 +39,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The fixed reason label, for metrics and clients.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -81,6 +86,7 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
         .route("/api/v1/rootCert", get(root_cert))
         .route("/api/v2/configuration", get(configuration))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -119,8 +125,7 @@ struct Credentials {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PublicKeyContent {
-    #[serde(default)]
-    algorithm: Option<String>,
+    // `algorithm` is sent too, but the key itself says what it is.
     content: String,
 }
 
@@ -167,7 +172,7 @@ fn now_secs() -> u64 {
 
 impl FulcioServer {
     /// Verifies the token against its configured issuer's keys and maps it to an identity.
-    async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+    async fn authenticate(&self, token: &str) -> Result<(Principal, String), ApiError> {
         let unauth = |e: &dyn std::fmt::Display| {
             ApiError::Unauthenticated(format!("identity token refused: {e}"))
         };
@@ -189,7 +194,22 @@ impl FulcioServer {
             other => other,
         }
         .map_err(|e| unauth(&e))?;
-        fulcio::principal_from_token(&verified, &issuer, &self.config).map_err(|e| unauth(&e))
+        let principal = fulcio::principal_from_token(&verified, &issuer, &self.config)
+            .map_err(|e| unauth(&e))?;
+        let issuer_type = serde_json::to_value(issuer.issuer_type)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into());
+        Ok((principal, issuer_type))
+    }
+
+    /// Counts the outcome of a signing request.
+    fn record<T>(&self, result: &Result<T, ApiError>, issuer_type: Option<&str>) {
+        match (result, issuer_type) {
+            (Ok(_), Some(t)) => self.metrics.issued.with_label_values(&[t]).inc(),
+            (Err(e), _) => self.metrics.errors.with_label_values(&[e.code()]).inc(),
+            (Ok(_), None) => {}
+        }
     }
 
     /// Builds the precertificate, logs it, and signs the final certificate with the SCT.
@@ -204,7 +224,12 @@ impl FulcioServer {
             .map_err(|e| ApiError::Internal(format!("building the precertificate: {e}")))?;
         let mut submission = vec![precert.clone()];
         submission.extend(self.ca.chain().iter().cloned());
-        let sct = self.ct.add_pre_chain(&submission).await.map_err(|e| {
+        let ct_started = std::time::Instant::now();
+        let sct = self.ct.add_pre_chain(&submission).await;
+        self.metrics
+            .ct_latency
+            .observe(ct_started.elapsed().as_secs_f64());
+        let sct = sct.map_err(|e| {
             ApiError::Unavailable(format!(
                 "no certificate was issued: the CT log did not accept the precertificate ({e})"
             ))
@@ -221,12 +246,28 @@ impl FulcioServer {
 async fn signing_cert_v2(
     State(server): State<AppState>,
     headers: HeaderMap,
-    JsonBody(req): JsonBody<SigningCertRequestV2>,
+    body: Result<JsonBody<SigningCertRequestV2>, ApiError>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let token = bearer(&headers)
+    let mut issuer_type = None;
+    let result = match body {
+        Ok(JsonBody(req)) => issue_v2(&server, &headers, req, &mut issuer_type).await,
+        Err(e) => Err(e),
+    };
+    server.record(&result, issuer_type.as_deref());
+    result
+}
+
+async fn issue_v2(
+    server: &FulcioServer,
+    headers: &HeaderMap,
+    req: SigningCertRequestV2,
+    issuer_type: &mut Option<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let token = bearer(headers)
         .or_else(|| req.credentials.as_ref().and_then(|c| c.oidc_identity_token.clone()))
         .ok_or_else(|| ApiError::Unauthenticated("no identity token: send it as `Authorization: Bearer` or in credentials.oidcIdentityToken".into()))?;
-    let principal = server.authenticate(&token).await?;
+    let (principal, kind) = server.authenticate(&token).await?;
+    *issuer_type = Some(kind);
     let key = match (&req.certificate_signing_request, &req.public_key_request) {
         (Some(csr), None) => {
             let pem = B64.decode(csr.trim()).map_err(|e| {
@@ -237,9 +278,6 @@ async fn signing_cert_v2(
             })?
         }
         (None, Some(pk)) => {
-            if let Some(alg) = &pk.public_key.algorithm {
-                tracing::debug!(algorithm = %alg, "public key request");
-            }
             let signature = B64.decode(pk.proof_of_possession.trim()).map_err(|e| {
                 ApiError::BadRequest(format!("proofOfPossession is not base64: {e}"))
             })?;
@@ -278,12 +316,28 @@ struct SigningCertRequestV1 {
 async fn signing_cert_v1(
     State(server): State<AppState>,
     headers: HeaderMap,
-    JsonBody(req): JsonBody<SigningCertRequestV1>,
+    body: Result<JsonBody<SigningCertRequestV1>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let token = bearer(&headers).ok_or_else(|| {
+    let mut issuer_type = None;
+    let result = match body {
+        Ok(JsonBody(req)) => issue_v1(&server, &headers, req, &mut issuer_type).await,
+        Err(e) => Err(e),
+    };
+    server.record(&result, issuer_type.as_deref());
+    result
+}
+
+async fn issue_v1(
+    server: &FulcioServer,
+    headers: &HeaderMap,
+    req: SigningCertRequestV1,
+    issuer_type: &mut Option<String>,
+) -> Result<Response, ApiError> {
+    let token = bearer(headers).ok_or_else(|| {
         ApiError::Unauthenticated("no identity token: send `Authorization: Bearer <token>`".into())
     })?;
-    let principal = server.authenticate(&token).await?;
+    let (principal, kind) = server.authenticate(&token).await?;
+    *issuer_type = Some(kind);
     let key_bytes = B64
         .decode(req.public_key.content.trim())
         .map_err(|e| ApiError::BadRequest(format!("publicKey.content is not base64: {e}")))?;
@@ -298,6 +352,14 @@ async fn signing_cert_v1(
         chain.concat(),
     )
         .into_response())
+}
+
+async fn metrics(State(server): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        server.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn trust_bundle(State(server): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -7,6 +7,7 @@
 
 mod api;
 pub mod ct_client;
+mod metrics;
 pub mod oidc;
 
 pub use api::{router, ApiError};
@@ -27,6 +28,7 @@ pub struct FulcioServer {
     keys: oidc::KeyCache,
     ct: ct_client::CtClient,
     max_body_bytes: usize,
+    metrics: metrics::Metrics,
 }
 
 impl FulcioServer {
@@ -39,6 +41,7 @@ impl FulcioServer {
             keys: oidc::KeyCache::new(DEFAULT_MIN_JWKS_REFRESH),
             ct: ct_client::CtClient::new(ct_url),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            metrics: metrics::Metrics::new(),
         })
     }
 

@@ -259,6 +259,23 @@ async fn csr_and_public_key_requests_get_logged_certificates() {
         1
     );
     let _ = x509_cert::Certificate::from_der(&stack.root).unwrap();
+    let metrics = stack
+        .client
+        .get(format!("{}/metrics", stack.fulcio))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("fulcio_certificates_issued_total{issuer_type=\"email\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fulcio_ct_submission_seconds_count 2"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,9 +312,11 @@ async fn bad_tokens_and_proofs_are_refused_precisely() {
         B64URL.encode(json!({"alg": "HS256"}).to_string()),
         B64URL.encode(iss.claims("a@example.com").to_string())
     );
-    let mut tampered = iss.token("a@example.com");
-    tampered.pop();
-    tampered.push(if tampered.ends_with('A') { 'B' } else { 'A' });
+    // Flip one character well inside the signature (the last one may carry only padding bits).
+    let good = iss.token("a@example.com");
+    let at = good.rfind('.').unwrap() + 10;
+    let flipped = if &good[at..at + 1] == "A" { "B" } else { "A" };
+    let tampered = format!("{}{flipped}{}", &good[..at], &good[at + 1..]);
     let cases: Vec<(Option<String>, &str)> = vec![
         (None, "no identity token"),
         (Some(iss.token_with(es256.clone(), expired)), "exp"),
@@ -357,6 +376,27 @@ async fn bad_tokens_and_proofs_are_refused_precisely() {
     let big = json!({"certificateSigningRequest": "A".repeat(100_000)});
     let (status, _) = stack.sign(Some(&token), big).await;
     assert_eq!(status, 413);
+    let metrics = stack
+        .client
+        .get(format!("{}/metrics", stack.fulcio))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("fulcio_requests_refused_total{reason=\"unauthenticated\"} 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fulcio_requests_refused_total{reason=\"payload_too_large\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("fulcio_certificates_issued_total{"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
