@@ -5,8 +5,8 @@
 #   2. a PostgreSQL server for the tests (scripts/with-postgres.sh: DATABASE_URL,
 #      else 127.0.0.1:5432, else a throwaway cluster; see that file);
 #   3. cargo test for the whole workspace;
-#   4. interop suites against live servers (scripts/interop/: the CT log with certspotter
-#      and an independent Python verifier).
+#   4. interop suites against live servers (scripts/interop/): the CA with sigstore-python
+#      and sigstore-js, the CT log with certspotter and an independent Python verifier.
 #
 # Stops at the first failing step and exits non-zero; a throwaway cluster is
 # stopped and removed on any exit, including failure and Ctrl-C.
@@ -41,6 +41,9 @@ cargo test --workspace --locked
 
 step "Fulcio interop with sigstore-python (scripts/interop/fulcio.sh)"
 bash scripts/interop/fulcio.sh
+
+step "Fulcio interop with sigstore-js (scripts/interop/fulcio_js.sh)"
+bash scripts/interop/fulcio_js.sh
 
 # Ends with its own closing line, `ctlog-interop: N passed, M failed`.
 step "CT log interop (scripts/interop/ctlog.sh)"

@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Fulcio interop suite, sigstore-js side: a live `sigstack fulcio` (logging to a live
+# `sigstack ctlog`) against sigstore-js's @sigstore/sign, pinned and unmodified.
+#
+#   bash scripts/interop/fulcio_js.sh
+#
+# It:
+#   1. reuses fulcio_client.py (the sigstore-python suite's helper) for the throwaway root CA,
+#      the two OIDC issuers (only the first in fulcio.yaml), their tokens, and the trust config;
+#   2. starts `target/debug/sigstack ctlog` (SQLite) and `target/debug/sigstack fulcio` on
+#      free loopback ports;
+#   3. through sigstore-js (fulcio_js/fulcio_js.mjs): FulcioSigner.sign(data) (publicKeyRequest:
+#      PEM key + proof of possession over the token's email), alone and inside
+#      MessageSignatureBundleBuilder; the CAClient behind it, for the whole chain;
+#   4. sigstore-js does not check SCTs when it obtains a certificate, so the leaves it got are
+#      checked here with sigstore-python's verify_sct against our CT log's key (plus: signed by
+#      our root, email SAN, issuer extension, one embedded SCT, no poison);
+#   5. negative: a token from the issuer Fulcio doesn't know -> sign() rejects, HTTP 401 and
+#      the server's message.
+#
+# sigstore-js is pinned by fulcio_js/package.json + package-lock.json (npm ci) and cached in
+# .cache/interop/node-sigstore/; the Python side uses fulcio.sh's pinned venv (same pins,
+# same cache). Everything started is stopped, and the throwaway files removed, on any exit.
+# Ends with one line on stdout, `fulcio-js-interop: N passed, M failed`, and exits non-zero
+# if any check failed. KEEP_INTEROP_DIR=1 keeps the work directory for debugging.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+REPO=$(pwd)
+CACHE="$REPO/.cache/interop"
+JS_SRC="$REPO/scripts/interop/fulcio_js"
+
+passed=0
+failed=0
+summary_printed=0
+WORK=""
+ISSUER_PID=""
+CT_PID=""
+FULCIO_PID=""
+
+log() { printf 'fulcio-js interop: %s\n' "$*" >&2; }
+
+stop_pid() { # pid: TERM, then KILL after 10 s; never fails
+    local pid=$1 i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    stop_pid "$FULCIO_PID"
+    stop_pid "$CT_PID"
+    stop_pid "$ISSUER_PID"
+    if [[ $failed -gt 0 || $rc -ne 0 ]] && [[ -n "$WORK" ]]; then
+        for f in "$WORK"/*.log; do
+            [[ -s "$f" ]] || continue
+            log "--- last lines of ${f#"$WORK"/}"
+            tail -n 20 "$f" >&2
+        done
+    fi
+    if [[ -n "$WORK" ]]; then
+        if [[ "${KEEP_INTEROP_DIR:-}" == 1 ]]; then
+            log "kept $WORK"
+        else
+            rm -rf "$WORK"
+        fi
+    fi
+    if [[ $summary_printed -eq 0 ]]; then
+        printf 'fulcio-js-interop: %d passed, %d failed\n' "$passed" $((failed > 0 ? failed : 1))
+        [[ $rc -ne 0 ]] || rc=1
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+require() { # description command...: on failure, count it and stop
+    local what=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        log "ok: $what"
+    else
+        failed=$((failed + 1))
+        log "FAILED: $what"
+        exit 1
+    fi
+}
+
+check() { # description command...: on failure, count it and go on
+    local what=$1 t0=$SECONDS
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        log "ok ($((SECONDS - t0))s): $what"
+    else
+        failed=$((failed + 1))
+        log "FAILED: $what"
+    fi
+}
+
+# --- tools -----------------------------------------------------------------------------
+
+SECONDS=0
+log "building sigstack"
+cargo build -p sigstack --locked --quiet
+SIGSTACK="$REPO/target/debug/sigstack"
+
+mkdir -p "$CACHE"
+
+# sigstore-js: npm ci from the committed lock file; reinstalled when package*.json change.
+NODE_DIR="$CACHE/node-sigstore"
+stamp=$(cat "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$(command -v node)" | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$NODE_DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+    log "installing sigstore-js (pinned) into $NODE_DIR"
+    rm -rf "$NODE_DIR"
+    mkdir -p "$NODE_DIR"
+    cp "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$NODE_DIR/"
+    npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
+    printf '%s' "$stamp" >"$NODE_DIR/.stamp"
+fi
+export SIGSTORE_JS_DIR="$NODE_DIR"
+JS=(node "$JS_SRC/fulcio_js.mjs")
+# shellcheck disable=SC2016 # JavaScript, not shell
+JS_VERSIONS=$(cd "$NODE_DIR" && node -e '
+for (const p of ["@sigstore/sign", "@sigstore/core", "@sigstore/bundle", "make-fetch-happen"])
+  process.stdout.write(`${p}@${require(p + "/package.json").version} `)')
+
+# sigstore-python's venv from fulcio.sh, with fulcio.sh's own pins (one cache for both suites).
+eval "$(sed -n '/^PY_PINS="/,/"$/p' "$REPO/scripts/interop/fulcio.sh")"
+[[ -n "${PY_PINS:-}" ]] || { log "could not read PY_PINS from fulcio.sh"; exit 1; }
+VENV="$CACHE/venv-sigstore"
+if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
+    log "installing sigstore-python (pinned) into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    # shellcheck disable=SC2086
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
+    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
+    printf '%s' "$PY_PINS" >"$VENV/.pins"
+fi
+PY="$VENV/bin/python"
+FC="$REPO/scripts/interop/fulcio_client.py"
+log "tools ready after ${SECONDS}s: node $(node --version), $JS_VERSIONS"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-fulcio-js-interop.XXXXXX")
+D=$WORK
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# A fresh token (fulcio_client.mint: ES256, email + email_verified) into a file.
+token() { # key-name issuer-url out-file
+    "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import fulcio_client as f; from pathlib import Path
+print(f.mint(f.load_key(Path(sys.argv[2])), sys.argv[3]))' \
+        "$REPO/scripts/interop" "$D/issuer-$1.pem" "$2" >"$3"
+}
+
+# --- servers ---------------------------------------------------------------------------
+
+ISSUER_PORT=$(free_port)
+ROGUE_PORT=$(free_port)
+CT_PORT=$(free_port)
+FULCIO_PORT=$(free_port)
+ISSUER_URL="http://127.0.0.1:$ISSUER_PORT"
+ROGUE_URL="http://127.0.0.1:$ROGUE_PORT"
+CT_URL="http://127.0.0.1:$CT_PORT"
+FULCIO_URL="http://127.0.0.1:$FULCIO_PORT"
+
+"$PY" "$FC" setup --dir "$D" --issuer-url "$ISSUER_URL"
+
+"$PY" "$FC" issuer --dir "$D" --port "$ISSUER_PORT" --rogue-port "$ROGUE_PORT" >"$D/issuer.log" 2>&1 &
+ISSUER_PID=$!
+RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$D/ct.sqlite" \
+    --key "$D/ct.pem" --origin "interop.sigstack.test/fulcio-js-ctlog" --root-cert "$D/root.pem" \
+    >"$D/ctlog.log" 2>&1 &
+CT_PID=$!
+require "OIDC issuers start ($ISSUER_URL, $ROGUE_URL)" \
+    "$PY" "$FC" wait --url "$ISSUER_URL/.well-known/openid-configuration" --timeout 30
+"$PY" "$FC" wait --url "$ROGUE_URL/jwks" --timeout 30
+require "CT log starts ($CT_URL)" "$PY" "$FC" wait --url "$CT_URL/ct/v1/get-sth" --timeout 60
+
+RUST_LOG=info "$SIGSTACK" fulcio --listen "127.0.0.1:$FULCIO_PORT" --config "$D/fulcio.yaml" \
+    --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" \
+    >"$D/fulcio.log" 2>&1 &
+FULCIO_PID=$!
+require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60
+
+"$PY" "$FC" trust --dir "$D" --ct-key "$D/ct.pem" --ct-url "$CT_URL" --fulcio-url "$FULCIO_URL"
+
+# --- sigstore-js -----------------------------------------------------------------------
+
+# The leaves sigstore-js obtained: fulcio_client.check_cert (root signature, SAN, issuer
+# extension, no poison, exactly one embedded SCT) and sigstore-python's verify_sct against the
+# CT key in our trust config.
+leaves_ok() {
+    "$PY" - "$REPO/scripts/interop" "$D" "$ISSUER_URL" <<'EOF'
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import fulcio_client as f
+from cryptography import x509
+from sigstore._internal.sct import verify_sct
+from sigstore._internal.trust import KeyringPurpose
+from sigstore.models import ClientTrustConfig
+
+d, iss = Path(sys.argv[2]), sys.argv[3]
+root = x509.load_pem_x509_certificate((d / "root.pem").read_bytes())
+keyring = ClientTrustConfig.from_json((d / "trust-config.json").read_text()).trusted_root.ct_keyring(
+    KeyringPurpose.SIGN
+)
+for name in ("leaf-signer.pem", "leaf-bundle.pem"):
+    cert = x509.load_pem_x509_certificate((d / name).read_bytes())
+    f.check_cert(cert, root, iss, f"sigstore-js {name}")
+    verify_sct(cert, [root], keyring)
+    print(f"sigstore-js {name}: embedded SCT verified against our CT log's key", file=sys.stderr)
+EOF
+}
+
+ct_size() { "$PY" -c 'import sys, fulcio_client as f; print(f.sth_size(sys.argv[1]))' "$CT_URL"; }
+export PYTHONPATH="$REPO/scripts/interop${PYTHONPATH:+:$PYTHONPATH}"
+
+token good "$ISSUER_URL" "$D/token-good"
+token rogue "$ROGUE_URL" "$D/token-rogue"
+ct_before=$(ct_size)
+check "sigstore-js FulcioSigner.sign + MessageSignatureBundleBuilder: leaf from our root, email SAN, signature verifies" \
+    "${JS[@]}" sign --fulcio-url "$FULCIO_URL" --token "$D/token-good" --root "$D/root.pem" --out "$D"
+check "sigstore-js CAClient (FulcioSigner's): chain [leaf, our root], leaf for the requested key" \
+    "${JS[@]}" chain --fulcio-url "$FULCIO_URL" --token "$D/token-good" --root "$D/root.pem"
+if [[ -s "$D/leaf-signer.pem" && -s "$D/leaf-bundle.pem" ]]; then
+    check "sigstore-js's leaves: one embedded SCT, verified (sigstore-python verify_sct) against our CT log" leaves_ok
+else
+    failed=$((failed + 1))
+    log "FAILED: no sigstore-js leaves to check the SCTs of"
+fi
+ct_after=$(ct_size)
+check "CT log grew by the 3 precertificates ($ct_before -> $ct_after)" test "$ct_after" -ge $((ct_before + 3))
+check "sigstore-js: a token from an issuer not in fulcio.yaml is rejected (401, server's message)" \
+    "${JS[@]}" refuse --fulcio-url "$FULCIO_URL" --token "$D/token-rogue" --expect "$ROGUE_URL"
+
+log "done in ${SECONDS}s"
+summary_printed=1
+printf 'fulcio-js-interop: %d passed, %d failed\n' "$passed" "$failed"
+[[ $failed -eq 0 ]]
