@@ -29,82 +29,10 @@ REPO=$(pwd)
 CACHE="$REPO/.cache/interop"
 JS_SRC="$REPO/scripts/interop/fulcio_js"
 
-passed=0
-failed=0
-summary_printed=0
-WORK=""
-ISSUER_PID=""
-CT_PID=""
-FULCIO_PID=""
-
-log() { printf 'fulcio-js interop: %s\n' "$*" >&2; }
-
-stop_pid() { # pid: TERM, then KILL after 10 s; never fails
-    local pid=$1 i
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM HUP
-    stop_pid "$FULCIO_PID"
-    stop_pid "$CT_PID"
-    stop_pid "$ISSUER_PID"
-    if [[ $failed -gt 0 || $rc -ne 0 ]] && [[ -n "$WORK" ]]; then
-        for f in "$WORK"/*.log; do
-            [[ -s "$f" ]] || continue
-            log "--- last lines of ${f#"$WORK"/}"
-            tail -n 20 "$f" >&2
-        done
-    fi
-    if [[ -n "$WORK" ]]; then
-        if [[ "${KEEP_INTEROP_DIR:-}" == 1 ]]; then
-            log "kept $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
-    if [[ $summary_printed -eq 0 ]]; then
-        printf 'fulcio-js-interop: %d passed, %d failed\n' "$passed" $((failed > 0 ? failed : 1))
-        [[ $rc -ne 0 ]] || rc=1
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-
-require() { # description command...: on failure, count it and stop
-    local what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        log "ok: $what"
-    else
-        failed=$((failed + 1))
-        log "FAILED: $what"
-        exit 1
-    fi
-}
-
-check() { # description command...: on failure, count it and go on
-    local what=$1 t0=$SECONDS
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        log "ok ($((SECONDS - t0))s): $what"
-    else
-        failed=$((failed + 1))
-        log "FAILED: $what"
-    fi
-}
+SUITE_NAME=fulcio-js-interop
+LOG_NAME="fulcio-js interop"
+# shellcheck source=scripts/interop/lib.sh
+source "$REPO/scripts/interop/lib.sh"
 
 # --- tools -----------------------------------------------------------------------------
 
