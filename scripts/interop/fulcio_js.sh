@@ -81,9 +81,6 @@ log "tools ready after ${SECONDS}s: node $(node --version), $JS_VERSIONS"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-fulcio-js-interop.XXXXXX")
 D=$WORK
 
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # A fresh token (fulcio_client.mint: ES256, email + email_verified) into a file.
 token() { # key-name issuer-url out-file
@@ -94,33 +91,7 @@ print(f.mint(f.load_key(Path(sys.argv[2])), sys.argv[3]))' \
 
 # --- servers ---------------------------------------------------------------------------
 
-ISSUER_PORT=$(free_port)
-ROGUE_PORT=$(free_port)
-CT_PORT=$(free_port)
-FULCIO_PORT=$(free_port)
-ISSUER_URL="http://127.0.0.1:$ISSUER_PORT"
-ROGUE_URL="http://127.0.0.1:$ROGUE_PORT"
-CT_URL="http://127.0.0.1:$CT_PORT"
-FULCIO_URL="http://127.0.0.1:$FULCIO_PORT"
-
-"$PY" "$FC" setup --dir "$D" --issuer-url "$ISSUER_URL"
-
-"$PY" "$FC" issuer --dir "$D" --port "$ISSUER_PORT" --rogue-port "$ROGUE_PORT" >"$D/issuer.log" 2>&1 &
-ISSUER_PID=$!
-RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$D/ct.sqlite" \
-    --key "$D/ct.pem" --origin "interop.sigstack.test/fulcio-js-ctlog" --root-cert "$D/root.pem" \
-    >"$D/ctlog.log" 2>&1 &
-CT_PID=$!
-require "OIDC issuers start ($ISSUER_URL, $ROGUE_URL)" \
-    "$PY" "$FC" wait --url "$ISSUER_URL/.well-known/openid-configuration" --timeout 30
-"$PY" "$FC" wait --url "$ROGUE_URL/jwks" --timeout 30
-require "CT log starts ($CT_URL)" "$PY" "$FC" wait --url "$CT_URL/ct/v1/get-sth" --timeout 60
-
-RUST_LOG=info "$SIGSTACK" fulcio --listen "127.0.0.1:$FULCIO_PORT" --config "$D/fulcio.yaml" \
-    --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" \
-    >"$D/fulcio.log" 2>&1 &
-FULCIO_PID=$!
-require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60
+start_fulcio_stack "interop.sigstack.test/fulcio-js-ctlog"
 
 "$PY" "$FC" trust --dir "$D" --ct-key "$D/ct.pem" --ct-url "$CT_URL" --fulcio-url "$FULCIO_URL"
 

@@ -83,3 +83,41 @@ check() { # description command...
         log "FAILED: $what"
     fi
 }
+
+# A free loopback port (needs PY, the suite's Python).
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts the test OIDC issuers (configured and rogue), `sigstack ctlog` with origin $1, and
+# `sigstack fulcio` in $D, waiting for each; sets the *_PORT, *_URL and *_PID variables the
+# suites and the exit trap use. Needs PY, FC (fulcio_client.py), D and SIGSTACK.
+start_fulcio_stack() { # ctlog-origin
+    ISSUER_PORT=$(free_port)
+    ROGUE_PORT=$(free_port)
+    CT_PORT=$(free_port)
+    FULCIO_PORT=$(free_port)
+    ISSUER_URL="http://127.0.0.1:$ISSUER_PORT"
+    ROGUE_URL="http://127.0.0.1:$ROGUE_PORT"
+    CT_URL="http://127.0.0.1:$CT_PORT"
+    FULCIO_URL="http://127.0.0.1:$FULCIO_PORT"
+
+    "$PY" "$FC" setup --dir "$D" --issuer-url "$ISSUER_URL"
+
+    "$PY" "$FC" issuer --dir "$D" --port "$ISSUER_PORT" --rogue-port "$ROGUE_PORT" >"$D/issuer.log" 2>&1 &
+    ISSUER_PID=$!
+    RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$D/ct.sqlite" \
+        --key "$D/ct.pem" --origin "$1" --root-cert "$D/root.pem" \
+        >"$D/ctlog.log" 2>&1 &
+    CT_PID=$!
+    require "OIDC issuers start ($ISSUER_URL, $ROGUE_URL)" \
+        "$PY" "$FC" wait --url "$ISSUER_URL/.well-known/openid-configuration" --timeout 30
+    "$PY" "$FC" wait --url "$ROGUE_URL/jwks" --timeout 30
+    require "CT log starts ($CT_URL)" "$PY" "$FC" wait --url "$CT_URL/ct/v1/get-sth" --timeout 60
+
+    RUST_LOG=info "$SIGSTACK" fulcio --listen "127.0.0.1:$FULCIO_PORT" --config "$D/fulcio.yaml" \
+        --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" \
+        >"$D/fulcio.log" 2>&1 &
+    FULCIO_PID=$!
+    require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60
+}
