@@ -9,52 +9,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ctlog::{CtLog, CtLogConfig};
 use rcgen::{BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, KeyPair};
+use sigstack_bench_support::{env_or, percentile_ms, BenchDatabase};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tlog_store::{LogStore, SqlStore};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-async fn database_url() -> (String, Option<tempfile::TempDir>) {
-    let admin = std::env::var("SIGSTACK_TEST_DATABASE_URL").ok();
-    let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| {
-        if admin.is_some() {
-            "postgres".into()
-        } else {
-            "sqlite".into()
-        }
-    });
-    if backend == "postgres" {
-        use sqlx::Connection;
-        let admin = admin.expect(
-            "BENCH_BACKEND=postgres needs SIGSTACK_TEST_DATABASE_URL (run under scripts/with-postgres.sh)",
-        );
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        let name = format!("sigstack_bench_ct_{:08x}", rand::random::<u32>());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_string();
-        (format!("{base}/{name}"), None)
-    } else {
-        let dir = tempfile::tempdir().unwrap();
-        (
-            format!("sqlite://{}", dir.path().join("ct.sqlite").display()),
-            Some(dir),
-        )
-    }
-}
 
 #[tokio::main]
 async fn main() {
@@ -99,7 +58,8 @@ async fn main() {
         made.elapsed().as_secs_f64()
     );
 
-    let (url, _dir) = database_url().await;
+    let db = BenchDatabase::fresh("sigstack_bench_ct").await;
+    let url = db.url.clone();
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&url).await.unwrap());
     let key = Arc::new(sigstack_keys::SoftwareKey::generate(
         sigstack_keys::Algorithm::EcdsaP256Sha256,
@@ -166,13 +126,7 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1e3
-    };
+    let pct = |p: f64| percentile_ms(&all, p);
     println!(
         "add-pre-chain: {} ok, {} errors in {:.1}s = {:.0} req/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} concurrent, backend {})",
         all.len(),
@@ -183,6 +137,6 @@ async fn main() {
         pct(0.99),
         pct(1.0),
         concurrency,
-        if url.starts_with("sqlite") { "sqlite" } else { "postgres" }
+        db.backend()
     );
 }

@@ -11,53 +11,15 @@ use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL
 use base64::Engine;
 use p256::ecdsa::signature::Signer as _;
 use serde_json::json;
+use sigstack_bench_support::{env_or, percentile_ms, BenchDatabase};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
-}
-
-async fn database_url() -> (String, Option<tempfile::TempDir>) {
-    let admin = std::env::var("SIGSTACK_TEST_DATABASE_URL").ok();
-    let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| {
-        if admin.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        }
-        .into()
-    });
-    if backend == "postgres" {
-        use sqlx::Connection;
-        let admin = admin.expect("BENCH_BACKEND=postgres needs SIGSTACK_TEST_DATABASE_URL");
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        let name = format!("sigstack_bench_fulcio_{:08x}", rand::random::<u32>());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_string();
-        (format!("{base}/{name}"), None)
-    } else {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("ct.sqlite").display());
-        (url, Some(dir))
-    }
 }
 
 #[tokio::main]
@@ -84,7 +46,8 @@ async fn main() {
     // The CA and the CT log.
     let ca = fulcio::CertificateAuthority::ephemeral("bench CA", 1_700_000_000).unwrap();
     let root = ca.chain().last().unwrap().clone();
-    let (url, _dir) = database_url().await;
+    let db = BenchDatabase::fresh("sigstack_bench_fulcio").await;
+    let url = db.url.clone();
     let store: Arc<dyn tlog_store::LogStore> =
         Arc::new(tlog_store::SqlStore::connect(&url).await.unwrap());
     let ct_key = Arc::new(sigstack_keys::SoftwareKey::generate(
@@ -182,13 +145,7 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1e3
-    };
+    let pct = |p: f64| percentile_ms(&all, p);
     println!(
         "signingCert: {} certificates, {} errors in {:.1}s = {:.0} certificates/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} concurrent, CT log on {})",
         all.len(),
@@ -199,6 +156,6 @@ async fn main() {
         pct(0.99),
         pct(1.0),
         concurrency,
-        if url.starts_with("sqlite") { "sqlite" } else { "postgres" }
+        db.backend()
     );
 }

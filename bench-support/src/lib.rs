@@ -1,0 +1,78 @@
+//! What the load-generator benchmarks share: reading their knobs from the environment, a fresh
+//! database to run against, and latency percentiles.
+
+use std::time::Duration;
+
+/// The environment variable `name` parsed as `T`, or `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A database for one benchmark run. SQLite files live in a temporary directory removed with
+/// this value; PostgreSQL databases are kept (a benchmark's data may be worth a look).
+pub struct BenchDatabase {
+    /// The database URL.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl BenchDatabase {
+    /// A fresh database: on PostgreSQL (a new database named `<prefix>_<random>` in
+    /// `SIGSTACK_TEST_DATABASE_URL`'s server) when that is set, else SQLite; `BENCH_BACKEND`
+    /// (`postgres` | `sqlite`) chooses explicitly.
+    pub async fn fresh(prefix: &str) -> Self {
+        let admin = std::env::var("SIGSTACK_TEST_DATABASE_URL").ok();
+        let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| {
+            if admin.is_some() {
+                "postgres"
+            } else {
+                "sqlite"
+            }
+            .into()
+        });
+        if backend != "postgres" {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("bench.sqlite").display());
+            return Self {
+                url,
+                _dir: Some(dir),
+            };
+        }
+        use sqlx::Connection;
+        let admin = admin.expect(
+            "BENCH_BACKEND=postgres needs SIGSTACK_TEST_DATABASE_URL (run under scripts/with-postgres.sh)",
+        );
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+        let name = format!("{prefix}_{:08x}", rand::random::<u32>());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Self {
+            url: format!("{base}/{name}"),
+            _dir: None,
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`, for reports.
+    pub fn backend(&self) -> &'static str {
+        if self.url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    }
+}
+
+/// The `p` quantile (0 to 1) of sorted latencies, in milliseconds; 0 for no samples.
+pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return 0.0;
+    };
+    sorted[((sorted.len() as f64 * p) as usize).min(last)].as_secs_f64() * 1e3
+}
