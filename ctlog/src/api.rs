@@ -114,14 +114,25 @@ async fn add(
     let valid = validate_chain(kind, chain, &log.roots, now / 1000)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
 
-    // Issuers first: durable before any entry that refers to them is acknowledged.
+    // Issuers first: durable before any entry that refers to them is acknowledged. The issuer
+    // cache holds only issuers known to be stored, so the usual case writes nothing.
     let fingerprints = valid.issuer_fingerprints();
-    let blobs: Vec<([u8; 32], Vec<u8>)> = fingerprints
-        .iter()
-        .copied()
-        .zip(valid.issuers.iter().cloned())
-        .collect();
-    log.log.put_blobs(&blobs).await?;
+    let blobs: Vec<([u8; 32], Vec<u8>)> = {
+        let known = log.issuers.lock().expect("issuer cache");
+        fingerprints
+            .iter()
+            .copied()
+            .zip(valid.issuers.iter().cloned())
+            .filter(|(fp, _)| !known.contains_key(fp))
+            .collect()
+    };
+    if !blobs.is_empty() {
+        log.log.put_blobs(&blobs).await?;
+        let mut known = log.issuers.lock().expect("issuer cache");
+        for (fp, cert) in blobs {
+            known.insert(fp, Arc::new(cert));
+        }
+    }
 
     let pre_certificate = match kind {
         ChainKind::X509 => None,

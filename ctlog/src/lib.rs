@@ -91,7 +91,7 @@ pub struct CtLog {
     roots: Vec<Vec<u8>>,
     max_get_entries: u64,
     max_body_bytes: usize,
-    /// Issuer certificates by SHA-256: few, small, immutable.
+    /// Issuer certificates by SHA-256, each known to be in the store: few, small, immutable.
     issuers: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
 }
 
