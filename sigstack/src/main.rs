@@ -32,6 +32,10 @@ enum Command {
     /// Run the Fulcio-style CA: OIDC identity token in, 10-minute code-signing certificate out,
     /// logged in the CT log first.
     Fulcio(services::FulcioArgs),
+    /// Run the RFC 3161 timestamp authority.
+    Tsa(tsa_server::cli::Args),
+    /// The TUF repository: offline root ceremony, online signing, serving and static export.
+    Tuf(tuf_repo::cli::Args),
     /// Apply the database schema and exit (services also do this at start-up).
     Migrate {
         /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
@@ -68,6 +72,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Up(args) => up(args).await,
         Command::Ctlog(args) => services::run_ctlog(args).await,
         Command::Fulcio(args) => services::run_fulcio(args).await,
+        Command::Tsa(args) => tsa_server::cli::run(args).await,
+        Command::Tuf(args) => tuf_repo::cli::run(args).await,
         Command::Migrate { database_url } => {
             SqlStore::connect(&database_url)
                 .await
