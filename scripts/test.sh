@@ -21,8 +21,8 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
-step "cargo clippy --workspace --all-targets --locked -- -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 # Only now: no point starting a server if the lints already failed.
 step "PostgreSQL for the tests"
@@ -44,6 +44,12 @@ bash scripts/interop/fulcio.sh
 
 step "Fulcio interop with sigstore-js (scripts/interop/fulcio_js.sh)"
 bash scripts/interop/fulcio_js.sh
+
+step "Fulcio interop with a real OpenID Provider (scripts/interop/fulcio_oidc_provider.sh)"
+bash scripts/interop/fulcio_oidc_provider.sh
+
+step "TUF repository interop with python-tuf (scripts/interop/tuf.sh)"
+bash scripts/interop/tuf.sh
 
 # Ends with its own closing line, `ctlog-interop: N passed, M failed`.
 step "CT log interop (scripts/interop/ctlog.sh)"

@@ -3,9 +3,8 @@
 use crate::chain::{validate_chain, ChainKind};
 use crate::error::ApiError;
 use crate::CtLog;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -17,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tlog::note::Note;
 use tlog::tile::TilePath;
+use tlog_http::{bytes_response, IMMUTABLE};
 use tlog_store::{StoredEntry, Submission};
 
 type AppState = Arc<CtLog>;
@@ -43,24 +43,7 @@ pub fn router(log: Arc<CtLog>) -> Router {
 }
 
 /// A JSON body whose rejections are our JSON errors (413 names the limit).
-struct JsonBody<T>(T);
-
-impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge(state.max_body_bytes))
-            }
-            Err(rejection) => Err(ApiError::BadRequest(format!(
-                "request body is not the expected JSON: {}",
-                rejection.body_text()
-            ))),
-        }
-    }
-}
+type JsonBody<T> = tlog_http::JsonBody<T, ApiError>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,14 +68,14 @@ fn now_ms() -> u64 {
 
 async fn add_chain(
     State(log): State<AppState>,
-    JsonBody(req): JsonBody<AddChainRequest>,
+    tlog_http::JsonBody(req, _): JsonBody<AddChainRequest>,
 ) -> Result<Json<SctResponse>, ApiError> {
     add(log, ChainKind::X509, req).await
 }
 
 async fn add_pre_chain(
     State(log): State<AppState>,
-    JsonBody(req): JsonBody<AddChainRequest>,
+    tlog_http::JsonBody(req, _): JsonBody<AddChainRequest>,
 ) -> Result<Json<SctResponse>, ApiError> {
     add(log, ChainKind::Precert, req).await
 }
@@ -389,19 +372,6 @@ async fn get_entry_and_proof(
 }
 
 /// Tiles and issuers never change once they exist: cache them forever.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-fn bytes_response(content_type: &'static str, cache: &'static str, body: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, cache),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 async fn checkpoint(State(log): State<AppState>) -> Result<Response, ApiError> {
     let head = log.log.head().await?;
     Ok(bytes_response(
@@ -420,14 +390,7 @@ async fn tile(State(log): State<AppState>, Path(path): Path<String>) -> Result<R
         None => TilePath::parse(&format!("tile/{path}")),
     }
     .map_err(|_| bad())?;
-    let body = match parsed {
-        TilePath::Hashes { tile, width } => log.log.tile(tile, width).await?,
-        TilePath::Entries { index, width } => log
-            .log
-            .bundle_entries(index, width)
-            .await?
-            .map(|entries| entries.into_iter().flat_map(|e| e.data).collect()),
-    };
+    let body = tlog_http::read_tile(&log.log, &parsed).await?;
     let body = body.ok_or_else(bad)?;
     Ok(bytes_response("application/octet-stream", IMMUTABLE, body))
 }

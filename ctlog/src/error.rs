@@ -91,3 +91,12 @@ impl From<tlog_store::AppendError> for ApiError {
         }
     }
 }
+
+impl From<tlog_http::BodyRejection> for ApiError {
+    fn from(e: tlog_http::BodyRejection) -> Self {
+        match e {
+            tlog_http::BodyRejection::TooLarge(limit) => ApiError::PayloadTooLarge(limit),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}

@@ -151,3 +151,9 @@ impl CtLog {
         &self.log
     }
 }
+
+impl tlog_http::BodyLimit for CtLog {
+    fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+}

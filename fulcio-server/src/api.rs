@@ -1,7 +1,7 @@
 //! HTTP: `/api/v2/signingCert` (both request shapes clients send), `/api/v2/trustBundle`,
 //! `/api/v2/configuration`, legacy `/api/v1/signingCert` and `/api/v1/rootCert`, `/healthz`.
 
-use crate::FulcioServer;
+use crate::{ct_client, FulcioServer, SctMode};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -212,35 +212,83 @@ impl FulcioServer {
         }
     }
 
-    /// Builds the precertificate, logs it, and signs the final certificate with the SCT.
-    async fn issue(
+    /// Submits `chain` to the CT log (`add-pre-chain` for a precertificate, else `add-chain`),
+    /// timing it; no SCT means no certificate.
+    async fn log(
         &self,
-        principal: &Principal,
-        key: &VerifiedKey,
-    ) -> Result<Vec<String>, ApiError> {
-        let mut serial = [0u8; 20];
-        rand::thread_rng().fill_bytes(&mut serial);
-        let precert = fulcio::build_precertificate(&self.ca, principal, key, serial, now_secs())
-            .map_err(|e| ApiError::Internal(format!("building the precertificate: {e}")))?;
-        let mut submission = vec![precert.clone()];
-        submission.extend(self.ca.chain().iter().cloned());
-        let ct_started = std::time::Instant::now();
-        let sct = self.ct.add_pre_chain(&submission).await;
+        chain: &[Vec<u8>],
+        precertificate: bool,
+    ) -> Result<ct::SignedCertificateTimestamp, ApiError> {
+        let started = std::time::Instant::now();
+        let sct = if precertificate {
+            self.ct.add_pre_chain(chain).await
+        } else {
+            self.ct.add_chain(chain).await
+        };
         self.metrics
             .ct_latency
-            .observe(ct_started.elapsed().as_secs_f64());
-        let sct = sct.map_err(|e| {
+            .observe(started.elapsed().as_secs_f64());
+        sct.map_err(|e| {
             ApiError::Unavailable(format!(
-                "no certificate was issued: the CT log did not accept the precertificate ({e})"
+                "no certificate was issued: the CT log did not accept the {} ({e})",
+                if precertificate {
+                    "precertificate"
+                } else {
+                    "certificate"
+                }
             ))
-        })?;
-        let list = ct::SignedCertificateTimestampList::new(vec![sct])
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let certificate = fulcio::build_final_certificate(&self.ca, &precert, &list)
-            .map_err(|e| ApiError::Internal(format!("building the certificate: {e}")))?;
-        tracing::info!(issuer = %principal.issuer, "certificate issued");
-        pem_chain(std::iter::once(certificate).chain(self.ca.chain().iter().cloned()))
+        })
     }
+
+    /// Issues the certificate, logged first: in [`SctMode::Embedded`], builds the
+    /// precertificate, logs it and signs the final certificate with the SCT; in
+    /// [`SctMode::Detached`], signs the certificate, logs it and returns the SCT beside it.
+    /// Uses one snapshot of the CA throughout, whatever reloads happen meanwhile.
+    async fn issue(&self, principal: &Principal, key: &VerifiedKey) -> Result<Issued, ApiError> {
+        let ca = self.ca();
+        let mut serial = [0u8; 20];
+        rand::thread_rng().fill_bytes(&mut serial);
+        let (certificate, detached_sct) = match self.sct_mode {
+            SctMode::Embedded => {
+                let precert = fulcio::build_precertificate(&ca, principal, key, serial, now_secs())
+                    .map_err(|e| ApiError::Internal(format!("building the precertificate: {e}")))?;
+                let mut submission = vec![precert.clone()];
+                submission.extend(ca.chain().iter().cloned());
+                let sct = self.log(&submission, true).await?;
+                let list = ct::SignedCertificateTimestampList::new(vec![sct])
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                let certificate = fulcio::build_final_certificate(&ca, &precert, &list)
+                    .map_err(|e| ApiError::Internal(format!("building the certificate: {e}")))?;
+                (certificate, None)
+            }
+            SctMode::Detached => {
+                let certificate =
+                    fulcio::build_certificate(&ca, principal, key, serial, now_secs()).map_err(
+                        |e| ApiError::Internal(format!("building the certificate: {e}")),
+                    )?;
+                let mut submission = vec![certificate.clone()];
+                submission.extend(ca.chain().iter().cloned());
+                let sct = self.log(&submission, false).await?;
+                (certificate, Some(sct))
+            }
+        };
+        tracing::info!(issuer = %principal.issuer, "certificate issued");
+        let chain = pem_chain(std::iter::once(certificate).chain(ca.chain().iter().cloned()))?;
+        Ok(Issued {
+            chain,
+            detached_sct: detached_sct.map(|sct| {
+                // The log's add-chain answer, as JSON bytes (what upstream puts in this field).
+                B64.encode(ct_client::sct_to_json(&sct).to_string())
+            }),
+        })
+    }
+}
+
+/// An issued certificate: the PEM chain (leaf first) and, in detached-SCT mode, the SCT
+/// (base64 of its JSON).
+struct Issued {
+    chain: Vec<String>,
+    detached_sct: Option<String>,
 }
 
 async fn signing_cert_v2(
@@ -299,10 +347,17 @@ async fn issue_v2(
             ))
         }
     };
-    let chain = server.issue(&principal, &key).await?;
-    Ok(Json(
-        json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": chain } } }),
-    ))
+    let Issued {
+        chain,
+        detached_sct,
+    } = server.issue(&principal, &key).await?;
+    Ok(Json(match detached_sct {
+        None => json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": chain } } }),
+        Some(sct) => json!({ "signedCertificateDetachedSct": {
+            "chain": { "certificates": chain },
+            "signedCertificateTimestamp": sct,
+        } }),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -346,12 +401,22 @@ async fn issue_v1(
         .map_err(|e| ApiError::BadRequest(format!("signedEmailAddress is not base64: {e}")))?;
     let key = fulcio::verify_signed_challenge(&key_bytes, &signature, &principal.challenge)
         .map_err(|e| ApiError::BadRequest(format!("proof of possession refused: {e}")))?;
-    let chain = server.issue(&principal, &key).await?;
-    Ok((
+    let Issued {
+        chain,
+        detached_sct,
+    } = server.issue(&principal, &key).await?;
+    let mut response = (
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
         chain.concat(),
     )
-        .into_response())
+        .into_response();
+    if let Some(sct) = detached_sct {
+        // Upstream's legacy API hands a detached SCT over in this header.
+        if let Ok(value) = header::HeaderValue::from_str(&sct) {
+            response.headers_mut().insert("SCT", value);
+        }
+    }
+    Ok(response)
 }
 
 async fn metrics(State(server): State<AppState>) -> Response {
@@ -363,12 +428,12 @@ async fn metrics(State(server): State<AppState>) -> Response {
 }
 
 async fn trust_bundle(State(server): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let chain = pem_chain(server.ca.chain().iter().cloned())?;
+    let chain = pem_chain(server.ca().chain().iter().cloned())?;
     Ok(Json(json!({ "chains": [ { "certificates": chain } ] })))
 }
 
 async fn root_cert(State(server): State<AppState>) -> Result<Response, ApiError> {
-    let chain = pem_chain(server.ca.chain().iter().cloned())?;
+    let chain = pem_chain(server.ca().chain().iter().cloned())?;
     Ok((
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
         chain.concat(),

@@ -37,6 +37,23 @@ impl CtClient {
         &self,
         chain: &[Vec<u8>],
     ) -> Result<SignedCertificateTimestamp, CtSubmitError> {
+        self.submit("add-pre-chain", chain).await
+    }
+
+    /// `add-chain`: a final certificate followed by its issuing chain, returns the SCT (the
+    /// detached-SCT mode, where the certificate carries no SCT list).
+    pub async fn add_chain(
+        &self,
+        chain: &[Vec<u8>],
+    ) -> Result<SignedCertificateTimestamp, CtSubmitError> {
+        self.submit("add-chain", chain).await
+    }
+
+    async fn submit(
+        &self,
+        endpoint: &str,
+        chain: &[Vec<u8>],
+    ) -> Result<SignedCertificateTimestamp, CtSubmitError> {
         let fail = |reason: String| CtSubmitError {
             url: self.url.clone(),
             reason,
@@ -45,7 +62,7 @@ impl CtClient {
             serde_json::json!({ "chain": chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>() });
         let response = self
             .http
-            .post(format!("{}/ct/v1/add-pre-chain", self.url))
+            .post(format!("{}/ct/v1/{endpoint}", self.url))
             .json(&body)
             .send()
             .await
@@ -83,4 +100,17 @@ impl CtClient {
             signature,
         })
     }
+}
+
+/// An SCT as the JSON an RFC 6962 log answers `add-chain` with (section 4.1:
+/// `sct_version`, `id`, `timestamp`, `extensions`, `signature`, byte strings in base64): what
+/// upstream Fulcio puts, serialized, in `signedCertificateTimestamp` of a detached-SCT answer.
+pub fn sct_to_json(sct: &SignedCertificateTimestamp) -> serde_json::Value {
+    serde_json::json!({
+        "sct_version": 0,
+        "id": B64.encode(sct.log_id),
+        "timestamp": sct.timestamp,
+        "extensions": B64.encode(sct.extensions.as_bytes()),
+        "signature": B64.encode(sct.signature.encode()),
+    })
 }

@@ -11,6 +11,8 @@ pub(crate) struct Metrics {
     pub(crate) errors: IntCounterVec,
     /// Time to get an SCT from the CT log.
     pub(crate) ct_latency: Histogram,
+    /// CA reloads from changed files, by result (`loaded`, `refused`).
+    pub(crate) ca_reloads: IntCounterVec,
 }
 
 impl Metrics {
@@ -42,10 +44,19 @@ impl Metrics {
             ]),
         )
         .expect("valid metric");
+        let ca_reloads = IntCounterVec::new(
+            Opts::new(
+                "fulcio_ca_reloads_total",
+                "CA key and chain reloads after a file change, by result",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
         for m in [
             Box::new(issued.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(errors.clone()),
             Box::new(ct_latency.clone()),
+            Box::new(ca_reloads.clone()),
         ] {
             registry.register(m).expect("metric registered once");
         }
@@ -54,6 +65,7 @@ impl Metrics {
             issued,
             errors,
             ct_latency,
+            ca_reloads,
         }
     }
 

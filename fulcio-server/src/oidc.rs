@@ -81,10 +81,23 @@ impl KeyCache {
             .timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = &issuer.ca_cert {
-            // An IdP behind an internal CA: trust that CA for this issuer only.
-            let cert = reqwest::Certificate::from_pem(pem.as_bytes())
-                .map_err(|e| fail(format!("its ca-cert is not a PEM certificate: {e}")))?;
-            builder = builder.add_root_certificate(cert);
+            // An IdP behind an internal CA: trust that CA (every certificate in the PEM) for
+            // this issuer only. reqwest takes text without any certificate in it silently, so
+            // parse it here first, and say so if it is not one.
+            let not_pem =
+                |reason: String| fail(format!("its ca-cert is not a PEM certificate: {reason}"));
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(not_pem("no BEGIN CERTIFICATE block".into()));
+            }
+            let certs = x509_cert::Certificate::load_pem_chain(pem.as_bytes())
+                .map_err(|e| not_pem(e.to_string()))?;
+            for cert in certs {
+                use x509_cert::der::Encode;
+                let der = cert.to_der().map_err(|e| not_pem(e.to_string()))?;
+                let cert =
+                    reqwest::Certificate::from_der(&der).map_err(|e| not_pem(e.to_string()))?;
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let client = builder.build().map_err(|e| fail(e.to_string()))?;
         clients.insert(issuer.issuer_url.clone(), client.clone());

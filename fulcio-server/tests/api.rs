@@ -2,140 +2,18 @@
 //! CT log on SQLite, and the CA. Certificates are checked with the `ct` crate's embedded-SCT
 //! verification against the CT log key, and by parsing them with `x509-cert`.
 
-use axum::routing::get;
-use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use base64::Engine;
 use p256::ecdsa::signature::Signer as _;
 use p256::pkcs8::EncodePublicKey;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use x509_cert::der::{Decode, DecodePem};
 
-struct Issuer {
-    url: String,
-    key: p256::ecdsa::SigningKey,
-}
+mod common;
 
-impl Issuer {
-    async fn start() -> Issuer {
-        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let point = key.verifying_key().to_encoded_point(false);
-        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
-            "x": B64URL.encode(point.x().unwrap()), "y": B64URL.encode(point.y().unwrap())}]});
-        let discovery = json!({"issuer": url, "jwks_uri": format!("{url}/jwks")});
-        let app = Router::new()
-            .route(
-                "/.well-known/openid-configuration",
-                get(move || async move { Json(discovery) }),
-            )
-            .route("/jwks", get(move || async move { Json(jwks) }));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Issuer { url, key }
-    }
-
-    fn token_with(&self, header: Value, claims: Value) -> String {
-        let signing_input = format!(
-            "{}.{}",
-            B64URL.encode(header.to_string()),
-            B64URL.encode(claims.to_string())
-        );
-        let sig: p256::ecdsa::Signature = self.key.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", B64URL.encode(sig.to_bytes()))
-    }
-
-    fn claims(&self, email: &str) -> Value {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        json!({"iss": self.url, "sub": email, "aud": "sigstore", "iat": now, "exp": now + 300,
-               "email": email, "email_verified": true})
-    }
-
-    fn token(&self, email: &str) -> String {
-        self.token_with(
-            json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}),
-            self.claims(email),
-        )
-    }
-}
-
-struct Stack {
-    fulcio: String,
-    issuer: Issuer,
-    ct_key_der: Vec<u8>,
-    root: Vec<u8>,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
-async fn start(ct_up: bool) -> Stack {
-    let issuer = Issuer::start().await;
-    let ca = fulcio::CertificateAuthority::ephemeral("sigstack test CA", 1_700_000_000).unwrap();
-    let root = ca.chain().last().unwrap().clone();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn tlog_store::LogStore> = Arc::new(
-        tlog_store::SqlStore::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("ct.sqlite").display()
-        ))
-        .await
-        .unwrap(),
-    );
-    let ct_key = Arc::new(sigstack_keys::SoftwareKey::generate(
-        sigstack_keys::Algorithm::EcdsaP256Sha256,
-    ));
-    let ct_key_der = sigstack_keys::Signer::public_key_der(ct_key.as_ref()).to_vec();
-    let ctlog = ctlog::CtLog::open(
-        store,
-        ctlog::CtLogConfig::new("ct.test/log", ct_key, vec![root.clone()]),
-    )
-    .await
-    .unwrap();
-    let ct_url = if ct_up {
-        serve(ctlog::router(ctlog)).await
-    } else {
-        "http://127.0.0.1:9".to_string()
-    };
-    let config = fulcio::FulcioConfig::parse(
-        format!("oidc-issuers:\n  {0}:\n    issuer-url: {0}\n    client-id: sigstore\n    type: email\n", issuer.url).as_bytes(),
-    )
-    .unwrap();
-    let server = fulcio_server::FulcioServer::new(config, ca, &ct_url);
-    let fulcio = serve(fulcio_server::router(server)).await;
-    Stack {
-        fulcio,
-        issuer,
-        ct_key_der,
-        root,
-        client: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
+use common::{start, Stack};
 
 impl Stack {
-    async fn sign(&self, token: Option<&str>, body: Value) -> (u16, Value) {
-        let mut req = self
-            .client
-            .post(format!("{}/api/v2/signingCert", self.fulcio))
-            .json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
     /// Checks a returned chain: leaf issued by our root, embedded SCT from our CT log.
     fn check_chain(&self, answer: &Value, email: &str, spki: &[u8]) {
         let certs: Vec<x509_cert::Certificate> = answer["signedCertificateEmbeddedSct"]["chain"]

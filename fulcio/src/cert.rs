@@ -380,6 +380,33 @@ pub fn build_precertificate(
     serial: [u8; 20],
     not_before: u64,
 ) -> Result<Vec<u8>, CertError> {
+    ca.sign(leaf_tbs(ca, principal, key, serial, not_before, true)?)
+}
+
+/// Builds and signs a final certificate directly, without a precertificate: the profile of
+/// [`build_precertificate`] without the CT poison and without an SCT list. For the
+/// detached-SCT mode, where the caller submits this certificate itself to a CT log
+/// (`add-chain`) and hands the SCT to the client beside the certificate, as upstream Fulcio
+/// does when its CA cannot make precertificates.
+pub fn build_certificate(
+    ca: &CertificateAuthority,
+    principal: &Principal,
+    key: &VerifiedKey,
+    serial: [u8; 20],
+    not_before: u64,
+) -> Result<Vec<u8>, CertError> {
+    ca.sign(leaf_tbs(ca, principal, key, serial, not_before, false)?)
+}
+
+/// The leaf TBSCertificate, with the critical CT poison last when `poison`.
+fn leaf_tbs(
+    ca: &CertificateAuthority,
+    principal: &Principal,
+    key: &VerifiedKey,
+    serial: [u8; 20],
+    not_before: u64,
+    poison: bool,
+) -> Result<TbsCertificate, CertError> {
     let spki = SubjectPublicKeyInfoOwned::from_der(&key.spki_der)
         .map_err(|e| CertError::MalformedSubjectKey(e.to_string()))?;
     let ski =
@@ -425,13 +452,15 @@ pub fn build_precertificate(
             "identity extension",
         )?);
     }
-    extensions.push(raw_extension(
-        ct::CT_POISON_OID,
-        true,
-        ct::POISON_EXTENSION_VALUE.to_vec(),
-        "CT poison",
-    )?);
-    let tbs = TbsCertificate {
+    if poison {
+        extensions.push(raw_extension(
+            ct::CT_POISON_OID,
+            true,
+            ct::POISON_EXTENSION_VALUE.to_vec(),
+            "CT poison",
+        )?);
+    }
+    Ok(TbsCertificate {
         version: Version::V3,
         serial_number: positive_serial(serial)?,
         signature: ca.signature_algorithm.clone(),
@@ -442,8 +471,7 @@ pub fn build_precertificate(
         issuer_unique_id: None,
         subject_unique_id: None,
         extensions: Some(extensions),
-    };
-    ca.sign(tbs)
+    })
 }
 
 /// Builds and signs the final certificate: the precertificate's TBSCertificate with the poison
@@ -509,6 +537,26 @@ mod tests {
         let signer: Arc<dyn Signer> = Arc::new(SoftwareKey::generate(algorithm));
         let root = self_signed_root(signer.as_ref(), "test CA", NOW).unwrap();
         CertificateAuthority::new(signer, vec![root]).unwrap()
+    }
+
+    #[test]
+    fn detached_mode_certificate_is_the_precertificate_without_poison() {
+        let ca = CertificateAuthority::ephemeral("sigstack dev", NOW).unwrap();
+        let key = subject_key(Algorithm::EcdsaP256Sha256);
+        let pre = build_precertificate(&ca, &principal(), &key, [7; 20], NOW).unwrap();
+        let cert = build_certificate(&ca, &principal(), &key, [7; 20], NOW).unwrap();
+        assert!(!ct::has_poison(&cert).unwrap());
+        ct::verify_issued_by(&cert, ca.root_certificate()).unwrap();
+        assert!(ct::SignedCertificateTimestampList::from_certificate(&cert).is_err());
+        // Same TBSCertificate as the precertificate's once the poison is taken out.
+        assert_eq!(
+            ct::precert_tbs_from_precert(&pre).unwrap(),
+            Certificate::from_der(&cert)
+                .unwrap()
+                .tbs_certificate
+                .to_der()
+                .unwrap()
+        );
     }
 
     #[test]

@@ -344,6 +344,21 @@ pub enum ConfigError {
     },
 }
 
+/// Checks that `pem` holds one or more PEM certificates that parse as X.509; how many.
+pub(crate) fn pem_certificates(pem: &str) -> Result<usize, String> {
+    // x509-cert 0.2.5's `load_pem_chain` underflows on input that is empty once trailing
+    // newlines are stripped, and accepts text without any PEM block: check both first.
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err("no BEGIN CERTIFICATE block".into());
+    }
+    let certs =
+        x509_cert::Certificate::load_pem_chain(pem.as_bytes()).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no certificate".into());
+    }
+    Ok(certs.len())
+}
+
 fn invalid(issuer: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         issuer: issuer.to_owned(),
@@ -470,9 +485,9 @@ impl FulcioConfig {
             return Err(invalid(key, "client-id must not be empty"));
         }
         if let Some(ca) = &iss.ca_cert {
-            if !ca.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(invalid(key, "ca-cert is not a PEM certificate"));
-            }
+            pem_certificates(ca).map_err(|reason| {
+                invalid(key, format!("ca-cert is not a PEM certificate: {reason}"))
+            })?;
         }
         if iss.issuer_type == IssuerType::CiProvider {
             let name = iss.ci_provider.as_deref().unwrap_or("");
@@ -717,6 +732,8 @@ mod tests {
             ("oidc-issuers:\n  https://a.example.com:\n    issuer-url: https://a.example.com\n    type: ci-provider\n    ci-provider: nope\n", "ci-issuer-metadata"),
             ("meta-issuers:\n  https://*.example.com:\n    type: spiffe\n", "SPIFFE meta"),
             ("ci-issuer-metadata:\n  p:\n    subject-alternative-name-template: \"{{ .url \"\n", "template"),
+            ("oidc-issuers:\n  https://a.example.com:\n    issuer-url: https://a.example.com\n    type: email\n    ca-cert: internal CA\n", "ca-cert is not a PEM certificate"),
+            ("oidc-issuers:\n  https://a.example.com:\n    issuer-url: https://a.example.com\n    type: email\n    ca-cert: \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n\"\n", "ca-cert is not a PEM certificate"),
         ];
         for (yaml, want) in bad {
             let err = FulcioConfig::parse(yaml.as_bytes())

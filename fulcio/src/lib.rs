@@ -10,8 +10,8 @@ mod template;
 mod token;
 
 pub use cert::{
-    build_final_certificate, build_precertificate, CertError, CertificateAuthority,
-    EPHEMERAL_ROOT_LIFETIME_SECS, LEAF_LIFETIME_SECS,
+    build_certificate, build_final_certificate, build_precertificate, CertError,
+    CertificateAuthority, EPHEMERAL_ROOT_LIFETIME_SECS, LEAF_LIFETIME_SECS,
 };
 pub use config::{
     meta_issuer_matches, CiExtension, CiIssuerMetadata, ConfigError, FulcioConfig, IssuerConfig,

@@ -14,7 +14,9 @@
 mod public;
 mod software;
 
-pub use public::PublicKey;
+pub use public::{
+    ClientPublicKey, HashAlgorithm, PublicKey, RsaPublicKey, RSA_MAX_BITS, RSA_MIN_BITS,
+};
 pub use software::SoftwareKey;
 
 use sha2::{Digest, Sha256};

@@ -86,3 +86,396 @@ impl PublicKey {
         }
     }
 }
+
+/// A digest algorithm a client pre-hashed its artifact with (Rekor `hashedrekord`, DSSE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HashAlgorithm {
+    /// SHA-256 (32-byte digests).
+    Sha256,
+    /// SHA-384 (48-byte digests).
+    Sha384,
+    /// SHA-512 (64-byte digests).
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// The digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha384 => 48,
+            HashAlgorithm::Sha512 => 64,
+        }
+    }
+
+    /// The digest of `message`.
+    pub fn digest(self, message: &[u8]) -> Vec<u8> {
+        use sha2::Digest as _;
+        match self {
+            HashAlgorithm::Sha256 => sha2::Sha256::digest(message).to_vec(),
+            HashAlgorithm::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            HashAlgorithm::Sha512 => sha2::Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+/// The smallest RSA modulus accepted from clients, in bits.
+pub const RSA_MIN_BITS: usize = 2048;
+/// The largest RSA modulus accepted from clients, in bits (bounds verification work).
+pub const RSA_MAX_BITS: usize = 4096;
+
+impl PublicKey {
+    /// Verifies `signature` over an already computed `digest` of the message (hazmat "prehash"
+    /// verification, as Rekor's `hashedrekord` does):
+    /// - ECDSA (P-256, P-384): DER signature over the digest; any of SHA-256/384/512 is accepted
+    ///   with either curve (the digest is truncated or padded to the curve size per SEC 1, as Go's
+    ///   `ecdsa.VerifyASN1` does).
+    /// - Ed25519: Ed25519ph (RFC 8032, empty context), only with a SHA-512 digest.
+    pub fn verify_prehashed(
+        &self,
+        hash: HashAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        use ecdsa::signature::hazmat::PrehashVerifier;
+        if digest.len() != hash.digest_len() {
+            return Err(KeyError::BadSignature);
+        }
+        let ok = match self {
+            PublicKey::P256(k) => p256::ecdsa::Signature::from_der(signature)
+                .ok()
+                .map(|s| k.verify_prehash(digest, &s).is_ok()),
+            PublicKey::P384(k) => p384::ecdsa::Signature::from_der(signature)
+                .ok()
+                .map(|s| k.verify_prehash(digest, &s).is_ok()),
+            PublicKey::Ed25519(k) => {
+                if hash != HashAlgorithm::Sha512 {
+                    return Err(KeyError::UnsupportedAlgorithm(
+                        "Ed25519ph requires a SHA-512 digest".into(),
+                    ));
+                }
+                let sig = ed25519_dalek::Signature::from_slice(signature).ok();
+                let prehashed = PrecomputedSha512::from_digest(digest);
+                match (sig, prehashed) {
+                    (Some(s), Some(d)) => Some(k.verify_prehashed(d, None, &s).is_ok()),
+                    _ => None,
+                }
+            }
+        };
+        match ok {
+            Some(true) => Ok(()),
+            _ => Err(KeyError::BadSignature),
+        }
+    }
+}
+
+/// A finished SHA-512 digest presented through the `Digest` interface `ed25519-dalek` expects for
+/// Ed25519ph: it only carries the 64 bytes the client computed (no hashing happens here).
+#[derive(Clone, Default)]
+struct PrecomputedSha512 {
+    buf: Vec<u8>,
+}
+
+impl PrecomputedSha512 {
+    fn from_digest(digest: &[u8]) -> Option<Self> {
+        (digest.len() == 64).then(|| Self {
+            buf: digest.to_vec(),
+        })
+    }
+}
+
+impl digest::HashMarker for PrecomputedSha512 {}
+
+impl digest::OutputSizeUser for PrecomputedSha512 {
+    type OutputSize = digest::consts::U64;
+}
+
+impl digest::Update for PrecomputedSha512 {
+    fn update(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+}
+
+impl digest::FixedOutput for PrecomputedSha512 {
+    fn finalize_into(self, out: &mut digest::Output<Self>) {
+        // `from_digest` guarantees exactly 64 bytes and nothing calls `update` afterwards.
+        if self.buf.len() == out.len() {
+            out.copy_from_slice(&self.buf);
+        }
+    }
+}
+
+/// An RSA public key accepted from clients: modulus of [`RSA_MIN_BITS`]..=[`RSA_MAX_BITS`] bits.
+#[derive(Clone, Debug)]
+pub struct RsaPublicKey(rsa::RsaPublicKey);
+
+impl RsaPublicKey {
+    /// Parses a DER `SubjectPublicKeyInfo` holding an `rsaEncryption` key of an accepted size.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        use rsa::pkcs8::DecodePublicKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        let key = rsa::RsaPublicKey::from_public_key_der(der)
+            .map_err(|e| KeyError::Malformed(format!("RSA public key: {e}")))?;
+        let bits = key.n().bits();
+        if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+            return Err(KeyError::UnsupportedAlgorithm(format!(
+                "RSA-{bits} (accepted: {RSA_MIN_BITS} to {RSA_MAX_BITS} bits)"
+            )));
+        }
+        Ok(Self(key))
+    }
+
+    /// The modulus size in bits.
+    pub fn bits(&self) -> usize {
+        use rsa::traits::PublicKeyParts as _;
+        self.0.n().bits()
+    }
+
+    /// Verifies an RSASSA-PKCS1-v1_5 signature over a precomputed digest.
+    pub fn verify_pkcs1v15_prehashed(
+        &self,
+        hash: HashAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        if digest.len() != hash.digest_len() {
+            return Err(KeyError::BadSignature);
+        }
+        let scheme = match hash {
+            HashAlgorithm::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            HashAlgorithm::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+            HashAlgorithm::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+        };
+        self.0
+            .verify(scheme, digest, signature)
+            .map_err(|_| KeyError::BadSignature)
+    }
+
+    /// Verifies an RSASSA-PSS signature (MGF1 with the same hash) over a precomputed digest.
+    pub fn verify_pss_prehashed(
+        &self,
+        hash: HashAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        if digest.len() != hash.digest_len() {
+            return Err(KeyError::BadSignature);
+        }
+        let scheme = match hash {
+            HashAlgorithm::Sha256 => rsa::Pss::new::<sha2::Sha256>(),
+            HashAlgorithm::Sha384 => rsa::Pss::new::<sha2::Sha384>(),
+            HashAlgorithm::Sha512 => rsa::Pss::new::<sha2::Sha512>(),
+        };
+        self.0
+            .verify(scheme, digest, signature)
+            .map_err(|_| KeyError::BadSignature)
+    }
+}
+
+/// Why a SubjectPublicKeyInfo was refused: its algorithm (and curve) OIDs if it parses at all.
+fn describe_unsupported(der: &[u8]) -> KeyError {
+    match spki::SubjectPublicKeyInfoRef::try_from(der) {
+        Ok(info) => {
+            let curve = info
+                .algorithm
+                .parameters_oid()
+                .map(|p| format!(", parameters {p}"))
+                .unwrap_or_default();
+            KeyError::UnsupportedAlgorithm(format!(
+                "key algorithm {}{curve} (supported: ECDSA P-256/P-384, Ed25519, RSA {RSA_MIN_BITS}-{RSA_MAX_BITS})",
+                info.algorithm.oid
+            ))
+        }
+        Err(e) => KeyError::Malformed(format!("not a SubjectPublicKeyInfo: {e}")),
+    }
+}
+
+/// Any key a client may sign an artifact with: the log-key types of [`PublicKey`] plus RSA.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ClientPublicKey {
+    /// ECDSA P-256 / P-384 or Ed25519.
+    Standard(PublicKey),
+    /// RSA, [`RSA_MIN_BITS`]..=[`RSA_MAX_BITS`] bits.
+    Rsa(RsaPublicKey),
+}
+
+impl ClientPublicKey {
+    /// Parses a DER `SubjectPublicKeyInfo` of any supported type. Other curves (P-192, P-224,
+    /// P-521, secp256k1), other algorithms and out-of-range RSA sizes are refused.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        if let Ok(k) = PublicKey::from_spki_der(der) {
+            return Ok(ClientPublicKey::Standard(k));
+        }
+        match RsaPublicKey::from_spki_der(der) {
+            Ok(k) => Ok(ClientPublicKey::Rsa(k)),
+            Err(e @ KeyError::UnsupportedAlgorithm(_)) => Err(e),
+            Err(_) => Err(describe_unsupported(der)),
+        }
+    }
+
+    /// Verifies a signature over a precomputed digest: ECDSA and Ed25519ph as
+    /// [`PublicKey::verify_prehashed`], RSA with PKCS#1 v1.5 padding.
+    pub fn verify_prehashed(
+        &self,
+        hash: HashAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        match self {
+            ClientPublicKey::Standard(k) => k.verify_prehashed(hash, digest, signature),
+            ClientPublicKey::Rsa(k) => k.verify_pkcs1v15_prehashed(hash, digest, signature),
+        }
+    }
+
+    /// Verifies a signature over `message` hashed with `hash` (ECDSA: any curve with any of the
+    /// hashes; RSA: PKCS#1 v1.5). Ed25519 ignores `hash` and verifies pure Ed25519 over the
+    /// message, as DSSE verifiers do.
+    pub fn verify_message(
+        &self,
+        hash: HashAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        match self {
+            ClientPublicKey::Standard(k @ PublicKey::Ed25519(_)) => k.verify(message, signature),
+            other => other.verify_prehashed(hash, &hash.digest(message), signature),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ecdsa::signature::hazmat::PrehashSigner;
+    use rsa::pkcs8::EncodePublicKey as _;
+
+    const ALL: [HashAlgorithm; 3] = [
+        HashAlgorithm::Sha256,
+        HashAlgorithm::Sha384,
+        HashAlgorithm::Sha512,
+    ];
+
+    #[test]
+    fn ecdsa_prehash_accepts_every_digest_with_either_curve() {
+        let p256 = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let p384 = p384::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let k256 =
+            PublicKey::from_spki_der(p256.verifying_key().to_public_key_der().unwrap().as_bytes())
+                .unwrap();
+        let k384 =
+            PublicKey::from_spki_der(p384.verifying_key().to_public_key_der().unwrap().as_bytes())
+                .unwrap();
+        for hash in ALL {
+            let digest = hash.digest(b"artifact");
+            let s256: p256::ecdsa::Signature = p256.sign_prehash(&digest).unwrap();
+            let s384: p384::ecdsa::Signature = p384.sign_prehash(&digest).unwrap();
+            k256.verify_prehashed(hash, &digest, s256.to_der().as_bytes())
+                .unwrap();
+            k384.verify_prehashed(hash, &digest, s384.to_der().as_bytes())
+                .unwrap();
+            let mut other = digest.clone();
+            other[0] ^= 1;
+            assert!(k256
+                .verify_prehashed(hash, &other, s256.to_der().as_bytes())
+                .is_err());
+            // The digest length must match the algorithm.
+            assert!(k256
+                .verify_prehashed(hash, &digest[..20], s256.to_der().as_bytes())
+                .is_err());
+        }
+    }
+
+    #[test]
+    fn ed25519ph_only_with_sha512() {
+        use sha2::Digest as _;
+        let sk = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        let pk =
+            PublicKey::from_spki_der(sk.verifying_key().to_public_key_der().unwrap().as_bytes())
+                .unwrap();
+        let mut h = sha2::Sha512::new();
+        h.update(b"artifact");
+        let digest = h.clone().finalize().to_vec();
+        let sig = sk.sign_prehashed(h, None).unwrap().to_bytes();
+        pk.verify_prehashed(HashAlgorithm::Sha512, &digest, &sig)
+            .unwrap();
+        assert!(pk
+            .verify_prehashed(HashAlgorithm::Sha256, &digest[..32], &sig)
+            .is_err());
+        // A pure Ed25519 signature over the digest bytes is a different scheme.
+        let pure = ed25519_dalek::Signer::sign(&sk, &digest).to_bytes();
+        assert!(pk
+            .verify_prehashed(HashAlgorithm::Sha512, &digest, &pure)
+            .is_err());
+    }
+
+    #[test]
+    fn rsa_pkcs1v15_and_pss_and_size_limits() {
+        let sk = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap();
+        let der = sk.to_public_key().to_public_key_der().unwrap();
+        let key = ClientPublicKey::from_spki_der(der.as_bytes()).unwrap();
+        let ClientPublicKey::Rsa(rsa_key) = &key else {
+            panic!("not RSA")
+        };
+        assert_eq!(rsa_key.bits(), 2048);
+        for hash in ALL {
+            let digest = hash.digest(b"artifact");
+            let scheme = match hash {
+                HashAlgorithm::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                HashAlgorithm::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+                HashAlgorithm::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+            };
+            let sig = sk.sign(scheme, &digest).unwrap();
+            key.verify_prehashed(hash, &digest, &sig).unwrap();
+            key.verify_message(hash, b"artifact", &sig).unwrap();
+            assert!(key.verify_message(hash, b"artifacT", &sig).is_err());
+        }
+        let digest = HashAlgorithm::Sha256.digest(b"artifact");
+        let pss = sk
+            .sign_with_rng(
+                &mut rand_core::OsRng,
+                rsa::Pss::new::<sha2::Sha256>(),
+                &digest,
+            )
+            .unwrap();
+        rsa_key
+            .verify_pss_prehashed(HashAlgorithm::Sha256, &digest, &pss)
+            .unwrap();
+        // PKCS#1 v1.5 is the scheme of `verify_prehashed`; a PSS signature does not pass it.
+        assert!(key
+            .verify_prehashed(HashAlgorithm::Sha256, &digest, &pss)
+            .is_err());
+
+        let small = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 1024).unwrap();
+        let der = small.to_public_key().to_public_key_der().unwrap();
+        assert!(matches!(
+            ClientPublicKey::from_spki_der(der.as_bytes()),
+            Err(KeyError::UnsupportedAlgorithm(_))
+        ));
+        assert!(ClientPublicKey::from_spki_der(b"not a key").is_err());
+    }
+
+    #[test]
+    fn client_keys_verify_messages_like_dsse() {
+        let p384 = p384::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let key = ClientPublicKey::from_spki_der(
+            p384.verifying_key().to_public_key_der().unwrap().as_bytes(),
+        )
+        .unwrap();
+        // DSSE in Rekor v1 hashes with SHA-256 whatever the curve.
+        let digest = HashAlgorithm::Sha256.digest(b"pae");
+        let sig: p384::ecdsa::Signature = p384.sign_prehash(&digest).unwrap();
+        key.verify_message(HashAlgorithm::Sha256, b"pae", sig.to_der().as_bytes())
+            .unwrap();
+
+        let ed = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        let key = ClientPublicKey::from_spki_der(
+            ed.verifying_key().to_public_key_der().unwrap().as_bytes(),
+        )
+        .unwrap();
+        let sig = ed25519_dalek::Signer::sign(&ed, b"pae").to_bytes();
+        key.verify_message(HashAlgorithm::Sha512, b"pae", &sig)
+            .unwrap();
+    }
+}

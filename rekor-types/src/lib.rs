@@ -2,6 +2,51 @@
 //! canonical body the log stores and hashes (leaf = SHA-256(0x00 ‖ body)). No I/O.
 //!
 //! INTERFACE CONTRACT (used by the `rekor` service; keep these signatures, extend freely).
+//!
+//! | API | kind | version | upstream behaviour mirrored |
+//! |---|---|---|---|
+//! | [`canonicalize_v1`] | `hashedrekord` | 0.0.1 | sigstore/rekor `pkg/types/hashedrekord/v0.0.1` |
+//! | [`canonicalize_v1`] | `dsse` | 0.0.1 | sigstore/rekor `pkg/types/dsse/v0.0.1` |
+//! | [`canonicalize_v1`] | `intoto` | 0.0.2 | sigstore/rekor `pkg/types/intoto/v0.0.2` |
+//! | [`canonicalize_v2`] | `hashedrekord` | 0.0.2 | sigstore/rekor-tiles `pkg/types/hashedrekord` |
+//! | [`canonicalize_v2`] | `dsse` | 0.0.2 | sigstore/rekor-tiles `pkg/types/dsse` (before its removal) |
+//!
+//! Every body is RFC 8785 canonical JSON, as upstream stores it (`jsoncanonicalizer.Transform`
+//! of the marshalled entry). Signatures are verified; certificate validity periods are not (Rekor
+//! checks the signature only; Fulcio certificates expire ten minutes after issuance).
+//!
+//! Work is bounded: at most 10 signatures / verifiers per entry, RSA keys of 2048–4096 bits, and
+//! JSON nesting limited by `serde_json`'s recursion limit. Nothing here panics on any input.
+//!
+//! ```
+//! // Refusals are typed: unknown kinds are `Unsupported`, bad fields name the JSON path.
+//! let err = rekor_types::canonicalize_v1(br#"{"kind":"rpm","apiVersion":"0.0.1","spec":{}}"#);
+//! assert!(matches!(err, Err(rekor_types::EntryError::Unsupported(_))));
+//! let err = rekor_types::canonicalize_v1(
+//!     br#"{"kind":"hashedrekord","apiVersion":"0.0.1","spec":{"signature":null}}"#,
+//! );
+//! assert!(matches!(
+//!     err,
+//!     Err(rekor_types::EntryError::Invalid { field: "spec.signature", .. })
+//! ));
+//!
+//! // The SignedEntryTimestamp payload: RFC 8785, members sorted.
+//! let payload = rekor_types::set_payload(b"{}", 1700000000, "c0d2", 7);
+//! assert_eq!(
+//!     payload,
+//!     br#"{"body":"e30=","integratedTime":1700000000,"logID":"c0d2","logIndex":7}"#
+//! );
+//! ```
+
+mod dsse;
+mod hashedrekord;
+mod intoto;
+mod jcs;
+mod pki;
+mod util;
+mod v2;
+
+use serde_json::{json, Value};
 
 /// What a proposed entry becomes once verified: the exact bytes the log stores, and the search
 /// keys written in the same transaction.
@@ -18,6 +63,23 @@ pub struct CanonicalEntry {
 }
 
 /// One search key of an entry, as `POST /api/v1/index/retrieve` looks it up.
+///
+/// Mirrors upstream Rekor's `IndexKeys()`; every value is lowercase, as upstream's index store
+/// lowercases keys on write and on lookup. Per kind:
+/// - `hashedrekord`: the verifier's [`IndexKey::PublicKey`], its [`IndexKey::Subject`]s, and
+///   `<algorithm>:<digest hex>` of the artifact;
+/// - `dsse`: per verifier that verified a signature its key and subjects, `sha256:` of the
+///   payload and of the envelope, and for in-toto statements `<alg>:<digest>` of every subject
+///   (and SLSA v0.2 material);
+/// - `intoto`: per signature its key and subjects, `sha256:` of the payload, and the statement's
+///   subject/material digests;
+/// - Rekor v2 entries (which upstream does not index): key, subjects and `<alg>:<digest hex>`
+///   of the signed digest (for DSSE, `sha256:` of the payload and the statement digests).
+///
+/// Decision: upstream prefixes the key hash of `dsse` and `intoto` entries with `sha256:` while
+/// a search by public key looks the bare hex up, so upstream never finds those entries by key.
+/// Here [`IndexKey::PublicKey`] is always the bare hex, so searches by key find every kind.
+/// Repeated keys are removed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IndexKey {
     /// `sha256:<lowercase hex>` (or sha384:/sha512:) of the artifact.
@@ -25,7 +87,8 @@ pub enum IndexKey {
     /// Lowercase hex SHA-256 of the canonical PEM of the verifier (certificate or public key),
     /// as [`public_key_index_key`] computes it for a search request.
     PublicKey(String),
-    /// An identity from the certificate: lowercased email, or URI / other SAN value.
+    /// An identity from the certificate's subject alternative names (DNS name, email, IP
+    /// address, URI, Fulcio username OtherName), lowercased.
     Subject(String),
 }
 
@@ -52,26 +115,101 @@ pub enum EntryError {
     BadSignature(String),
 }
 
+/// The entry kinds and versions [`canonicalize_v1`] accepts, as `(kind, apiVersion)`.
+pub const SUPPORTED_V1: &[(&str, &str)] = &[
+    ("hashedrekord", "0.0.1"),
+    ("dsse", "0.0.1"),
+    ("intoto", "0.0.2"),
+];
+
 /// Rekor v1: a `POST /api/v1/log/entries` body (`{"kind","apiVersion","spec"}`).
-pub fn canonicalize_v1(_proposed_entry_json: &[u8]) -> Result<CanonicalEntry, EntryError> {
-    Err(EntryError::Unsupported("not implemented yet".into()))
+pub fn canonicalize_v1(proposed_entry_json: &[u8]) -> Result<CanonicalEntry, EntryError> {
+    let entry = util::parse_object(proposed_entry_json)?;
+    let kind = match entry.get("kind") {
+        Some(Value::String(k)) => k.as_str(),
+        Some(_) => return Err(EntryError::Malformed("kind must be a string".into())),
+        None => return Err(EntryError::Malformed("kind is required".into())),
+    };
+    let api_version = match entry.get("apiVersion") {
+        Some(Value::String(v)) => v.as_str(),
+        Some(_) => return Err(EntryError::Malformed("apiVersion must be a string".into())),
+        None => return Err(EntryError::Malformed("apiVersion is required".into())),
+    };
+    let known = matches!(kind, "hashedrekord" | "dsse" | "intoto");
+    if !known {
+        return Err(EntryError::Unsupported(format!("kind {kind:?}")));
+    }
+    if !SUPPORTED_V1.contains(&(kind, api_version)) {
+        return Err(EntryError::Unsupported(format!(
+            "{kind} apiVersion {api_version:?}"
+        )));
+    }
+    let spec = util::req_object(&entry, "spec", "spec")?;
+    match kind {
+        "hashedrekord" => hashedrekord::canonicalize(spec),
+        "dsse" => dsse::canonicalize(spec),
+        _ => intoto::canonicalize(spec),
+    }
 }
 
 /// Rekor v2: a `POST /api/v2/log/entries` body (`{"hashedRekordRequestV002":…}` or
 /// `{"dsseRequestV002":…}`).
-pub fn canonicalize_v2(_create_entry_request_json: &[u8]) -> Result<CanonicalEntry, EntryError> {
-    Err(EntryError::Unsupported("not implemented yet".into()))
+pub fn canonicalize_v2(create_entry_request_json: &[u8]) -> Result<CanonicalEntry, EntryError> {
+    let req = util::parse_object(create_entry_request_json)?;
+    let hashed = util::member(&req, "hashedRekordRequestV002")
+        .or_else(|| util::member(&req, "hashed_rekord_request_v002"));
+    let dsse =
+        util::member(&req, "dsseRequestV002").or_else(|| util::member(&req, "dsse_request_v002"));
+    match (hashed, dsse) {
+        (Some(_), Some(_)) => Err(EntryError::Malformed(
+            "a request holds exactly one of hashedRekordRequestV002 and dsseRequestV002".into(),
+        )),
+        (Some(h), None) => v2::hashedrekord(util::as_object(h, "hashedRekordRequestV002")?),
+        (None, Some(d)) => v2::dsse(util::as_object(d, "dsseRequestV002")?),
+        (None, None) => Err(EntryError::Unsupported(match req.keys().next() {
+            Some(k) => format!("request type {k:?}"),
+            None => "empty request".into(),
+        })),
+    }
 }
 
 /// The bytes a Rekor v1 SignedEntryTimestamp signs: RFC 8785 JSON of
 /// `{"body": base64(body), "integratedTime", "logID": hex, "logIndex"}` (global index).
 pub fn set_payload(body: &[u8], integrated_time: i64, log_id_hex: &str, log_index: u64) -> Vec<u8> {
-    let _ = (body, integrated_time, log_id_hex, log_index);
-    Vec::new()
+    jcs::canonical_json(&json!({
+        "body": util::b64(body),
+        "integratedTime": integrated_time,
+        "logID": log_id_hex,
+        "logIndex": log_index,
+    }))
 }
 
 /// The [`IndexKey::PublicKey`] value for a search by public key: `format` is `x509`, `pkix`, …
 /// and `content` the decoded bytes of the request's `publicKey.content`.
-pub fn public_key_index_key(_format: &str, _content: &[u8]) -> Result<String, EntryError> {
-    Err(EntryError::Unsupported("not implemented yet".into()))
+///
+/// `x509` takes a PEM certificate or PEM public key (upstream `pki/x509`); `pkix` takes the same,
+/// or the DER of a certificate or SubjectPublicKeyInfo. Other upstream formats (`pgp`,
+/// `minisign`, `ssh`, `tuf`, `pkcs7`) belong to entry kinds this log does not accept.
+pub fn public_key_index_key(format: &str, content: &[u8]) -> Result<String, EntryError> {
+    const F: &str = "publicKey.content";
+    let verifier = match format {
+        "x509" => pki::Verifier::from_pem(F, content)?,
+        "pkix" => pki::Verifier::from_pem(F, content)
+            .or_else(|_| pki::Verifier::from_cert_der(F, content))
+            .or_else(|_| pki::Verifier::from_spki_der(F, content))?,
+        other => {
+            return Err(EntryError::Unsupported(format!(
+                "public key format {other:?}"
+            )))
+        }
+    };
+    Ok(verifier.index_hash())
+}
+
+/// Removes repeated keys, keeping the first occurrence of each.
+fn dedup(keys: Vec<IndexKey>) -> Vec<IndexKey> {
+    let mut seen = std::collections::HashSet::new();
+    keys.into_iter()
+        .filter(|k| seen.insert(k.clone()))
+        .collect()
 }

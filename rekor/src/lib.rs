@@ -1,1 +1,308 @@
-//! Placeholder; being written.
+//! A Rekor-compatible signature transparency log on [`tlog_store`].
+//!
+//! One service, one store, two APIs, each on its own log with its own key:
+//!
+//! - **Rekor v1** (`/api/v1/…`, ECDSA P-256): `hashedrekord` 0.0.1, `dsse` 0.0.1 and `intoto`
+//!   0.0.2 entries, answered with a SignedEntryTimestamp and an inclusion proof against a
+//!   freshly signed checkpoint; search by artifact hash, key and identity; sharded by tree ID
+//!   (frozen shards stay readable, the log index is global across shards).
+//! - **Rekor v2** (`/api/v2/…`, Ed25519, C2SP tlog-tiles): `hashedrekord` and `dsse` 0.0.2,
+//!   answered with a protobuf-JSON `TransparencyLogEntry`; reads through tiles.
+//!
+//! Entries are parsed, verified and canonicalised by the pure `rekor-types` crate; every answer
+//! is given only after the entry is committed (see `docs/design/life-of-a-leaf.md`).
+
+mod error;
+mod metrics;
+mod shards;
+mod v1;
+mod v2;
+
+pub use error::ApiError;
+pub use shards::{ShardLayout, ShardLayoutError};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+use sigstack_keys::{Algorithm, Signer};
+use std::sync::Arc;
+use tlog::note::{ed25519_key_id, NoteSigner};
+use tlog_store::{Log, LogOptions, LogStore, NoteCheckpointSigner, PlainEntries, StoreError};
+
+/// Limits on request bodies, per API and entry kind. An entry over its kind's limit gets a
+/// 413 naming the limit.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Any request body (the transport limit).
+    pub max_body_bytes: usize,
+    /// `hashedrekord` entries (v1 and v2): a signature, a digest and a certificate.
+    pub hashedrekord_bytes: usize,
+    /// `dsse` entries (v1 and v2): the whole envelope travels with the entry.
+    pub dsse_bytes: usize,
+    /// `intoto` entries (v1).
+    pub intoto_bytes: usize,
+}
+
+/// Default per-kind limits: a hashedrekord entry is a few KiB; attestations are bounded like
+/// upstream's DSSE/in-toto payload limits, well under the transport limit.
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+            hashedrekord_bytes: 64 * 1024,
+            dsse_bytes: 2 * 1024 * 1024,
+            intoto_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    fn for_kind(&self, kind: &str) -> usize {
+        match kind {
+            "dsse" => self.dsse_bytes,
+            "intoto" => self.intoto_bytes,
+            _ => self.hashedrekord_bytes,
+        }
+    }
+}
+
+/// Default batching window: clients of a signature log wait on every entry.
+pub const DEFAULT_MAX_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Everything a Rekor service needs.
+pub struct RekorConfig {
+    /// The v1 log key (ECDSA P-256); its SPKI hash is the v1 log ID.
+    pub v1_key: Arc<dyn Signer>,
+    /// The v2 log key (Ed25519).
+    pub v2_key: Arc<dyn Signer>,
+    /// The v1 log's name: signer name of its checkpoints, whose origin line is
+    /// `<hostname> - <tree ID>` (as upstream Rekor writes them).
+    pub hostname: String,
+    /// The v2 log's origin: the host of its URL (C2SP checkpoint origin and note name).
+    pub v2_origin: String,
+    /// The v1 shards (tree IDs), oldest first; the last is active.
+    pub shards: ShardLayout,
+    /// Request limits.
+    pub limits: Limits,
+    /// Sequencing and caching of the logs.
+    pub log_options: LogOptions,
+}
+
+impl RekorConfig {
+    /// A configuration with the defaults for everything but keys, names and shards.
+    pub fn new(
+        v1_key: Arc<dyn Signer>,
+        v2_key: Arc<dyn Signer>,
+        hostname: impl Into<String>,
+        v2_origin: impl Into<String>,
+        shards: ShardLayout,
+    ) -> Self {
+        let mut log_options = LogOptions::default();
+        log_options.sequencer.max_delay = DEFAULT_MAX_DELAY;
+        Self {
+            v1_key,
+            v2_key,
+            hostname: hostname.into(),
+            v2_origin: v2_origin.into(),
+            shards,
+            limits: Limits::default(),
+            log_options,
+        }
+    }
+}
+
+/// Why a Rekor service could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RekorError {
+    /// A key of the wrong type.
+    #[error("the Rekor {api} key must be {want}, not {got}")]
+    WrongKeyType {
+        /// `v1` or `v2`.
+        api: &'static str,
+        /// What it must be.
+        want: &'static str,
+        /// What it is.
+        got: &'static str,
+    },
+    /// A name that cannot be a note signer name or checkpoint origin.
+    #[error("invalid log name {name:?}: {reason}")]
+    BadName {
+        /// The name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One v1 shard: a log of its own, whose entries have global indexes from `offset` on.
+pub(crate) struct Shard {
+    pub(crate) tree_id: i64,
+    pub(crate) log: Log,
+    /// Global index of the shard's first entry (the sizes of all earlier shards).
+    pub(crate) offset: u64,
+}
+
+/// A running Rekor: its v1 shards, its v2 log, keys and limits.
+pub struct Rekor {
+    /// Oldest first; the last one is active, the others are frozen.
+    pub(crate) shards: Vec<Shard>,
+    pub(crate) v2: Log,
+    pub(crate) v1_key: Arc<dyn Signer>,
+    pub(crate) v1_log_id: [u8; 32],
+    pub(crate) v2_key: Arc<dyn Signer>,
+    pub(crate) v2_log_id: [u8; 32],
+    pub(crate) v2_origin: String,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: metrics::Metrics,
+}
+
+impl Rekor {
+    /// Opens (creating where needed) every v1 shard and the v2 log in `store` and starts the
+    /// sequencers of the active v1 shard and of the v2 log.
+    pub async fn open(
+        store: Arc<dyn LogStore>,
+        config: RekorConfig,
+    ) -> Result<Arc<Self>, RekorError> {
+        if config.v1_key.algorithm() != Algorithm::EcdsaP256Sha256 {
+            return Err(RekorError::WrongKeyType {
+                api: "v1",
+                want: "ECDSA P-256",
+                got: config.v1_key.algorithm().name(),
+            });
+        }
+        if config.v2_key.algorithm() != Algorithm::Ed25519 {
+            return Err(RekorError::WrongKeyType {
+                api: "v2",
+                want: "Ed25519",
+                got: config.v2_key.algorithm().name(),
+            });
+        }
+        let bad_name = |name: &str, e: &dyn std::fmt::Display| RekorError::BadName {
+            name: name.to_string(),
+            reason: e.to_string(),
+        };
+        let v1_signer = Arc::new(NoteCheckpointSigner::new(vec![NoteSigner::ecdsa_rekor(
+            &config.hostname,
+            config.v1_key.clone(),
+        )
+        .map_err(|e| bad_name(&config.hostname, &e))?]));
+        let v2_signer = Arc::new(NoteCheckpointSigner::new(vec![NoteSigner::ed25519(
+            &config.v2_origin,
+            config.v2_key.clone(),
+        )
+        .map_err(|e| bad_name(&config.v2_origin, &e))?]));
+
+        let mut shards = Vec::new();
+        let mut offset = 0;
+        for tree_id in config.shards.tree_ids() {
+            let origin = format!("{} - {tree_id}", config.hostname);
+            let log = Log::open_or_create(
+                store.clone(),
+                &origin,
+                Arc::new(PlainEntries),
+                v1_signer.clone(),
+                config.log_options.clone(),
+            )
+            .await?;
+            let size = log.head().await?.size;
+            shards.push(Shard {
+                tree_id,
+                log,
+                offset,
+            });
+            offset += size;
+        }
+        let v2 = Log::open_or_create(
+            store,
+            &config.v2_origin,
+            Arc::new(PlainEntries),
+            v2_signer,
+            config.log_options,
+        )
+        .await?;
+        let raw: [u8; 32] = config.v2_key.public_key_der()[12..]
+            .try_into()
+            .expect("an Ed25519 SPKI ends in the 32-byte key");
+        Ok(Arc::new(Self {
+            shards,
+            v2,
+            v1_log_id: sigstack_keys::key_id(config.v1_key.public_key_der()),
+            v1_key: config.v1_key,
+            v2_log_id: ed25519_key_id(&config.v2_origin, &raw),
+            v2_key: config.v2_key,
+            v2_origin: config.v2_origin,
+            limits: config.limits,
+            metrics: metrics::Metrics::new(),
+        }))
+    }
+
+    /// The v1 log ID: SHA-256 of the v1 key's DER SPKI (what `trusted_root.json` lists).
+    pub fn v1_log_id(&self) -> [u8; 32] {
+        self.v1_log_id
+    }
+
+    /// The v2 log ID: SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ raw Ed25519 key).
+    pub fn v2_log_id(&self) -> [u8; 32] {
+        self.v2_log_id
+    }
+
+    /// The DER SPKI of the v1 log key.
+    pub fn v1_public_key_der(&self) -> &[u8] {
+        self.v1_key.public_key_der()
+    }
+
+    /// The DER SPKI of the v2 log key.
+    pub fn v2_public_key_der(&self) -> &[u8] {
+        self.v2_key.public_key_der()
+    }
+
+    /// The v2 log's origin.
+    pub fn v2_origin(&self) -> &str {
+        &self.v2_origin
+    }
+
+    pub(crate) fn active(&self) -> &Shard {
+        self.shards
+            .last()
+            .expect("a shard layout has an active shard")
+    }
+
+    pub(crate) fn shard_by_tree_id(&self, tree_id: i64) -> Option<&Shard> {
+        self.shards.iter().find(|s| s.tree_id == tree_id)
+    }
+
+    /// The shard holding global index `index`, and the index within it.
+    pub(crate) fn shard_for_index(&self, index: u64) -> Option<(&Shard, u64)> {
+        self.shards
+            .iter()
+            .rev()
+            .find(|s| s.offset <= index)
+            .map(|s| (s, index - s.offset))
+    }
+}
+
+impl tlog_http::BodyLimit for Rekor {
+    fn max_body_bytes(&self) -> usize {
+        self.limits.max_body_bytes
+    }
+}
+
+/// The Rekor routes (v1 and v2), served at the root of the listener.
+pub fn router(rekor: Arc<Rekor>) -> Router {
+    let limit = rekor.limits.max_body_bytes;
+    Router::new()
+        .merge(v1::routes())
+        .merge(v2::routes())
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/metrics", get(metrics::serve))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(rekor)
+}

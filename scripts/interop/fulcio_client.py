@@ -14,6 +14,8 @@ Subcommands:
   trust     write sigstore-python ClientTrustConfig documents (with our CT key, and a decoy)
   sign      positive path: SigningContext -> signer(); FulcioClient + verify_sct
   refuse    negative paths: unknown issuer, forged token, trusted root without our CT key
+  op-sign   a token from a real OpenID Provider -> certificate, identity extensions checked
+  op-refuse a (tampered, expired, wrong-audience) token from it -> 401 with the reason
 """
 
 from __future__ import annotations
@@ -472,6 +474,125 @@ def cmd_refuse(a: argparse.Namespace) -> None:
         fail(f"unknown case {a.case}")
 
 
+# --- tokens from a real OpenID Provider (fulcio_oidc_provider.sh) ----------------------------
+
+
+def jwt_claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def der_utf8(raw: bytes) -> str:
+    """The string of a short DER UTF8String (tag 0x0c, one-byte length)."""
+    if len(raw) < 2 or raw[0] != 0x0C or raw[1] != len(raw) - 2:
+        fail(f"not a short DER UTF8String: {raw.hex()}")
+    return raw[2:].decode()
+
+
+def check_op_cert(cert: x509.Certificate, root: x509.Certificate, token: str, what: str) -> None:
+    """The identity extensions for an `email` issuer, exactly: SAN rfc822Name = the token's
+    email, .1.1 (raw) and .1.8 (UTF8String) = its iss, .1.24 (UTF8String) = its sub."""
+    claims = jwt_claims(token)
+    try:
+        cert.verify_directly_issued_by(root)
+    except Exception as e:  # noqa: BLE001
+        fail(f"{what}: certificate not signed by our root: {e!r}")
+    san_ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    if not san_ext.critical:
+        fail(f"{what}: SAN is not critical")
+    names = list(san_ext.value)
+    if names != [x509.RFC822Name(claims["email"])]:
+        fail(f"{what}: SAN {names}, expected only rfc822Name {claims['email']}")
+    ext = lambda oid: cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value.value  # noqa: E731
+    want = {
+        "1.3.6.1.4.1.57264.1.1": claims["iss"],
+        "1.3.6.1.4.1.57264.1.8": claims["iss"],
+        "1.3.6.1.4.1.57264.1.24": claims["sub"],
+    }
+    for oid, value in want.items():
+        try:
+            raw = ext(oid)
+        except x509.ExtensionNotFound:
+            fail(f"{what}: no extension {oid}")
+        got = raw.decode() if oid.endswith(".1.1") else der_utf8(raw)
+        if got != value:
+            fail(f"{what}: extension {oid} is {got!r}, expected {value!r}")
+    if x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.9") in [e.oid for e in cert.extensions]:
+        fail(f"{what}: CI extensions in a certificate for an email issuer")
+    scts = cert.extensions.get_extension_for_class(x509.PrecertificateSignedCertificateTimestamps).value
+    if len(scts) != 1:
+        fail(f"{what}: {len(scts)} embedded SCTs, expected 1")
+    print(
+        f"{what}: SAN {claims['email']}, issuer {claims['iss']} in .1.1 and .1.8, sub {claims['sub']} in .1.24, 1 SCT",
+        file=sys.stderr,
+    )
+
+
+def cmd_op_sign(a: argparse.Namespace) -> None:
+    from sigstore._internal.fulcio.client import FulcioClient
+    from sigstore._internal.sct import verify_sct
+    from sigstore._internal.trust import KeyringPurpose
+    from sigstore.oidc import IdentityToken
+
+    d = Path(a.dir)
+    root = x509.load_pem_x509_certificate((d / "root.pem").read_bytes())
+    config, ctx = signing_context(d / "trust-config.json")
+    token = Path(a.token_file).read_text().strip()
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=" * (-len(token.split(".")[0]) % 4)))
+    if a.alg and header.get("alg") != a.alg:
+        fail(f"the token is signed with {header.get('alg')}, expected {a.alg}")
+    print(f"token header: {header}", file=sys.stderr)
+    if a.mode == "signer":
+        with ctx.signer(IdentityToken(token), cache=False) as signer:
+            cert = signer._signing_cert()  # request + verify_sct against the trusted root
+        check_op_cert(cert, root, token, "signer(cache=False)._signing_cert()")
+    else:
+        priv = ec.generate_private_key(ec.SECP256R1())
+        csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(priv, hashes.SHA256())
+        resp = FulcioClient(a.fulcio_url).signing_cert.post(csr, IdentityToken(token))
+        verify_sct(resp.cert, resp.chain, config.trusted_root.ct_keyring(KeyringPurpose.SIGN))
+        check_op_cert(resp.cert, root, token, "FulcioClient.signing_cert.post + verify_sct")
+        if resp.cert.public_key().public_numbers() != priv.public_key().public_numbers():
+            fail("certificate is not for the CSR's key")
+
+
+def cmd_op_refuse(a: argparse.Namespace) -> None:
+    from sigstore._internal.fulcio.client import FulcioClientError
+    from sigstore.oidc import IdentityToken
+
+    d = Path(a.dir)
+    _, ctx = signing_context(d / "trust-config.json")
+    token = Path(a.token_file).read_text().strip()
+    before = sth_size(a.ct_url)
+    try:
+        # sigstore-python itself refuses an expired token or one for another audience before
+        # sending it, so the request goes through its FulcioClient directly.
+        from sigstore._internal.fulcio.client import FulcioClient
+
+        priv = ec.generate_private_key(ec.SECP256R1())
+        csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(priv, hashes.SHA256())
+
+        class Unchecked:  # what FulcioClient reads of an IdentityToken: str() = the raw JWT
+            def __str__(self) -> str:
+                return token
+
+        FulcioClient(a.fulcio_url).signing_cert.post(csr, Unchecked())  # type: ignore[arg-type]
+    except FulcioClientError as e:
+        resp = getattr(e.__cause__, "response", None)
+        if resp is None:
+            fail(f"FulcioClientError without an HTTP response: {e!r}")
+        message = resp.json().get("message", "")
+        print(f"refused: HTTP {resp.status_code}, message {message!r}", file=sys.stderr)
+        if resp.status_code != 401:
+            fail(f"HTTP {resp.status_code}, expected 401")
+        if a.expect.lower() not in message.lower():
+            fail(f"server message {message!r} does not say {a.expect!r}")
+        if sth_size(a.ct_url) != before:
+            fail("the CT log grew: something was issued")
+        return
+    fail("the CA issued a certificate")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -502,8 +623,22 @@ def main() -> None:
         else:
             s.add_argument("--case", choices=["unknown-issuer", "forged", "decoy-ct"], required=True)
             s.add_argument("--strict-message", action="store_true")
+    s = sub.add_parser("op-sign")
+    s.add_argument("--dir", required=True)
+    s.add_argument("--token-file", required=True)
+    s.add_argument("--fulcio-url", required=True)
+    s.add_argument("--mode", choices=["signer", "client"], required=True)
+    s.add_argument("--alg", help="the JWS algorithm the token must be signed with")
+    s = sub.add_parser("op-refuse")
+    s.add_argument("--dir", required=True)
+    s.add_argument("--token-file", required=True)
+    s.add_argument("--fulcio-url", required=True)
+    s.add_argument("--ct-url", required=True)
+    s.add_argument("--expect", required=True)
     a = p.parse_args()
     {
+        "op-sign": cmd_op_sign,
+        "op-refuse": cmd_op_refuse,
         "setup": cmd_setup,
         "issuer": cmd_issuer,
         "wait": cmd_wait,

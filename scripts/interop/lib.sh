@@ -12,6 +12,8 @@ WORK=""
 ISSUER_PID=""
 CT_PID=""
 FULCIO_PID=""
+REKOR_PID=""
+TSA_PID=""
 
 log() { printf '%s: %s\n' "$LOG_NAME" "$*" >&2; }
 
@@ -30,6 +32,8 @@ stop_pid() { # pid: TERM, then KILL after 10 s; never fails
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
+    stop_pid "$TSA_PID"
+    stop_pid "$REKOR_PID"
     stop_pid "$FULCIO_PID"
     stop_pid "$CT_PID"
     stop_pid "$ISSUER_PID"
@@ -120,4 +124,27 @@ start_fulcio_stack() { # ctlog-origin
         >"$D/fulcio.log" 2>&1 &
     FULCIO_PID=$!
     require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60
+}
+
+# Starts `sigstack rekor` (v1 + v2 APIs, SQLite, keys and shard layout in $D) and waits for it;
+# sets REKOR_PORT, REKOR_URL and REKOR_PID. Needs PY, FC, D and SIGSTACK.
+start_rekor() {
+    REKOR_PORT=$(free_port)
+    REKOR_URL="http://127.0.0.1:$REKOR_PORT"
+    RUST_LOG=info "$SIGSTACK" rekor --listen "127.0.0.1:$REKOR_PORT" --database-url "sqlite://$D/rekor.sqlite" \
+        --v1-key "$D/rekor-v1.pem" --v2-key "$D/rekor-v2.pem" --shards "$D/rekor-shards.json" \
+        --url "$REKOR_URL" >"$D/rekor.log" 2>&1 &
+    REKOR_PID=$!
+    require "Rekor starts ($REKOR_URL)" "$PY" "$FC" wait --url "$REKOR_URL/healthz" --timeout 60
+}
+
+# Starts `sigstack tsa` (development chain made on first start, in $D) and waits for it; sets
+# TSA_PORT, TSA_URL and TSA_PID. Needs PY, FC, D and SIGSTACK.
+start_tsa() {
+    TSA_PORT=$(free_port)
+    TSA_URL="http://127.0.0.1:$TSA_PORT"
+    RUST_LOG=info "$SIGSTACK" tsa --listen "127.0.0.1:$TSA_PORT" --key "$D/tsa-key.pem" \
+        --cert-chain "$D/tsa-chain.pem" --dev >"$D/tsa.log" 2>&1 &
+    TSA_PID=$!
+    require "TSA starts ($TSA_URL)" "$PY" "$FC" wait --url "$TSA_URL/healthz" --timeout 60
 }

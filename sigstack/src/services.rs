@@ -113,12 +113,27 @@ pub(crate) struct FulcioArgs {
     /// `meta-issuers`, `ci-issuer-metadata`).
     #[arg(long, env = "SIGSTACK_FULCIO_CONFIG")]
     config: PathBuf,
-    /// The CA's private key (PKCS#8 PEM: ECDSA P-256/P-384 or Ed25519).
+    /// The CA's private key (PKCS#8 PEM: ECDSA P-256/P-384 or Ed25519). Reloaded with the
+    /// chain when either file changes; a change that does not load is logged and the CA in
+    /// force kept.
     #[arg(long, env = "SIGSTACK_FULCIO_CA_KEY")]
     ca_key: PathBuf,
-    /// The CA's certificate chain (PEM): the issuing certificate first, the root last.
+    /// The CA's certificate chain (PEM): the issuing certificate first (the key's), then any
+    /// intermediate, the root last.
     #[arg(long, env = "SIGSTACK_FULCIO_CA_CHAIN")]
     ca_chain: PathBuf,
+    /// How often to look for changes to the CA key and chain files, in seconds (0: never).
+    #[arg(
+        long,
+        env = "SIGSTACK_FULCIO_CA_RELOAD_SECS",
+        default_value_t = fulcio_server::ca_files::DEFAULT_RELOAD_INTERVAL.as_secs()
+    )]
+    ca_reload_secs: u64,
+    /// Detached-SCT mode: log the final certificate (`add-chain`) and return the SCT beside
+    /// it (`signedCertificateDetachedSct`) instead of embedding it. sigstore-python and
+    /// sigstore-js need embedded SCTs: leave this off for them.
+    #[arg(long, env = "SIGSTACK_FULCIO_DETACHED_SCT")]
+    detached_sct: bool,
     /// Base URL of the RFC 6962 CT log that must log every certificate first.
     #[arg(
         long,
@@ -168,18 +183,38 @@ pub(crate) fn dev_ca(dir: &Path) -> anyhow::Result<fulcio::CertificateAuthority>
 }
 
 pub(crate) async fn run_fulcio(args: FulcioArgs) -> anyhow::Result<()> {
+    use fulcio_server::ca_files::{spawn_reloader, CaFiles, CaWatcher};
     let config = load_fulcio_config(&args.config)?;
-    let key: Arc<dyn sigstack_keys::Signer> = Arc::new(
-        SoftwareKey::load(&args.ca_key)
-            .with_context(|| format!("CA key {}", args.ca_key.display()))?,
+    let (ca, watcher) = CaWatcher::start(CaFiles::new(&args.ca_key, &args.ca_chain))
+        .context("loading the CA key and chain")?;
+    let sct_mode = if args.detached_sct {
+        fulcio_server::SctMode::Detached
+    } else {
+        fulcio_server::SctMode::Embedded
+    };
+    let server = fulcio_server::FulcioServer::with_options(
+        config,
+        ca,
+        &args.ct_url,
+        fulcio_server::ServerOptions::default().with_sct_mode(sct_mode),
     );
-    let ca = fulcio::CertificateAuthority::new(key, load_certificates(&args.ca_chain)?)
-        .context("the CA key and chain do not fit together")?;
-    let server = fulcio_server::FulcioServer::new(config, ca, &args.ct_url);
+    let _reloader = (args.ca_reload_secs > 0).then(|| {
+        spawn_reloader(
+            server.clone(),
+            watcher,
+            std::time::Duration::from_secs(args.ca_reload_secs),
+        )
+    });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(listen = %args.listen, ct = %args.ct_url, "Fulcio CA serving");
+    tracing::info!(
+        listen = %args.listen,
+        ct = %args.ct_url,
+        ?sct_mode,
+        ca_reload_secs = args.ca_reload_secs,
+        "Fulcio CA serving"
+    );
     axum::serve(listener, fulcio_server::router(server))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -1,0 +1,184 @@
+//! `intoto` v0.0.2: a DSSE envelope carried as JSON, one public key per signature.
+//!
+//! Behaviour follows upstream `pkg/types/intoto/v0.0.2/entry.go` (sigstore/rekor @eee7d8d), as
+//! @sigstore/cli (sigstore-js) sends it:
+//! - `content.envelope.payload` and each `signatures[].sig` are base64 of the DSSE base64 text
+//!   ("double base64"); `signatures[].publicKey` is base64 of a PEM;
+//! - every signature's key must verify at least one envelope signature and every signature must
+//!   be verified (SHA-256 for ECDSA/RSA, pure Ed25519), over the DSSE PAE;
+//! - `content.hash` (the envelope digest) is required and kept as sent (upstream does not
+//!   recompute it); `content.payloadHash` is recomputed by the log;
+//! - the canonical body keeps `payloadType`, the signatures in request order with `keyid` (only
+//!   when non-empty), `publicKey` bytes exactly as sent and `sig`; the payload itself is dropped.
+
+use serde_json::{json, Map, Value};
+use sigstack_keys::HashAlgorithm;
+
+use crate::dsse::{in_toto_index_keys, pae, EnvelopeSignature};
+use crate::pki::Verifier;
+use crate::util::{
+    as_object, b64, b64_dsse_decode, b64_std_decode, invalid, member, opt_str, req_array,
+    req_object, req_str, sha256_hex, type_name, MAX_SIGNATURES,
+};
+use crate::{jcs, CanonicalEntry, EntryError, IndexKey};
+
+fn check_sha256(obj: &Map<String, Value>, field: &'static str) -> Result<(), EntryError> {
+    let alg = req_str(obj, "algorithm", field)?;
+    let value = req_str(obj, "value", field)?;
+    if alg != "sha256" {
+        return Err(invalid(field, format!("algorithm {alg:?} is not sha256")));
+    }
+    if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid(field, "value must be 64 hex characters"));
+    }
+    Ok(())
+}
+
+pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, EntryError> {
+    let content = req_object(spec, "content", "spec.content")?;
+    let envelope = match member(content, "envelope") {
+        None => return Err(invalid("spec.content.envelope", "is required")),
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(invalid(
+                "spec.content.envelope",
+                format!(
+                    "must be an object in intoto v0.0.2, found {}",
+                    type_name(other)
+                ),
+            ))
+        }
+    };
+    let hash = req_object(content, "hash", "spec.content.hash")?;
+    check_sha256(hash, "spec.content.hash")?;
+    if let Some(ph) = member(content, "payloadHash") {
+        check_sha256(
+            as_object(ph, "spec.content.payloadHash")?,
+            "spec.content.payloadHash",
+        )?;
+    }
+
+    let payload_type = req_str(envelope, "payloadType", "spec.content.envelope.payloadType")?;
+    let payload_outer = req_str(envelope, "payload", "spec.content.envelope.payload")?;
+    let payload_inner = b64_std_decode("spec.content.envelope.payload", payload_outer)?;
+    let payload_inner = String::from_utf8(payload_inner).map_err(|_| {
+        invalid(
+            "spec.content.envelope.payload",
+            "must be base64 of the DSSE base64 payload",
+        )
+    })?;
+    if payload_inner.is_empty() {
+        return Err(invalid(
+            "spec.content.envelope.payload",
+            "must not be empty",
+        ));
+    }
+    // Verification decodes as DSSE does; the payload hash uses strict standard base64.
+    let payload = b64_dsse_decode("spec.content.envelope.payload", &payload_inner)?;
+
+    let sig_items = req_array(
+        envelope,
+        "signatures",
+        "spec.content.envelope.signatures",
+        MAX_SIGNATURES,
+    )?;
+    let mut canonical_sigs = Vec::with_capacity(sig_items.len());
+    let mut signatures = Vec::with_capacity(sig_items.len());
+    let mut verifiers = Vec::with_capacity(sig_items.len());
+    for item in sig_items {
+        let obj = as_object(item, "spec.content.envelope.signatures")?;
+        let keyid = opt_str(obj, "keyid", "spec.content.envelope.signatures[].keyid")?;
+        let sig_outer = req_str(obj, "sig", "spec.content.envelope.signatures[].sig")?;
+        let sig_inner = b64_std_decode("spec.content.envelope.signatures[].sig", sig_outer)?;
+        let key_outer = req_str(
+            obj,
+            "publicKey",
+            "spec.content.envelope.signatures[].publicKey",
+        )?;
+        let key_pem = b64_std_decode("spec.content.envelope.signatures[].publicKey", key_outer)?;
+        if sig_inner.is_empty() || key_pem.is_empty() {
+            return Err(invalid(
+                "spec.content.envelope.signatures",
+                "sig and publicKey must not be empty",
+            ));
+        }
+        let verifier =
+            Verifier::from_pem("spec.content.envelope.signatures[].publicKey", &key_pem)?;
+
+        let mut c = Map::new();
+        if let Some(k) = keyid.filter(|k| !k.is_empty()) {
+            c.insert("keyid".into(), Value::String(k.to_string()));
+        }
+        c.insert("publicKey".into(), Value::String(b64(&key_pem)));
+        c.insert("sig".into(), Value::String(b64(&sig_inner)));
+        canonical_sigs.push(Value::Object(c));
+
+        let sig_text = String::from_utf8_lossy(&sig_inner).into_owned();
+        let sig = b64_dsse_decode("spec.content.envelope.signatures[].sig", &sig_text)
+            .ok()
+            .filter(|s| !s.is_empty());
+        signatures.push(EnvelopeSignature { sig_text, sig });
+        verifiers.push((verifier, HashAlgorithm::Sha256));
+    }
+
+    // Upstream tries every key (no early exit): each must verify a signature, and every
+    // signature must be verified by some key.
+    let pae_bytes = pae(payload_type, &payload);
+    let mut verified = vec![false; signatures.len()];
+    for (i, (v, hash)) in verifiers.iter().enumerate() {
+        let mut any = false;
+        for (j, s) in signatures.iter().enumerate() {
+            let Some(sig) = &s.sig else { continue };
+            if v.key.verify_message(*hash, &pae_bytes, sig).is_ok() {
+                verified[j] = true;
+                any = true;
+            }
+        }
+        if !any {
+            return Err(EntryError::BadSignature(format!(
+                "spec.content.envelope.signatures[{i}].publicKey verifies none of the envelope signatures"
+            )));
+        }
+    }
+    if let Some(j) = verified.iter().position(|ok| !ok) {
+        return Err(EntryError::BadSignature(format!(
+            "spec.content.envelope.signatures[{j}].sig is verified by no key"
+        )));
+    }
+
+    let strict_payload = b64_std_decode("spec.content.envelope.payload", &payload_inner)?;
+    let payload_hash = sha256_hex(&strict_payload);
+
+    let mut index_keys = Vec::new();
+    for (v, _) in &verifiers {
+        index_keys.push(IndexKey::PublicKey(v.index_hash()));
+        index_keys.extend(
+            v.subjects
+                .iter()
+                .map(|s| IndexKey::Subject(s.to_lowercase())),
+        );
+    }
+    index_keys.push(IndexKey::ArtifactHash(format!("sha256:{payload_hash}")));
+    index_keys.extend(in_toto_index_keys(payload_type, &payload));
+
+    let body = jcs::canonical_json(&json!({
+        "apiVersion": "0.0.2",
+        "kind": "intoto",
+        "spec": {
+            "content": {
+                "envelope": {
+                    "payloadType": payload_type,
+                    "signatures": canonical_sigs,
+                },
+                "hash": {"algorithm": "sha256", "value": hash.get("value")},
+                "payloadHash": {"algorithm": "sha256", "value": payload_hash},
+            },
+        },
+    }));
+    Ok(CanonicalEntry {
+        kind: "intoto",
+        api_version: "0.0.2",
+        body,
+        index_keys: crate::dedup(index_keys),
+    })
+}

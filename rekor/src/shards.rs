@@ -1,0 +1,160 @@
+//! The v1 shard layout: which tree IDs exist, oldest first, the last one active.
+//!
+//! Like upstream Rekor's sharding configuration, the layout lives in a file the operator owns:
+//! `sigstack rekor new-shard` freezes the active shard and starts a new one by rewriting it;
+//! a restarted service picks the change up. Frozen shards keep serving entries and proofs, and
+//! log indexes stay global: a shard's entries are numbered after every earlier shard's.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The tree IDs of the v1 shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardLayout {
+    /// Frozen shards, oldest first.
+    #[serde(default)]
+    pub inactive: Vec<i64>,
+    /// The shard new entries go to.
+    pub active: i64,
+}
+
+/// Why a shard layout could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardLayoutError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a shard layout.
+    #[error("{path} is not a shard layout ({{\"inactive\": [tree IDs], \"active\": tree ID}}): {reason}")]
+    Malformed {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ShardLayout {
+    /// A layout of one new shard with a random tree ID.
+    pub fn new_random() -> Self {
+        Self {
+            inactive: Vec::new(),
+            active: random_tree_id(),
+        }
+    }
+
+    /// Every tree ID, oldest first (the active one last).
+    pub fn tree_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.inactive.iter().copied().chain(Some(self.active))
+    }
+
+    /// Freezes the active shard and makes a new one, with a fresh random tree ID, active.
+    pub fn rotate(&mut self) -> i64 {
+        let mut next = random_tree_id();
+        while self.tree_ids().any(|t| t == next) {
+            next = random_tree_id();
+        }
+        self.inactive.push(self.active);
+        self.active = next;
+        next
+    }
+
+    /// Reads the layout in `path`, or creates one with a single new shard there.
+    pub fn load_or_create(path: &Path) -> Result<Self, ShardLayoutError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Self::parse(path, &bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let layout = Self::new_random();
+                layout.save(path)?;
+                Ok(layout)
+            }
+            Err(source) => Err(ShardLayoutError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Self, ShardLayoutError> {
+        let malformed = |reason: String| ShardLayoutError::Malformed {
+            path: path.display().to_string(),
+            reason,
+        };
+        let layout: Self = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+        let mut seen = std::collections::HashSet::new();
+        for id in layout.tree_ids() {
+            if id <= 0 {
+                return Err(malformed(format!("tree ID {id} is not positive")));
+            }
+            if !seen.insert(id) {
+                return Err(malformed(format!("tree ID {id} appears twice")));
+            }
+        }
+        Ok(layout)
+    }
+
+    /// Writes the layout atomically (temporary file, fsync, rename).
+    pub fn save(&self, path: &Path) -> Result<(), ShardLayoutError> {
+        let io = |source| ShardLayoutError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let tmp = path.with_extension("tmp");
+        let json = serde_json::to_vec_pretty(self).expect("a layout serialises");
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(&json).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, path).map_err(io)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// A positive random 63-bit tree ID, as Trillian-backed Rekor uses.
+fn random_tree_id() -> i64 {
+    (rand::random::<u64>() >> 1).max(1) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_order_and_uniqueness() {
+        let mut layout = ShardLayout::new_random();
+        let first = layout.active;
+        let second = layout.rotate();
+        let third = layout.rotate();
+        assert_eq!(
+            layout.tree_ids().collect::<Vec<_>>(),
+            vec![first, second, third]
+        );
+        assert_eq!(layout.active, third);
+    }
+
+    #[test]
+    fn load_or_create_round_trips_and_refuses_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shards.json");
+        let created = ShardLayout::load_or_create(&path).unwrap();
+        assert_eq!(ShardLayout::load_or_create(&path).unwrap(), created);
+        std::fs::write(&path, br#"{"active": 5, "inactive": [5]}"#).unwrap();
+        let e = ShardLayout::load_or_create(&path).unwrap_err().to_string();
+        assert!(e.contains("appears twice"), "{e}");
+        std::fs::write(&path, b"nonsense").unwrap();
+        assert!(ShardLayout::load_or_create(&path).is_err());
+    }
+}

@@ -1,0 +1,586 @@
+//! The Rekor v1 API (`/api/v1/…`), as upstream's `openapi.yaml` defines it.
+
+use crate::{ApiError, Rekor, Shard};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+use tlog::merkle::Hash;
+use tlog_http::RawBody;
+use tlog_store::{IndexKey, StoredEntry, Submission};
+
+type AppState = Arc<Rekor>;
+
+/// Most items one `retrieve` request may ask for, per list (upstream's `maxItems`).
+const MAX_RETRIEVE_ITEMS: usize = 10;
+/// Most UUIDs one search criterion returns.
+const MAX_SEARCH_RESULTS: u32 = 1000;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/log", get(log_info))
+        .route("/api/v1/log/publicKey", get(public_key))
+        .route("/api/v1/log/proof", get(consistency_proof))
+        .route(
+            "/api/v1/log/entries",
+            post(create_entry).get(entry_by_index),
+        )
+        .route("/api/v1/log/entries/retrieve", post(retrieve_entries))
+        .route("/api/v1/log/entries/{id}", get(entry_by_uuid))
+        .route("/api/v1/index/retrieve", post(search_index))
+}
+
+// --- writing -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct KindPeek {
+    kind: Option<Value>,
+}
+
+async fn create_entry(
+    State(rekor): State<AppState>,
+    body: Result<RawBody<ApiError>, ApiError>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let result = match body {
+        Ok(RawBody(bytes, _)) => create(&rekor, &bytes).await,
+        Err(e) => Err(e),
+    };
+    match &result {
+        Ok((kind, _)) => {
+            rekor.metrics.entries.with_label_values(&["v1", kind]).inc();
+            rekor
+                .metrics
+                .integration
+                .with_label_values(&["v1"])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        Err(e) => {
+            rekor
+                .metrics
+                .refused
+                .with_label_values(&["v1", e.category()])
+                .inc();
+        }
+    }
+    result.map(|(_, response)| response)
+}
+
+async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response), ApiError> {
+    // The limit depends on the kind; a body that is not even an object with a kind is left to
+    // the parser, whose error is more precise.
+    if let Ok(KindPeek {
+        kind: Some(Value::String(kind)),
+    }) = serde_json::from_slice::<KindPeek>(bytes)
+    {
+        let limit = rekor.limits.for_kind(&kind);
+        if bytes.len() > limit {
+            return Err(ApiError::PayloadTooLarge {
+                what: format!("a {kind} entry"),
+                limit,
+            });
+        }
+    }
+    let canonical = rekor_types::canonicalize_v1(bytes)?;
+    let shard = rekor.active();
+    let submission = Submission {
+        identity: tlog::merkle::leaf_hash(&canonical.body),
+        payload: canonical.body,
+        index_keys: canonical.index_keys.iter().map(index_key).collect(),
+    };
+    let appended = shard.log.append(submission).await?;
+    rekor
+        .metrics
+        .tree_size
+        .with_label_values(&["v1"])
+        .set(appended.head.size as i64);
+    let uuid = hex::encode(appended.entry.leaf_hash);
+    let id = entry_id(shard.tree_id, &uuid);
+    let location = format!("/api/v1/log/entries/{id}");
+    if appended.duplicate {
+        return Err(ApiError::Conflict {
+            uuid,
+            location: Some(location),
+        });
+    }
+    let entry = render_entry(
+        rekor,
+        shard,
+        &appended.entry,
+        &appended.head.checkpoint,
+        appended.head.size,
+        &appended.head.root,
+        &appended.inclusion_proof,
+    )?;
+    let mut response = (StatusCode::CREATED, Json(json!({ id: entry }))).into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{uuid}\"")) {
+        headers.insert(header::ETAG, v);
+    }
+    Ok((canonical.kind, response))
+}
+
+/// How an entry's search key is filed in the store's index.
+pub(crate) fn index_key(key: &rekor_types::IndexKey) -> IndexKey {
+    let (kind, key) = match key {
+        rekor_types::IndexKey::ArtifactHash(v) => ("hash", v),
+        rekor_types::IndexKey::PublicKey(v) => ("key", v),
+        rekor_types::IndexKey::Subject(v) => ("subject", v),
+    };
+    IndexKey {
+        kind: kind.into(),
+        key: key.clone(),
+    }
+}
+
+/// The sharded entry ID: 16 hex digits of the tree ID, then the UUID (the leaf hash in hex).
+fn entry_id(tree_id: i64, uuid: &str) -> String {
+    format!("{tree_id:016x}{uuid}")
+}
+
+/// A `LogEntry` value: the entry, its SignedEntryTimestamp, and its inclusion proof in the
+/// tree of `size` with that tree's checkpoint.
+fn render_entry(
+    rekor: &Rekor,
+    shard: &Shard,
+    entry: &StoredEntry,
+    checkpoint: &[u8],
+    size: u64,
+    root: &Hash,
+    proof: &[Hash],
+) -> Result<Value, ApiError> {
+    let integrated_time = (entry.integrated_at_ms / 1000) as i64;
+    let log_id = hex::encode(rekor.v1_log_id);
+    let global_index = shard.offset + entry.index;
+    let set = rekor
+        .v1_key
+        .sign(&rekor_types::set_payload(
+            &entry.data,
+            integrated_time,
+            &log_id,
+            global_index,
+        ))
+        .map_err(ApiError::from)?;
+    Ok(json!({
+        "body": B64.encode(&entry.data),
+        "integratedTime": integrated_time,
+        "logID": log_id,
+        "logIndex": global_index,
+        "verification": {
+            "signedEntryTimestamp": B64.encode(set),
+            "inclusionProof": {
+                "logIndex": entry.index,
+                "treeSize": size,
+                "rootHash": hex::encode(root),
+                "hashes": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+                "checkpoint": String::from_utf8_lossy(checkpoint),
+            }
+        }
+    }))
+}
+
+/// An entry with a proof against its shard's current head.
+async fn entry_with_proof(
+    rekor: &Rekor,
+    shard: &Shard,
+    entry: &StoredEntry,
+) -> Result<(String, Value), ApiError> {
+    let head = shard.log.head().await?;
+    if entry.index >= head.size {
+        // Committed by another replica after our view of the head: the proof must wait.
+        return Err(ApiError::Unavailable(
+            "the entry is newer than this replica's tree head; retry".into(),
+        ));
+    }
+    let proof = shard.log.inclusion_proof(entry.index, head.size).await?;
+    let value = render_entry(
+        rekor,
+        shard,
+        entry,
+        &head.checkpoint,
+        head.size,
+        &head.root,
+        &proof,
+    )?;
+    Ok((
+        entry_id(shard.tree_id, &hex::encode(entry.leaf_hash)),
+        value,
+    ))
+}
+
+// --- reading entries -------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexQuery {
+    log_index: Option<String>,
+}
+
+async fn entry_by_index(
+    State(rekor): State<AppState>,
+    Query(q): Query<IndexQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let raw = q
+        .log_index
+        .ok_or_else(|| ApiError::BadRequest("logIndex is required".into()))?;
+    let index: u64 = raw.parse().map_err(|_| {
+        ApiError::BadRequest(format!("logIndex {raw:?} is not a non-negative integer"))
+    })?;
+    let (id, value) = by_global_index(&rekor, index).await?;
+    Ok(Json(json!({ id: value })))
+}
+
+async fn by_global_index(rekor: &Rekor, index: u64) -> Result<(String, Value), ApiError> {
+    let not_found = || ApiError::NotFound(format!("no entry at logIndex {index}"));
+    let (shard, local) = rekor.shard_for_index(index).ok_or_else(not_found)?;
+    let entry = shard.log.entry(local).await?.ok_or_else(not_found)?;
+    entry_with_proof(rekor, shard, &entry).await
+}
+
+/// A UUID (64 hex digits) or an entry ID (16 hex digits of tree ID, then the UUID).
+fn parse_entry_id(id: &str) -> Result<(Option<i64>, Hash), ApiError> {
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "{id:?} is neither a UUID (64 hex digits) nor an entry ID (80 hex digits)"
+        ))
+    };
+    let (tree, uuid) = match id.len() {
+        64 => (None, id),
+        80 => {
+            let tree = u64::from_str_radix(&id[..16], 16).map_err(|_| bad())?;
+            (Some(tree as i64), &id[16..])
+        }
+        _ => return Err(bad()),
+    };
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(uuid, &mut hash).map_err(|_| bad())?;
+    Ok((tree, hash))
+}
+
+async fn find_by_uuid(rekor: &Rekor, id: &str) -> Result<Option<(String, Value)>, ApiError> {
+    let (tree, leaf) = parse_entry_id(id)?;
+    let shards: Vec<&Shard> = match tree {
+        Some(t) => rekor.shard_by_tree_id(t).into_iter().collect(),
+        None => rekor.shards.iter().rev().collect(),
+    };
+    for shard in shards {
+        if let Some(entry) = shard.log.entry_by_leaf_hash(&leaf).await? {
+            return entry_with_proof(rekor, shard, &entry).await.map(Some);
+        }
+    }
+    Ok(None)
+}
+
+async fn entry_by_uuid(
+    State(rekor): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (id, value) = find_by_uuid(&rekor, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no entry with UUID {id}")))?;
+    Ok(Json(json!({ id: value })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RetrieveRequest {
+    #[serde(default, rename = "entryUUIDs")]
+    entry_uuids: Vec<String>,
+    #[serde(default)]
+    log_indexes: Vec<i64>,
+    #[serde(default)]
+    entries: Vec<Value>,
+}
+
+async fn retrieve_entries(
+    State(rekor): State<AppState>,
+    tlog_http::JsonBody(req, _): tlog_http::JsonBody<RetrieveRequest, ApiError>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    for (name, len) in [
+        ("entryUUIDs", req.entry_uuids.len()),
+        ("logIndexes", req.log_indexes.len()),
+        ("entries", req.entries.len()),
+    ] {
+        if len > MAX_RETRIEVE_ITEMS {
+            return Err(ApiError::BadRequest(format!(
+                "{name} has {len} items; at most {MAX_RETRIEVE_ITEMS} are allowed"
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for id in &req.entry_uuids {
+        if let Some((id, value)) = find_by_uuid(&rekor, id).await? {
+            out.push(json!({ id: value }));
+        }
+    }
+    for &index in &req.log_indexes {
+        let index = u64::try_from(index)
+            .map_err(|_| ApiError::BadRequest(format!("logIndex {index} is negative")))?;
+        match by_global_index(&rekor, index).await {
+            Ok((id, value)) => out.push(json!({ id: value })),
+            Err(ApiError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for proposed in &req.entries {
+        let bytes = serde_json::to_vec(proposed).expect("a JSON value serialises");
+        let canonical = rekor_types::canonicalize_v1(&bytes)?;
+        let uuid = hex::encode(tlog::merkle::leaf_hash(&canonical.body));
+        if let Some((id, value)) = find_by_uuid(&rekor, &uuid).await? {
+            out.push(json!({ id: value }));
+        }
+    }
+    Ok(Json(out))
+}
+
+// --- search ----------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchPublicKey {
+    format: String,
+    content: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchRequest {
+    email: Option<String>,
+    #[serde(rename = "publicKey")]
+    public_key: Option<SearchPublicKey>,
+    hash: Option<String>,
+    operator: Option<String>,
+}
+
+async fn search_index(
+    State(rekor): State<AppState>,
+    tlog_http::JsonBody(req, _): tlog_http::JsonBody<SearchRequest, ApiError>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let mut criteria: Vec<(&'static str, String)> = Vec::new();
+    if let Some(hash) = &req.hash {
+        criteria.push(("hash", normalise_hash(hash)?));
+    }
+    if let Some(key) = &req.public_key {
+        if key.url.is_some() {
+            return Err(ApiError::BadRequest(
+                "publicKey.url is not supported: send publicKey.content".into(),
+            ));
+        }
+        let content = key.content.as_deref().ok_or_else(|| {
+            ApiError::BadRequest("publicKey.content is required for a key search".into())
+        })?;
+        let bytes = B64
+            .decode(content)
+            .map_err(|e| ApiError::BadRequest(format!("publicKey.content is not base64: {e}")))?;
+        criteria.push((
+            "key",
+            rekor_types::public_key_index_key(&key.format, &bytes)?,
+        ));
+    }
+    if let Some(email) = &req.email {
+        if !email.contains('@') {
+            return Err(ApiError::BadRequest(format!(
+                "email {email:?} is not an email address"
+            )));
+        }
+        criteria.push(("subject", email.to_lowercase()));
+    }
+    if criteria.is_empty() {
+        return Err(ApiError::BadRequest(
+            "give at least one of hash, publicKey, email".into(),
+        ));
+    }
+    let all = match req.operator.as_deref() {
+        None | Some("or") => false,
+        Some("and") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "operator {other:?} is neither \"and\" nor \"or\""
+            )))
+        }
+    };
+    let mut result: Option<BTreeSet<String>> = None;
+    for (kind, key) in criteria {
+        let mut found = BTreeSet::new();
+        for shard in &rekor.shards {
+            for index in shard.log.lookup(kind, &key, MAX_SEARCH_RESULTS).await? {
+                if let Some(entry) = shard.log.entry(index).await? {
+                    found.insert(hex::encode(entry.leaf_hash));
+                }
+            }
+        }
+        result = Some(match result {
+            None => found,
+            Some(acc) if all => acc.intersection(&found).cloned().collect(),
+            Some(acc) => acc.union(&found).cloned().collect(),
+        });
+    }
+    Ok(Json(result.unwrap_or_default().into_iter().collect()))
+}
+
+/// `sha256:<hex>` (or sha384/sha512), or bare hex taken as SHA-256; lowercase.
+fn normalise_hash(hash: &str) -> Result<String, ApiError> {
+    let lower = hash.to_ascii_lowercase();
+    let (algorithm, hex_digest) = lower.split_once(':').unwrap_or(("sha256", &lower));
+    let want = match algorithm {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "hash algorithm {other:?} is not one of sha256, sha384, sha512"
+            )))
+        }
+    };
+    if hex_digest.len() != want || !hex_digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::BadRequest(format!(
+            "hash {hash:?}: a {algorithm} digest is {want} hex digits"
+        )));
+    }
+    Ok(format!("{algorithm}:{hex_digest}"))
+}
+
+// --- the log -------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TreeQuery {
+    #[serde(rename = "treeID")]
+    tree_id: Option<String>,
+}
+
+fn pick_shard<'a>(rekor: &'a Rekor, tree_id: Option<&str>) -> Result<&'a Shard, ApiError> {
+    match tree_id {
+        None => Ok(rekor.active()),
+        Some(raw) => {
+            let id: i64 = raw
+                .parse()
+                .map_err(|_| ApiError::BadRequest(format!("treeID {raw:?} is not an integer")))?;
+            rekor
+                .shard_by_tree_id(id)
+                .ok_or_else(|| ApiError::NotFound(format!("no shard with treeID {id}")))
+        }
+    }
+}
+
+async fn shard_info(shard: &Shard) -> Result<Value, ApiError> {
+    let head = shard.log.head().await?;
+    Ok(json!({
+        "rootHash": hex::encode(head.root),
+        "treeSize": head.size,
+        "signedTreeHead": String::from_utf8_lossy(&head.checkpoint),
+        "treeID": shard.tree_id.to_string(),
+    }))
+}
+
+async fn log_info(State(rekor): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let mut info = shard_info(rekor.active()).await?;
+    let mut inactive = Vec::new();
+    for shard in rekor.shards.iter().rev().skip(1) {
+        inactive.push(shard_info(shard).await?);
+    }
+    if !inactive.is_empty() {
+        info["inactiveShards"] = Value::Array(inactive);
+    }
+    Ok(Json(info))
+}
+
+async fn public_key(
+    State(rekor): State<AppState>,
+    Query(q): Query<TreeQuery>,
+) -> Result<Response, ApiError> {
+    pick_shard(&rekor, q.tree_id.as_deref())?;
+    let pem = pem_rfc7468::encode_string(
+        "PUBLIC KEY",
+        pem_rfc7468::LineEnding::LF,
+        rekor.v1_key.public_key_der(),
+    )
+    .map_err(|e| ApiError::Internal(format!("PEM encoding: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProofQuery {
+    first_size: Option<String>,
+    last_size: Option<String>,
+    #[serde(rename = "treeID")]
+    tree_id: Option<String>,
+}
+
+async fn consistency_proof(
+    State(rekor): State<AppState>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let shard = pick_shard(&rekor, q.tree_id.as_deref())?;
+    let size = |name: &str, raw: Option<&str>, default: Option<u64>| -> Result<u64, ApiError> {
+        match (raw, default) {
+            (Some(raw), _) => raw.parse::<u64>().ok().filter(|&v| v >= 1).ok_or_else(|| {
+                ApiError::BadRequest(format!("{name} {raw:?} is not a positive integer"))
+            }),
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err(ApiError::BadRequest(format!("{name} is required"))),
+        }
+    };
+    let first = size("firstSize", q.first_size.as_deref(), Some(1))?;
+    let last = size("lastSize", q.last_size.as_deref(), None)?;
+    if first > last {
+        return Err(ApiError::BadRequest(format!(
+            "firstSize {first} is larger than lastSize {last}"
+        )));
+    }
+    let head = shard.log.head().await?;
+    if last > head.size {
+        return Err(ApiError::BadRequest(format!(
+            "lastSize {last} is larger than the tree ({})",
+            head.size
+        )));
+    }
+    let proof = shard.log.consistency_proof(first, last).await?;
+    let root = shard.log.root_at(last).await?;
+    Ok(Json(json!({
+        "rootHash": hex::encode(root),
+        "hashes": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_and_uuids_parse() {
+        let uuid = "aa".repeat(32);
+        assert_eq!(parse_entry_id(&uuid).unwrap(), (None, [0xaa; 32]));
+        let id = entry_id(0x1234, &uuid);
+        assert_eq!(id.len(), 80);
+        assert_eq!(parse_entry_id(&id).unwrap(), (Some(0x1234), [0xaa; 32]));
+        for bad in ["", "zz", &"g".repeat(64), &"a".repeat(63), &"a".repeat(81)] {
+            assert!(parse_entry_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hashes_normalise() {
+        let hex = "AB".repeat(32);
+        assert_eq!(
+            normalise_hash(&hex).unwrap(),
+            format!("sha256:{}", hex.to_lowercase())
+        );
+        assert!(normalise_hash("sha256:abcd").is_err());
+        assert!(normalise_hash(&format!("md5:{hex}")).is_err());
+        assert!(normalise_hash(&format!("sha512:{}", "0".repeat(128))).is_ok());
+    }
+}

@@ -1,0 +1,128 @@
+//! The Rekor v2 API (`/api/v2/…`): entries in, `TransparencyLogEntry` out; reads per C2SP
+//! tlog-tiles.
+
+use crate::{ApiError, Rekor};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Instant;
+use tlog::tile::TilePath;
+use tlog_http::{bytes_response, RawBody, IMMUTABLE, NO_CACHE};
+use tlog_store::Submission;
+
+type AppState = Arc<Rekor>;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/log/entries", post(create_entry))
+        .route("/api/v2/checkpoint", get(checkpoint))
+        .route("/api/v2/tile/{*path}", get(tile))
+}
+
+async fn create_entry(
+    State(rekor): State<AppState>,
+    body: Result<RawBody<ApiError>, ApiError>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let result = match body {
+        Ok(RawBody(bytes, _)) => create(&rekor, &bytes).await,
+        Err(e) => Err(e),
+    };
+    match &result {
+        Ok((kind, _)) => {
+            rekor.metrics.entries.with_label_values(&["v2", kind]).inc();
+            rekor
+                .metrics
+                .integration
+                .with_label_values(&["v2"])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        Err(e) => {
+            rekor
+                .metrics
+                .refused
+                .with_label_values(&["v2", e.category()])
+                .inc();
+        }
+    }
+    result.map(|(_, response)| response)
+}
+
+async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response), ApiError> {
+    // The request names its kind by its one top-level field.
+    let kind = if bytes.windows(16).any(|w| w == b"dsseRequestV002\"") {
+        "dsse"
+    } else {
+        "hashedrekord"
+    };
+    let limit = rekor.limits.for_kind(kind);
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge {
+            what: format!("a {kind} request"),
+            limit,
+        });
+    }
+    let canonical = rekor_types::canonicalize_v2(bytes)?;
+    let submission = Submission {
+        identity: tlog::merkle::leaf_hash(&canonical.body),
+        payload: canonical.body,
+        index_keys: Vec::new(),
+    };
+    let appended = rekor.v2.append(submission).await?;
+    rekor
+        .metrics
+        .tree_size
+        .with_label_values(&["v2"])
+        .set(appended.head.size as i64);
+    if appended.duplicate {
+        return Err(ApiError::Conflict {
+            uuid: hex::encode(appended.entry.leaf_hash),
+            location: None,
+        });
+    }
+    let entry = &appended.entry;
+    let body = json!({
+        "logIndex": entry.index.to_string(),
+        "logId": { "keyId": B64.encode(rekor.v2_log_id) },
+        "kindVersion": { "kind": canonical.kind, "version": canonical.api_version },
+        "inclusionProof": {
+            "logIndex": entry.index.to_string(),
+            "rootHash": B64.encode(appended.head.root),
+            "treeSize": appended.head.size.to_string(),
+            "hashes": appended.inclusion_proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            "checkpoint": { "envelope": String::from_utf8_lossy(&appended.head.checkpoint) },
+        },
+        "canonicalizedBody": B64.encode(&entry.data),
+    });
+    Ok((
+        canonical.kind,
+        (StatusCode::CREATED, Json::<Value>(body)).into_response(),
+    ))
+}
+
+async fn checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError> {
+    let head = rekor.v2.head().await?;
+    Ok(bytes_response(
+        "text/plain; charset=utf-8",
+        NO_CACHE,
+        head.checkpoint.clone(),
+    ))
+}
+
+async fn tile(
+    State(rekor): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
+    let missing = || ApiError::NotFound(format!("no tile at tile/{path}"));
+    let parsed = TilePath::parse(&format!("tile/{path}")).map_err(|_| missing())?;
+    let body = tlog_http::read_tile(&rekor.v2, &parsed)
+        .await?
+        .ok_or_else(missing)?;
+    Ok(bytes_response("application/octet-stream", IMMUTABLE, body))
+}

@@ -1,0 +1,193 @@
+//! `sigstack rekor`: the signature transparency log, standalone or inside `up`.
+
+use anyhow::Context;
+use sigstack_keys::{Algorithm, SoftwareKey};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tlog_store::{LogStore, SqlStore};
+
+/// Flags of `sigstack rekor`.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct RekorArgs {
+    #[command(subcommand)]
+    command: Option<RekorCommand>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(clap::Subcommand)]
+enum RekorCommand {
+    /// Freeze the active v1 shard (read-only, still serving entries and proofs) and start a
+    /// new one; restart the service to pick the change up.
+    NewShard {
+        /// The shard layout file of the service.
+        #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
+        shards: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to serve on.
+    #[arg(long, env = "SIGSTACK_REKOR_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
+    #[arg(long, env = "SIGSTACK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The v1 log key (ECDSA P-256, PKCS#8 PEM); created owner-only if missing.
+    #[arg(long, env = "SIGSTACK_REKOR_V1_KEY")]
+    v1_key: Option<PathBuf>,
+    /// The v2 log key (Ed25519, PKCS#8 PEM); created owner-only if missing.
+    #[arg(long, env = "SIGSTACK_REKOR_V2_KEY")]
+    v2_key: Option<PathBuf>,
+    /// The shard layout (JSON: {"inactive": [tree IDs], "active": tree ID}); created with one
+    /// new shard if missing.
+    #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
+    shards: Option<PathBuf>,
+    /// The URL clients use; its host names both logs (v1 checkpoints `<host> - <tree ID>`, the
+    /// v2 checkpoint origin and log ID).
+    #[arg(
+        long,
+        env = "SIGSTACK_REKOR_URL",
+        default_value = "http://rekor.sigstack.local"
+    )]
+    url: String,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Request limits, in bytes.
+#[derive(clap::Args, Clone)]
+pub(crate) struct LimitArgs {
+    /// Any request body.
+    #[arg(long, env = "SIGSTACK_REKOR_MAX_BODY_BYTES", default_value_t = rekor::Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// A hashedrekord entry (v1 or v2).
+    #[arg(long, env = "SIGSTACK_REKOR_MAX_HASHEDREKORD_BYTES", default_value_t = rekor::Limits::default().hashedrekord_bytes)]
+    max_hashedrekord_bytes: usize,
+    /// A dsse entry (v1 or v2).
+    #[arg(long, env = "SIGSTACK_REKOR_MAX_DSSE_BYTES", default_value_t = rekor::Limits::default().dsse_bytes)]
+    max_dsse_bytes: usize,
+    /// An intoto entry (v1).
+    #[arg(long, env = "SIGSTACK_REKOR_MAX_INTOTO_BYTES", default_value_t = rekor::Limits::default().intoto_bytes)]
+    max_intoto_bytes: usize,
+}
+
+impl From<LimitArgs> for rekor::Limits {
+    fn from(a: LimitArgs) -> Self {
+        rekor::Limits {
+            max_body_bytes: a.max_body_bytes,
+            hashedrekord_bytes: a.max_hashedrekord_bytes,
+            dsse_bytes: a.max_dsse_bytes,
+            intoto_bytes: a.max_intoto_bytes,
+        }
+    }
+}
+
+/// The host of a URL (`http://host:port/path` → `host`), which names the logs.
+pub(crate) fn url_host(url: &str) -> anyhow::Result<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(authority, |(h, _)| h);
+    anyhow::ensure!(!host.is_empty(), "{url:?} has no host");
+    Ok(host.to_string())
+}
+
+/// Keys, shards and names of a Rekor whose files live under `dir` (as `sigstack up` keeps them).
+pub(crate) async fn open_in(
+    store: Arc<dyn LogStore>,
+    dir: &Path,
+    url: &str,
+) -> anyhow::Result<Arc<rekor::Rekor>> {
+    open(
+        store,
+        &dir.join("keys").join("rekor-v1.pem"),
+        &dir.join("keys").join("rekor-v2.pem"),
+        &dir.join("rekor-shards.json"),
+        url,
+        rekor::Limits::default(),
+    )
+    .await
+}
+
+async fn open(
+    store: Arc<dyn LogStore>,
+    v1_key: &Path,
+    v2_key: &Path,
+    shards: &Path,
+    url: &str,
+    limits: rekor::Limits,
+) -> anyhow::Result<Arc<rekor::Rekor>> {
+    let v1 = SoftwareKey::load_or_generate(v1_key, Algorithm::EcdsaP256Sha256)
+        .with_context(|| format!("Rekor v1 key {}", v1_key.display()))?;
+    let v2 = SoftwareKey::load_or_generate(v2_key, Algorithm::Ed25519)
+        .with_context(|| format!("Rekor v2 key {}", v2_key.display()))?;
+    let layout = rekor::ShardLayout::load_or_create(shards)?;
+    let host = url_host(url)?;
+    let mut config = rekor::RekorConfig::new(Arc::new(v1), Arc::new(v2), &host, &host, layout);
+    config.limits = limits;
+    Ok(rekor::Rekor::open(store, config).await?)
+}
+
+pub(crate) async fn run(args: RekorArgs) -> anyhow::Result<()> {
+    if let Some(RekorCommand::NewShard { shards }) = args.command {
+        let mut layout = rekor::ShardLayout::load_or_create(&shards)?;
+        let frozen = layout.active;
+        let new = layout.rotate();
+        layout.save(&shards)?;
+        println!("froze shard {frozen}; new entries go to shard {new} once Rekor restarts");
+        return Ok(());
+    }
+    let a = args.serve;
+    let need = |v: Option<PathBuf>, flag: &str| {
+        v.with_context(|| format!("--{flag} is required to serve Rekor"))
+    };
+    let database_url = a
+        .database_url
+        .context("--database-url is required to serve Rekor")?;
+    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&database_url).await?);
+    let rekor = open(
+        store,
+        &need(a.v1_key, "v1-key")?,
+        &need(a.v2_key, "v2-key")?,
+        &need(a.shards, "shards")?,
+        &a.url,
+        a.limits.into(),
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("listening on {}", a.listen))?;
+    tracing::info!(listen = %a.listen, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
+    axum::serve(listener, rekor::router(rekor))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_host;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(url_host("http://127.0.0.1:3000").unwrap(), "127.0.0.1");
+        assert_eq!(
+            url_host("https://rekor.example.com/x").unwrap(),
+            "rekor.example.com"
+        );
+        assert_eq!(url_host("rekor.local").unwrap(), "rekor.local");
+        assert!(url_host("http://").is_err());
+    }
+}
