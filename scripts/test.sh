@@ -48,6 +48,12 @@ bash scripts/interop/fulcio_js.sh
 step "Fulcio interop with a real OpenID Provider (scripts/interop/fulcio_oidc_provider.sh)"
 bash scripts/interop/fulcio_oidc_provider.sh
 
+step "Rekor interop with sigstore-python (scripts/interop/rekor.sh)"
+bash scripts/interop/rekor.sh
+
+step "Rekor interop with sigstore-js (scripts/interop/rekor_js.sh)"
+bash scripts/interop/rekor_js.sh
+
 step "TUF repository interop with python-tuf (scripts/interop/tuf.sh)"
 bash scripts/interop/tuf.sh
 

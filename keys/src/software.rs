@@ -91,7 +91,13 @@ impl SoftwareKey {
         let pem = match &self.inner {
             Inner::P256(k, _) => k.to_pkcs8_pem(LineEnding::LF),
             Inner::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
-            Inner::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+            // PKCS#8 v1 (no public key inside): OpenSSL 3.0 and Python's `cryptography` refuse
+            // the v2 form ed25519-dalek writes by default, and operators inspect keys with them.
+            Inner::Ed25519(k) => ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: k.to_bytes(),
+                public_key: None,
+            }
+            .to_pkcs8_pem(LineEnding::LF),
         }
         .map_err(|e| KeyError::Malformed(e.to_string()))?;
         Ok(pem.to_string())
