@@ -54,6 +54,12 @@ bash scripts/interop/rekor.sh
 step "Rekor interop with sigstore-js (scripts/interop/rekor_js.sh)"
 bash scripts/interop/rekor_js.sh
 
+step "End to end: sigstack up with sigstore-python, sigstore-js and python-tuf (scripts/interop/e2e.sh)"
+bash scripts/interop/e2e.sh
+
+step "docker-compose.yml and Dockerfile checks, compose commands run natively (scripts/check-compose.sh)"
+bash scripts/check-compose.sh
+
 step "TUF repository interop with python-tuf (scripts/interop/tuf.sh)"
 bash scripts/interop/tuf.sh
 

@@ -58,7 +58,7 @@ def fetch(args: argparse.Namespace) -> int:
                 if f.read() != e.read():
                     print(f"target {name}: content differs from {expected_file}", file=sys.stderr)
                     return 1
-            custom = info.custom.get("sigstore", {})
+            custom = (info.custom or {}).get("sigstore", {})
             print(f"downloaded {name} ({info.length} bytes, sigstore custom {custom})")
     except Exception as e:  # noqa: BLE001 - the class name is what is checked
         if args.expect_error and type(e).__name__ == args.expect_error:

@@ -44,6 +44,10 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
 pub(crate) fn load_certificates(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     use x509_cert::der::Encode;
     let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    // `load_pem_chain` panics (integer underflow) on input without any PEM block.
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        bail!("{} holds no PEM certificate", path.display());
+    }
     let certs = x509_cert::Certificate::load_pem_chain(&pem)
         .with_context(|| format!("{} is not a PEM certificate file", path.display()))?;
     if certs.is_empty() {

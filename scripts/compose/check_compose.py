@@ -1,0 +1,661 @@
+"""Checks docker-compose.yml without a Docker engine (run by scripts/check-compose.sh).
+
+1. static: the file, interpolated with its defaults, validates against the Compose
+   Specification JSON schema (scripts/compose/compose-spec.json, vendored and pinned), plus
+   the rules this project holds its compose file to (published ports on 127.0.0.1 only,
+   health checks, one-shots, depends_on targets, declared volumes, known variables);
+2. smoke: every service's command line runs natively against a fresh PostgreSQL database,
+   with its volumes mapped to temporary directories and the service names and ports mapped
+   to free loopback ports, in depends_on order. One-shots must exit 0; long-running
+   services must pass their own compose health check; a few reads check the wiring; then
+   every service is stopped with its stop_signal and must exit cleanly; finally `init`
+   runs again and must change nothing.
+
+Prints `ok:`/`FAILED:`/`skipped:` lines and ends with
+`compose-check: N passed, M failed[, K skipped]`; exits 1 if anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+OUR_IMAGE_PREFIX = "${SIGSTACK_IMAGE"
+
+passed = 0
+failed = 0
+skipped = 0
+
+
+def ok(what: str) -> None:
+    global passed
+    passed += 1
+    print(f"compose-check: ok: {what}", flush=True)
+
+
+def fail(what: str, detail: str = "") -> None:
+    global failed
+    failed += 1
+    print(f"compose-check: FAILED: {what}", flush=True)
+    if detail:
+        for line in detail.rstrip().splitlines():
+            print(f"    {line}", flush=True)
+
+
+def skip(what: str) -> None:
+    global skipped
+    skipped += 1
+    print(f"compose-check: skipped: {what}", flush=True)
+
+
+def check(what: str, cond: bool, detail: str = "") -> bool:
+    if cond:
+        ok(what)
+    else:
+        fail(what, detail)
+    return cond
+
+
+# ---- interpolation (the subset of Compose's rules the file uses) -----------------------------
+
+_VAR = re.compile(
+    r"\$(?:(?P<esc>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+def interpolate(value, env: dict[str, str]):
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match) -> str:
+        if m.group("esc"):
+            return "$"
+        name = m.group("braced") or m.group("plain")
+        op, arg = m.group("op"), m.group("arg") or ""
+        val = env.get(name)
+        if op in (":-", "-"):
+            use_default = val is None or (op == ":-" and val == "")
+            return arg if use_default else val
+        if op in (":?", "?"):
+            if val is None or (op == ":?" and val == ""):
+                raise ValueError(f"required variable {name} is not set: {arg}")
+            return val
+        if op in (":+", "+"):
+            return arg if val else ""
+        return val or ""
+
+    return _VAR.sub(sub, value)
+
+
+# ---- static checks ---------------------------------------------------------------------------
+
+
+def uses_our_image(raw_service: dict) -> bool:
+    return str(raw_service.get("image", "")).startswith(OUR_IMAGE_PREFIX)
+
+
+def is_one_shot(svc: dict) -> bool:
+    return str(svc.get("restart", "")) == "no"
+
+
+def env_of(svc: dict) -> dict[str, str]:
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+
+def help_env_vars(sigstack: str, words: list[str]) -> set[str] | None:
+    """The `[env: NAME=` variables in `sigstack WORDS --help`, or None if it fails."""
+    r = subprocess.run([sigstack, *words, "--help"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    return set(re.findall(r"\[env: ([A-Z0-9_]+)=", r.stdout))
+
+
+def subcommand_words(command: list[str]) -> list[str]:
+    """The subcommand path of a command line: its leading words up to the first flag."""
+    words = []
+    for w in command:
+        if w.startswith("-"):
+            break
+        words.append(w)
+    return words
+
+
+def static_checks(path: Path, schema_path: Path, sigstack: str, init_script: Path) -> dict:
+    raw = yaml.safe_load(path.read_text())
+    try:
+        doc = interpolate(raw, {})
+        ok("interpolates with every variable unset (defaults only)")
+    except ValueError as e:
+        fail("interpolates with every variable unset", str(e))
+        doc = raw
+    schema = json.loads(schema_path.read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    check(
+        f"validates against the Compose Specification schema ({schema_path.name})",
+        not errors,
+        "\n".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:20]),
+    )
+
+    services: dict = doc.get("services", {})
+    raw_services: dict = raw.get("services", {})
+    declared_volumes = set((doc.get("volumes") or {}).keys())
+
+    for name, svc in services.items():
+        ours = uses_our_image(raw_services[name])
+        # published ports: loopback only
+        for p in svc.get("ports") or []:
+            spec = p if isinstance(p, str) else f"{p.get('host_ip', '')}:{p.get('published')}:{p.get('target')}"
+            check(f"{name}: port {spec!r} is published on 127.0.0.1 only", spec.startswith("127.0.0.1:"))
+        # depends_on targets and conditions
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            if dep not in services:
+                fail(f"{name}: depends_on {dep}, which is no service")
+                continue
+            c = cond.get("condition", "service_started") if isinstance(cond, dict) else "service_started"
+            want = "service_completed_successfully" if is_one_shot(services[dep]) else "service_healthy"
+            check(f"{name}: waits for {dep} with {want}", c == want, f"condition is {c}")
+        # volumes declared
+        for v in svc.get("volumes") or []:
+            src = v.split(":", 1)[0] if isinstance(v, str) else v.get("source", "")
+            if src and not src.startswith((".", "/", "~")):
+                check(f"{name}: volume {src!r} is declared", src in declared_volumes)
+        # health checks and restart policies
+        if is_one_shot(svc):
+            ok(f"{name}: one-shot (restart: \"no\")")
+        else:
+            hc = svc.get("healthcheck") or {}
+            check(
+                f"{name}: has a health check and a restart policy",
+                bool(hc.get("test")) and not hc.get("disable") and svc.get("restart") in ("always", "unless-stopped", "on-failure"),
+                f"healthcheck={hc!r} restart={svc.get('restart')!r}",
+            )
+        if not ours:
+            continue
+        # environment variables: those of the subcommand's --help (or the init script's knobs)
+        env = env_of(svc)
+        if svc.get("entrypoint"):
+            text = init_script.read_text()
+            unknown = [k for k in env if k not in text]
+            check(f"{name}: every variable is a knob of {init_script.name}", not unknown, f"unknown: {unknown}")
+            continue
+        words = subcommand_words(list(svc.get("command") or []))
+        known = help_env_vars(sigstack, words)
+        if known is None:
+            skip(f"{name}: `sigstack {' '.join(words)}` is not in this binary yet")
+            continue
+        unknown = [k for k in env if k.startswith("SIGSTACK_") and k not in known]
+        check(
+            f"{name}: every SIGSTACK_* variable appears in `sigstack {' '.join(words)} --help`",
+            not unknown,
+            f"unknown: {unknown}",
+        )
+    return {"raw": raw, "doc": doc}
+
+
+# ---- the native smoke run --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def container_port(svc: dict) -> int | None:
+    for p in svc.get("ports") or []:
+        if isinstance(p, str):
+            return int(p.rsplit(":", 1)[1].split("/")[0])
+    blob = json.dumps([svc.get("command"), svc.get("environment")])
+    m = re.search(r"0\.0\.0\.0:(\d+)", blob)
+    return int(m.group(1)) if m else None
+
+
+def topo_order(services: dict) -> list[str]:
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(n: str, stack: tuple = ()) -> None:
+        if n in seen:
+            return
+        if n in stack:
+            raise ValueError(f"depends_on cycle through {n}")
+        for d in services[n].get("depends_on") or {}:
+            visit(d, stack + (n,))
+        seen.add(n)
+        order.append(n)
+
+    for n in services:
+        visit(n)
+    return order
+
+
+class Smoke:
+    def __init__(self, doc: dict, raw: dict, args):
+        self.doc = doc
+        self.raw = raw
+        self.args = args
+        self.work = Path(args.work)
+        self.bin_dir = self.work / "bin"
+        self.logs = self.work / "logs"
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.services: dict = doc["services"]
+        self.ports: dict[str, tuple[int, int]] = {}  # name -> (container port, host port)
+        self.absent: set[str] = set()
+
+    # -- setup
+    def prepare(self) -> None:
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        os.symlink(self.args.sigstack, self.bin_dir / "sigstack")
+        # The image installs init.sh as an executable; here run it with sh, as the image would.
+        wrapper = self.bin_dir / "sigstack-compose-init"
+        wrapper.write_text(f'#!/bin/sh\nexec sh "{self.args.init_script}" "$@"\n')
+        wrapper.chmod(0o755)
+        for vol in (self.doc.get("volumes") or {}):
+            d = self.work / "volumes" / vol
+            d.mkdir(parents=True)
+            d.chmod(0o700)
+        for name, svc in self.services.items():
+            if not uses_our_image(self.raw["services"][name]):
+                continue
+            cp = container_port(svc)
+            if cp is not None:
+                self.ports[name] = (cp, free_port())
+
+    def rewrite(self, name: str, value: str) -> str:
+        """A container-side string as the host sees it."""
+        svc = self.services[name]
+        value = re.sub(r"postgres://[^@/\s]*@postgres:5432/[A-Za-z0-9_]+", self.args.database_url, value)
+        for other, (cp, hp) in self.ports.items():
+            value = value.replace(f"{other}:{cp}", f"127.0.0.1:{hp}")
+        if name in self.ports:
+            cp, hp = self.ports[name]
+            value = value.replace(f"0.0.0.0:{cp}", f"127.0.0.1:{hp}")
+            value = value.replace(f"127.0.0.1:{cp}", f"127.0.0.1:{hp}")
+        for v in svc.get("volumes") or []:
+            src, target = v.split(":")[:2]
+            host = str(self.work / "volumes" / src)
+            value = re.sub(r"(?<![\w/.:-])" + re.escape(target) + r"(?=/|$|\s|\")", host, value)
+        return value
+
+    def argv_env(self, name: str) -> tuple[list[str], dict[str, str]]:
+        svc = self.services[name]
+        entry = svc.get("entrypoint") or ["sigstack"]
+        if isinstance(entry, str):
+            entry = entry.split()
+        command = svc.get("command") or []
+        if isinstance(command, str):
+            command = command.split()
+        argv = [self.rewrite(name, a) for a in [*entry, *command]]
+        env = {
+            "PATH": f"{self.bin_dir}:/usr/bin:/bin",
+            "HOME": str(self.work),
+            "RUST_LOG": "info",
+            "RUST_BACKTRACE": "0",
+        }
+        env.update({k: self.rewrite(name, v) for k, v in env_of(svc).items()})
+        return argv, env
+
+    # -- running
+    def run_one_shot(self, name: str, label: str = "") -> bool:
+        argv, env = self.argv_env(name)
+        log = self.logs / f"{name}{label}.log"
+        with open(log, "w") as out:
+            try:
+                r = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=120, cwd=self.work)
+                rc = r.returncode
+            except subprocess.TimeoutExpired:
+                rc = "timeout"
+        return check(
+            f"{name}{label}: one-shot `{' '.join(self.services[name].get('command') or self.services[name].get('entrypoint'))}` exits 0",
+            rc == 0,
+            f"exit {rc}; last lines of {log.name}:\n" + tail(log),
+        )
+
+    def healthcheck(self, name: str) -> tuple[bool, str]:
+        test = self.services[name]["healthcheck"]["test"]
+        if isinstance(test, str):
+            argv = ["sh", "-c", test]
+        elif test[0] == "CMD":
+            argv = list(test[1:])
+        elif test[0] == "CMD-SHELL":
+            argv = ["sh", "-c", test[1]]
+        else:
+            return False, f"unsupported test {test!r}"
+        argv = [self.rewrite(name, a) for a in argv]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False, "timed out"
+        return r.returncode == 0, (r.stdout + r.stderr)[-500:]
+
+    def start(self, name: str) -> bool:
+        argv, env = self.argv_env(name)
+        log = open(self.logs / f"{name}.log", "w")
+        self.procs[name] = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.work, start_new_session=True
+        )
+        deadline = time.monotonic() + self.args.health_timeout
+        detail = ""
+        while time.monotonic() < deadline:
+            if self.procs[name].poll() is not None:
+                detail = f"exited with {self.procs[name].returncode}"
+                break
+            healthy, detail = self.healthcheck(name)
+            if healthy:
+                return check(f"{name}: starts and passes its compose health check", True)
+            time.sleep(0.5)
+        return check(
+            f"{name}: starts and passes its compose health check",
+            False,
+            f"{detail}\nlast lines of {name}.log:\n" + tail(self.logs / f"{name}.log"),
+        )
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.procs)):
+            p = self.procs[name]
+            sig = getattr(signal, str(self.services[name].get("stop_signal", "SIGTERM")))
+            if name in self.absent:  # its start already failed
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                continue
+            if p.poll() is not None:
+                fail(f"{name}: still running at the end", f"exited early with {p.returncode}")
+                continue
+            p.send_signal(sig)
+            try:
+                rc = p.wait(timeout=30)
+                check(f"{name}: stops cleanly on {sig.name} (exit 0)", rc == 0, f"exit {rc}\n" + tail(self.logs / f"{name}.log"))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                fail(f"{name}: stops within 30 s of {sig.name}")
+        self.procs.clear()
+
+    def kill_all(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    def url(self, name: str, path: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name][1]}{path}"
+
+    def get(self, name: str, path: str) -> bytes:
+        with urllib.request.urlopen(self.url(name, path), timeout=10) as r:
+            return r.read()
+
+    # -- the wiring, checked through the running services
+    def wiring(self) -> None:
+        vol = self.work / "volumes"
+        running = set(self.procs) - self.absent
+
+        def attempt(what: str, fn) -> None:
+            try:
+                cond, detail = fn()
+                check(what, cond, detail)
+            except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+                fail(what, repr(e))
+
+        def pem_ders(path: Path) -> list[str]:
+            blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END", path.read_text(), re.S)
+            return [base64.b64encode(base64.b64decode("".join(b.split()))).decode() for b in blocks]
+
+        if "ctlog" in running:
+            def ct_roots():
+                roots = json.loads(self.get("ctlog", "/ct/v1/get-roots"))["certificates"]
+                want = pem_ders(vol / "keys" / "fulcio-chain.pem")
+                return all(w in roots for w in want), f"roots {roots} lack the Fulcio root"
+            attempt("ctlog accepts chains ending in the CA root that init created", ct_roots)
+        if "fulcio" in running:
+            def fulcio_bundle():
+                body = self.get("fulcio", "/api/v2/trustBundle").decode()
+                want = pem_ders(vol / "keys" / "fulcio-chain.pem")
+                flat = body.replace("\\n", "").replace("\n", "")
+                return all(w in flat for w in want), "trust bundle lacks the CA root"
+            attempt("fulcio serves the CA chain that init created", fulcio_bundle)
+
+            def fulcio_issuers():
+                body = self.get("fulcio", "/api/v2/configuration").decode()
+                issuer = self.rewrite("init", env_of(self.services["init"])["SIGSTACK_INIT_OIDC_ISSUER_URL"])
+                return issuer in body, f"{issuer} not in {body[:300]}"
+            attempt("fulcio is configured with the issuer that init wrote", fulcio_issuers)
+        if "rekor" in running:
+            def rekor_log():
+                info = json.loads(self.get("rekor", "/api/v1/log"))
+                return "treeSize" in info, repr(info)[:300]
+            attempt("rekor answers /api/v1/log from PostgreSQL", rekor_log)
+        if "tsa" in running:
+            def tsa_chain():
+                served = self.get("tsa", "/api/v1/timestamp/certchain").decode()
+                want = pem_ders(vol / "keys" / "tsa-chain.pem")
+                flat = served.replace("\n", "")
+                return all(w in flat for w in want), "served chain differs from the one init created"
+            attempt("tsa serves the chain that init created", tsa_chain)
+        if "tuf" in running:
+            def tuf_meta():
+                ts = json.loads(self.get("tuf", "/timestamp.json"))
+                root = json.loads(self.get("tuf", "/root.json"))
+                return ts["signed"]["_type"] == "timestamp" and root["signed"]["_type"] == "root", ""
+            attempt("tuf serves the repository that init created", tuf_meta)
+
+    def volume_digest(self) -> dict[str, str]:
+        out = {}
+        for f in sorted((self.work / "volumes").rglob("*")):
+            if f.is_file() and "/data/tuf/" not in str(f) and "/data/rekor/" not in str(f):
+                out[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
+        return out
+
+    def run(self) -> None:
+        self.prepare()
+        ours = [n for n in topo_order(self.services) if uses_our_image(self.raw["services"][n])]
+        others = [n for n in self.services if n not in ours]
+        for n in others:
+            ok(f"{n}: not our image; the host's PostgreSQL stands in for it")
+        for name in ours:
+            svc = self.services[name]
+            words = subcommand_words(list(svc.get("command") or []))
+            if not svc.get("entrypoint") and help_env_vars(self.args.sigstack, words) is None:
+                skip(f"{name}: `sigstack {' '.join(words)}` is not in this binary yet; not started")
+                self.absent.add(name)
+                continue
+            missing = [d for d in (svc.get("depends_on") or {}) if d in self.absent]
+            if missing:
+                skip(f"{name}: not started, it depends on {missing}")
+                self.absent.add(name)
+                continue
+            if is_one_shot(svc):
+                if not self.run_one_shot(name):
+                    self.absent.add(name)
+            elif not self.start(name):
+                self.absent.add(name)
+        self.wiring()
+        self.stop_all()
+        if "init" in self.services and "init" not in self.absent:
+            before = self.volume_digest()
+            if self.run_one_shot("init", " (second run)"):
+                after = self.volume_digest()
+                changed = [k for k in after if before.get(k) != after[k]] + [k for k in before if k not in after]
+                check("init: a second run changes no key, certificate or configuration", not changed, "\n".join(changed))
+
+
+# ---- the Dockerfile and its build context ----------------------------------------------------
+
+
+def dockerfile_checks(root: Path, skeleton_script: Path, work: Path | None) -> None:
+    import fnmatch
+
+    text = (root / "Dockerfile").read_text()
+    lines = [l.strip() for l in text.splitlines()]
+    froms = [l.split()[1] for l in lines if l.upper().startswith("FROM ")]
+    check(
+        "Dockerfile: every base image has a pinned tag (no :latest, no bare name)",
+        all(":" in f and not f.endswith(":latest") for f in froms),
+        f"FROM {froms}",
+    )
+    runtime = text[text.rindex("\nFROM "):]
+    user = re.findall(r"^USER\s+(\S+)", runtime, re.M)
+    check(
+        "Dockerfile: the runtime stage runs as a fixed non-root user",
+        bool(user) and not user[-1].startswith(("root", "0")),
+        f"USER {user}",
+    )
+    check(
+        'Dockerfile: ENTRYPOINT ["sigstack"]',
+        re.search(r'^ENTRYPOINT \["sigstack"\]', runtime, re.M) is not None,
+    )
+    installs = re.findall(r"apt-get install[^\n]*", text)
+    check(
+        "Dockerfile: apt-get installs use --no-install-recommends and clean the lists",
+        all("--no-install-recommends" in i for i in installs) and text.count("rm -rf /var/lib/apt/lists/*") >= len(installs),
+    )
+    check(
+        "Dockerfile: builds with cargo build --release --locked -p sigstack",
+        text.count("cargo build --release --locked -p sigstack") >= 2,
+    )
+    hadolint = Path(sys.executable).parent / "hadolint"
+    if hadolint.exists():
+        r = subprocess.run(
+            [str(hadolint), "--no-color", "--config", str(root / "scripts/compose/hadolint.yaml"), str(root / "Dockerfile")],
+            capture_output=True, text=True,
+        )
+        check("Dockerfile: hadolint (scripts/compose/hadolint.yaml) finds nothing", r.returncode == 0, r.stdout + r.stderr)
+    else:
+        skip("Dockerfile: hadolint is not installed for this platform")
+    # Every file the build needs is in the build context (.dockerignore).
+    patterns = [
+        l.strip() for l in (root / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")
+    ]
+
+    def ignored(rel: str) -> bool:
+        parts = rel.split("/")
+        for pat in patterns:
+            pat = pat.strip("/")
+            for i in range(1, len(parts) + 1):
+                prefix = "/".join(parts[:i])
+                if fnmatch.fnmatchcase(prefix, pat) or (
+                    pat.startswith("**/") and fnmatch.fnmatchcase(parts[i - 1], pat[3:])
+                ):
+                    return True
+        return False
+
+    needed = ["Cargo.toml", "Cargo.lock", "scripts/compose/init.sh", "scripts/compose/cargo-skeleton.sh"]
+    needed += [str(p.relative_to(root)) for p in root.glob("migrations/**/*") if p.is_file()]
+    members = re.search(r"members\s*=\s*\[([^\]]*)\]", (root / "Cargo.toml").read_text()).group(1)
+    for m in re.findall(r'"([^"]+)"', members):
+        needed += [f"{m}/Cargo.toml"]
+        needed += [str(p.relative_to(root)) for p in (root / m / "src").rglob("*.rs")]
+        if (root / m / "README.md").exists():
+            needed.append(f"{m}/README.md")
+    left_out = [n for n in needed if ignored(n)]
+    check(
+        f"Dockerfile: .dockerignore keeps the {len(needed)} files the build needs",
+        not left_out,
+        f"ignored: {left_out[:10]}",
+    )
+    # The dependency skeleton is a workspace cargo accepts, with the same lock file.
+    if work is None:
+        return
+    out = work / "skeleton"
+    r = subprocess.run(["sh", str(skeleton_script), str(root), str(out)], capture_output=True, text=True)
+    if not check("Dockerfile: cargo-skeleton.sh builds the dependency skeleton", r.returncode == 0, r.stderr):
+        return
+    r = subprocess.run(
+        ["cargo", "metadata", "--locked", "--format-version", "1", "--filter-platform",
+         subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout.split("host: ")[1].split()[0]],
+        cwd=out, capture_output=True, text=True,
+    )
+    check(
+        "Dockerfile: cargo accepts the skeleton with the lock file unchanged (--locked)",
+        r.returncode == 0,
+        r.stderr[-1500:],
+    )
+
+
+def docker_compose_config(compose: Path) -> None:
+    for argv in (["docker", "compose"], ["docker-compose"]):
+        if not shutil.which(argv[0]):
+            continue
+        if subprocess.run([*argv, "version"], capture_output=True).returncode != 0:
+            continue
+        r = subprocess.run([*argv, "-f", str(compose), "config", "-q"], capture_output=True, text=True)
+        check(f"`{' '.join(argv)} config -q` accepts the file", r.returncode == 0, r.stderr)
+        return
+    skip("`docker compose config -q`: no compose plugin or docker-compose on this machine")
+
+
+def tail(path: Path, n: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--compose", required=True)
+    ap.add_argument("--schema", required=True)
+    ap.add_argument("--sigstack", required=True)
+    ap.add_argument("--init-script", required=True)
+    ap.add_argument("--skeleton-script", required=True)
+    ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2]), help="the repository")
+    ap.add_argument("--database-url", help="a fresh, empty database for the smoke run")
+    ap.add_argument("--work", help="scratch directory for the smoke run")
+    ap.add_argument("--health-timeout", type=float, default=60)
+    args = ap.parse_args()
+    compose = Path(args.compose).resolve()
+    parsed = static_checks(compose, Path(args.schema), args.sigstack, Path(args.init_script))
+    docker_compose_config(compose)
+    try:
+        dockerfile_checks(Path(args.root).resolve(), Path(args.skeleton_script), Path(args.work) if args.work else None)
+    except Exception:
+        import traceback
+
+        fail("Dockerfile checks", traceback.format_exc())
+    if args.database_url and args.work:
+        smoke = Smoke(parsed["doc"], parsed["raw"], args)
+        try:
+            smoke.run()
+        except Exception:  # a bug here must still end in a counted failure and a closing line
+            import traceback
+
+            fail("smoke run", traceback.format_exc())
+        finally:
+            smoke.kill_all()
+    else:
+        skip("smoke run (no --database-url/--work given)")
+    line = f"compose-check: {passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

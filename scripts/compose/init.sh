@@ -1,0 +1,94 @@
+#!/bin/sh
+# The one-shot `init` service of docker-compose.yml (in the image as
+# /usr/local/bin/sigstack-compose-init): creates, once, every key, the CA root, the TSA
+# chain, Fulcio's issuer configuration and the TUF repository that the services need.
+#
+# Idempotent: it never replaces a key, certificate or configuration that exists, so it runs
+# before every `docker compose up`. To rotate something, see docs/deploy.md.
+#
+# Knobs (environment; the defaults are the container paths of docker-compose.yml):
+#   SIGSTACK_INIT_KEYS_DIR        online keys and certificates          (/keys)
+#   SIGSTACK_INIT_OFFLINE_DIR     the TUF root key: keep it offline     (/offline)
+#   SIGSTACK_INIT_DATA_DIR        configuration and the TUF repository  (/data)
+#   SIGSTACK_INIT_CA_COMMON_NAME  subject CN of a new Fulcio root       (sigstack CA)
+#   SIGSTACK_INIT_OIDC_ISSUER_URL issuer written to a new fulcio-config.yaml
+#                                 (http://dev-issuer:8080, the development issuer)
+#   SIGSTACK_INIT_OIDC_CLIENT_ID  its audience                          (sigstore)
+set -eu
+
+KEYS=${SIGSTACK_INIT_KEYS_DIR:-/keys}
+OFFLINE=${SIGSTACK_INIT_OFFLINE_DIR:-/offline}
+DATA=${SIGSTACK_INIT_DATA_DIR:-/data}
+CA_CN=${SIGSTACK_INIT_CA_COMMON_NAME:-sigstack CA}
+ISSUER=${SIGSTACK_INIT_OIDC_ISSUER_URL:-http://dev-issuer:8080}
+CLIENT_ID=${SIGSTACK_INIT_OIDC_CLIENT_ID:-sigstore}
+
+say() { printf 'init: %s\n' "$*"; }
+
+umask 077
+mkdir -p "$KEYS" "$OFFLINE" "$DATA/config" "$DATA/rekor" "$DATA/tuf"
+
+# A key (PKCS#8 PEM, owner-only) and its public key FILE.pub, unless the key exists.
+keygen() { # file algorithm
+    if [ -f "$1" ]; then
+        say "kept $1"
+    else
+        sigstack tuf keygen "$1" --algorithm "$2"
+    fi
+}
+
+# 1. The CA that issues signing certificates, and the CT log that must accept its root.
+sigstack ca init --key "$KEYS/fulcio-ca.pem" --chain "$KEYS/fulcio-chain.pem" \
+    --common-name "$CA_CN"
+keygen "$KEYS/ctlog.pem" ecdsa-p256
+
+# 2. Rekor's two log keys: v1 (ECDSA P-256) and v2 (Ed25519).
+keygen "$KEYS/rekor-v1.pem" ecdsa-p256
+keygen "$KEYS/rekor-v2.pem" ed25519
+
+# 3. The timestamp authority's key and certificate chain.
+sigstack ca init-tsa --key "$KEYS/tsa-key.pem" --chain "$KEYS/tsa-chain.pem"
+
+# 4. Fulcio's OIDC issuers (upstream Fulcio's format). Edit the file in the data volume to
+#    add your organisation's issuer; the init never overwrites it.
+if [ -f "$DATA/config/fulcio-config.yaml" ]; then
+    say "kept $DATA/config/fulcio-config.yaml"
+else
+    cat >"$DATA/config/fulcio-config.yaml" <<EOF
+# Fulcio's OIDC issuers (upstream Fulcio's format: oidc-issuers, meta-issuers,
+# ci-issuer-metadata). Written once by the compose init service; edit and restart fulcio.
+oidc-issuers:
+  "$ISSUER":
+    issuer-url: "$ISSUER"
+    client-id: "$CLIENT_ID"
+    type: email
+EOF
+    say "wrote $DATA/config/fulcio-config.yaml (issuer $ISSUER)"
+fi
+
+# 5. The TUF repository: root v1 signed by the offline root key (threshold 1 here; see
+#    docs/deploy.md for a real ceremony), online key for timestamp/snapshot/targets, and
+#    the public keys and chains of the services as targets.
+keygen "$OFFLINE/tuf-root.pem" ecdsa-p256
+keygen "$KEYS/tuf-online.pem" ecdsa-p256
+if [ -f "$DATA/tuf/root.json" ]; then
+    say "kept the TUF repository $DATA/tuf"
+else
+    sigstack tuf init --repo "$DATA/tuf" --root-key "$OFFLINE/tuf-root.pem" --threshold 1 \
+        --online-key "$KEYS/tuf-online.pem"
+fi
+if [ ! -f "$DATA/tuf/.sigstack-init-targets" ]; then
+    target() { # name file usage
+        sigstack tuf add-target --repo "$DATA/tuf" "$1" "$2" --usage "$3" \
+            --online-key "$KEYS/tuf-online.pem"
+    }
+    target fulcio_v1.crt.pem "$KEYS/fulcio-chain.pem" Fulcio
+    target ctfe.pub "$KEYS/ctlog.pem.pub" CTFE
+    target rekor.pub "$KEYS/rekor-v1.pem.pub" Rekor
+    target rekor-v2.pub "$KEYS/rekor-v2.pem.pub" Rekor
+    target tsa_certchain.pem "$KEYS/tsa-chain.pem" TSA
+    # trusted_root.json and signing_config.v0.2.json: added here once `sigstack trust`
+    # can write them from these keys (not in the binary yet; see docs/deploy.md).
+    : >"$DATA/tuf/.sigstack-init-targets"
+fi
+say "done"

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# End-to-end suite: one `sigstack up` (embedded SQLite, every service, the development OIDC
+# issuer, TUF), and real clients, pinned and unmodified, signing and verifying against it the
+# way the README tells a new user to.
+#
+#   bash scripts/interop/e2e.sh
+#
+# It starts `target/debug/sigstack up` on free loopback ports in a fresh data directory and
+# measures how long it takes to be ready, then:
+#   - python-tuf: bootstraps from the instance's root.json, refreshes, downloads
+#     trusted_root.json and signing_config.v0.2.json, which must equal the exported files;
+#   - sigstore-python with the exported trust_config.json: sign + verify through Rekor v1,
+#     attest + verify (DSSE), sign + verify through Rekor v2 with the TSA (the default: the
+#     highest Rekor version the signing config offers); then the whole flow through TUF only:
+#     `--instance URL trust-instance root.json`, sign, verify;
+#   - sigstore-js: the CLI attests (intoto, with the TSA) and verifies through TUF only; the
+#     library signs a blob, verified offline against the exported trusted_root.json;
+#   - negative checks for each client: another identity, another issuer, a tampered artifact, a
+#     tampered bundle;
+#   - lifecycle: a second `up` on the same data directory is refused; Ctrl-C (SIGINT) stops the
+#     stack cleanly; a restart reuses the keys and the logs keep growing.
+#
+# Tools are pinned and cached in .cache/interop/ (the sigstore-python venv of fulcio.sh and the
+# sigstore-js install of rekor_js.sh). Ends with one line on stdout, `e2e-interop: N passed, M
+# failed`. KEEP_INTEROP_DIR=1 keeps the work directory.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+REPO=$(pwd)
+
+# sigstore-python and its whole dependency closure, pinned.
+PY_PINS="sigstore==4.5.1 sigstore-models==0.0.6 sigstore-rekor-types==0.0.18 \
+annotated-types==0.8.0 certifi==2026.10.19.post1 cffi==2.1.1 charset-normalizer==3.5.3 \
+cryptography==50.0.2 dnspython==2.9.2 email-validator==2.4.0 id==1.6.1 idna==3.20 \
+markdown-it-py==4.3.0 mdurl==0.1.2 platformdirs==4.14.8 pycparser==3.12 pydantic==2.14.4 \
+pydantic_core==2.50.5 Pygments==2.21.0 PyJWT==2.15.1 requests==2.34.2 rfc3161-client==1.0.9 \
+rfc8785==0.1.4 rich==15.0.0 securesystemslib==1.6.0 tuf==7.0.1 typing-inspection==0.4.5 \
+typing_extensions==4.16.0 urllib3==2.8.0"
+CACHE="$REPO/.cache/interop"
+JS_SRC="$REPO/scripts/interop/rekor_js"
+
+SUITE_NAME=e2e-interop
+LOG_NAME="e2e interop"
+# shellcheck source=scripts/interop/lib.sh
+source "$REPO/scripts/interop/lib.sh"
+UP_PID=""
+trap 'stop_pid "$UP_PID"; cleanup' EXIT
+
+# --- tools -----------------------------------------------------------------------------
+
+SECONDS=0
+log "building sigstack"
+cargo build -p sigstack --locked --quiet
+SIGSTACK="$REPO/target/debug/sigstack"
+
+mkdir -p "$CACHE"
+VENV="$CACHE/venv-sigstore"
+if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
+    log "installing sigstore-python (pinned) into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    # shellcheck disable=SC2086
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
+    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
+    printf '%s' "$PY_PINS" >"$VENV/.pins"
+fi
+PY="$VENV/bin/python"
+FC="$REPO/scripts/interop/fulcio_client.py"
+NODE_DIR="$CACHE/node-rekor-js"
+stamp=$(cat "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$(command -v node)" | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$NODE_DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+    log "installing sigstore-js (pinned) into $NODE_DIR"
+    rm -rf "$NODE_DIR"
+    mkdir -p "$NODE_DIR"
+    cp "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$NODE_DIR/"
+    npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
+    printf '%s' "$stamp" >"$NODE_DIR/.stamp"
+fi
+export SIGSTORE_JS_DIR="$NODE_DIR"
+JS="$REPO/scripts/interop/rekor_js/rekor_js.mjs"
+SIGSTORE_JS_CLI="$NODE_DIR/node_modules/@sigstore/cli/bin/run"
+log "tools ready after ${SECONDS}s"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-e2e.XXXXXX")
+D=$WORK
+DATA="$D/data"
+
+# --- the stack -------------------------------------------------------------------------
+
+for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER; do
+    export "SIGSTACK_${svc}_LISTEN=127.0.0.1:$(free_port)"
+done
+url() { echo "http://${!1}"; }
+CT_URL=$(url SIGSTACK_CTLOG_LISTEN)
+FULCIO_URL=$(url SIGSTACK_FULCIO_LISTEN)
+REKOR_URL=$(url SIGSTACK_REKOR_LISTEN)
+TSA_URL=$(url SIGSTACK_TSA_LISTEN)
+TUF_URL=$(url SIGSTACK_TUF_LISTEN)
+ISSUER_URL=$(url SIGSTACK_DEV_ISSUER_LISTEN)
+export SIGSTACK_DEV_ISSUER_URL="$ISSUER_URL"
+
+start_up() {
+    RUST_LOG=info "$SIGSTACK" up --data-dir "$DATA" >>"$D/up.log" 2>&1 &
+    UP_PID=$!
+}
+wait_ready() {
+    local u
+    for u in "$CT_URL/ct/v1/get-sth" "$FULCIO_URL/healthz" "$REKOR_URL/healthz" "$TSA_URL/healthz" \
+        "$TUF_URL/timestamp.json" "$ISSUER_URL/.well-known/openid-configuration"; do
+        "$PY" "$FC" wait --url "$u" --timeout 120 || return 1
+    done
+}
+t0=$(date +%s.%N)
+start_up
+require "sigstack up starts every service" wait_ready
+READY=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+log "first start ready after ${READY}s (keys, CA, TUF root, trust files created)"
+T="$DATA/trust"
+require "up exported the trust files" test -s "$T/trust_config.json" -a -s "$T/trusted_root.json" -a -s "$T/root.json"
+
+check "a second up on the same data directory is refused" \
+    bash -c '! "$1" up --data-dir "$2" >"$3" 2>&1 && grep -q "already running" "$3"' _ "$SIGSTACK" "$DATA" "$D/second-up.log"
+
+EMAIL=alice@sigstack.test
+token() { "$SIGSTACK" token "${1:-$EMAIL}"; }
+require "sigstack token mints a development token" token
+
+printf 'e2e artifact %s\n' "$(date +%s%N)" >"$D/artifact.txt"
+printf 'something else\n' >"$D/other.txt"
+printf '%s\n' '{"buildDefinition": {"buildType": "https://sigstack.test/build", "externalParameters": {}}, "runDetails": {"builder": {"id": "https://sigstack.test/builder"}}}' >"$D/predicate.json"
+
+# --- python-tuf ------------------------------------------------------------------------
+
+check "python-tuf bootstraps from root.json, refreshes and downloads both targets (equal to the exported files)" \
+    "$PY" "$REPO/scripts/interop/tuf_client.py" fetch --url "$TUF_URL" --workdir "$D/tuf-client" \
+    --bootstrap "$T/root.json" --target "trusted_root.json=$T/trusted_root.json" \
+    --target "signing_config.v0.2.json=$T/signing_config.json"
+
+# --- sigstore-python -------------------------------------------------------------------
+
+SP="$VENV/bin/sigstore"
+sp() { "$SP" "$@" >>"$D/sigstore-python.log" 2>&1; }
+TC="$T/trust_config.json"
+pverify() { # bundle artifact [identity] [issuer] [extra global args...]
+    local b=$1 a=$2 id=${3:-$EMAIL} iss=${4:-$ISSUER_URL}
+    shift 4 2>/dev/null || shift $#
+    sp "${@:---trust-config=$TC}" verify identity --offline --bundle "$b" --cert-identity "$id" --cert-oidc-issuer "$iss" "$a"
+}
+refused() { ! "$@"; }
+
+check "sigstore-python signs through Rekor v1 (--rekor-version 1)" \
+    sp --trust-config "$TC" sign --rekor-version 1 --identity-token "$(token)" --bundle "$D/py-v1.json" "$D/artifact.txt"
+check "sigstore-python verifies the Rekor v1 bundle" pverify "$D/py-v1.json" "$D/artifact.txt"
+check "sigstore-python attests (DSSE) through Rekor v1" \
+    sp --trust-config "$TC" attest --rekor-version 1 --predicate "$D/predicate.json" \
+    --predicate-type https://slsa.dev/provenance/v1 --identity-token "$(token)" --bundle "$D/py-attest.json" "$D/artifact.txt"
+check "sigstore-python verifies the attestation" pverify "$D/py-attest.json" "$D/artifact.txt"
+check "sigstore-python signs through Rekor v2 + TSA (the default)" \
+    sp --trust-config "$TC" sign --identity-token "$(token)" --bundle "$D/py-v2.json" "$D/artifact.txt"
+check "the default bundle is a Rekor v2 entry with an RFC 3161 timestamp" \
+    "$PY" -c 'import json,sys; b=json.load(open(sys.argv[1])); e=b["verificationMaterial"]; assert e["tlogEntries"][0]["kindVersion"]["version"]=="0.0.2"; assert e["timestampVerificationData"]["rfc3161Timestamps"]' "$D/py-v2.json"
+check "sigstore-python verifies the Rekor v2 bundle" pverify "$D/py-v2.json" "$D/artifact.txt"
+check "sigstore-python: another identity is refused" refused pverify "$D/py-v1.json" "$D/artifact.txt" bob@sigstack.test
+check "sigstore-python: another issuer is refused" refused pverify "$D/py-v2.json" "$D/artifact.txt" "$EMAIL" https://issuer.invalid
+check "sigstore-python: a tampered artifact is refused" refused pverify "$D/py-v2.json" "$D/other.txt"
+"$PY" "$REPO/scripts/interop/rekor_client.py" tamper --bundle "$D/py-v1.json" --out-prefix "$D/py-v1-tampered" >/dev/null
+check "sigstore-python: a tampered bundle (signature) is refused" refused pverify "$D/py-v1-tampered.signature.json" "$D/artifact.txt"
+check "sigstore-python: a tampered bundle (proof root) is refused" refused pverify "$D/py-v1-tampered.proof-root.json" "$D/artifact.txt"
+
+# Through TUF only: trust-instance once, then --instance for everything.
+export XDG_DATA_HOME="$D/xdg-data" XDG_CACHE_HOME="$D/xdg-cache"
+check "sigstore-python trust-instance from root.json" sp --instance "$TUF_URL" trust-instance "$T/root.json"
+check "sigstore-python signs through TUF only (--instance)" \
+    sp --instance "$TUF_URL" sign --identity-token "$(token)" --bundle "$D/py-tuf.json" "$D/artifact.txt"
+check "sigstore-python verifies through TUF only (--instance)" \
+    sp --instance "$TUF_URL" verify identity --bundle "$D/py-tuf.json" --cert-identity "$EMAIL" --cert-oidc-issuer "$ISSUER_URL" "$D/artifact.txt"
+check "sigstore-python through TUF: another identity is refused" \
+    refused sp --instance "$TUF_URL" verify identity --bundle "$D/py-tuf.json" --cert-identity bob@sigstack.test --cert-oidc-issuer "$ISSUER_URL" "$D/artifact.txt"
+unset XDG_DATA_HOME XDG_CACHE_HOME
+
+# --- sigstore-js -----------------------------------------------------------------------
+
+printf '%s\n' "{\"_type\": \"https://in-toto.io/Statement/v1\", \"subject\": [{\"name\": \"artifact.txt\", \"digest\": {\"sha256\": \"$(sha256sum "$D/artifact.txt" | cut -d' ' -f1)\"}}], \"predicateType\": \"https://slsa.dev/provenance/v1\", \"predicate\": {}}" >"$D/statement.json"
+jsv() { # bundle [identity] [issuer]
+    node "$SIGSTORE_JS_CLI" verify --tuf-mirror-url "$TUF_URL" --tuf-root-path "$T/root.json" --tuf-cache-path "$D/js-tuf" \
+        --certificate-issuer "${3:-$ISSUER_URL}" --certificate-identity-email "${2:-$EMAIL}" "$1" >>"$D/sigstore-js.log" 2>&1
+}
+check "sigstore-js CLI attests (intoto, with the TSA)" \
+    env CI=true SIGSTORE_ID_TOKEN="$(token)" node "$SIGSTORE_JS_CLI" attest --fulcio-url "$FULCIO_URL" --rekor-url "$REKOR_URL" \
+    --tsa-server-url "$TSA_URL" -o "$D/js-attest.json" "$D/statement.json"
+check "sigstore-js CLI verifies through TUF only" jsv "$D/js-attest.json"
+check "sigstore-js CLI: another identity is refused" refused jsv "$D/js-attest.json" bob@sigstack.test
+check "sigstore-js CLI: another issuer is refused" refused jsv "$D/js-attest.json" "$EMAIL" https://issuer.invalid
+"$PY" "$REPO/scripts/interop/rekor_client.py" tamper --bundle "$D/js-attest.json" --out-prefix "$D/js-tampered" >/dev/null
+check "sigstore-js CLI: a tampered bundle is refused" refused jsv "$D/js-tampered.signature.json"
+token >"$D/js-token.txt"
+check "sigstore-js library signs a blob (Fulcio + Rekor v1)" \
+    node "$JS" sign --fulcio-url "$FULCIO_URL" --rekor-url "$REKOR_URL" --token "$D/js-token.txt" \
+    --artifact "$D/artifact.txt" --out "$D/js-sign.json"
+check "sigstore-js library's bundle verifies offline against trusted_root.json" \
+    node "$JS" verify --bundle "$D/js-sign.json" --trusted-root "$T/trusted_root.json" --artifact "$D/artifact.txt" \
+    --email "$EMAIL" --issuer "$ISSUER_URL"
+check "sigstore-js library: a tampered artifact is refused" \
+    refused node "$JS" verify --bundle "$D/js-sign.json" --trusted-root "$T/trusted_root.json" --artifact "$D/other.txt" \
+    --email "$EMAIL" --issuer "$ISSUER_URL"
+
+# --- lifecycle -------------------------------------------------------------------------
+
+cp "$T/trusted_root.json" "$D/trusted_root.before"
+size_before=$("$PY" -c 'import json,sys,urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1]))["treeSize"])' "$REKOR_URL/api/v1/log")
+kill -INT "$UP_PID"
+check "Ctrl-C stops the stack cleanly (exit 0, 'stopped')" \
+    bash -c 'wait_pid() { for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }; wait_pid "$1" && grep -q "^stopped" "$2"' _ "$UP_PID" "$D/up.log"
+wait "$UP_PID" 2>/dev/null && up_rc=0 || up_rc=$?
+check "up exited with status 0 after Ctrl-C" test "$up_rc" -eq 0
+UP_PID=""
+t0=$(date +%s.%N)
+start_up
+require "sigstack up restarts on the same data directory" wait_ready
+RESTART=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+check "after the restart, the keys are the same and the log keeps growing" \
+    bash -c 'cmp -s "$1" "$2/trust/trusted_root.json" && "$3" --trust-config "$2/trust/trust_config.json" sign --rekor-version 1 --identity-token "$("$4" token "$5")" --bundle "$6" "$7" >/dev/null 2>&1' \
+    _ "$D/trusted_root.before" "$DATA" "$SP" "$SIGSTACK" "$EMAIL" "$D/py-after.json" "$D/other.txt"
+check "the restarted log continues from its size before the restart" \
+    "$PY" -c 'import json,sys; e=json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]; assert int(e["logIndex"]) >= int(sys.argv[2]), e["logIndex"]' "$D/py-after.json" "$size_before"
+
+if [[ $failed -gt 0 ]]; then
+    for f in sigstore-python.log sigstore-js.log; do
+        [[ -s "$D/$f" ]] && { log "--- $f"; tail -n 40 "$D/$f" >&2; }
+    done
+fi
+log "ready after ${READY}s (first start), ${RESTART}s (restart); done in ${SECONDS}s"
+summary_printed=1
+printf 'e2e-interop: %d passed, %d failed\n' "$passed" "$failed"
+[[ $failed -eq 0 ]]

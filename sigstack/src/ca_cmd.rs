@@ -1,0 +1,177 @@
+//! `sigstack ca`: create the certificate authorities a deployment needs before its services
+//! start (the compose `init` service runs these): the Fulcio CA root and the TSA chain.
+//!
+//! Both are idempotent: an existing key is never replaced, and an existing chain is only
+//! checked against its key, so running them at every start is safe.
+
+use anyhow::Context;
+use sigstack_keys::{Algorithm, SoftwareKey};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Flags of `sigstack ca`.
+#[derive(clap::Args)]
+pub(crate) struct CaArgs {
+    #[command(subcommand)]
+    command: CaCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum CaCommand {
+    /// Create the Fulcio CA: its key (if missing) and a self-signed root certificate for it
+    /// (if the chain file is missing; valid for 10 years). An existing chain is checked
+    /// against the key and kept. Feed the results to `sigstack fulcio --ca-key --ca-chain`
+    /// and the root to `sigstack ctlog --root-cert`.
+    Init {
+        /// The CA private key (PKCS#8 PEM); created owner-only if missing.
+        #[arg(long, env = "SIGSTACK_FULCIO_CA_KEY")]
+        key: PathBuf,
+        /// The certificate chain (PEM) to write: the self-signed root.
+        #[arg(long, env = "SIGSTACK_FULCIO_CA_CHAIN")]
+        chain: PathBuf,
+        /// Subject common name of the root (`CN=<name>, O=sigstack`).
+        #[arg(long, default_value = "sigstack CA")]
+        common_name: String,
+        /// Algorithm of a newly created key: ecdsa-p256 or ecdsa-p384.
+        #[arg(long, default_value = "ecdsa-p256")]
+        algorithm: String,
+    },
+    /// Create the TSA key (if missing, ECDSA P-256) and a certificate chain for it (if the
+    /// chain file is missing): a timestamping certificate under a self-signed root whose key
+    /// is used once and discarded. An existing chain is checked against the key and kept.
+    /// For production, prefer a chain issued by your own PKI (critical EKU timeStamping).
+    InitTsa {
+        /// The TSA private key (PKCS#8 PEM); created owner-only if missing.
+        #[arg(long, env = "SIGSTACK_TSA_KEY")]
+        key: PathBuf,
+        /// The certificate chain (PEM, TSA certificate first) to write.
+        #[arg(long, env = "SIGSTACK_TSA_CERT_CHAIN")]
+        chain: PathBuf,
+    },
+}
+
+/// Runs `sigstack ca …`.
+pub(crate) fn run(args: CaArgs) -> anyhow::Result<()> {
+    match args.command {
+        CaCommand::Init {
+            key,
+            chain,
+            common_name,
+            algorithm,
+        } => init(&key, &chain, &common_name, &algorithm),
+        CaCommand::InitTsa { key, chain } => init_tsa(&key, &chain),
+    }
+}
+
+fn init(
+    key_path: &Path,
+    chain_path: &Path,
+    common_name: &str,
+    algorithm: &str,
+) -> anyhow::Result<()> {
+    let algorithm: Algorithm = algorithm.parse()?;
+    anyhow::ensure!(
+        algorithm != Algorithm::Ed25519,
+        "--algorithm: the CA key must be ecdsa-p256 or ecdsa-p384"
+    );
+    let key: Arc<dyn sigstack_keys::Signer> = Arc::new(
+        SoftwareKey::load_or_generate(key_path, algorithm)
+            .with_context(|| format!("CA key {}", key_path.display()))?,
+    );
+    if chain_path.exists() {
+        let chain = crate::services::load_certificates(chain_path)?;
+        fulcio::CertificateAuthority::new(key, chain).with_context(|| {
+            format!(
+                "{} does not match {}",
+                chain_path.display(),
+                key_path.display()
+            )
+        })?;
+        println!(
+            "CA chain {} exists and matches {}; kept",
+            chain_path.display(),
+            key_path.display()
+        );
+        return Ok(());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let ca = fulcio::CertificateAuthority::self_signed(key, common_name, now - 60)?;
+    let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca.chain()[0])
+        .map_err(|e| anyhow::anyhow!("encoding the CA root: {e}"))?;
+    tsa_server::write_file_atomically(chain_path, pem.as_bytes())?;
+    println!(
+        "created the CA root {} (CN={common_name}) for {}",
+        chain_path.display(),
+        key_path.display()
+    );
+    Ok(())
+}
+
+fn init_tsa(key_path: &Path, chain_path: &Path) -> anyhow::Result<()> {
+    // `tsa_server::dev_authority` keeps its files under `<dir>/keys/`: stage them there (an
+    // existing key and chain are copied in, so they are reused and checked), then copy back
+    // whatever it created.
+    let parent = chain_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let staging = parent.join(format!(".sigstack-ca-init-tsa-{}", std::process::id()));
+    let staged_keys = staging.join("keys");
+    std::fs::create_dir_all(&staged_keys)
+        .with_context(|| format!("creating {}", staged_keys.display()))?;
+    let result = (|| -> anyhow::Result<()> {
+        let staged_key = staged_keys.join(tsa_server::DEV_KEY_FILE);
+        let staged_chain = staged_keys.join(tsa_server::DEV_CHAIN_FILE);
+        let had_key = key_path.exists();
+        let had_chain = chain_path.exists();
+        anyhow::ensure!(
+            had_key || !had_chain,
+            "{} exists but its key {} does not",
+            chain_path.display(),
+            key_path.display()
+        );
+        if had_key {
+            std::fs::copy(key_path, &staged_key)
+                .with_context(|| format!("reading {}", key_path.display()))?;
+        }
+        if had_chain {
+            std::fs::copy(chain_path, &staged_chain)
+                .with_context(|| format!("reading {}", chain_path.display()))?;
+        }
+        tsa_server::dev_authority(&staging).with_context(|| {
+            format!(
+                "the TSA key {} and chain {}",
+                key_path.display(),
+                chain_path.display()
+            )
+        })?;
+        if !had_key {
+            if let Some(dir) = key_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            // std::fs::copy keeps the owner-only mode the key was created with.
+            std::fs::copy(&staged_key, key_path)
+                .with_context(|| format!("writing {}", key_path.display()))?;
+        }
+        if had_chain {
+            println!(
+                "TSA chain {} exists and matches {}; kept",
+                chain_path.display(),
+                key_path.display()
+            );
+        } else {
+            let pem = std::fs::read(&staged_chain)?;
+            tsa_server::write_file_atomically(chain_path, &pem)?;
+            println!(
+                "created the TSA chain {} for {}",
+                chain_path.display(),
+                key_path.display()
+            );
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}

@@ -1,0 +1,272 @@
+//! The trust documents of an instance: built from the keys and URLs the services actually use,
+//! kept as a history (a rotated key stays listed with its window closed), exported for clients
+//! and published through TUF. Also `sigstack trust export` and `sigstack token`.
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the history of an instance's keys is kept, in its data directory.
+pub(crate) const HISTORY_FILE: &str = "trust-history.json";
+
+/// The URLs clients use for each service.
+pub(crate) struct Urls {
+    pub(crate) fulcio: String,
+    pub(crate) ctlog: String,
+    pub(crate) rekor: String,
+    pub(crate) tsa: String,
+    pub(crate) oidc: String,
+    pub(crate) tuf: String,
+}
+
+/// The public keys and certificate chains the services run with.
+pub(crate) struct Material {
+    /// Issuing certificate first, root last.
+    pub(crate) fulcio_chain: Vec<Vec<u8>>,
+    /// DER SPKIs.
+    pub(crate) ctlog_key: Vec<u8>,
+    pub(crate) rekor_v1_key: Vec<u8>,
+    pub(crate) rekor_v2_key: Vec<u8>,
+    pub(crate) rekor_v2_origin: String,
+    /// TSA certificate first.
+    pub(crate) tsa_chain: Vec<Vec<u8>>,
+}
+
+fn instance(urls: &Urls, m: &Material) -> anyhow::Result<sigstore_trust::Instance> {
+    use sigstore_trust as t;
+    Ok(t::Instance {
+        operator: t::DEFAULT_OPERATOR.to_string(),
+        certificate_authorities: vec![t::CertificateAuthority::new(
+            &urls.fulcio,
+            m.fulcio_chain.clone(),
+        )?],
+        ctlogs: vec![t::CtLog::new(&urls.ctlog, &m.ctlog_key)?],
+        tlogs: vec![
+            t::TransparencyLog::rekor_v1(&urls.rekor, &m.rekor_v1_key)?,
+            t::TransparencyLog::rekor_v2_spki(&urls.rekor, &m.rekor_v2_origin, &m.rekor_v2_key)?,
+        ],
+        timestamp_authorities: vec![t::TimestampAuthority::new(&urls.tsa, m.tsa_chain.clone())?],
+        oidc_providers: vec![t::OidcProvider::new(&urls.oidc)?],
+    })
+}
+
+fn pem(label: &str, der: &[u8]) -> anyhow::Result<String> {
+    der::pem::encode_string(label, der::pem::LineEnding::LF, der)
+        .map_err(|e| anyhow::anyhow!("PEM encoding: {e}"))
+}
+
+fn pem_chain(chain: &[Vec<u8>]) -> anyhow::Result<Vec<u8>> {
+    let mut out = String::new();
+    for cert in chain {
+        out.push_str(&pem("CERTIFICATE", cert)?);
+    }
+    Ok(out.into_bytes())
+}
+
+/// Records the instance in its history (opening windows for new keys, closing them for keys
+/// no longer used), exports the client files to `trust_dir`, and publishes `trusted_root.json`,
+/// `signing_config.v0.2.json` and the legacy targets through the TUF repository (a new targets
+/// version only when something changed).
+pub(crate) fn publish(
+    data: &Path,
+    trust_dir: &Path,
+    repo: &Arc<tuf_repo::Repository>,
+    urls: &Urls,
+    material: &Material,
+) -> anyhow::Result<()> {
+    let current = instance(urls, material)?;
+    let path = data.join(HISTORY_FILE);
+    let mut history = match std::fs::read(&path) {
+        Ok(bytes) => sigstore_trust::TrustHistory::from_json(&bytes)
+            .with_context(|| format!("{} is not a trust history", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => sigstore_trust::TrustHistory::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    if history.observe(&current, std::time::SystemTime::now()) || !path.exists() {
+        tsa_server::write_file_atomically(&path, &history.to_json())?;
+    }
+    sigstore_trust::export(trust_dir, &history, None)
+        .with_context(|| format!("exporting the trust files to {}", trust_dir.display()))?;
+    let config = history.client_trust_config()?;
+    let document = |name: &str, bytes: Vec<u8>| tuf_repo::NewTarget {
+        name: name.to_string(),
+        bytes,
+        custom: None,
+    };
+    repo.set_targets(&[
+        document("trusted_root.json", config.trusted_root.to_json()),
+        document("signing_config.v0.2.json", config.signing_config.to_json()),
+        tuf_repo::NewTarget::sigstore(
+            "fulcio.crt.pem",
+            pem_chain(&material.fulcio_chain)?,
+            "Fulcio",
+        ),
+        tuf_repo::NewTarget::sigstore(
+            "ctfe.pub",
+            pem("PUBLIC KEY", &material.ctlog_key)?.into_bytes(),
+            "CTFE",
+        ),
+        tuf_repo::NewTarget::sigstore(
+            "rekor.pub",
+            pem("PUBLIC KEY", &material.rekor_v1_key)?.into_bytes(),
+            "Rekor",
+        ),
+        tuf_repo::NewTarget::sigstore("tsa.certchain.pem", pem_chain(&material.tsa_chain)?, "TSA"),
+    ])?;
+    tsa_server::write_file_atomically(
+        &trust_dir.join(sigstore_trust::files::TUF_ROOT),
+        &repo.root_bytes()?,
+    )?;
+    let _ = &urls.tuf;
+    Ok(())
+}
+
+/// Flags of `sigstack trust`.
+#[derive(clap::Args)]
+pub(crate) struct TrustArgs {
+    #[command(subcommand)]
+    command: TrustCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum TrustCommand {
+    /// Write what clients need to trust this instance into DIR:
+    ///
+    ///   trust_config.json   sigstore-python: `sigstore --trust-config DIR/trust_config.json sign|verify …`
+    ///   trusted_root.json   cosign, sigstore-go, sigstore-python verify: `--trusted-root`
+    ///   signing_config.json the signing config alone (what `--signing-config` options take)
+    ///   root.json           TUF root: `sigstore --instance URL trust-instance DIR/root.json`,
+    ///                       sigstore-js `--tuf-root-path`, python-tuf bootstrap
+    ///   policy.json         (with --identity and --issuer) containers-policy.json for podman
+    ///                       and CRI-O, with fulcio_ca.pem, rekor.pub and registries.d/
+    ///   README.txt          which client uses which file
+    Export {
+        /// The directory to write (created if missing).
+        dir: PathBuf,
+        /// The data directory of the instance (as given to `sigstack up`).
+        #[arg(long, env = "SIGSTACK_DATA_DIR", default_value = "sigstack-data")]
+        data_dir: PathBuf,
+        /// For policy.json: the signer's email images must be signed by.
+        #[arg(long, requires = "issuer")]
+        identity: Option<String>,
+        /// For policy.json: the OIDC issuer of that identity.
+        #[arg(long, requires = "identity")]
+        issuer: Option<String>,
+        /// For policy.json: the docker transport scope (registry/namespace); empty for all.
+        #[arg(long, default_value = "")]
+        docker_scope: String,
+    },
+}
+
+pub(crate) fn run(args: TrustArgs) -> anyhow::Result<()> {
+    let TrustCommand::Export {
+        dir,
+        data_dir,
+        identity,
+        issuer,
+        docker_scope,
+    } = args.command;
+    let path = data_dir.join(HISTORY_FILE);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "reading {} (run `sigstack up --data-dir {}` once first)",
+            path.display(),
+            data_dir.display()
+        )
+    })?;
+    let history = sigstore_trust::TrustHistory::from_json(&bytes)?;
+    let identity = identity
+        .zip(issuer)
+        .map(|(email, issuer)| sigstore_trust::PolicyIdentity {
+            email,
+            issuer,
+            docker_scope,
+        });
+    let written = sigstore_trust::export(&dir, &history, identity.as_ref())?;
+    let root = data_dir.join("tuf").join("root.json");
+    let target = dir.join(sigstore_trust::files::TUF_ROOT);
+    std::fs::copy(&root, &target)
+        .with_context(|| format!("copying the TUF root {}", root.display()))?;
+    for p in written.iter().chain(Some(&target)) {
+        println!("{}", p.display());
+    }
+    Ok(())
+}
+
+/// Flags of `sigstack token`.
+#[derive(clap::Args)]
+pub(crate) struct TokenArgs {
+    /// The identity (email) to mint a token for.
+    email: String,
+    /// The DEVELOPMENT issuer of a running `sigstack up`.
+    #[arg(
+        long,
+        env = "SIGSTACK_DEV_ISSUER_URL",
+        default_value = "http://127.0.0.1:5556"
+    )]
+    issuer_url: String,
+    /// The audience (Fulcio's client id).
+    #[arg(long, default_value = "sigstore")]
+    audience: String,
+}
+
+/// Prints an ID token from the development issuer of a running `sigstack up`.
+pub(crate) async fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let token = dev_oidc::fetch_token(&args.issuer_url, &args.email, &args.audience)
+        .await
+        .with_context(|| {
+            format!(
+                "getting a token from the development issuer at {} (is `sigstack up` running?)",
+                args.issuer_url
+            )
+        })?;
+    println!("{token}");
+    Ok(())
+}
+
+/// Flags of `sigstack dev-issuer`.
+#[derive(clap::Args)]
+pub(crate) struct DevIssuerArgs {
+    /// Address to serve on (loopback only, unless --allow-non-loopback-unsafe).
+    #[arg(
+        long,
+        env = "SIGSTACK_DEV_ISSUER_LISTEN",
+        default_value = "127.0.0.1:5556"
+    )]
+    listen: std::net::SocketAddr,
+    /// The issuer's signing key (ECDSA P-256, PKCS#8 PEM); created owner-only if missing.
+    #[arg(long, env = "SIGSTACK_DEV_ISSUER_KEY")]
+    key: PathBuf,
+    /// The issuer URL written into tokens (`iss`); Fulcio fetches the keys from it.
+    #[arg(
+        long,
+        env = "SIGSTACK_DEV_ISSUER_URL",
+        default_value = "http://127.0.0.1:5556"
+    )]
+    issuer_url: String,
+    /// DANGEROUS: serve on a non-loopback address and to any peer. Anyone who can reach the
+    /// issuer can then get a token, and so a certificate, for any identity. For a compose
+    /// network of development containers only.
+    #[arg(long)]
+    allow_non_loopback_unsafe: bool,
+}
+
+/// Runs the DEVELOPMENT OpenID issuer on its own (`sigstack up` runs it itself).
+pub(crate) async fn dev_issuer(args: DevIssuerArgs) -> anyhow::Result<()> {
+    dev_oidc::check_listen_addr(args.listen, args.allow_non_loopback_unsafe)?;
+    let mut options = dev_oidc::DevIssuerOptions::default();
+    if args.allow_non_loopback_unsafe {
+        options = options.allow_non_loopback_unsafe();
+    }
+    let issuer = dev_oidc::DevIssuer::open_with(&args.key, &args.issuer_url, options)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::warn!(listen = %args.listen, issuer = %args.issuer_url, "DEVELOPMENT OIDC issuer serving: tokens for any email; never use in production");
+    axum::serve(listener, dev_oidc::make_service(issuer))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! `sigstack up`: the whole stack in one process on loopback ports, zero configuration.
+//!
+//! First start: creates the data directory (owner-only), every key, the development CA, the
+//! TSA chain, the TUF root and the trust files; later starts reuse them, and the logs keep
+//! growing. One `up` per data directory (a lock file); Ctrl-C drains requests in flight.
+
+use crate::{datadir, rekor_cmd, services, trust_cmd};
+use anyhow::Context;
+use sigstack_keys::{Algorithm, SoftwareKey};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tlog_store::{LogStore, SqlStore};
+
+/// Flags of `sigstack up`.
+#[derive(clap::Args)]
+pub(crate) struct UpArgs {
+    /// Where keys, the embedded database and trust files live.
+    #[arg(long, env = "SIGSTACK_DATA_DIR", default_value = "sigstack-data")]
+    data_dir: PathBuf,
+    /// Use this database instead of the embedded SQLite file (postgres://… for production).
+    #[arg(long, env = "SIGSTACK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Address of the CT log.
+    #[arg(long, env = "SIGSTACK_CTLOG_LISTEN", default_value = "127.0.0.1:6962")]
+    ctlog_listen: SocketAddr,
+    /// Address of Rekor (v1 and v2 APIs).
+    #[arg(long, env = "SIGSTACK_REKOR_LISTEN", default_value = "127.0.0.1:3000")]
+    rekor_listen: SocketAddr,
+    /// Address of the CA.
+    #[arg(long, env = "SIGSTACK_FULCIO_LISTEN", default_value = "127.0.0.1:5555")]
+    fulcio_listen: SocketAddr,
+    /// Address of the timestamp authority.
+    #[arg(long, env = "SIGSTACK_TSA_LISTEN", default_value = "127.0.0.1:3003")]
+    tsa_listen: SocketAddr,
+    /// Address of the TUF repository.
+    #[arg(long, env = "SIGSTACK_TUF_LISTEN", default_value = "127.0.0.1:8081")]
+    tuf_listen: SocketAddr,
+    /// Address of the DEVELOPMENT OpenID issuer (loopback only).
+    #[arg(
+        long,
+        env = "SIGSTACK_DEV_ISSUER_LISTEN",
+        default_value = "127.0.0.1:5556"
+    )]
+    dev_issuer_listen: SocketAddr,
+}
+
+pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let dir = datadir::DataDir::open(&args.data_dir)?;
+    let data = dir.path().to_path_buf();
+    let keys = data.join("keys");
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| dir.sqlite_url());
+    let store: Arc<dyn LogStore> = Arc::new(
+        SqlStore::connect(&url)
+            .await
+            .with_context(|| format!("opening the store in {}", data.display()))?,
+    );
+    let http = |addr: SocketAddr| format!("http://{addr}");
+    let mut servers = Servers::default();
+
+    // The development issuer, and Fulcio trusting it unless the data directory says otherwise.
+    dev_oidc::check_listen_addr(args.dev_issuer_listen, false)?;
+    let issuer_url = http(args.dev_issuer_listen);
+    let issuer = dev_oidc::DevIssuer::open(&keys.join("dev-issuer.pem"), &issuer_url)?;
+    let config_path = data.join("fulcio-config.yaml");
+    let fulcio_config = if config_path.exists() {
+        services::load_fulcio_config(&config_path)?
+    } else {
+        fulcio::FulcioConfig::parse(dev_oidc::fulcio_issuer_yaml(&issuer_url).as_bytes())
+            .context("the development issuer's Fulcio configuration")?
+    };
+
+    // The CA comes before the CT log: the log must accept its root.
+    let ca = services::dev_ca(&data)?;
+    let ca_chain = ca.chain().to_vec();
+    let roots_dir = data.join("ct-roots");
+    std::fs::create_dir_all(&roots_dir)?;
+    let mut roots = vec![ca_chain.last().expect("a CA has a root").clone()];
+    roots.extend(services::load_certificates_in(&roots_dir)?);
+    let ctlog = services::open_ctlog(
+        store.clone(),
+        &keys.join("ctlog.pem"),
+        "sigstack.local/ctlog",
+        roots,
+    )
+    .await?;
+    let rekor_url = http(args.rekor_listen);
+    let rekor = rekor_cmd::open_in(store.clone(), &data, &rekor_url).await?;
+    let tsa = tsa_server::TsaServer::new(tsa_server::dev_authority(&data)?)?;
+
+    // The trust documents of exactly these keys and URLs, published through TUF.
+    let urls = trust_cmd::Urls {
+        fulcio: http(args.fulcio_listen),
+        ctlog: http(args.ctlog_listen),
+        rekor: rekor_url.clone(),
+        tsa: http(args.tsa_listen),
+        oidc: issuer_url.clone(),
+        tuf: http(args.tuf_listen),
+    };
+    let material = trust_cmd::Material {
+        fulcio_chain: ca_chain,
+        ctlog_key: ctlog.public_key_der().to_vec(),
+        rekor_v1_key: rekor.v1_public_key_der().to_vec(),
+        rekor_v2_key: rekor.v2_public_key_der().to_vec(),
+        rekor_v2_origin: rekor.v2_origin().to_string(),
+        tsa_chain: tsa.authority().chain().to_vec(),
+    };
+    let root_key =
+        SoftwareKey::load_or_generate(&keys.join("tuf-root.pem"), Algorithm::EcdsaP256Sha256)?;
+    let online: Arc<dyn sigstack_keys::Signer> = Arc::new(SoftwareKey::load_or_generate(
+        &keys.join("tuf-online.pem"),
+        Algorithm::EcdsaP256Sha256,
+    )?);
+    let repo = Arc::new(tuf_repo::Repository::open_or_init(
+        &data.join("tuf"),
+        &[&root_key],
+        1,
+        online,
+        tuf_repo::RepoOptions::default(),
+    )?);
+    let trust_dir = data.join("trust");
+    trust_cmd::publish(&data, &trust_dir, &repo, &urls, &material)?;
+    let _refresher = tuf_repo::spawn_refresher(repo.clone());
+
+    servers
+        .add(
+            "dev-issuer",
+            args.dev_issuer_listen,
+            dev_oidc::router(issuer),
+        )
+        .await?;
+    servers
+        .add("ctlog", args.ctlog_listen, ctlog::router(ctlog.clone()))
+        .await?;
+    servers
+        .add("rekor", args.rekor_listen, rekor::router(rekor.clone()))
+        .await?;
+    servers
+        .add("tsa", args.tsa_listen, tsa_server::router(tsa))
+        .await?;
+    servers
+        .add(
+            "tuf",
+            args.tuf_listen,
+            tuf_repo::router(repo.dir().to_owned()),
+        )
+        .await?;
+    let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &urls.ctlog);
+    servers
+        .add(
+            "fulcio",
+            args.fulcio_listen,
+            fulcio_server::router(ca_server),
+        )
+        .await?;
+
+    let t = trust_dir.display();
+    println!(
+        "sigstack is up in {:.1}s (data directory {}, store {})",
+        started.elapsed().as_secs_f64(),
+        data.display(),
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "embedded SQLite"
+        }
+    );
+    println!("  Fulcio CA            {}/api/v2/signingCert", urls.fulcio);
+    println!("  CT log               {}/ct/v1/get-sth", urls.ctlog);
+    println!("  Rekor v1             {}/api/v1/log", urls.rekor);
+    println!(
+        "  Rekor v2             {}/api/v2/checkpoint (origin {})",
+        urls.rekor,
+        rekor.v2_origin()
+    );
+    println!("  timestamp authority  {}/api/v1/timestamp", urls.tsa);
+    println!("  TUF repository       {}/root.json", urls.tuf);
+    println!("  OIDC issuer          {issuer_url}  (DEVELOPMENT issuer: tokens for any email, loopback only)");
+    println!(
+        "  trust files          {t}/ (trust_config.json, trusted_root.json, root.json, README.txt)"
+    );
+    println!();
+    println!("Next, in another shell:");
+    println!("  echo hello > artifact.txt");
+    println!("  TOKEN=$(sigstack token alice@example.com)   # or: cargo run --release -p sigstack -- token alice@example.com");
+    println!("  # sigstore-python (pip install sigstore)");
+    println!("  sigstore --trust-config {t}/trust_config.json sign --identity-token \"$TOKEN\" --bundle artifact.sigstore.json artifact.txt");
+    println!("  sigstore --trust-config {t}/trust_config.json verify identity --offline --bundle artifact.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer {issuer_url} artifact.txt");
+    println!("  # through TUF only:");
+    println!(
+        "  sigstore --instance {} trust-instance {t}/root.json",
+        urls.tuf
+    );
+    println!(
+        "  sigstore --instance {} sign --identity-token \"$TOKEN\" artifact.txt",
+        urls.tuf
+    );
+    println!("  # sigstore-js (npm i -g @sigstore/cli)");
+    println!("  CI=true SIGSTORE_ID_TOKEN=\"$TOKEN\" sigstore attest --fulcio-url {} --rekor-url {} --tsa-server-url {} -o statement.sigstore.json statement.json", urls.fulcio, urls.rekor, urls.tsa);
+    println!("  sigstore verify --tuf-mirror-url {} --tuf-root-path {t}/root.json --tuf-cache-path ./tuf-cache --certificate-issuer {issuer_url} --certificate-identity-email alice@example.com statement.sigstore.json", urls.tuf);
+    println!("  # cosign (v2.4+)");
+    println!("  cosign sign-blob --trusted-root {t}/trusted_root.json --fulcio-url {} --rekor-url {} --identity-token \"$TOKEN\" --bundle artifact.cosign.json --yes artifact.txt", urls.fulcio, urls.rekor);
+    println!("  cosign verify-blob --trusted-root {t}/trusted_root.json --bundle artifact.cosign.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer_url} artifact.txt");
+    println!("press Ctrl-C to stop");
+    servers
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    println!("stopped");
+    Ok(())
+}
+
+/// The listeners of `up`: bound before anything is announced, stopped together. On shutdown
+/// each stops accepting and finishes the requests in flight (an acknowledged entry is always
+/// committed first, so nothing acknowledged is lost either way).
+#[derive(Default)]
+struct Servers {
+    bound: Vec<(&'static str, tokio::net::TcpListener, axum::Router)>,
+}
+
+impl Servers {
+    async fn add(
+        &mut self,
+        name: &'static str,
+        addr: SocketAddr,
+        router: axum::Router,
+    ) -> anyhow::Result<()> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("{name}: listening on {addr}"))?;
+        self.bound.push((name, listener, router));
+        Ok(())
+    }
+
+    async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (name, listener, router) in self.bound {
+            let mut stopped = stopped.clone();
+            tasks.spawn(async move {
+                // Connect info: the development issuer refuses non-loopback peers with it.
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+                .with_context(|| format!("{name} stopped"))
+            });
+        }
+        tokio::select! {
+            _ = signal => {}
+            Some(done) = tasks.join_next() => {
+                // A server that stops on its own is a failure: bring the others down too.
+                let _ = stop.send(true);
+                done??;
+                anyhow::bail!("a service stopped unexpectedly");
+            }
+        }
+        println!("stopping: finishing requests in flight");
+        let _ = stop.send(true);
+        while let Some(done) = tasks.join_next().await {
+            done??;
+        }
+        Ok(())
+    }
+}
