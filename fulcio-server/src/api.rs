@@ -2,7 +2,7 @@
 //! `/api/v2/configuration`, legacy `/api/v1/signingCert` and `/api/v1/rootCert`, `/healthz`.
 
 use crate::{ct_client, FulcioServer, SctMode};
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -97,22 +97,21 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
         .with_state(server)
 }
 
-struct JsonBody<T>(T);
+/// JSON bodies, refused with this service's errors (413 naming the limit, 400 with axum's reason).
+type JsonBody<T> = tlog_http::JsonBody<T, ApiError>;
 
-impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge(state.max_body_bytes))
-            }
-            Err(r) => Err(ApiError::BadRequest(format!(
-                "request body is not the expected JSON: {}",
-                r.body_text()
-            ))),
+impl From<tlog_http::BodyRejection> for ApiError {
+    fn from(e: tlog_http::BodyRejection) -> Self {
+        match e {
+            tlog_http::BodyRejection::TooLarge(limit) => ApiError::PayloadTooLarge(limit),
+            other => ApiError::BadRequest(other.to_string()),
         }
+    }
+}
+
+impl tlog_http::BodyLimit for FulcioServer {
+    fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
     }
 }
 
@@ -298,7 +297,7 @@ async fn signing_cert_v2(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let mut issuer_type = None;
     let result = match body {
-        Ok(JsonBody(req)) => issue_v2(&server, &headers, req, &mut issuer_type).await,
+        Ok(tlog_http::JsonBody(req, _)) => issue_v2(&server, &headers, req, &mut issuer_type).await,
         Err(e) => Err(e),
     };
     server.record(&result, issuer_type.as_deref());
@@ -375,7 +374,7 @@ async fn signing_cert_v1(
 ) -> Result<Response, ApiError> {
     let mut issuer_type = None;
     let result = match body {
-        Ok(JsonBody(req)) => issue_v1(&server, &headers, req, &mut issuer_type).await,
+        Ok(tlog_http::JsonBody(req, _)) => issue_v1(&server, &headers, req, &mut issuer_type).await,
         Err(e) => Err(e),
     };
     server.record(&result, issuer_type.as_deref());

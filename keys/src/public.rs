@@ -138,17 +138,43 @@ impl PublicKey {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<(), KeyError> {
-        use ecdsa::signature::hazmat::PrehashVerifier;
+        use aws_lc_rs::signature as lc;
         if digest.len() != hash.digest_len() {
             return Err(KeyError::BadSignature);
         }
         let ok = match self {
-            PublicKey::P256(k) => p256::ecdsa::Signature::from_der(signature)
-                .ok()
-                .map(|s| k.verify_prehash(digest, &s).is_ok()),
-            PublicKey::P384(k) => p384::ecdsa::Signature::from_der(signature)
-                .ok()
-                .map(|s| k.verify_prehash(digest, &s).is_ok()),
+            // ECDSA verifies with aws-lc-rs, several times faster than the pure-Rust arithmetic
+            // (every Rekor entry pays for one). The key is parsed and validated by `p256`/`p384`
+            // either way; aws-lc truncates a longer digest to the curve order exactly as SEC 1
+            // (and Go's `ecdsa.VerifyASN1`) do, and accepts only strict DER signatures.
+            PublicKey::P256(k) => {
+                let alg = match hash {
+                    HashAlgorithm::Sha256 => &lc::ECDSA_P256_SHA256_ASN1,
+                    HashAlgorithm::Sha384 => &lc::ECDSA_P256_SHA384_ASN1,
+                    HashAlgorithm::Sha512 => &lc::ECDSA_P256_SHA512_ASN1,
+                };
+                Some(verify_ecdsa_digest(
+                    alg,
+                    k.to_encoded_point(false).as_bytes(),
+                    hash,
+                    digest,
+                    signature,
+                ))
+            }
+            PublicKey::P384(k) => {
+                let alg = match hash {
+                    HashAlgorithm::Sha256 => &lc::ECDSA_P384_SHA256_ASN1,
+                    HashAlgorithm::Sha384 => &lc::ECDSA_P384_SHA384_ASN1,
+                    HashAlgorithm::Sha512 => &lc::ECDSA_P384_SHA512_ASN1,
+                };
+                Some(verify_ecdsa_digest(
+                    alg,
+                    k.to_encoded_point(false).as_bytes(),
+                    hash,
+                    digest,
+                    signature,
+                ))
+            }
             PublicKey::Ed25519(k) => {
                 if hash != HashAlgorithm::Sha512 {
                     return Err(KeyError::UnsupportedAlgorithm(
@@ -168,6 +194,33 @@ impl PublicKey {
             _ => Err(KeyError::BadSignature),
         }
     }
+}
+
+/// The digest algorithm of aws-lc-rs matching `hash`.
+fn aws_lc_digest(hash: HashAlgorithm) -> &'static aws_lc_rs::digest::Algorithm {
+    match hash {
+        HashAlgorithm::Sha256 => &aws_lc_rs::digest::SHA256,
+        HashAlgorithm::Sha384 => &aws_lc_rs::digest::SHA384,
+        HashAlgorithm::Sha512 => &aws_lc_rs::digest::SHA512,
+    }
+}
+
+/// Verifies an ASN.1 DER ECDSA signature over a precomputed `digest` with aws-lc-rs;
+/// `point` is the uncompressed SEC 1 public point.
+fn verify_ecdsa_digest(
+    alg: &'static aws_lc_rs::signature::EcdsaVerificationAlgorithm,
+    point: &[u8],
+    hash: HashAlgorithm,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Ok(digest) = aws_lc_rs::digest::Digest::import_less_safe(digest, aws_lc_digest(hash))
+    else {
+        return false;
+    };
+    aws_lc_rs::signature::UnparsedPublicKey::new(alg, point)
+        .verify_digest(&digest, signature)
+        .is_ok()
 }
 
 /// A finished SHA-512 digest presented through the `Digest` interface `ed25519-dalek` expects for
@@ -383,6 +436,33 @@ mod tests {
             // The digest length must match the algorithm.
             assert!(k256
                 .verify_prehashed(hash, &digest[..20], s256.to_der().as_bytes())
+                .is_err());
+        }
+    }
+
+    #[test]
+    fn ecdsa_prehash_accepts_high_s_and_refuses_garbage_like_go() {
+        // Go's `ecdsa.VerifyASN1` accepts both (r, s) and (r, n - s); so must we.
+        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let public =
+            PublicKey::from_spki_der(key.verifying_key().to_public_key_der().unwrap().as_bytes())
+                .unwrap();
+        let digest = HashAlgorithm::Sha256.digest(b"artifact");
+        let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
+        let (r, s) = sig.split_scalars();
+        let flipped = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+        for sig in [sig, flipped] {
+            public
+                .verify_prehashed(HashAlgorithm::Sha256, &digest, sig.to_der().as_bytes())
+                .unwrap();
+        }
+        // Raw (r ‖ s) instead of DER, trailing bytes after the DER, and no signature at all.
+        let der = sig.to_der().as_bytes().to_vec();
+        let mut trailing = der.clone();
+        trailing.push(0);
+        for bad in [sig.to_bytes().to_vec(), trailing, Vec::new()] {
+            assert!(public
+                .verify_prehashed(HashAlgorithm::Sha256, &digest, &bad)
                 .is_err());
         }
     }

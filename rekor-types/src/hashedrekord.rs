@@ -9,14 +9,21 @@
 //! - the canonical body keeps `data.hash` as sent, the signature bytes re-encoded, and the
 //!   verifier as its canonical PEM; then RFC 8785.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sigstack_keys::HashAlgorithm;
 
+use std::sync::Arc;
+
+use crate::cache::{Prepared, VerifierCache};
 use crate::pki::Verifier;
 use crate::util::{b64, b64_std_decode, invalid, req_object, req_str};
 use crate::{jcs, CanonicalEntry, EntryError, IndexKey};
 
-pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, EntryError> {
+pub(crate) fn canonicalize(
+    spec: &Map<String, Value>,
+    cache: Option<&VerifierCache>,
+) -> Result<CanonicalEntry, EntryError> {
+    const KEY_FIELD: &str = "spec.signature.publicKey.content";
     let signature = req_object(spec, "signature", "spec.signature")?;
     let sig_b64 = req_str(signature, "content", "spec.signature.content")?;
     let sig = b64_std_decode("spec.signature.content", sig_b64)?;
@@ -24,9 +31,12 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
         return Err(invalid("spec.signature.content", "must not be empty"));
     }
     let public_key = req_object(signature, "publicKey", "spec.signature.publicKey")?;
-    let key_b64 = req_str(public_key, "content", "spec.signature.publicKey.content")?;
-    let key_pem = b64_std_decode("spec.signature.publicKey.content", key_b64)?;
-    let verifier = Verifier::from_pem("spec.signature.publicKey.content", &key_pem)?;
+    let key_b64 = req_str(public_key, "content", KEY_FIELD)?;
+    let prepared = match cache {
+        Some(cache) => cache.get_or_parse(KEY_FIELD, key_b64)?,
+        None => Arc::new(Prepared::parse_b64_pem(KEY_FIELD, key_b64)?),
+    };
+    let verifier = &prepared.verifier;
 
     let data = req_object(spec, "data", "spec.data")?;
     let hash = req_object(data, "hash", "spec.data.hash")?;
@@ -56,22 +66,11 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
     let digest =
         hex::decode(value).map_err(|e| invalid("spec.data.hash.value", format!("not hex: {e}")))?;
 
-    verify_prehashed(&verifier, alg, &digest, &sig)?;
+    verify_prehashed(verifier, alg, &digest, &sig)?;
 
-    let canonical_pem = verifier.canonical_pem();
-    let body = jcs::canonical_json(&json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "data": {"hash": {"algorithm": algorithm, "value": value}},
-            "signature": {
-                "content": b64(&sig),
-                "publicKey": {"content": b64(canonical_pem.as_bytes())},
-            },
-        },
-    }));
+    let body = canonical_body(algorithm, value, &b64(&sig), &prepared.canonical_pem_b64);
 
-    let mut index_keys = vec![IndexKey::PublicKey(verifier.index_hash())];
+    let mut index_keys = vec![IndexKey::PublicKey(prepared.index_hash.clone())];
     index_keys.extend(
         verifier
             .subjects
@@ -87,6 +86,24 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
         body,
         index_keys: crate::dedup(index_keys),
     })
+}
+
+/// The RFC 8785 body, written directly (it is built for every entry): the members below are in
+/// sorted order already, and every string goes through the canonical escaping.
+fn canonical_body(algorithm: &str, value: &str, sig_b64: &str, pem_b64: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(sig_b64.len() + pem_b64.len() + value.len() + 160);
+    out.extend_from_slice(
+        br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"#,
+    );
+    jcs::write_string(algorithm, &mut out);
+    out.extend_from_slice(br#","value":"#);
+    jcs::write_string(value, &mut out);
+    out.extend_from_slice(br#"}},"signature":{"content":"#);
+    jcs::write_string(sig_b64, &mut out);
+    out.extend_from_slice(br#","publicKey":{"content":"#);
+    jcs::write_string(pem_b64, &mut out);
+    out.extend_from_slice(b"}}}}");
+    out
 }
 
 /// Verifies a hashedrekord signature over `digest`, naming why it failed.
@@ -111,4 +128,28 @@ pub(crate) fn verify_prehashed(
         .key
         .verify_prehashed(alg, digest, sig)
         .map_err(|_| EntryError::BadSignature("signature does not verify over the digest".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_body_is_the_canonical_json_of_the_entry() {
+        for (alg, value, sig, pem) in [
+            ("sha256", "ab".repeat(32), "MEUC+/==", "LS0tLS1CRUdJTg=="),
+            ("sha512", "0".repeat(128), "", "x\"\\\n\u{1}é"),
+        ] {
+            let want = jcs::canonical_json(&json!({
+                "apiVersion": "0.0.1",
+                "kind": "hashedrekord",
+                "spec": {
+                    "data": {"hash": {"algorithm": alg, "value": value}},
+                    "signature": {"content": sig, "publicKey": {"content": pem}},
+                },
+            }));
+            assert_eq!(canonical_body(alg, &value, sig, pem), want);
+        }
+    }
 }

@@ -60,26 +60,36 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
     }
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\u{08}' => out.extend_from_slice(b"\\b"),
-            '\u{0c}' => out.extend_from_slice(b"\\f"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+    // Copies runs of bytes that need no escape in one go (base64, hex and PEM are nothing
+    // else). Escapes are decided byte by byte: every byte of a multi-byte UTF-8 sequence is
+    // >= 0x80, so only ASCII bytes are ever escaped and the rest pass through as UTF-8.
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            b if b < 0x20 => {
+                out.extend_from_slice(&bytes[run..i]);
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+                run = i + 1;
+                continue;
             }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        out.extend_from_slice(escape);
+        run = i + 1;
     }
+    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 
@@ -95,6 +105,19 @@ mod tests {
             String::from_utf8(canonical_json(&v)).unwrap(),
             "{\"A\":-5,\"a\":[true,null,\"x\\\"\\\\\\n\\u001f<>&é\"],\"b\":1}"
         );
+    }
+
+    #[test]
+    fn escapes_every_control_character_and_keeps_utf8() {
+        for c in (0u32..0x80).chain([0xe9, 0x2028, 0x1f600]) {
+            let c = char::from_u32(c).unwrap();
+            let s = format!("a{c}b{c}");
+            let mut out = Vec::new();
+            write_string(&s, &mut out);
+            // serde_json escapes the same set (it writes \u001f-style escapes in lowercase hex
+            // too), so the two must agree byte for byte.
+            assert_eq!(out, serde_json::to_vec(&s).unwrap(), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@
 //! );
 //! ```
 
+mod cache;
 mod dsse;
 mod hashedrekord;
 mod intoto;
@@ -46,7 +47,9 @@ mod pki;
 mod util;
 mod v2;
 
-use serde_json::{json, Value};
+use serde_json::Value;
+
+pub use cache::{VerifierCache, DEFAULT_VERIFIER_CACHE};
 
 /// What a proposed entry becomes once verified: the exact bytes the log stores, and the search
 /// keys written in the same transaction.
@@ -124,6 +127,23 @@ pub const SUPPORTED_V1: &[(&str, &str)] = &[
 
 /// Rekor v1: a `POST /api/v1/log/entries` body (`{"kind","apiVersion","spec"}`).
 pub fn canonicalize_v1(proposed_entry_json: &[u8]) -> Result<CanonicalEntry, EntryError> {
+    canonicalize(proposed_entry_json, None)
+}
+
+/// [`canonicalize_v1`], taking the verifiers of `hashedrekord` entries from `cache` (and
+/// remembering new ones there): the same answer, refusals included, for less work when many
+/// entries are signed with the same key or certificate.
+pub fn canonicalize_v1_cached(
+    proposed_entry_json: &[u8],
+    cache: &VerifierCache,
+) -> Result<CanonicalEntry, EntryError> {
+    canonicalize(proposed_entry_json, Some(cache))
+}
+
+fn canonicalize(
+    proposed_entry_json: &[u8],
+    cache: Option<&VerifierCache>,
+) -> Result<CanonicalEntry, EntryError> {
     let entry = util::parse_object(proposed_entry_json)?;
     let kind = match entry.get("kind") {
         Some(Value::String(k)) => k.as_str(),
@@ -146,7 +166,7 @@ pub fn canonicalize_v1(proposed_entry_json: &[u8]) -> Result<CanonicalEntry, Ent
     }
     let spec = util::req_object(&entry, "spec", "spec")?;
     match kind {
-        "hashedrekord" => hashedrekord::canonicalize(spec),
+        "hashedrekord" => hashedrekord::canonicalize(spec, cache),
         "dsse" => dsse::canonicalize(spec),
         _ => intoto::canonicalize(spec),
     }
@@ -176,12 +196,21 @@ pub fn canonicalize_v2(create_entry_request_json: &[u8]) -> Result<CanonicalEntr
 /// The bytes a Rekor v1 SignedEntryTimestamp signs: RFC 8785 JSON of
 /// `{"body": base64(body), "integratedTime", "logID": hex, "logIndex"}` (global index).
 pub fn set_payload(body: &[u8], integrated_time: i64, log_id_hex: &str, log_index: u64) -> Vec<u8> {
-    jcs::canonical_json(&json!({
-        "body": util::b64(body),
-        "integratedTime": integrated_time,
-        "logID": log_id_hex,
-        "logIndex": log_index,
-    }))
+    use base64::Engine as _;
+    // Written directly (it is on every write path): the members are already in RFC 8785 order,
+    // base64 needs no escaping, and the log ID is escaped like any string.
+    let mut out = Vec::with_capacity(body.len().div_ceil(3) * 4 + log_id_hex.len() + 80);
+    out.extend_from_slice(b"{\"body\":\"");
+    let start = out.len();
+    out.resize(start + body.len().div_ceil(3) * 4, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(body, &mut out[start..])
+        .expect("the buffer fits padded base64");
+    out.truncate(start + written);
+    out.extend_from_slice(format!("\",\"integratedTime\":{integrated_time},\"logID\":").as_bytes());
+    jcs::write_string(log_id_hex, &mut out);
+    out.extend_from_slice(format!(",\"logIndex\":{log_index}}}").as_bytes());
+    out
 }
 
 /// The [`IndexKey::PublicKey`] value for a search by public key: `format` is `x509`, `pkix`, …
@@ -212,4 +241,29 @@ fn dedup(keys: Vec<IndexKey>) -> Vec<IndexKey> {
     keys.into_iter()
         .filter(|k| seen.insert(k.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    proptest! {
+        #[test]
+        fn set_payload_is_the_canonical_json_of_its_members(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            integrated_time in any::<i64>(),
+            log_id in ".{0,20}",
+            log_index in any::<u64>(),
+        ) {
+            let want = jcs::canonical_json(&json!({
+                "body": util::b64(&body),
+                "integratedTime": integrated_time,
+                "logID": log_id,
+                "logIndex": log_index,
+            }));
+            prop_assert_eq!(set_payload(&body, integrated_time, &log_id, log_index), want);
+        }
+    }
 }

@@ -51,8 +51,19 @@ fn hashedrekord(sig: &[u8], pem: &[u8], alg: &str, hex_value: &str) -> Value {
     })
 }
 
+/// One cache for every test of this file, so that entries signed by the same key hit it.
+static CACHE: std::sync::LazyLock<rekor_types::VerifierCache> =
+    std::sync::LazyLock::new(|| rekor_types::VerifierCache::new(4));
+
+/// `canonicalize_v1`, checked to answer exactly as `canonicalize_v1_cached` does (twice: the
+/// second call hits the cache when the first parsed a verifier).
 fn v1(v: &Value) -> Result<CanonicalEntry, EntryError> {
-    canonicalize_v1(&serde_json::to_vec(v).unwrap())
+    let bytes = serde_json::to_vec(v).unwrap();
+    let plain = canonicalize_v1(&bytes);
+    for _ in 0..2 {
+        assert_eq!(rekor_types::canonicalize_v1_cached(&bytes, &CACHE), plain);
+    }
+    plain
 }
 
 fn v2(v: &Value) -> Result<CanonicalEntry, EntryError> {

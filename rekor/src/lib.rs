@@ -86,6 +86,10 @@ pub struct RekorConfig {
     pub limits: Limits,
     /// Sequencing and caching of the logs.
     pub log_options: LogOptions,
+    /// How many parsed client verifiers (public keys, certificates) to remember, keyed by the
+    /// exact text of the entry's `publicKey.content`: entries signed with a key seen recently
+    /// skip parsing it again (default [`rekor_types::DEFAULT_VERIFIER_CACHE`]).
+    pub verifier_cache: usize,
 }
 
 impl RekorConfig {
@@ -107,6 +111,7 @@ impl RekorConfig {
             shards,
             limits: Limits::default(),
             log_options,
+            verifier_cache: rekor_types::DEFAULT_VERIFIER_CACHE,
         }
     }
 }
@@ -158,6 +163,8 @@ pub struct Rekor {
     pub(crate) v2_origin: String,
     pub(crate) limits: Limits,
     pub(crate) metrics: metrics::Metrics,
+    /// Parsed verifiers of recent v1 entries (see [`RekorConfig::verifier_cache`]).
+    pub(crate) verifiers: rekor_types::VerifierCache,
 }
 
 impl Rekor {
@@ -237,6 +244,7 @@ impl Rekor {
             v2_origin: config.v2_origin,
             limits: config.limits,
             metrics: metrics::Metrics::new(),
+            verifiers: rekor_types::VerifierCache::new(config.verifier_cache),
         }))
     }
 

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -89,7 +89,7 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
             });
         }
     }
-    let canonical = rekor_types::canonicalize_v1(bytes)?;
+    let canonical = rekor_types::canonicalize_v1_cached(bytes, &rekor.verifiers)?;
     let shard = rekor.active();
     let submission = Submission {
         identity: tlog::merkle::leaf_hash(&canonical.body),
@@ -102,7 +102,7 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
         .tree_size
         .with_label_values(&["v1"])
         .set(appended.head.size as i64);
-    let uuid = hex::encode(appended.entry.leaf_hash);
+    let uuid = hex_lower(&appended.entry.leaf_hash);
     let id = entry_id(shard.tree_id, &uuid);
     let location = format!("/api/v1/log/entries/{id}");
     if appended.duplicate {
@@ -120,7 +120,18 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
         &appended.head.root,
         &appended.inclusion_proof,
     )?;
-    let mut response = (StatusCode::CREATED, Json(json!({ id: entry }))).into_response();
+    // `{id: entry}`, serialised straight from the structs.
+    let body = serde_json::to_vec(&std::collections::BTreeMap::from([(id, entry)]))
+        .map_err(|e| ApiError::Internal(format!("JSON encoding: {e}")))?;
+    let mut response = (
+        StatusCode::CREATED,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&location) {
         headers.insert(header::LOCATION, v);
@@ -149,8 +160,44 @@ fn entry_id(tree_id: i64, uuid: &str) -> String {
     format!("{tree_id:016x}{uuid}")
 }
 
-/// A `LogEntry` value: the entry, its SignedEntryTimestamp, and its inclusion proof in the
-/// tree of `size` with that tree's checkpoint.
+/// A `LogEntry` value: the entry, its SignedEntryTimestamp, and its inclusion proof in a tree
+/// with that tree's checkpoint. Members are declared in sorted order, as a `serde_json::Value`
+/// writes them, so the write path (serialised directly) and the read paths (through `Value`)
+/// answer byte-identical JSON.
+#[derive(Serialize)]
+struct LogEntry {
+    body: String,
+    #[serde(rename = "integratedTime")]
+    integrated_time: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+    #[serde(rename = "logIndex")]
+    log_index: u64,
+    verification: Verification,
+}
+
+#[derive(Serialize)]
+struct Verification {
+    #[serde(rename = "inclusionProof")]
+    inclusion_proof: InclusionProof,
+    #[serde(rename = "signedEntryTimestamp")]
+    signed_entry_timestamp: String,
+}
+
+#[derive(Serialize)]
+struct InclusionProof {
+    checkpoint: String,
+    hashes: Vec<String>,
+    #[serde(rename = "logIndex")]
+    log_index: u64,
+    #[serde(rename = "rootHash")]
+    root_hash: String,
+    #[serde(rename = "treeSize")]
+    tree_size: u64,
+}
+
+/// The `LogEntry` of `entry` with its SignedEntryTimestamp (signed now) and its inclusion
+/// `proof` in the tree of `size`, whose root and checkpoint are given.
 fn render_entry(
     rekor: &Rekor,
     shard: &Shard,
@@ -159,9 +206,9 @@ fn render_entry(
     size: u64,
     root: &Hash,
     proof: &[Hash],
-) -> Result<Value, ApiError> {
+) -> Result<LogEntry, ApiError> {
     let integrated_time = (entry.integrated_at_ms / 1000) as i64;
-    let log_id = hex::encode(rekor.v1_log_id);
+    let log_id = hex_lower(&rekor.v1_log_id);
     let global_index = shard.offset + entry.index;
     let set = rekor
         .v1_key
@@ -172,22 +219,36 @@ fn render_entry(
             global_index,
         ))
         .map_err(ApiError::from)?;
-    Ok(json!({
-        "body": B64.encode(&entry.data),
-        "integratedTime": integrated_time,
-        "logID": log_id,
-        "logIndex": global_index,
-        "verification": {
-            "signedEntryTimestamp": B64.encode(set),
-            "inclusionProof": {
-                "logIndex": entry.index,
-                "treeSize": size,
-                "rootHash": hex::encode(root),
-                "hashes": proof.iter().map(hex::encode).collect::<Vec<_>>(),
-                "checkpoint": String::from_utf8_lossy(checkpoint),
-            }
-        }
-    }))
+    Ok(LogEntry {
+        body: B64.encode(&entry.data),
+        integrated_time,
+        log_id,
+        log_index: global_index,
+        verification: Verification {
+            inclusion_proof: InclusionProof {
+                checkpoint: String::from_utf8_lossy(checkpoint).into_owned(),
+                hashes: proof.iter().map(|h| hex_lower(h)).collect(),
+                log_index: entry.index,
+                root_hash: hex_lower(root),
+                tree_size: size,
+            },
+            signed_entry_timestamp: B64.encode(set),
+        },
+    })
+}
+
+/// Lowercase hex of a hash, as `hex::encode` writes it, through a slice rather than its
+/// char-at-a-time iterator: every write path renders some twenty hashes.
+fn hex_lower(bytes: &[u8]) -> String {
+    let mut buf = vec![0u8; bytes.len() * 2];
+    hex::encode_to_slice(bytes, &mut buf).expect("the buffer is twice as long");
+    String::from_utf8(buf).expect("hex digits are ASCII")
+}
+
+impl LogEntry {
+    fn into_value(self) -> Value {
+        serde_json::to_value(self).expect("a LogEntry serialises")
+    }
 }
 
 /// An entry with a proof against its shard's current head.
@@ -212,7 +273,8 @@ async fn entry_with_proof(
         head.size,
         &head.root,
         &proof,
-    )?;
+    )?
+    .into_value();
     Ok((
         entry_id(shard.tree_id, &hex::encode(entry.leaf_hash)),
         value,
@@ -570,6 +632,13 @@ mod tests {
         for bad in ["", "zz", &"g".repeat(64), &"a".repeat(63), &"a".repeat(81)] {
             assert!(parse_entry_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hex_lower_is_hex_encode() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex_lower(&bytes), hex::encode(&bytes));
+        assert_eq!(hex_lower(&[]), "");
     }
 
     #[test]

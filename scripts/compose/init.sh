@@ -14,6 +14,9 @@
 #   SIGSTACK_INIT_OIDC_ISSUER_URL issuer written to a new fulcio-config.yaml
 #                                 (http://dev-issuer:8080, the development issuer)
 #   SIGSTACK_INIT_OIDC_CLIENT_ID  its audience                          (sigstore)
+#   SIGSTACK_PUBLIC_{FULCIO,CTLOG,REKOR,TSA,OIDC}_URL
+#                                 the URLs clients use, written into the trust files
+#                                 (http://127.0.0.1:<published port>; the issuer URL)
 set -eu
 
 KEYS=${SIGSTACK_INIT_KEYS_DIR:-/keys}
@@ -77,18 +80,14 @@ else
     sigstack tuf init --repo "$DATA/tuf" --root-key "$OFFLINE/tuf-root.pem" --threshold 1 \
         --online-key "$KEYS/tuf-online.pem"
 fi
-if [ ! -f "$DATA/tuf/.sigstack-init-targets" ]; then
-    target() { # name file usage
-        sigstack tuf add-target --repo "$DATA/tuf" "$1" "$2" --usage "$3" \
-            --online-key "$KEYS/tuf-online.pem"
-    }
-    target fulcio_v1.crt.pem "$KEYS/fulcio-chain.pem" Fulcio
-    target ctfe.pub "$KEYS/ctlog.pem.pub" CTFE
-    target rekor.pub "$KEYS/rekor-v1.pem.pub" Rekor
-    target rekor-v2.pub "$KEYS/rekor-v2.pem.pub" Rekor
-    target tsa_certchain.pem "$KEYS/tsa-chain.pem" TSA
-    # trusted_root.json and signing_config.v0.2.json: added here once `sigstack trust`
-    # can write them from these keys (not in the binary yet; see docs/deploy.md).
-    : >"$DATA/tuf/.sigstack-init-targets"
-fi
+# 6. trusted_root.json and signing_config.v0.2.json for exactly these keys and the URLs clients
+#    use, through TUF, with the key history in $DATA (a rotated key keeps its entry, its
+#    window closed). Client files land in $DATA/trust/. Re-run after any rotation.
+sigstack trust publish --repo "$DATA/tuf" --online-key "$KEYS/tuf-online.pem" --state-dir "$DATA" \
+    --fulcio-url "${SIGSTACK_PUBLIC_FULCIO_URL:-http://127.0.0.1:5555}" --fulcio-chain "$KEYS/fulcio-chain.pem" \
+    --ctlog-url "${SIGSTACK_PUBLIC_CTLOG_URL:-http://127.0.0.1:6962}" --ctlog-key "$KEYS/ctlog.pem" \
+    --rekor-url "${SIGSTACK_PUBLIC_REKOR_URL:-http://127.0.0.1:3000}" \
+    --rekor-v1-key "$KEYS/rekor-v1.pem" --rekor-v2-key "$KEYS/rekor-v2.pem" \
+    --tsa-url "${SIGSTACK_PUBLIC_TSA_URL:-http://127.0.0.1:3003}" --tsa-chain "$KEYS/tsa-chain.pem" \
+    --oidc-url "${SIGSTACK_PUBLIC_OIDC_URL:-$ISSUER}"
 say "done"

@@ -18,24 +18,17 @@
 #   - negative checks for each client: another identity, another issuer, a tampered artifact, a
 #     tampered bundle;
 #   - lifecycle: a second `up` on the same data directory is refused; Ctrl-C (SIGINT) stops the
-#     stack cleanly; a restart reuses the keys and the logs keep growing.
+#     stack cleanly; a restart reuses the keys and the logs keep growing; a rotated TSA key
+#     becomes a new TUF targets version listing the old TSA with its window closed, and old
+#     and new bundles verify.
 #
-# Tools are pinned and cached in .cache/interop/ (the sigstore-python venv of fulcio.sh and the
-# sigstore-js install of rekor_js.sh). Ends with one line on stdout, `e2e-interop: N passed, M
-# failed`. KEEP_INTEROP_DIR=1 keeps the work directory.
+# Tools are pinned and cached in .cache/interop/ (lib.sh's sigstore-python venv, shared with
+# fulcio.sh, and the sigstore-js install of rekor_js.sh). Ends with one line on stdout,
+# `e2e-interop: N passed, M failed`. KEEP_INTEROP_DIR=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
 
-# sigstore-python and its whole dependency closure, pinned.
-PY_PINS="sigstore==4.5.1 sigstore-models==0.0.6 sigstore-rekor-types==0.0.18 \
-annotated-types==0.8.0 certifi==2026.10.19.post1 cffi==2.1.1 charset-normalizer==3.5.3 \
-cryptography==50.0.2 dnspython==2.9.2 email-validator==2.4.0 id==1.6.1 idna==3.20 \
-markdown-it-py==4.3.0 mdurl==0.1.2 platformdirs==4.14.8 pycparser==3.12 pydantic==2.14.4 \
-pydantic_core==2.50.5 Pygments==2.21.0 PyJWT==2.15.1 requests==2.34.2 rfc3161-client==1.0.9 \
-rfc8785==0.1.4 rich==15.0.0 securesystemslib==1.6.0 tuf==7.0.1 typing-inspection==0.4.5 \
-typing_extensions==4.16.0 urllib3==2.8.0"
-CACHE="$REPO/.cache/interop"
 JS_SRC="$REPO/scripts/interop/rekor_js"
 
 SUITE_NAME=e2e-interop
@@ -48,37 +41,13 @@ trap 'stop_pid "$UP_PID"; cleanup' EXIT
 # --- tools -----------------------------------------------------------------------------
 
 SECONDS=0
-log "building sigstack"
-cargo build -p sigstack --locked --quiet
-SIGSTACK="$REPO/target/debug/sigstack"
-
-mkdir -p "$CACHE"
-VENV="$CACHE/venv-sigstore"
-if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
-    log "installing sigstore-python (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
-    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-    printf '%s' "$PY_PINS" >"$VENV/.pins"
-fi
-PY="$VENV/bin/python"
-FC="$REPO/scripts/interop/fulcio_client.py"
-NODE_DIR="$CACHE/node-rekor-js"
-stamp=$(cat "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$(command -v node)" | sha256sum | cut -d' ' -f1)
-if [[ "$(cat "$NODE_DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
-    log "installing sigstore-js (pinned) into $NODE_DIR"
-    rm -rf "$NODE_DIR"
-    mkdir -p "$NODE_DIR"
-    cp "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$NODE_DIR/"
-    npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-    printf '%s' "$stamp" >"$NODE_DIR/.stamp"
-fi
+build_sigstack
+ensure_sigstore_python
+ensure_node_packages "$JS_SRC" node-rekor-js sigstore-js
 export SIGSTORE_JS_DIR="$NODE_DIR"
 JS="$REPO/scripts/interop/rekor_js/rekor_js.mjs"
 SIGSTORE_JS_CLI="$NODE_DIR/node_modules/@sigstore/cli/bin/run"
-log "tools ready after ${SECONDS}s"
+tools_ready
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-e2e.XXXXXX")
 D=$WORK
@@ -222,6 +191,25 @@ check "after the restart, the keys are the same and the log keeps growing" \
     _ "$D/trusted_root.before" "$DATA" "$SP" "$SIGSTACK" "$EMAIL" "$D/py-after.json" "$D/other.txt"
 check "the restarted log continues from its size before the restart" \
     "$PY" -c 'import json,sys; e=json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]; assert int(e["logIndex"]) >= int(sys.argv[2]), e["logIndex"]' "$D/py-after.json" "$size_before"
+
+# A key rotation: a new TSA key and chain. The restarted stack must publish a new targets
+# version whose trusted_root.json keeps the old TSA with its window closed, and clients must
+# still sign and verify (python-tuf refreshes from the root it already trusts).
+kill -INT "$UP_PID"
+wait "$UP_PID" 2>/dev/null || true
+UP_PID=""
+rm -f "$DATA/keys/tsa-key.pem" "$DATA/keys/tsa-chain.pem"
+start_up
+require "sigstack up restarts after the TSA key was rotated" wait_ready
+check "python-tuf refreshes to a new trusted_root.json listing both TSAs, the old one closed" \
+    bash -c '"$1" "$2" fetch --url "$3" --workdir "$4" --target "trusted_root.json=$5/trusted_root.json" >/dev/null &&
+        "$1" -c "import json,sys; t=json.load(open(sys.argv[1]))[\"timestampAuthorities\"]; assert len(t)==2, t; assert sum(1 for a in t if \"end\" in a[\"validFor\"])==1, t" "$5/trusted_root.json"' \
+    _ "$PY" "$REPO/scripts/interop/tuf_client.py" "$TUF_URL" "$D/tuf-client" "$T"
+check "after the rotation, sigstore-python signs (Rekor v2 + the new TSA) and verifies" \
+    bash -c '"$1" --trust-config "$2" sign --identity-token "$("$3" token "$4")" --bundle "$5" "$6" >/dev/null 2>&1 &&
+        "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
+    _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated.json" "$D/other.txt" "$ISSUER_URL"
+check "a bundle timestamped by the old TSA still verifies after the rotation" pverify "$D/py-v2.json" "$D/artifact.txt"
 
 if [[ $failed -gt 0 ]]; then
     for f in sigstore-python.log sigstore-js.log; do

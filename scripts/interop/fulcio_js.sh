@@ -19,14 +19,14 @@
 #      the server's message.
 #
 # sigstore-js is pinned by fulcio_js/package.json + package-lock.json (npm ci) and cached in
-# .cache/interop/node-sigstore/; the Python side uses fulcio.sh's pinned venv (same pins,
-# same cache). Everything started is stopped, and the throwaway files removed, on any exit.
+# .cache/interop/node-sigstore/; the Python side uses the pinned sigstore-python venv of
+# lib.sh (the one fulcio.sh uses). Everything started is stopped, and the throwaway files
+# removed, on any exit.
 # Ends with one line on stdout, `fulcio-js-interop: N passed, M failed`, and exits non-zero
 # if any check failed. KEEP_INTEROP_DIR=1 keeps the work directory for debugging.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
-CACHE="$REPO/.cache/interop"
 JS_SRC="$REPO/scripts/interop/fulcio_js"
 
 SUITE_NAME=fulcio-js-interop
@@ -37,23 +37,10 @@ source "$REPO/scripts/interop/lib.sh"
 # --- tools -----------------------------------------------------------------------------
 
 SECONDS=0
-log "building sigstack"
-cargo build -p sigstack --locked --quiet
-SIGSTACK="$REPO/target/debug/sigstack"
-
-mkdir -p "$CACHE"
+build_sigstack
 
 # sigstore-js: npm ci from the committed lock file; reinstalled when package*.json change.
-NODE_DIR="$CACHE/node-sigstore"
-stamp=$(cat "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$(command -v node)" | sha256sum | cut -d' ' -f1)
-if [[ "$(cat "$NODE_DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
-    log "installing sigstore-js (pinned) into $NODE_DIR"
-    rm -rf "$NODE_DIR"
-    mkdir -p "$NODE_DIR"
-    cp "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$NODE_DIR/"
-    npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-    printf '%s' "$stamp" >"$NODE_DIR/.stamp"
-fi
+ensure_node_packages "$JS_SRC" node-sigstore sigstore-js
 export SIGSTORE_JS_DIR="$NODE_DIR"
 JS=(node "$JS_SRC/fulcio_js.mjs")
 # shellcheck disable=SC2016 # JavaScript, not shell
@@ -61,22 +48,8 @@ JS_VERSIONS=$(cd "$NODE_DIR" && node -e '
 for (const p of ["@sigstore/sign", "@sigstore/core", "@sigstore/bundle", "make-fetch-happen"])
   process.stdout.write(`${p}@${require(p + "/package.json").version} `)')
 
-# sigstore-python's venv from fulcio.sh, with fulcio.sh's own pins (one cache for both suites).
-eval "$(sed -n '/^PY_PINS="/,/"$/p' "$REPO/scripts/interop/fulcio.sh")"
-[[ -n "${PY_PINS:-}" ]] || { log "could not read PY_PINS from fulcio.sh"; exit 1; }
-VENV="$CACHE/venv-sigstore"
-if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
-    log "installing sigstore-python (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
-    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-    printf '%s' "$PY_PINS" >"$VENV/.pins"
-fi
-PY="$VENV/bin/python"
-FC="$REPO/scripts/interop/fulcio_client.py"
-log "tools ready after ${SECONDS}s: node $(node --version), $JS_VERSIONS"
+ensure_sigstore_python
+tools_ready "node $(node --version), $JS_VERSIONS"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-fulcio-js-interop.XXXXXX")
 D=$WORK

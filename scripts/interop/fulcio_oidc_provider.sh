@@ -27,14 +27,13 @@
 #      `not-sigstore` are each refused with 401 naming the failed check, and nothing is logged.
 #
 # oidc-provider is pinned by oidc_provider/package.json + package-lock.json (npm ci) and cached
-# in .cache/interop/node-oidc-provider/; sigstore-python is fulcio.sh's pinned venv (same
-# pins, same cache). Everything started is stopped, and the throwaway files removed, on any
+# in .cache/interop/node-oidc-provider/; sigstore-python is lib.sh's pinned venv (the one
+# fulcio.sh uses). Everything started is stopped, and the throwaway files removed, on any
 # exit. Ends with one line on stdout, `fulcio-oidc-interop: N passed, M failed`, and exits
 # non-zero if any check failed. KEEP_INTEROP_DIR=1 keeps the work directory for debugging.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
-CACHE="$REPO/.cache/interop"
 OP_SRC="$REPO/scripts/interop/oidc_provider"
 
 SUITE_NAME=fulcio-oidc-interop
@@ -51,43 +50,16 @@ trap 'late_rc=$?; set +e; stop_pid "$RSA_PID"; stop_pid "$LATE_PID"; (exit $late
 # --- tools -----------------------------------------------------------------------------
 
 SECONDS=0
-log "building sigstack"
-cargo build -p sigstack --locked --quiet
-SIGSTACK="$REPO/target/debug/sigstack"
-
-mkdir -p "$CACHE"
+build_sigstack
 
 # oidc-provider: npm ci from the committed lock file; reinstalled when package*.json change.
-NODE_DIR="$CACHE/node-oidc-provider"
-stamp=$(cat "$OP_SRC/package.json" "$OP_SRC/package-lock.json" "$(command -v node)" | sha256sum | cut -d' ' -f1)
-if [[ "$(cat "$NODE_DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
-    log "installing oidc-provider (pinned) into $NODE_DIR"
-    rm -rf "$NODE_DIR"
-    mkdir -p "$NODE_DIR"
-    cp "$OP_SRC/package.json" "$OP_SRC/package-lock.json" "$NODE_DIR/"
-    npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-    printf '%s' "$stamp" >"$NODE_DIR/.stamp"
-fi
+ensure_node_packages "$OP_SRC" node-oidc-provider oidc-provider
 export OIDC_PROVIDER_DIR="$NODE_DIR"
 OP=(node "$OP_SRC/op.mjs")
 OP_VERSION=$(cd "$NODE_DIR" && node -p 'require("oidc-provider/package.json").version')
 
-# sigstore-python's venv from fulcio.sh, with fulcio.sh's own pins (one cache for the suites).
-eval "$(sed -n '/^PY_PINS="/,/"$/p' "$REPO/scripts/interop/fulcio.sh")"
-[[ -n "${PY_PINS:-}" ]] || { log "could not read PY_PINS from fulcio.sh"; exit 1; }
-VENV="$CACHE/venv-sigstore"
-if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
-    log "installing sigstore-python (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
-    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-    printf '%s' "$PY_PINS" >"$VENV/.pins"
-fi
-PY="$VENV/bin/python"
-FC="$REPO/scripts/interop/fulcio_client.py"
-log "tools ready after ${SECONDS}s: node $(node --version), oidc-provider@$OP_VERSION"
+ensure_sigstore_python
+tools_ready "node $(node --version), oidc-provider@$OP_VERSION"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-fulcio-oidc-interop.XXXXXX")
 D=$WORK
@@ -97,13 +69,9 @@ D=$WORK
 OP_PORT=$(free_port)
 RSA_PORT=$(free_port)
 LATE_PORT=$(free_port)
-CT_PORT=$(free_port)
-FULCIO_PORT=$(free_port)
 OP_URL="http://127.0.0.1:$OP_PORT"
 RSA_URL="http://127.0.0.1:$RSA_PORT"
 LATE_URL="http://127.0.0.1:$LATE_PORT"
-CT_URL="http://127.0.0.1:$CT_PORT"
-FULCIO_URL="http://127.0.0.1:$FULCIO_PORT"
 
 "${OP[@]}" serve --port "$OP_PORT" >"$D/op.log" 2>&1 &
 ISSUER_PID=$!
@@ -118,22 +86,15 @@ for url in "$OP_URL" "$RSA_URL" "$LATE_URL"; do
     printf '  %s:\n    issuer-url: %s\n    client-id: sigstore\n    type: email\n' "$url" "$url"
 done | { echo "oidc-issuers:"; cat; } >"$D/fulcio.yaml"
 
-RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$D/ct.sqlite" \
-    --key "$D/ct.pem" --origin "interop.sigstack.test/fulcio-oidc-ctlog" --root-cert "$D/root.pem" \
-    >"$D/ctlog.log" 2>&1 &
-CT_PID=$!
+launch_ctlog "interop.sigstack.test/fulcio-oidc-ctlog"
 require "oidc-provider $OP_VERSION serves discovery ($OP_URL)" \
     "$PY" "$FC" wait --url "$OP_URL/.well-known/openid-configuration" --timeout 30
 require "RSA oidc-provider serves discovery ($RSA_URL)" \
     "$PY" "$FC" wait --url "$RSA_URL/.well-known/openid-configuration" --timeout 30
 require "late oidc-provider serves discovery ($LATE_URL)" \
     "$PY" "$FC" wait --url "$LATE_URL/.well-known/openid-configuration" --timeout 30
-require "CT log starts ($CT_URL)" "$PY" "$FC" wait --url "$CT_URL/ct/v1/get-sth" --timeout 60
-RUST_LOG=info "$SIGSTACK" fulcio --listen "127.0.0.1:$FULCIO_PORT" --config "$D/fulcio.yaml" \
-    --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" \
-    >"$D/fulcio.log" 2>&1 &
-FULCIO_PID=$!
-require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60
+wait_ctlog
+start_fulcio
 
 "$PY" "$FC" trust --dir "$D" --ct-key "$D/ct.pem" --ct-url "$CT_URL" --fulcio-url "$FULCIO_URL"
 

@@ -1,9 +1,25 @@
 # shellcheck shell=bash
-# Scaffolding shared by the interop suites that start an OIDC issuer, the CT log and the CA
-# (fulcio.sh, fulcio_js.sh): counters, logging, the exit trap that stops every server, shows
-# their logs on failure, removes the work directory and prints the suite's closing line, and the
-# require/check helpers. Sourced, never run: set SUITE_NAME (the closing line's label, one word,
-# e.g. "fulcio-interop") and LOG_NAME (the log prefix) first.
+# Scaffolding shared by the interop suites (fulcio.sh, fulcio_js.sh, fulcio_oidc_provider.sh,
+# rekor.sh, rekor_js.sh, e2e.sh, tuf.sh): counters, logging, the exit trap that stops every
+# server, shows their logs on failure, removes the work directory and prints the suite's closing
+# line, the require/check helpers, the servers the suites start, and the tools they run
+# (building sigstack, the pinned Python venvs, the pinned npm installs), all cached in
+# .cache/interop/. Sourced, never run: set REPO (the repository root), SUITE_NAME (the closing
+# line's label, one word, e.g. "fulcio-interop") and LOG_NAME (the log prefix) first.
+
+# Where the pinned tools live between runs.
+CACHE="$REPO/.cache/interop"
+# The sigstore-python helper every sigstore-python suite (and start_fulcio_stack) runs.
+FC="$REPO/scripts/interop/fulcio_client.py"
+
+# sigstore-python and its whole dependency closure, pinned: one venv for every suite using it.
+SIGSTORE_PY_PINS="sigstore==4.5.1 sigstore-models==0.0.6 sigstore-rekor-types==0.0.18 \
+annotated-types==0.8.0 certifi==2026.10.19.post1 cffi==2.1.1 charset-normalizer==3.5.3 \
+cryptography==50.0.2 dnspython==2.9.2 email-validator==2.4.0 id==1.6.1 idna==3.20 \
+markdown-it-py==4.3.0 mdurl==0.1.2 platformdirs==4.14.8 pycparser==3.12 pydantic==2.14.4 \
+pydantic_core==2.50.5 Pygments==2.21.0 PyJWT==2.15.1 requests==2.34.2 rfc3161-client==1.0.9 \
+rfc8785==0.1.4 rich==15.0.0 securesystemslib==1.6.0 tuf==7.0.1 typing-inspection==0.4.5 \
+typing_extensions==4.16.0 urllib3==2.8.0"
 
 passed=0
 failed=0
@@ -61,6 +77,63 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
+# --- tools -----------------------------------------------------------------------------
+
+# Builds target/debug/sigstack; sets SIGSTACK.
+build_sigstack() {
+    log "building sigstack"
+    cargo build -p sigstack --locked --quiet
+    SIGSTACK="$REPO/target/debug/sigstack"
+}
+
+# A Python venv in $CACHE/NAME holding exactly PINS (installed without dependency resolution,
+# then `pip check`ed), remade whenever the pins change; sets VENV and PY.
+ensure_venv() { # name label pins
+    local label=$2 pins=$3
+    VENV="$CACHE/$1"
+    mkdir -p "$CACHE"
+    if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$pins" ]]; then
+        log "installing $label (pinned) into $VENV"
+        rm -rf "$VENV"
+        python3 -m venv "$VENV"
+        # shellcheck disable=SC2086
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $pins
+        "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
+        printf '%s' "$pins" >"$VENV/.pins"
+    fi
+    PY="$VENV/bin/python"
+}
+
+# sigstore-python (SIGSTORE_PY_PINS) in $CACHE/venv-sigstore; sets VENV and PY.
+ensure_sigstore_python() {
+    ensure_venv venv-sigstore sigstore-python "$SIGSTORE_PY_PINS"
+}
+
+# The npm packages pinned by SRC_DIR's package.json + package-lock.json, installed by `npm ci`
+# into $CACHE/CACHE_NAME and reinstalled when either file (or the node binary) changes; sets
+# NODE_DIR. LABEL names them in the log (default: CACHE_NAME).
+ensure_node_packages() { # src-dir cache-name [label]
+    local src=$1 label=${3:-$2} stamp
+    NODE_DIR="$CACHE/$2"
+    mkdir -p "$CACHE"
+    stamp=$(cat "$src/package.json" "$src/package-lock.json" "$(command -v node)" | sha256sum | cut -d' ' -f1)
+    if [[ "$(cat "$NODE_DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+        log "installing $label (pinned) into $NODE_DIR"
+        rm -rf "$NODE_DIR"
+        mkdir -p "$NODE_DIR"
+        cp "$src/package.json" "$src/package-lock.json" "$NODE_DIR/"
+        npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
+        printf '%s' "$stamp" >"$NODE_DIR/.stamp"
+    fi
+}
+
+# Logs how long getting the tools took (SECONDS, reset by the suite), and what they are.
+tools_ready() { # [description]
+    log "tools ready after ${SECONDS}s${1:+: $1}"
+}
+
+# --- checks ----------------------------------------------------------------------------
+
 # A check that the rest depends on: on failure, count it and stop.
 require() { # description command...
     local what=$1
@@ -93,37 +166,52 @@ free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Launches `sigstack ctlog` with origin $1 (SQLite, ct.pem and root.pem in $D) without waiting
+# for it (wait_ctlog does); sets CT_PORT, CT_URL and CT_PID. Needs PY, D and SIGSTACK.
+launch_ctlog() { # origin
+    CT_PORT=$(free_port)
+    CT_URL="http://127.0.0.1:$CT_PORT"
+    RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$D/ct.sqlite" \
+        --key "$D/ct.pem" --origin "$1" --root-cert "$D/root.pem" \
+        >"$D/ctlog.log" 2>&1 &
+    CT_PID=$!
+}
+
+wait_ctlog() {
+    require "CT log starts ($CT_URL)" "$PY" "$FC" wait --url "$CT_URL/ct/v1/get-sth" --timeout 60
+}
+
+# Starts `sigstack fulcio` (fulcio.yaml, ca-key.pem and root.pem in $D, logging to CT_URL) and
+# waits for it; sets FULCIO_PORT, FULCIO_URL and FULCIO_PID. Needs PY, FC, D and SIGSTACK.
+start_fulcio() {
+    FULCIO_PORT=$(free_port)
+    FULCIO_URL="http://127.0.0.1:$FULCIO_PORT"
+    RUST_LOG=info "$SIGSTACK" fulcio --listen "127.0.0.1:$FULCIO_PORT" --config "$D/fulcio.yaml" \
+        --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" \
+        >"$D/fulcio.log" 2>&1 &
+    FULCIO_PID=$!
+    require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60
+}
+
 # Starts the test OIDC issuers (configured and rogue), `sigstack ctlog` with origin $1, and
 # `sigstack fulcio` in $D, waiting for each; sets the *_PORT, *_URL and *_PID variables the
 # suites and the exit trap use. Needs PY, FC (fulcio_client.py), D and SIGSTACK.
 start_fulcio_stack() { # ctlog-origin
     ISSUER_PORT=$(free_port)
     ROGUE_PORT=$(free_port)
-    CT_PORT=$(free_port)
-    FULCIO_PORT=$(free_port)
     ISSUER_URL="http://127.0.0.1:$ISSUER_PORT"
     ROGUE_URL="http://127.0.0.1:$ROGUE_PORT"
-    CT_URL="http://127.0.0.1:$CT_PORT"
-    FULCIO_URL="http://127.0.0.1:$FULCIO_PORT"
 
     "$PY" "$FC" setup --dir "$D" --issuer-url "$ISSUER_URL"
 
     "$PY" "$FC" issuer --dir "$D" --port "$ISSUER_PORT" --rogue-port "$ROGUE_PORT" >"$D/issuer.log" 2>&1 &
     ISSUER_PID=$!
-    RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$D/ct.sqlite" \
-        --key "$D/ct.pem" --origin "$1" --root-cert "$D/root.pem" \
-        >"$D/ctlog.log" 2>&1 &
-    CT_PID=$!
+    launch_ctlog "$1"
     require "OIDC issuers start ($ISSUER_URL, $ROGUE_URL)" \
         "$PY" "$FC" wait --url "$ISSUER_URL/.well-known/openid-configuration" --timeout 30
     "$PY" "$FC" wait --url "$ROGUE_URL/jwks" --timeout 30
-    require "CT log starts ($CT_URL)" "$PY" "$FC" wait --url "$CT_URL/ct/v1/get-sth" --timeout 60
-
-    RUST_LOG=info "$SIGSTACK" fulcio --listen "127.0.0.1:$FULCIO_PORT" --config "$D/fulcio.yaml" \
-        --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" \
-        >"$D/fulcio.log" 2>&1 &
-    FULCIO_PID=$!
-    require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60
+    wait_ctlog
+    start_fulcio
 }
 
 # Starts `sigstack rekor` (v1 + v2 APIs, SQLite, keys and shard layout in $D) and waits for it;

@@ -19,7 +19,7 @@
 #      tampered bundles (signature, proof root, canonical body) must fail in sigstore-python;
 #      malformed requests get 4xx JSON errors and change no tree.
 #
-# sigstore-python is pinned and cached in .cache/interop/ (the venv fulcio.sh makes, same pins).
+# sigstore-python is pinned (lib.sh) and cached in .cache/interop/ (the venv fulcio.sh uses too).
 # Everything started is stopped, and the throwaway files removed, on any exit. Ends with one
 # line on stdout, `rekor-interop: N passed, M failed`, and exits non-zero if any check failed.
 # KEEP_INTEROP_DIR=1 keeps the work directory for debugging.
@@ -27,15 +27,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
 
-# sigstore-python and its whole dependency closure, pinned.
-PY_PINS="sigstore==4.5.1 sigstore-models==0.0.6 sigstore-rekor-types==0.0.18 \
-annotated-types==0.8.0 certifi==2026.10.19.post1 cffi==2.1.1 charset-normalizer==3.5.3 \
-cryptography==50.0.2 dnspython==2.9.2 email-validator==2.4.0 id==1.6.1 idna==3.20 \
-markdown-it-py==4.3.0 mdurl==0.1.2 platformdirs==4.14.8 pycparser==3.12 pydantic==2.14.4 \
-pydantic_core==2.50.5 Pygments==2.21.0 PyJWT==2.15.1 requests==2.34.2 rfc3161-client==1.0.9 \
-rfc8785==0.1.4 rich==15.0.0 securesystemslib==1.6.0 tuf==7.0.1 typing-inspection==0.4.5 \
-typing_extensions==4.16.0 urllib3==2.8.0"
-CACHE="$REPO/.cache/interop"
 
 SUITE_NAME=rekor-interop
 LOG_NAME="rekor interop"
@@ -45,24 +36,9 @@ source "$REPO/scripts/interop/lib.sh"
 # --- tools -----------------------------------------------------------------------------
 
 SECONDS=0
-log "building sigstack"
-cargo build -p sigstack --locked --quiet
-SIGSTACK="$REPO/target/debug/sigstack"
-
-mkdir -p "$CACHE"
-VENV="$CACHE/venv-sigstore"
-if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
-    log "installing sigstore-python (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
-    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-    printf '%s' "$PY_PINS" >"$VENV/.pins"
-fi
-PY="$VENV/bin/python"
-FC="$REPO/scripts/interop/fulcio_client.py"
-log "tools ready after ${SECONDS}s: $("$PY" -c 'import sigstore; print("sigstore-python", sigstore.__version__)')"
+build_sigstack
+ensure_sigstore_python
+tools_ready "$("$PY" -c 'import sigstore; print("sigstore-python", sigstore.__version__)')"
 
 RC="$REPO/scripts/interop/rekor_client.py"
 SIGSTORE="$VENV/bin/sigstore"

@@ -26,14 +26,13 @@
 # with the library instead.
 #
 # sigstore-js is pinned by rekor_js/package.json + package-lock.json (npm ci) and cached in
-# .cache/interop/node-rekor-js/; the Python side uses fulcio.sh's pinned venv. Everything
+# .cache/interop/node-rekor-js/; the Python side uses lib.sh's pinned sigstore-python venv. Everything
 # started is stopped, and the throwaway files removed, on any exit. Ends with one line on
 # stdout, `rekor-js-interop: N passed, M failed`, and exits non-zero if any check failed.
 # KEEP_INTEROP_DIR=1 keeps the work directory for debugging.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
-CACHE="$REPO/.cache/interop"
 JS_SRC="$REPO/scripts/interop/rekor_js"
 
 SUITE_NAME=rekor-js-interop
@@ -44,23 +43,10 @@ source "$REPO/scripts/interop/lib.sh"
 # --- tools -----------------------------------------------------------------------------
 
 SECONDS=0
-log "building sigstack"
-cargo build -p sigstack --locked --quiet
-SIGSTACK="$REPO/target/debug/sigstack"
-
-mkdir -p "$CACHE"
+build_sigstack
 
 # sigstore-js: npm ci from the committed lock file; reinstalled when package*.json change.
-NODE_DIR="$CACHE/node-rekor-js"
-stamp=$(cat "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$(command -v node)" | sha256sum | cut -d' ' -f1)
-if [[ "$(cat "$NODE_DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
-    log "installing sigstore-js (pinned) into $NODE_DIR"
-    rm -rf "$NODE_DIR"
-    mkdir -p "$NODE_DIR"
-    cp "$JS_SRC/package.json" "$JS_SRC/package-lock.json" "$NODE_DIR/"
-    npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-    printf '%s' "$stamp" >"$NODE_DIR/.stamp"
-fi
+ensure_node_packages "$JS_SRC" node-rekor-js sigstore-js
 export SIGSTORE_JS_DIR="$NODE_DIR"
 JS=(node "$JS_SRC/rekor_js.mjs")
 CLI=(node "$NODE_DIR/node_modules/@sigstore/cli/bin/run")
@@ -73,23 +59,10 @@ const v = (r, p) => `${p}@${r(p + "/package.json").version}`;
 process.stdout.write([v(require, "sigstore"), v(s, "@sigstore/sign"), v(s, "@sigstore/verify"), v(s, "@sigstore/bundle"),
   v(require, "@sigstore/cli"), "(cli: " + v(c, "@sigstore/sign") + ")"].join(" "))')
 
-# sigstore-python's venv from fulcio.sh, with fulcio.sh's own pins (one cache for all suites):
-# only fulcio_client.py (setup, issuer, tokens) runs in it here.
-eval "$(sed -n '/^PY_PINS="/,/"$/p' "$REPO/scripts/interop/fulcio.sh")"
-[[ -n "${PY_PINS:-}" ]] || { log "could not read PY_PINS from fulcio.sh"; exit 1; }
-VENV="$CACHE/venv-sigstore"
-if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
-    log "installing sigstore-python (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
-    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-    printf '%s' "$PY_PINS" >"$VENV/.pins"
-fi
-PY="$VENV/bin/python"
-FC="$REPO/scripts/interop/fulcio_client.py"
-log "tools ready after ${SECONDS}s: node $(node --version), $JS_VERSIONS"
+# sigstore-python's venv (lib.sh's pins, one cache for all suites): only fulcio_client.py
+# (setup, issuer, tokens) runs in it here.
+ensure_sigstore_python
+tools_ready "node $(node --version), $JS_VERSIONS"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-rekor-js-interop.XXXXXX")
 D=$WORK

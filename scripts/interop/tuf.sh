@@ -31,10 +31,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
 
-# python-tuf and its whole dependency closure, pinned.
-PY_PINS="tuf==7.0.1 securesystemslib==1.6.0 urllib3==2.8.0 cryptography==50.0.2 cffi==2.1.1 \
+# python-tuf and its whole dependency closure, pinned (its own venv: the suite needs no more).
+TUF_PY_PINS="tuf==7.0.1 securesystemslib==1.6.0 urllib3==2.8.0 cryptography==50.0.2 cffi==2.1.1 \
 pycparser==3.12"
-CACHE="$REPO/.cache/interop"
 
 SUITE_NAME=tuf-interop
 LOG_NAME="tuf interop"
@@ -49,24 +48,10 @@ trap 'rc=$?; stop_pid "$TUF_PID"; stop_pid "$STATIC_PID"; (exit $rc); cleanup' E
 # --- tools -----------------------------------------------------------------------------
 
 SECONDS=0
-log "building sigstack"
-cargo build -p sigstack --locked --quiet
-SIGSTACK="$REPO/target/debug/sigstack"
-
-mkdir -p "$CACHE"
-VENV="$CACHE/venv-tuf"
-if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
-    log "installing python-tuf (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $PY_PINS
-    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-    printf '%s' "$PY_PINS" >"$VENV/.pins"
-fi
-PY="$VENV/bin/python"
+build_sigstack
+ensure_venv venv-tuf python-tuf "$TUF_PY_PINS"
 TC="$REPO/scripts/interop/tuf_client.py"
-log "tools ready after ${SECONDS}s: $("$PY" -c 'import tuf; print("python-tuf", tuf.__version__)')"
+tools_ready "$("$PY" -c 'import tuf; print("python-tuf", tuf.__version__)')"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-tuf-interop.XXXXXX")
 D=$WORK

@@ -16,7 +16,6 @@ pub(crate) struct Urls {
     pub(crate) rekor: String,
     pub(crate) tsa: String,
     pub(crate) oidc: String,
-    pub(crate) tuf: String,
 }
 
 /// The public keys and certificate chains the services run with.
@@ -117,7 +116,6 @@ pub(crate) fn publish(
         &trust_dir.join(sigstore_trust::files::TUF_ROOT),
         &repo.root_bytes()?,
     )?;
-    let _ = &urls.tuf;
     Ok(())
 }
 
@@ -156,16 +154,126 @@ enum TrustCommand {
         #[arg(long, default_value = "")]
         docker_scope: String,
     },
+    /// For services deployed separately (docker-compose, Kubernetes): record the services'
+    /// current keys in the key history and publish trusted_root.json and
+    /// signing_config.v0.2.json (and the legacy targets) through the TUF repository. Run it
+    /// again after any key rotation: the old key's validity window is closed, never deleted.
+    Publish(Box<PublishArgs>),
+}
+
+/// Flags of `sigstack trust publish`: the public URL and key (or chain) of each service.
+#[derive(clap::Args)]
+struct PublishArgs {
+    /// The TUF repository (made by `sigstack tuf init`).
+    #[arg(long, env = "SIGSTACK_TUF_REPO")]
+    repo: PathBuf,
+    /// The repository's online key (signs targets, snapshot, timestamp).
+    #[arg(long, env = "SIGSTACK_TUF_ONLINE_KEY")]
+    online_key: PathBuf,
+    /// Where the key history (`trust-history.json`) is kept; the trust files for clients are
+    /// written to `<state-dir>/trust/`.
+    #[arg(long, env = "SIGSTACK_TRUST_STATE_DIR")]
+    state_dir: PathBuf,
+    /// Fulcio's URL, as clients reach it.
+    #[arg(long, env = "SIGSTACK_PUBLIC_FULCIO_URL")]
+    fulcio_url: String,
+    /// Fulcio's certificate chain (PEM, issuing certificate first).
+    #[arg(long, env = "SIGSTACK_FULCIO_CA_CHAIN")]
+    fulcio_chain: PathBuf,
+    /// The CT log's URL.
+    #[arg(long, env = "SIGSTACK_PUBLIC_CTLOG_URL")]
+    ctlog_url: String,
+    /// The CT log's key: its public key (SPKI PEM) or its private key file.
+    #[arg(long)]
+    ctlog_key: PathBuf,
+    /// Rekor's URL (its host is the Rekor v2 origin, as `sigstack rekor --url` makes it).
+    #[arg(long, env = "SIGSTACK_PUBLIC_REKOR_URL")]
+    rekor_url: String,
+    /// Rekor's v1 key (public SPKI PEM or private key file).
+    #[arg(long)]
+    rekor_v1_key: PathBuf,
+    /// Rekor's v2 key (public SPKI PEM or private key file).
+    #[arg(long)]
+    rekor_v2_key: PathBuf,
+    /// The TSA's URL.
+    #[arg(long, env = "SIGSTACK_PUBLIC_TSA_URL")]
+    tsa_url: String,
+    /// The TSA's certificate chain (PEM, TSA certificate first).
+    #[arg(long)]
+    tsa_chain: PathBuf,
+    /// An OIDC issuer clients may get tokens from (signing_config `oidcUrls`).
+    #[arg(long, env = "SIGSTACK_PUBLIC_OIDC_URL")]
+    oidc_url: String,
+}
+
+/// A public key file (SPKI PEM) or a private key file, as DER SPKI.
+fn public_key_der(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if text.contains("-----BEGIN PUBLIC KEY-----") {
+        let (label, der) = der::pem::decode_vec(text.trim().as_bytes())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        anyhow::ensure!(
+            label == "PUBLIC KEY",
+            "{}: not a public key",
+            path.display()
+        );
+        return Ok(der);
+    }
+    use sigstack_keys::Signer;
+    Ok(sigstack_keys::SoftwareKey::load(path)
+        .with_context(|| format!("{} is neither a public nor a private key", path.display()))?
+        .public_key_der()
+        .to_vec())
+}
+
+fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
+    let online: Arc<dyn sigstack_keys::Signer> = Arc::new(
+        sigstack_keys::SoftwareKey::load(&a.online_key)
+            .with_context(|| format!("online key {}", a.online_key.display()))?,
+    );
+    let repo = Arc::new(tuf_repo::Repository::open(
+        &a.repo,
+        online,
+        tuf_repo::RepoOptions::default(),
+    )?);
+    let urls = Urls {
+        fulcio: a.fulcio_url,
+        ctlog: a.ctlog_url,
+        rekor: a.rekor_url.clone(),
+        tsa: a.tsa_url,
+        oidc: a.oidc_url,
+    };
+    let material = Material {
+        fulcio_chain: crate::services::load_certificates(&a.fulcio_chain)?,
+        ctlog_key: public_key_der(&a.ctlog_key)?,
+        rekor_v1_key: public_key_der(&a.rekor_v1_key)?,
+        rekor_v2_key: public_key_der(&a.rekor_v2_key)?,
+        rekor_v2_origin: crate::rekor_cmd::url_host(&a.rekor_url)?,
+        tsa_chain: crate::services::load_certificates(&a.tsa_chain)?,
+    };
+    std::fs::create_dir_all(&a.state_dir)?;
+    let trust_dir = a.state_dir.join("trust");
+    publish(&a.state_dir, &trust_dir, &repo, &urls, &material)?;
+    println!(
+        "published trusted_root.json and signing_config.v0.2.json in {}; client files in {}",
+        a.repo.display(),
+        trust_dir.display()
+    );
+    Ok(())
 }
 
 pub(crate) fn run(args: TrustArgs) -> anyhow::Result<()> {
-    let TrustCommand::Export {
-        dir,
-        data_dir,
-        identity,
-        issuer,
-        docker_scope,
-    } = args.command;
+    let (dir, data_dir, identity, issuer, docker_scope) = match args.command {
+        TrustCommand::Publish(a) => return publish_files(*a),
+        TrustCommand::Export {
+            dir,
+            data_dir,
+            identity,
+            issuer,
+            docker_scope,
+        } => (dir, data_dir, identity, issuer, docker_scope),
+    };
     let path = data_dir.join(HISTORY_FILE);
     let bytes = std::fs::read(&path).with_context(|| {
         format!(

@@ -99,7 +99,6 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         rekor: rekor_url.clone(),
         tsa: http(args.tsa_listen),
         oidc: issuer_url.clone(),
-        tuf: http(args.tuf_listen),
     };
     let material = trust_cmd::Material {
         fulcio_chain: ca_chain,
@@ -178,7 +177,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         rekor.v2_origin()
     );
     println!("  timestamp authority  {}/api/v1/timestamp", urls.tsa);
-    println!("  TUF repository       {}/root.json", urls.tuf);
+    let tuf_url = http(args.tuf_listen);
+    println!("  TUF repository       {tuf_url}/root.json");
     println!("  OIDC issuer          {issuer_url}  (DEVELOPMENT issuer: tokens for any email, loopback only)");
     println!(
         "  trust files          {t}/ (trust_config.json, trusted_root.json, root.json, README.txt)"
@@ -193,15 +193,15 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("  # through TUF only:");
     println!(
         "  sigstore --instance {} trust-instance {t}/root.json",
-        urls.tuf
+        tuf_url
     );
     println!(
         "  sigstore --instance {} sign --identity-token \"$TOKEN\" artifact.txt",
-        urls.tuf
+        tuf_url
     );
     println!("  # sigstore-js (npm i -g @sigstore/cli)");
     println!("  CI=true SIGSTORE_ID_TOKEN=\"$TOKEN\" sigstore attest --fulcio-url {} --rekor-url {} --tsa-server-url {} -o statement.sigstore.json statement.json", urls.fulcio, urls.rekor, urls.tsa);
-    println!("  sigstore verify --tuf-mirror-url {} --tuf-root-path {t}/root.json --tuf-cache-path ./tuf-cache --certificate-issuer {issuer_url} --certificate-identity-email alice@example.com statement.sigstore.json", urls.tuf);
+    println!("  sigstore verify --tuf-mirror-url {} --tuf-root-path {t}/root.json --tuf-cache-path ./tuf-cache --certificate-issuer {issuer_url} --certificate-identity-email alice@example.com statement.sigstore.json", tuf_url);
     println!("  # cosign (v2.4+)");
     println!("  cosign sign-blob --trusted-root {t}/trusted_root.json --fulcio-url {} --rekor-url {} --identity-token \"$TOKEN\" --bundle artifact.cosign.json --yes artifact.txt", urls.fulcio, urls.rekor);
     println!("  cosign verify-blob --trusted-root {t}/trusted_root.json --bundle artifact.cosign.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer_url} artifact.txt");

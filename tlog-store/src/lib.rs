@@ -13,6 +13,7 @@
 
 mod error;
 mod log;
+mod memo;
 pub mod plan;
 mod sequencer;
 mod signer;

@@ -197,11 +197,15 @@ impl Log {
     /// was committed under and its inclusion proof. A resubmission (same identity) returns the
     /// original entry with `duplicate` set.
     pub async fn append(&self, submission: Submission) -> Result<AppendResult, AppendError> {
-        let sequenced = self.sequence(submission).await?;
+        let sequenced = self.sequence(submission, true).await?;
         let head = sequenced.head;
-        let inclusion_proof = self
-            .prove_inclusion(sequenced.entry.index, head.size, Some(&sequenced.overlay))
-            .await?;
+        let inclusion_proof = match sequenced.inclusion_proof {
+            Some(proof) => proof,
+            None => {
+                self.prove_inclusion(sequenced.entry.index, head.size, Some(&sequenced.overlay))
+                    .await?
+            }
+        };
         Ok(AppendResult {
             entry: sequenced.entry,
             duplicate: sequenced.duplicate,
@@ -212,7 +216,7 @@ impl Log {
 
     /// Like [`Log::append`], without computing the inclusion proof.
     pub async fn append_entry(&self, submission: Submission) -> Result<Appended, AppendError> {
-        let sequenced = self.sequence(submission).await?;
+        let sequenced = self.sequence(submission, false).await?;
         Ok(Appended {
             entry: sequenced.entry,
             duplicate: sequenced.duplicate,
@@ -220,11 +224,19 @@ impl Log {
         })
     }
 
-    async fn sequence(&self, submission: Submission) -> Result<Sequenced, AppendError> {
+    async fn sequence(
+        &self,
+        submission: Submission,
+        want_proof: bool,
+    ) -> Result<Sequenced, AppendError> {
         let (reply, answer) = oneshot::channel();
         self.inner
             .queue
-            .try_send(Pending { submission, reply })
+            .try_send(Pending {
+                submission,
+                want_proof,
+                reply,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => AppendError::Pushback,
                 mpsc::error::TrySendError::Closed(_) => AppendError::ShuttingDown,

@@ -3,11 +3,13 @@
 //! has committed (see `docs/design/life-of-a-leaf.md`).
 
 use crate::error::AppendError;
+use crate::memo::MemoReader;
 use crate::plan::{EntryEncoder, Outcome, StoredEntry, Submission, MAX_ENTRY_BYTES};
 use crate::signer::CheckpointSigner;
 use crate::store::{IntegrateRequest, LogHead, LogId, LogStore};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tlog::merkle::{self, Hash};
 use tlog::tile::{TileSet, TreeEdge};
 use tokio::sync::{mpsc, oneshot};
 
@@ -46,10 +48,15 @@ pub(crate) struct Sequenced {
     pub(crate) head: Arc<LogHead>,
     /// The tiles the round wrote plus the edge: enough for the proofs of this round's entries.
     pub(crate) overlay: Arc<TileSet>,
+    /// The entry's inclusion proof in the tree of `head`, when it was asked for and the overlay
+    /// held every node it needs (a duplicate's may not: its caller proves from the store).
+    pub(crate) inclusion_proof: Option<Vec<Hash>>,
 }
 
 pub(crate) struct Pending {
     pub(crate) submission: Submission,
+    /// Whether the caller wants the inclusion proof (computed for the whole round at once).
+    pub(crate) want_proof: bool,
     pub(crate) reply: oneshot::Sender<Result<Sequenced, AppendError>>,
 }
 
@@ -92,8 +99,10 @@ impl Sequencer {
 
     async fn round(&mut self, batch: Vec<Pending>) {
         let started = Instant::now();
-        let (submissions, replies): (Vec<Submission>, Vec<_>) =
-            batch.into_iter().map(|p| (p.submission, p.reply)).unzip();
+        let (submissions, replies): (Vec<Submission>, Vec<_>) = batch
+            .into_iter()
+            .map(|p| (p.submission, (p.want_proof, p.reply)))
+            .unzip();
         let result = self
             .store
             .integrate(IntegrateRequest {
@@ -113,7 +122,7 @@ impl Sequencer {
                 // round checks it against the committed head and rebuilds it if needed.
                 tracing::error!(origin = %self.origin, error = %e, entries = submissions.len(), "integration round failed");
                 let e = Arc::new(e);
-                for reply in replies {
+                for (_, reply) in replies {
                     let _ = reply.send(Err(AppendError::RoundFailed(e.clone())));
                 }
                 return;
@@ -153,9 +162,14 @@ impl Sequencer {
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "integrated round"
         );
-        for (outcome, reply) in integrated.outcomes.into_iter().zip(replies) {
+        // The proofs of the whole round, sharing every interior node they have in common.
+        let reader = MemoReader::new(&overlay);
+        for (outcome, (want_proof, reply)) in integrated.outcomes.into_iter().zip(replies) {
             let answer = match outcome {
                 Outcome::Sequenced { entry, duplicate } => Ok(Sequenced {
+                    inclusion_proof: want_proof
+                        .then(|| merkle::inclusion_proof(entry.index, head.size, &reader).ok())
+                        .flatten(),
                     entry,
                     duplicate,
                     head: head.clone(),

@@ -3,6 +3,7 @@
 use crate::TufError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A UTC instant with one-second resolution (seconds since the Unix epoch).
 ///
@@ -32,6 +33,23 @@ impl Time {
     /// `2021-12-18T13:28:12.99008-06:00`.
     pub fn parse(s: &str) -> Result<Self, TufError> {
         parse_rfc3339(s).ok_or_else(|| TufError::BadTime(s.to_owned()))
+    }
+}
+
+impl From<SystemTime> for Time {
+    /// Sub-second parts are truncated towards the past (-0.5 s is -1).
+    fn from(t: SystemTime) -> Self {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => Time(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            Err(e) => {
+                let d = e.duration();
+                let mut secs = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                if d.subsec_nanos() > 0 {
+                    secs -= 1;
+                }
+                Time(secs)
+            }
+        }
     }
 }
 
@@ -197,9 +215,21 @@ mod tests {
             "2021-01-01T00:00:00",
             "2021-01-01T00:00:00.Z",
             "2021-01-01T24:00:00Z",
+            "2021-01-12",
+            "2021-01-12T11:53:27+0200",
+            "+021-01-12T11:53:27Z",
         ] {
             assert!(Time::parse(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn system_time_truncates_towards_past() {
+        use std::time::Duration;
+        let t = UNIX_EPOCH + Duration::from_millis(1_500);
+        assert_eq!(Time::from(t).unix(), 1);
+        let t = UNIX_EPOCH - Duration::from_millis(500);
+        assert_eq!(Time::from(t).unix(), -1);
     }
 
     #[test]
