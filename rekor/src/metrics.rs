@@ -71,6 +71,25 @@ impl Metrics {
         }
     }
 
+    /// Records the outcome of one write request of `api` (`v1`, `v2`) that began at `started`:
+    /// the kind logged and its integration latency, or the reason it was refused.
+    pub(crate) fn record_write(
+        &self,
+        api: &str,
+        started: std::time::Instant,
+        outcome: Result<&str, &crate::ApiError>,
+    ) {
+        match outcome {
+            Ok(kind) => {
+                self.entries.with_label_values(&[api, kind]).inc();
+                self.integration
+                    .with_label_values(&[api])
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            Err(e) => self.refused.with_label_values(&[api, e.category()]).inc(),
+        }
+    }
+
     fn render(&self) -> Vec<u8> {
         let mut out = Vec::new();
         TextEncoder::new()

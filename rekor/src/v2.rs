@@ -34,23 +34,9 @@ async fn create_entry(
         Ok(RawBody(bytes, _)) => create(&rekor, &bytes).await,
         Err(e) => Err(e),
     };
-    match &result {
-        Ok((kind, _)) => {
-            rekor.metrics.entries.with_label_values(&["v2", kind]).inc();
-            rekor
-                .metrics
-                .integration
-                .with_label_values(&["v2"])
-                .observe(started.elapsed().as_secs_f64());
-        }
-        Err(e) => {
-            rekor
-                .metrics
-                .refused
-                .with_label_values(&["v2", e.category()])
-                .inc();
-        }
-    }
+    rekor
+        .metrics
+        .record_write("v2", started, result.as_ref().map(|(kind, _)| *kind));
     result.map(|(_, response)| response)
 }
 
