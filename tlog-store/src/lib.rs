@@ -15,6 +15,7 @@ mod error;
 mod log;
 mod memo;
 pub mod plan;
+mod runtime;
 mod sequencer;
 mod signer;
 mod sql;

@@ -146,7 +146,8 @@ impl Log {
             config: options.sequencer.clone(),
             head: shared.clone(),
         };
-        tokio::spawn(sequencer.run(rx));
+        // On its own runtime: see `runtime.rs`.
+        crate::runtime::sequencing().spawn(sequencer.run(rx));
         let cache = NonZeroUsize::new(options.tile_cache.max(1)).expect("non-zero");
         Ok(Self {
             inner: Arc::new(Inner {
@@ -236,6 +237,7 @@ impl Log {
                 submission,
                 want_proof,
                 reply,
+                arrived: tokio::time::Instant::now(),
             })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => AppendError::Pushback,

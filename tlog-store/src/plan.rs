@@ -152,8 +152,15 @@ pub fn plan_round(
             data,
             integrated_at_ms: now_ms,
         };
+        // Each (key, entry) pair once: the store inserts them without ON CONFLICT.
+        let first_key = new_index_keys.len();
         for key in &sub.index_keys {
-            new_index_keys.push((next, key.clone()));
+            if !new_index_keys[first_key..]
+                .iter()
+                .any(|(_, k): &(u64, IndexKey)| k == key)
+            {
+                new_index_keys.push((next, key.clone()));
+            }
         }
         in_round.insert(sub.identity, new_entries.len());
         new_entries.push(entry.clone());
@@ -228,5 +235,28 @@ mod tests {
         assert!(matches!(plan.outcomes[1], Outcome::TooLarge(n) if n == MAX_ENTRY_BYTES + 1));
         assert_eq!(plan.new_entries.len(), 2);
         assert_eq!(plan.new_entries[1].index, 1);
+    }
+
+    #[test]
+    fn an_entry_files_each_search_key_once() {
+        let key = |k: &str| IndexKey {
+            kind: "hash".into(),
+            key: k.into(),
+        };
+        let mut a = sub(b"a");
+        a.index_keys = vec![key("x"), key("y"), key("x")];
+        let mut b = sub(b"b");
+        b.index_keys = vec![key("x")];
+        let plan = plan_round(
+            &TreeEdge::empty(),
+            &[a, b],
+            &HashMap::new(),
+            &PlainEntries,
+            0,
+        );
+        assert_eq!(
+            plan.new_index_keys,
+            [(0, key("x")), (0, key("y")), (1, key("x"))]
+        );
     }
 }

@@ -58,6 +58,8 @@ pub(crate) struct Pending {
     /// Whether the caller wants the inclusion proof (computed for the whole round at once).
     pub(crate) want_proof: bool,
     pub(crate) reply: oneshot::Sender<Result<Sequenced, AppendError>>,
+    /// When it was queued: the batching window runs from the first submission's arrival.
+    pub(crate) arrived: tokio::time::Instant,
 }
 
 /// The head shared between the sequencer and readers, with when it was last confirmed.
@@ -84,12 +86,21 @@ impl Sequencer {
     /// Runs rounds until every sender is gone, then returns.
     pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Pending>) {
         while let Some(first) = queue.recv().await {
-            let deadline = tokio::time::Instant::now() + self.config.max_delay;
+            // The window opens when the first submission arrived, not when this loop got to it:
+            // under load, what queued during the last round has waited long enough already and
+            // goes straight into the next one.
+            let deadline = first.arrived + self.config.max_delay;
             let mut batch = vec![first];
             while batch.len() < self.config.max_batch {
-                match tokio::time::timeout_at(deadline, queue.recv()).await {
-                    Ok(Some(p)) => batch.push(p),
-                    Ok(None) | Err(_) => break,
+                match queue.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, queue.recv()).await {
+                            Ok(Some(p)) => batch.push(p),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
                 }
             }
             self.round(batch).await;

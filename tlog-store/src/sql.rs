@@ -67,7 +67,11 @@ fn redact(url: &str) -> String {
 /// A [`LogStore`] in a PostgreSQL or SQLite database.
 #[derive(Clone)]
 pub struct SqlStore {
+    /// Reads and everything else, on the caller's runtime.
     pool: AnyPool,
+    /// Integration rounds only: connections made on the sequencing runtime, which is where
+    /// the sequencers that use them run (see `runtime.rs`).
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -158,22 +162,21 @@ impl SqlStore {
             _ => Cow::Borrowed(url),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(StoreError::db)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
+        let pool = pool_options(
+            backend,
+            match backend {
                 Backend::Postgres => 16,
                 Backend::Sqlite => 8,
-            })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        sqlite_pragmas(conn).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+            },
+        )
+        .connect_with(options.clone())
+        .await
+        .map_err(StoreError::db)?;
+        // Rounds of different logs may overlap; each holds one connection.
+        let writer = crate::runtime::sequencing()
+            .spawn(pool_options(backend, 4).connect_with(options))
             .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?
             .map_err(StoreError::db)?;
         let migrator = match backend {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
@@ -183,7 +186,11 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migration(Box::new(e)))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// The backend in use.
@@ -191,24 +198,23 @@ impl SqlStore {
         self.backend
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
-    /// Inserts entries, skipping any whose identity the log already holds; returns how many
-    /// rows were inserted.
+    /// Inserts entries; `Ok(false)` when the log already holds one of their identities (the
+    /// unique index refused it, and the transaction must be rolled back).
     async fn insert_entries(
         &self,
         conn: &mut AnyConnection,
         log: LogId,
         entries: &[StoredEntry],
-    ) -> Result<u64, StoreError> {
-        let mut inserted = 0;
+    ) -> Result<bool, StoreError> {
         for chunk in entries.chunks(INSERT_CHUNK_ROWS) {
             let query = format!(
-                "INSERT INTO entries (log_id, idx, identity, leaf_hash, data, integrated_at) VALUES {} \
-                 ON CONFLICT (log_id, identity) DO NOTHING",
+                "INSERT INTO entries (log_id, idx, identity, leaf_hash, data, integrated_at) VALUES {}",
                 values_list(chunk.len(), 6, 1)
             );
             let query = self.sql(&query).into_owned();
@@ -222,13 +228,13 @@ impl SqlStore {
                     .bind(e.data.clone())
                     .bind(to_i64(e.integrated_at_ms)?);
             }
-            inserted += q
-                .execute(&mut *conn)
-                .await
-                .map_err(StoreError::db)?
-                .rows_affected();
+            match q.execute(&mut *conn).await {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+                Err(e) => return Err(StoreError::db(e)),
+            }
         }
-        Ok(inserted)
+        Ok(true)
     }
 
     /// The entries of the log with any of the batch's identities.
@@ -273,6 +279,21 @@ impl SqlStore {
             Backend::Sqlite => Cow::Owned(query.replace('$', "?")),
         }
     }
+}
+
+/// A pool of at most `max` connections, each set up for `backend`.
+fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    sqlite_pragmas(conn).await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 /// SQLite settings every connection needs: WAL so readers never block the writer, FULL sync so
@@ -452,9 +473,41 @@ impl LogStore for SqlStore {
     }
 
     async fn integrate(&self, req: IntegrateRequest<'_>) -> Result<Integrated, StoreError> {
+        // Resubmissions are rare, so the first attempt plans as if none of the batch were in the
+        // log and inserts without looking. If the unique index on (log, identity) refuses a row,
+        // the whole round is rolled back and planned again from a lookup of the batch. The
+        // index decides what is a duplicate, not a cache.
+        match self.integrate_attempt(&req, false).await? {
+            Attempt::Committed(done) => Ok(done),
+            Attempt::Resubmitted => match self.integrate_attempt(&req, true).await? {
+                Attempt::Committed(done) => Ok(done),
+                // The lookup ran under the log's lock: nothing can have been added since.
+                Attempt::Resubmitted => Err(StoreError::Corrupt(
+                    "entries conflict after deduplication".into(),
+                )),
+            },
+        }
+    }
+}
+
+/// How one attempt at an integration round ended.
+enum Attempt {
+    Committed(Integrated),
+    /// Some entry of the batch was already in the log; nothing was written.
+    Resubmitted,
+}
+
+impl SqlStore {
+    /// One integration round in one transaction; `look_up` first reads which of the batch's
+    /// identities the log already holds.
+    async fn integrate_attempt(
+        &self,
+        req: &IntegrateRequest<'_>,
+        look_up: bool,
+    ) -> Result<Attempt, StoreError> {
         let db = StoreError::db;
         let t0 = std::time::Instant::now();
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.writer.begin().await.map_err(db)?;
 
         // 1. Exclusion. PostgreSQL: a transaction-scoped advisory lock per log, so exactly one
         // round per log runs at a time across every process on this database. Both backends:
@@ -499,31 +552,20 @@ impl LogStore for SqlStore {
             )));
         }
 
-        // 3. Deduplicate and insert the entries. Resubmissions are rare, so plan as if none of
-        // the batch were in the log and insert with ON CONFLICT DO NOTHING; if any row was
-        // already there, roll back to the savepoint, look the batch up, and plan again. The
-        // unique index on (log, identity) is what decides, not a cache.
-        let mut existing = HashMap::new();
-        let mut looked_up = false;
-        let plan = loop {
-            let plan = plan_round(&edge, req.batch, &existing, req.encoder, req.now_ms);
-            let mut savepoint = sqlx::Connection::begin(&mut *tx).await.map_err(db)?;
-            let inserted = self
-                .insert_entries(&mut savepoint, req.log, &plan.new_entries)
-                .await?;
-            if inserted == plan.new_entries.len() as u64 {
-                savepoint.commit().await.map_err(db)?;
-                break plan;
-            }
-            savepoint.rollback().await.map_err(db)?;
-            if looked_up {
-                return Err(StoreError::Corrupt(
-                    "entries conflict after deduplication".into(),
-                ));
-            }
-            existing = self.existing_entries(&mut tx, req.log, req.batch).await?;
-            looked_up = true;
+        // 3. Deduplicate and insert the entries.
+        let existing = if look_up {
+            self.existing_entries(&mut tx, req.log, req.batch).await?
+        } else {
+            HashMap::new()
         };
+        let plan = plan_round(&edge, req.batch, &existing, req.encoder, req.now_ms);
+        if !self
+            .insert_entries(&mut tx, req.log, &plan.new_entries)
+            .await?
+        {
+            // Dropping the transaction rolls it back.
+            return Ok(Attempt::Resubmitted);
+        }
 
         let t_dedup = t0.elapsed();
         // 4. Sign the new head.
@@ -531,12 +573,12 @@ impl LogStore for SqlStore {
         if plan.new_entries.is_empty() {
             // Nothing new: the committed head stands.
             tx.rollback().await.map_err(db)?;
-            return Ok(Integrated {
+            return Ok(Attempt::Committed(Integrated {
                 outcomes: plan.outcomes,
                 head: committed,
                 edge: new_edge,
                 tiles: Vec::new(),
-            });
+            }));
         }
         let root = new_edge.root();
         let checkpoint = req
@@ -548,7 +590,7 @@ impl LogStore for SqlStore {
         // 5. Write index keys, tiles and the head, then commit.
         for chunk in plan.new_index_keys.chunks(INSERT_CHUNK_ROWS) {
             let query = format!(
-                "INSERT INTO entry_index (log_id, kind, key, idx) VALUES {} ON CONFLICT DO NOTHING",
+                "INSERT INTO entry_index (log_id, kind, key, idx) VALUES {}",
                 values_list(chunk.len(), 4, 1)
             );
             let query = self.sql(&query).into_owned();
@@ -607,7 +649,7 @@ impl LogStore for SqlStore {
             entries = plan.new_entries.len(),
             "integration transaction"
         );
-        Ok(Integrated {
+        Ok(Attempt::Committed(Integrated {
             outcomes: plan.outcomes,
             head: LogHead {
                 size: new_edge.size(),
@@ -616,7 +658,7 @@ impl LogStore for SqlStore {
             },
             edge: new_edge,
             tiles: plan.appended.tiles,
-        })
+        }))
     }
 }
 

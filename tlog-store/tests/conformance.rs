@@ -157,6 +157,23 @@ both_backends!(
         assert_eq!(a.entry.index, b.entry.index);
         assert!(a.duplicate != b.duplicate || a.head.size != b.head.size);
         assert_eq!(log.head().await.unwrap().size, 3);
+        // A resubmission among new entries: the unique index refuses the round, which is
+        // planned again with the old entry looked up; the new ones still get the next indexes.
+        let (new1, old, new2) = tokio::join!(
+            log.append(Submission::by_leaf_hash(b"new 1".to_vec())),
+            log.append(Submission::by_leaf_hash(b"other".to_vec())),
+            log.append(Submission::by_leaf_hash(b"new 2".to_vec()))
+        );
+        let (new1, old, new2) = (new1.unwrap(), old.unwrap(), new2.unwrap());
+        assert!(old.duplicate && old.entry.index == 1);
+        let mut fresh = [new1.entry.index, new2.entry.index];
+        fresh.sort();
+        assert_eq!(fresh, [3, 4]);
+        assert!(!new1.duplicate && !new2.duplicate);
+        assert_eq!(log.head().await.unwrap().size, 5);
+        let entries = log.entries(0, 5).await.unwrap();
+        let tree = MemoryTree::from_leaf_hashes(entries.iter().map(|e| e.leaf_hash));
+        assert_eq!(tree.root(), log.head().await.unwrap().root);
     }
 );
 

@@ -28,6 +28,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// The allocator `sigstack` itself runs with, so the in-process server is measured as deployed.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// A running Rekor to load; without it, one is started in-process on a fresh database.
@@ -47,9 +51,25 @@ struct Args {
     max_delay_ms: Option<u64>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let ev: u32 = std::env::var("EV")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(61);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .event_interval(ev)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let args = Args::parse();
+    // `RUST_LOG=tlog_store=debug` shows each sequencing round and its transaction's phases.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
 
     let made = Instant::now();
     // aws-lc-rs signing (through `SoftwareKey`), spread over the cores: pre-signing is not
