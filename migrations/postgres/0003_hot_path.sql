@@ -13,3 +13,9 @@ ALTER TABLE entry_index DROP CONSTRAINT IF EXISTS entry_index_log_id_fkey;
 ALTER TABLE entry_index
     ALTER COLUMN kind TYPE TEXT COLLATE "C",
     ALTER COLUMN key TYPE TEXT COLLATE "C";
+
+-- * Most logs (Rekor) deduplicate by the leaf hash itself, so the leaf-hash index repeated the
+--   identity index entry for entry. It now holds only the entries whose leaf hash differs from
+--   their identity (a CT log's); a lookup by leaf hash reads both (see `entry_by_leaf_hash`).
+DROP INDEX entries_by_leaf_hash;
+CREATE INDEX entries_by_leaf_hash ON entries (log_id, leaf_hash) WHERE leaf_hash <> identity;

@@ -410,9 +410,16 @@ impl LogStore for SqlStore {
         log: LogId,
         leaf_hash: &Hash,
     ) -> Result<Option<StoredEntry>, StoreError> {
+        // Entries whose leaf hash is their identity are found through the identity index; the
+        // leaf-hash index holds only the others (migration 0003).
         let row = sqlx::query(&self.sql(
-            "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-             WHERE log_id = $1 AND leaf_hash = $2 ORDER BY idx LIMIT 1",
+            "SELECT idx, identity, leaf_hash, data, integrated_at FROM ( \
+               SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+               WHERE log_id = $1 AND identity = $2 AND leaf_hash = $2 \
+               UNION ALL \
+               SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+               WHERE log_id = $1 AND leaf_hash = $2 AND leaf_hash <> identity \
+             ) AS found ORDER BY idx LIMIT 1",
         ))
         .bind(log.0)
         .bind(leaf_hash.to_vec())

@@ -306,6 +306,23 @@ both_backends!(
             .await
             .unwrap()
             .is_empty());
+        // An identity of the service's choosing, not the leaf hash (a CT log's): still found by
+        // its leaf hash.
+        let mut sub3 = Submission::by_leaf_hash(b"third".to_vec());
+        sub3.identity = merkle::leaf_hash(b"chosen identity");
+        let ack3 = log.append(sub3).await.unwrap();
+        assert_ne!(ack3.entry.identity, ack3.entry.leaf_hash);
+        assert_eq!(
+            log.entry_by_leaf_hash(&ack3.entry.leaf_hash)
+                .await
+                .unwrap()
+                .map(|e| e.index),
+            Some(ack3.entry.index)
+        );
+        assert_eq!(
+            log.entry_by_leaf_hash(&ack3.entry.identity).await.unwrap(),
+            None
+        );
         assert_eq!(
             log.entry_by_leaf_hash(&ack2.entry.leaf_hash)
                 .await
