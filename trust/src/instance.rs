@@ -100,6 +100,15 @@ impl PublicKey {
         })
     }
 
+    /// [`PublicKey::parse`] for a role that signs with ECDSA only; `why` says so in the error.
+    fn parse_ecdsa(role: &'static str, der: &[u8], why: &'static str) -> Result<Self, Error> {
+        let key = Self::parse(role, der)?;
+        if key.details == KeyDetails::PkixEd25519 {
+            return Err(Error::UnsupportedKey { role, reason: why });
+        }
+        Ok(key)
+    }
+
     fn ed25519_spki(raw: &[u8; 32]) -> Vec<u8> {
         // SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused) raw }
         let mut der = vec![
@@ -255,13 +264,7 @@ impl CtLog {
     /// `spki_der`: the log's ECDSA (P-256 or P-384) public key as DER SubjectPublicKeyInfo.
     pub fn new(base_url: impl Into<String>, spki_der: &[u8]) -> Result<Self, Error> {
         const ROLE: &str = "ctlog";
-        let key = PublicKey::parse(ROLE, spki_der)?;
-        if key.details == KeyDetails::PkixEd25519 {
-            return Err(Error::UnsupportedKey {
-                role: ROLE,
-                reason: "RFC 6962 logs sign with ECDSA",
-            });
-        }
+        let key = PublicKey::parse_ecdsa(ROLE, spki_der, "RFC 6962 logs sign with ECDSA")?;
         Ok(CtLog {
             base_url: check_url(ROLE, base_url.into())?,
             key,
@@ -323,13 +326,8 @@ impl TransparencyLog {
     /// A Rekor v1 log; `spki_der` is its ECDSA (P-256 or P-384) public key.
     pub fn rekor_v1(base_url: impl Into<String>, spki_der: &[u8]) -> Result<Self, Error> {
         const ROLE: &str = "rekor v1";
-        let key = PublicKey::parse(ROLE, spki_der)?;
-        if key.details == KeyDetails::PkixEd25519 {
-            return Err(Error::UnsupportedKey {
-                role: ROLE,
-                reason: "sigstack's Rekor v1 logs sign with ECDSA",
-            });
-        }
+        let key =
+            PublicKey::parse_ecdsa(ROLE, spki_der, "sigstack's Rekor v1 logs sign with ECDSA")?;
         Ok(TransparencyLog {
             base_url: check_url(ROLE, base_url.into())?,
             api: RekorApi::V1,
