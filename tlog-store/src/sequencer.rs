@@ -92,16 +92,21 @@ impl Sequencer {
             let deadline = first.arrived + self.config.max_delay;
             let mut batch = vec![first];
             while batch.len() < self.config.max_batch {
-                match queue.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                // What is already queued is taken without awaiting: `recv` under an elapsed
+                // deadline would stop at tokio's cooperative budget (128 receives) and cut the
+                // round short.
+                let next = match queue.try_recv() {
+                    Ok(p) => Some(p),
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
                     Err(mpsc::error::TryRecvError::Empty) => {
-                        match tokio::time::timeout_at(deadline, queue.recv()).await {
-                            Ok(Some(p)) => batch.push(p),
-                            Ok(None) | Err(_) => break,
-                        }
+                        tokio::time::timeout_at(deadline, queue.recv())
+                            .await
+                            .ok()
+                            .flatten()
                     }
-                }
+                };
+                let Some(p) = next else { break };
+                batch.push(p);
             }
             self.round(batch).await;
         }
