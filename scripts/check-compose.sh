@@ -40,7 +40,7 @@ ADMIN_URL=""
 closing_printed=0
 PSQL=psql
 
-# shellcheck disable=SC2317 # runs from the EXIT trap
+# shellcheck disable=SC2329 # runs from the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP

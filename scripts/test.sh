@@ -1,25 +1,42 @@
 #!/usr/bin/env bash
 # The project's one test command: `bash scripts/test.sh` (CI runs it via .ci/run).
 #
-#   1. formatting and lints (cargo fmt --check, clippy -D warnings);
-#   2. a PostgreSQL server for the tests (scripts/with-postgres.sh: DATABASE_URL,
-#      else 127.0.0.1:5432, else a throwaway cluster; see that file);
-#   3. cargo test for the whole workspace;
-#   4. interop suites against live servers (scripts/interop/): the CA with sigstore-python
-#      and sigstore-js, the CT log with certspotter and an independent Python verifier.
+#   1. formatting and lints: cargo fmt --check, shellcheck + ruff on scripts/
+#      (scripts/lint-scripts.sh), clippy -D warnings; meanwhile, in the background, the pinned
+#      interop tools are installed into .cache/ (scripts/interop/tools.sh);
+#   2. a PostgreSQL server for the tests (scripts/with-postgres.sh: DATABASE_URL, else
+#      127.0.0.1:5432, else a throwaway cluster from installed binaries or from the pgserver
+#      package; see that file);
+#   3. cargo test for the whole workspace (which also builds target/debug/sigstack);
+#   4. against that binary, in two lanes side by side (scripts/interop/run-all.sh): the interop
+#      suites driving real clients (sigstore-python, sigstore-js, python-tuf, an OpenID
+#      Provider, certspotter, openssl, the compose checks) and the API conformance suite
+#      (schemathesis with upstream's API documents, scripts/conformance/).
 #
-# Stops at the first failing step and exits non-zero; a throwaway cluster is
-# stopped and removed on any exit, including failure and Ctrl-C.
+# Stops at the first failing step and exits non-zero; a throwaway cluster is stopped and
+# removed on any exit, including failure and Ctrl-C. Each step's start is stamped with the
+# seconds since the start, for the breakdown in the README.
 #
 # While iterating, skip the lints with e.g.
 #   scripts/with-postgres.sh cargo test -p tlog
+# and run one suite with e.g. `SIGSTACK_BIN=target/debug/sigstack bash scripts/interop/rekor.sh`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+SECONDS=0
+step() { printf '\n==> [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 
 step "cargo fmt --all --check"
 cargo fmt --all --check
+
+step "shellcheck and ruff on scripts/ (scripts/lint-scripts.sh)"
+bash scripts/lint-scripts.sh
+
+# Network-bound: overlaps the compiler's CPU-bound work.
+mkdir -p .cache
+step "interop tools, in the background (scripts/interop/tools.sh > .cache/interop-tools.log)"
+bash scripts/interop/tools.sh >.cache/interop-tools.log 2>&1 &
+tools_pid=$!
 
 step "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
@@ -33,36 +50,15 @@ sigstack_pg_start # exports SIGSTACK_TEST_DATABASE_URL; traps clean up on exit
 step "cargo test --workspace --locked"
 cargo test --workspace --locked
 
-# ---- interop suites -------------------------------------------------------
-# Add later suites here, after cargo test, one `step` + command each. They see
-# SIGSTACK_TEST_DATABASE_URL too, and `set -e` fails the run on their failure.
-# Print nothing after the last suite: CI reads cargo test's closing lines.
-# ----------------------------------------------------------------------------
+step "interop tools ready"
+if ! wait "$tools_pid"; then
+    cat .cache/interop-tools.log >&2
+    echo "the interop tools could not be installed" >&2
+    exit 1
+fi
+cat .cache/interop-tools.log >&2
 
-step "Fulcio interop with sigstore-python (scripts/interop/fulcio.sh)"
-bash scripts/interop/fulcio.sh
-
-step "Fulcio interop with sigstore-js (scripts/interop/fulcio_js.sh)"
-bash scripts/interop/fulcio_js.sh
-
-step "Fulcio interop with a real OpenID Provider (scripts/interop/fulcio_oidc_provider.sh)"
-bash scripts/interop/fulcio_oidc_provider.sh
-
-step "Rekor interop with sigstore-python (scripts/interop/rekor.sh)"
-bash scripts/interop/rekor.sh
-
-step "Rekor interop with sigstore-js (scripts/interop/rekor_js.sh)"
-bash scripts/interop/rekor_js.sh
-
-step "End to end: sigstack up with sigstore-python, sigstore-js and python-tuf (scripts/interop/e2e.sh)"
-bash scripts/interop/e2e.sh
-
-step "docker-compose.yml and Dockerfile checks, compose commands run natively (scripts/check-compose.sh)"
-bash scripts/check-compose.sh
-
-step "TUF repository interop with python-tuf (scripts/interop/tuf.sh)"
-bash scripts/interop/tuf.sh
-
-# Ends with its own closing line, `ctlog-interop: N passed, M failed`.
-step "CT log interop (scripts/interop/ctlog.sh)"
-bash scripts/interop/ctlog.sh
+# The suites run the binary cargo test just built: building it again with `cargo build` would
+# resolve other dependency features and recompile half the workspace.
+step "interop and conformance suites against target/debug/sigstack (scripts/interop/run-all.sh)"
+SIGSTACK_BIN="$PWD/target/debug/sigstack" bash scripts/interop/run-all.sh

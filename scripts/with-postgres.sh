@@ -24,19 +24,35 @@
 #   b. A server at 127.0.0.1:5432 that lets `postgres` in without a password.
 #   c. PostgreSQL's server binaries are installed: start a throwaway cluster in
 #      a temp dir, on 127.0.0.1 and a free port, removed again on exit.
-#   d. Otherwise fail, saying how to get one. Tests needing PostgreSQL never
+#   d. No server binaries installed: install the PyPI package pgserver (pinned
+#      in scripts/pgserver-requirements.txt; its wheel ships PostgreSQL 16's
+#      initdb, pg_ctl and postgres) into a venv in .cache/pgserver/ (made once,
+#      reused while that file is unchanged), and start a throwaway cluster from
+#      those binaries as in (c). Needs python3 with venv and pip, and the
+#      package index, the first time only.
+#   e. Otherwise fail, saying how to get one. Tests needing PostgreSQL never
 #      silently skip.
+# The throwaway clusters of (c) and (d) run unprivileged: as root, initdb,
+# pg_ctl and the server run as the `postgres` user if there is one, else as
+# `nobody` (postgres refuses to run as root).
 #
 # Knobs:
-#   SIGSTACK_TEST_PG=auto|existing|throwaway  auto (default) is the order above;
-#       existing forces (b), throwaway forces (c); both ignore DATABASE_URL.
-#   SIGSTACK_PG_BINDIR=DIR  look for initdb/pg_ctl only in DIR.
+#   SIGSTACK_TEST_PG=auto|existing|throwaway|pgserver  auto (default) is the
+#       order above; existing forces (b), throwaway forces (c), pgserver forces
+#       (d) (to test that path on a machine that has PostgreSQL); all three
+#       ignore DATABASE_URL.
+#   SIGSTACK_PG_BINDIR=DIR  look for initdb/pg_ctl only in DIR (for (c)).
 #   SIGSTACK_PG_START_TIMEOUT=SECONDS  how long to wait for the throwaway
 #       cluster to accept connections (default 60).
 
 # --- helpers -----------------------------------------------------------------
 
 _sigstack_pg_log() { printf 'with-postgres: %s\n' "$*" >&2; }
+
+# The repository root (this file is in scripts/), for the .cache of path (d).
+_SIGSTACK_PG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Path (d)'s package, pinned there (pgserver 0.1.4 ships PostgreSQL 16.2).
+_SIGSTACK_PG_PGSERVER_REQS="$_SIGSTACK_PG_REPO/scripts/pgserver-requirements.txt"
 
 # Print the error (first argument; further ones are extra lines) and exit.
 # In sourced use this exits the calling script, which runs its EXIT trap.
@@ -77,14 +93,16 @@ _sigstack_pg_bindir() {
     fi
 }
 
-# A client tool (psql, pg_isready): from PATH, else from the server bindir.
+# A client tool (psql, pg_isready): from PATH, else from the bindir of the
+# throwaway cluster (once one is chosen), else from the installed server's.
 _sigstack_pg_client() {
     local bindir
     if command -v "$1" >/dev/null 2>&1; then
         command -v "$1"
         return 0
     fi
-    bindir=$(_sigstack_pg_bindir)
+    bindir=${_SIGSTACK_PG_BINDIR:-}
+    [[ -n "$bindir" ]] || bindir=$(_sigstack_pg_bindir)
     if [[ -n "$bindir" && -x "$bindir/$1" ]]; then
         printf '%s\n' "$bindir/$1"
     fi
@@ -183,9 +201,59 @@ _sigstack_pg_cleanup() {
     rm -rf -- "$dir"
 }
 
-# Path (c): initdb and start a cluster in a fresh temp dir. $1: bindir.
+# The site-packages directory of venv $1 holding pgserver's server binaries
+# (in pgserver/pginstall/bin), or fail.
+_sigstack_pg_pgserver_site() {
+    local d
+    for d in "$1"/lib/python3*/site-packages; do
+        if [[ -x "$d/pgserver/pginstall/bin/initdb" && -x "$d/pgserver/pginstall/bin/pg_ctl" &&
+            -x "$d/pgserver/pginstall/bin/postgres" ]]; then
+            printf '%s\n' "$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Path (d): the server binaries of the pinned pgserver wheel, installed into a
+# venv in .cache/ unless one from the same requirements file is there already.
+# Prints the venv's site-packages directory (pgserver/pginstall/bin holds the
+# binaries; they find their libpq in pgserver.libs beside it); fails if it
+# can't install.
+_sigstack_pg_pgserver() {
+    local venv="$_SIGSTACK_PG_REPO/.cache/pgserver/venv" want
+    want=$(sha256sum "$_SIGSTACK_PG_PGSERVER_REQS" | cut -d' ' -f1) || return 1
+    if [[ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" == "$want" ]] &&
+        _sigstack_pg_pgserver_site "$venv"; then
+        return 0
+    fi
+    if ! command -v python3 >/dev/null 2>&1; then
+        _sigstack_pg_log "no python3 to install pgserver with"
+        return 1
+    fi
+    _sigstack_pg_log "installing pgserver (PostgreSQL 16 server binaries, pinned in scripts/pgserver-requirements.txt) into $venv"
+    rm -rf -- "$venv"
+    # The stamp is written last: an interrupted install is never taken for a
+    # finished one. --no-deps: only the binaries are used, not the Python
+    # module (whose dependencies are fasteners, platformdirs and psutil).
+    if python3 -m venv "$venv" >&2 &&
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps \
+            -r "$_SIGSTACK_PG_PGSERVER_REQS" >&2 &&
+        _sigstack_pg_pgserver_site "$venv"; then
+        printf '%s' "$want" >"$venv/.requirements.sha256"
+        return 0
+    fi
+    rm -rf -- "$venv"
+    _sigstack_pg_log "could not install pgserver (python3 -m venv or pip failed; output above)"
+    return 1
+}
+
+# Path (c) and (d): initdb and start a cluster in a fresh temp dir.
+# $1: bindir. $2 (path (d) only): the pgserver venv's site-packages; as root,
+# if the owner cannot reach the binaries there (e.g. the repository is under
+# /root), they are copied into the temp dir first.
 _sigstack_pg_throwaway() {
-    local bindir=$1 dir port started elapsed version ok
+    local bindir=$1 site=${2:-} dir port started elapsed version ok
     local timeout=${SIGSTACK_PG_START_TIMEOUT:-60}
     started=$(date +%s%N)
     _SIGSTACK_PG_BINDIR=$bindir
@@ -215,6 +283,18 @@ _sigstack_pg_throwaway() {
         # The owner must be able to reach the dir: a TMPDIR under /root isn't.
         _sigstack_pg_as_owner test -w "$dir" ||
             _sigstack_pg_fail "user $_SIGSTACK_PG_OWNER cannot write to $dir; set TMPDIR to a directory it can reach (e.g. /tmp)"
+        if [[ -n "$site" ]] && ! _sigstack_pg_as_owner test -x "$bindir/postgres"; then
+            # Keep the layout: the binaries find libpq at ../../../pgserver.libs.
+            if ! { mkdir -p "$dir/pg/pgserver/pginstall" &&
+                cp -a "$site/pgserver.libs" "$dir/pg/" &&
+                cp -a "$site/pgserver/pginstall/bin" "$site/pgserver/pginstall/lib" \
+                    "$site/pgserver/pginstall/share" "$dir/pg/pgserver/pginstall/" &&
+                chown -R "$_SIGSTACK_PG_OWNER:" "$dir/pg"; }; then
+                _sigstack_pg_fail "could not copy the pgserver binaries into $dir"
+            fi
+            bindir="$dir/pg/pgserver/pginstall/bin"
+            _SIGSTACK_PG_BINDIR=$bindir
+        fi
     fi
 
     # Run the owner's commands from inside the temp dir: as root our cwd may
@@ -274,6 +354,7 @@ _sigstack_pg_throwaway() {
 _sigstack_pg_no_server() {
     _sigstack_pg_fail "no PostgreSQL server for the tests ($1). Any of these gets one:" \
         "- install PostgreSQL's server (Debian: apt-get install postgresql); then a throwaway cluster is started for each run;" \
+        "- make python3 with venv and pip available (Debian: apt-get install python3-venv) and let pip reach the package index once, so that pgserver (scripts/pgserver-requirements.txt) can be installed into .cache/;" \
         "- start a server at 127.0.0.1:5432 that lets user postgres in without a password;" \
         "- set DATABASE_URL=postgres://USER[:PASSWORD]@HOST:PORT/DB for a role that may CREATE DATABASE."
 }
@@ -284,8 +365,8 @@ _sigstack_pg_no_server() {
 sigstack_pg_start() {
     local mode=${SIGSTACK_TEST_PG:-auto} bindir probe
     case "$mode" in
-        auto | existing | throwaway) ;;
-        *) _sigstack_pg_fail "SIGSTACK_TEST_PG=$mode: expected auto, existing or throwaway" ;;
+        auto | existing | throwaway | pgserver) ;;
+        *) _sigstack_pg_fail "SIGSTACK_TEST_PG=$mode: expected auto, existing, throwaway or pgserver" ;;
     esac
     if [[ "$mode" != auto && -n "${DATABASE_URL:-}" ]]; then
         _sigstack_pg_log "SIGSTACK_TEST_PG=$mode: ignoring DATABASE_URL"
@@ -312,7 +393,7 @@ sigstack_pg_start() {
     fi
 
     # (b) A server on the standard port.
-    if [[ "$mode" != throwaway ]]; then
+    if [[ "$mode" == auto || "$mode" == existing ]]; then
         local url=postgres://postgres@127.0.0.1:5432/postgres
         if _sigstack_pg_answers 5432; then
             if [[ "$mode" == existing ]]; then
@@ -332,15 +413,31 @@ sigstack_pg_start() {
         fi
     fi
 
-    # (c) A throwaway cluster, (d) or nothing.
-    bindir=$(_sigstack_pg_bindir)
-    if [[ -z "$bindir" ]]; then
+    # (c) A throwaway cluster from the installed server binaries.
+    if [[ "$mode" != pgserver ]]; then
+        bindir=$(_sigstack_pg_bindir)
+        if [[ -n "$bindir" ]]; then
+            _sigstack_pg_throwaway "$bindir"
+            return 0
+        fi
         if [[ -n "${SIGSTACK_PG_BINDIR:-}" ]]; then
             _sigstack_pg_no_server "no initdb and pg_ctl in SIGSTACK_PG_BINDIR=$SIGSTACK_PG_BINDIR"
         fi
-        _sigstack_pg_no_server "none answers at 127.0.0.1:5432, DATABASE_URL is unset, and no initdb/pg_ctl found in /usr/lib/postgresql/*/bin or on PATH"
+        if [[ "$mode" == throwaway ]]; then
+            _sigstack_pg_no_server "SIGSTACK_TEST_PG=throwaway, but no initdb and pg_ctl found in /usr/lib/postgresql/*/bin or on PATH"
+        fi
     fi
-    _sigstack_pg_throwaway "$bindir"
+
+    # (d) A throwaway cluster from the pgserver wheel's binaries, (e) or nothing.
+    local site
+    if site=$(_sigstack_pg_pgserver); then
+        _sigstack_pg_throwaway "$site/pgserver/pginstall/bin" "$site"
+        return 0
+    fi
+    if [[ "$mode" == pgserver ]]; then
+        _sigstack_pg_no_server "SIGSTACK_TEST_PG=pgserver, but pgserver (scripts/pgserver-requirements.txt) could not be installed (see above)"
+    fi
+    _sigstack_pg_no_server "none answers at 127.0.0.1:5432, DATABASE_URL is unset, no initdb/pg_ctl found in ${SIGSTACK_PG_BINDIR:-/usr/lib/postgresql/*/bin or on PATH}, and pgserver (scripts/pgserver-requirements.txt) could not be installed"
 }
 
 # --- run as a command --------------------------------------------------------

@@ -12,11 +12,11 @@ use base64::Engine;
 use ct::{Asn1Cert, ExtraData, MerkleTreeLeaf, SignedEntry, TileLeaf};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sigstack_http::{bytes_response, JsonBody, IMMUTABLE};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tlog::note::Note;
 use tlog::tile::TilePath;
-use tlog_http::{bytes_response, IMMUTABLE};
 use tlog_store::{StoredEntry, Submission};
 
 type AppState = Arc<CtLog>;
@@ -24,7 +24,7 @@ type AppState = Arc<CtLog>;
 /// The CT log's routes, served at the root of its listener.
 pub fn router(log: Arc<CtLog>) -> Router {
     let limit = log.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/ct/v1/add-chain", post(add_chain))
         .route("/ct/v1/add-pre-chain", post(add_pre_chain))
         .route("/ct/v1/get-sth", get(get_sth))
@@ -37,13 +37,14 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("path {} was not found", uri.path()))
+        });
+    // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
+    sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(log)
 }
-
-/// A JSON body whose rejections are our JSON errors (413 names the limit).
-type JsonBody<T> = tlog_http::JsonBody<T, ApiError>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,14 +69,14 @@ fn now_ms() -> u64 {
 
 async fn add_chain(
     State(log): State<AppState>,
-    tlog_http::JsonBody(req, _): JsonBody<AddChainRequest>,
+    JsonBody(req): JsonBody<AddChainRequest>,
 ) -> Result<Json<SctResponse>, ApiError> {
     add(log, ChainKind::X509, req).await
 }
 
 async fn add_pre_chain(
     State(log): State<AppState>,
-    tlog_http::JsonBody(req, _): JsonBody<AddChainRequest>,
+    JsonBody(req): JsonBody<AddChainRequest>,
 ) -> Result<Json<SctResponse>, ApiError> {
     add(log, ChainKind::Precert, req).await
 }
@@ -89,13 +90,13 @@ async fn add(
     for (i, c) in req.chain.iter().enumerate() {
         chain.push(
             B64.decode(c).map_err(|e| {
-                ApiError::BadRequest(format!("chain[{i}] is not valid base64: {e}"))
+                ApiError::bad_request(format!("chain[{i}] is not valid base64: {e}"))
             })?,
         );
     }
     let now = now_ms();
     let valid = validate_chain(kind, chain, &log.roots, now / 1000)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
 
     // Issuers first: durable before any entry that refers to them is acknowledged. The issuer
     // cache holds only issuers known to be stored, so the usual case writes nothing.
@@ -120,7 +121,7 @@ async fn add(
     let pre_certificate = match kind {
         ChainKind::X509 => None,
         ChainKind::Precert => Some(
-            Asn1Cert::new(valid.leaf.clone()).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+            Asn1Cert::new(valid.leaf.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?,
         ),
     };
     let submitted = TileLeaf::new(
@@ -132,7 +133,7 @@ async fn add(
         pre_certificate,
         fingerprints,
     )
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let ack = log
         .log
         .append_entry(Submission {
@@ -143,7 +144,7 @@ async fn add(
         .await?;
     // For a resubmission this is the original entry: same timestamp, same leaf index.
     let stored = TileLeaf::parse(&ack.entry.data)
-        .map_err(|e| ApiError::Internal(format!("stored entry {}: {e}", ack.entry.index)))?;
+        .map_err(|e| ApiError::internal(format!("stored entry {}: {e}", ack.entry.index)))?;
     let entry = stored.timestamped_entry();
     let sct = ct::sign_sct(
         log.key.as_ref(),
@@ -151,7 +152,7 @@ async fn add(
         &entry.entry,
         entry.extensions.clone(),
     )
-    .map_err(|e| ApiError::Internal(format!("signing SCT: {e}")))?;
+    .map_err(|e| ApiError::internal(format!("signing SCT: {e}")))?;
     Ok(Json(SctResponse {
         sct_version: 0,
         id: B64.encode(sct.log_id),
@@ -164,7 +165,7 @@ async fn add(
 /// The signed tree head inside a static-ct-api checkpoint: (timestamp, size, root, signature).
 fn sth_of(log: &CtLog, note: &[u8]) -> Result<(u64, u64, [u8; 32], Vec<u8>), ApiError> {
     let internal =
-        |e: &dyn std::fmt::Display| ApiError::Internal(format!("stored checkpoint: {e}"));
+        |e: &dyn std::fmt::Display| ApiError::internal(format!("stored checkpoint: {e}"));
     let (checkpoint, timestamp) =
         ct::open_rfc6962_checkpoint(note, &log.origin, log.key.public_key_der())
             .map_err(|e| internal(&e))?;
@@ -199,9 +200,9 @@ async fn get_sth(State(log): State<AppState>) -> Result<Json<serde_json::Value>,
 fn param_u64(params: &HashMap<String, String>, name: &str) -> Result<u64, ApiError> {
     let raw = params
         .get(name)
-        .ok_or_else(|| ApiError::BadRequest(format!("missing query parameter {name:?}")))?;
+        .ok_or_else(|| ApiError::bad_request(format!("missing query parameter {name:?}")))?;
     raw.parse::<u64>().map_err(|_| {
-        ApiError::BadRequest(format!(
+        ApiError::bad_request(format!(
             "query parameter {name:?} must be a non-negative integer, got {raw:?}"
         ))
     })
@@ -218,7 +219,7 @@ async fn get_sth_consistency(
     let first = param_u64(&params, "first")?;
     let second = param_u64(&params, "second")?;
     if first > second {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_request(format!(
             "first ({first}) is larger than second ({second})"
         )));
     }
@@ -226,7 +227,7 @@ async fn get_sth_consistency(
         // Consistency with the empty tree, or of a tree with itself, is the empty proof.
         let size = log.log.head().await?.size;
         if second > size {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::bad_request(format!(
                 "second ({second}) is larger than the tree ({size})"
             )));
         }
@@ -243,13 +244,13 @@ async fn get_proof_by_hash(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let raw = params
         .get("hash")
-        .ok_or_else(|| ApiError::BadRequest("missing query parameter \"hash\"".into()))?;
+        .ok_or_else(|| ApiError::bad_request("missing query parameter \"hash\""))?;
     let hash: [u8; 32] = B64
         .decode(raw)
         .ok()
         .and_then(|h| h.try_into().ok())
         .ok_or_else(|| {
-            ApiError::BadRequest("hash must be a base64 SHA-256 leaf hash (32 bytes)".into())
+            ApiError::bad_request("hash must be a base64 SHA-256 leaf hash (32 bytes)")
         })?;
     let tree_size = param_u64(&params, "tree_size")?;
     let entry = log
@@ -258,7 +259,7 @@ async fn get_proof_by_hash(
         .await?
         .filter(|e| e.index < tree_size)
         .ok_or_else(|| {
-            ApiError::NotFound(format!(
+            ApiError::not_found(format!(
                 "no entry with that leaf hash in the tree of size {tree_size}"
             ))
         })?;
@@ -287,11 +288,11 @@ impl CtLog {
     /// RFC 6962 `leaf_input` and `extra_data` of a stored entry.
     async fn rfc6962_entry(&self, entry: &StoredEntry) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
         let leaf = TileLeaf::parse(&entry.data)
-            .map_err(|e| ApiError::Internal(format!("stored entry {}: {e}", entry.index)))?;
+            .map_err(|e| ApiError::internal(format!("stored entry {}: {e}", entry.index)))?;
         let mut chain = Vec::new();
         for fp in leaf.certificate_chain() {
             let cert = self.issuer_cert(fp).await?.ok_or_else(|| {
-                ApiError::Internal(format!(
+                ApiError::internal(format!(
                     "issuer {} of entry {} is missing",
                     hex::encode(fp),
                     entry.index
@@ -299,14 +300,14 @@ impl CtLog {
             })?;
             chain.push(
                 Asn1Cert::new(cert.as_ref().clone())
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
             );
         }
         let extra = match (&leaf.timestamped_entry().entry, leaf.pre_certificate()) {
             (SignedEntry::Precert { .. }, Some(pre)) => ExtraData::precert(pre.clone(), chain),
             _ => ExtraData::x509(chain),
         }
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::internal(e.to_string()))?;
         let mtl = MerkleTreeLeaf {
             timestamped_entry: leaf.timestamped_entry().clone(),
         };
@@ -321,13 +322,13 @@ async fn get_entries(
     let start = param_u64(&params, "start")?;
     let end = param_u64(&params, "end")?;
     if start > end {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_request(format!(
             "start ({start}) is larger than end ({end})"
         )));
     }
     let size = log.log.head().await?.size;
     if start >= size {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_request(format!(
             "start ({start}) is not in the tree (size {size})"
         )));
     }
@@ -362,7 +363,7 @@ async fn get_entry_and_proof(
         .log
         .entry(index)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no entry {index}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no entry {index}")))?;
     let (leaf_input, extra_data) = log.rfc6962_entry(&entry).await?;
     Ok(Json(json!({
         "leaf_input": B64.encode(leaf_input),
@@ -382,7 +383,7 @@ async fn checkpoint(State(log): State<AppState>) -> Result<Response, ApiError> {
 }
 
 async fn tile(State(log): State<AppState>, Path(path): Path<String>) -> Result<Response, ApiError> {
-    let bad = || ApiError::NotFound(format!("no tile at tile/{path}"));
+    let bad = || ApiError::not_found(format!("no tile at tile/{path}"));
     // static-ct-api calls the entry bundles `tile/data/…`.
     let parsed = match path.strip_prefix("data/") {
         Some(rest) => TilePath::parse(&format!("tile/entries/{rest}")),
@@ -407,13 +408,11 @@ async fn issuer(
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         })
-        .ok_or_else(|| {
-            ApiError::NotFound("issuer fingerprints are 64 lowercase hex digits".into())
-        })?;
+        .ok_or_else(|| ApiError::not_found("issuer fingerprints are 64 lowercase hex digits"))?;
     let cert = log
         .issuer_cert(&fp)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no issuer {fingerprint}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no issuer {fingerprint}")))?;
     Ok(bytes_response(
         "application/pkix-cert",
         IMMUTABLE,

@@ -152,8 +152,13 @@ impl CtLog {
     }
 }
 
-impl tlog_http::BodyLimit for CtLog {
+impl sigstack_http::BodyPolicy for CtLog {
     fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// ctfe decodes the body as JSON whatever its `Content-Type` says.
+    fn requires_json_content_type(&self) -> bool {
+        false
     }
 }

@@ -121,6 +121,19 @@ impl Server {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A POST whose answer is read as text (errors are ctfe's plain text).
+    async fn post_text(&self, path: &str, body: Value) -> (u16, String) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
     async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .client
@@ -448,12 +461,9 @@ async fn bad_requests_get_precise_400s_and_change_nothing() {
         ("/ct/v1/add-chain", json!([1, 2]), "expected JSON"),
     ];
     for (path, body, want) in cases {
-        let (status, err) = server.post(path, body.clone()).await;
+        let (status, err) = server.post_text(path, body.clone()).await;
         assert_eq!(status, 400, "{path} {body}: {err}");
-        assert!(
-            err["error"].as_str().unwrap().contains(want),
-            "{path} {body}: {err}"
-        );
+        assert!(err.contains(want), "{path} {body}: {err}");
     }
     let r = server
         .client
@@ -465,9 +475,9 @@ async fn bad_requests_get_precise_400s_and_change_nothing() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     let big = json!({"chain": [B64.encode(vec![0u8; 100 * 1024])]});
-    let (status, err) = server.post("/ct/v1/add-chain", big).await;
+    let (status, err) = server.post_text("/ct/v1/add-chain", big).await;
     assert_eq!(status, 413, "{err}");
-    assert!(err["error"].as_str().unwrap().contains("65536"), "{err}");
+    assert!(err.contains("65536"), "{err}");
 
     // Nothing was logged.
     let (_, sth) = server.get("/ct/v1/get-sth").await;
@@ -501,12 +511,11 @@ async fn bad_requests_get_precise_400s_and_change_nothing() {
             "larger than the log",
         ),
     ] {
-        let (status, err) = server.get(path).await;
+        let (status, err, _) = server.get_bytes(path).await;
+        let err = String::from_utf8(err).unwrap();
         assert_eq!(status, 400, "{path}: {err}");
-        assert!(
-            err["error"].as_str().unwrap().contains(want),
-            "{path}: {err}"
-        );
+        assert!(err.starts_with("Bad Request\n"), "{path}: {err}");
+        assert!(err.contains(want), "{path}: {err}");
     }
     let (status, _) = server
         .get(&format!(
@@ -539,8 +548,24 @@ async fn bad_requests_get_precise_400s_and_change_nothing() {
     ] {
         let (status, body, _) = server.get_bytes(path).await;
         assert_eq!(status, 404, "{path}");
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        assert!(v["error"].is_string());
+        // As ctfe answers errors: plain text, the status line first.
+        assert!(String::from_utf8(body).unwrap().starts_with("Not Found\n"));
+    }
+    for (method, path, status, first_line) in [
+        ("POST", "/ct/v1/get-sth", 405, "Method Not Allowed"),
+        ("GET", "/ct/v1/add-chain", 405, "Method Not Allowed"),
+    ] {
+        let r = server
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert_eq!(content_type, "text/plain; charset=utf-8", "{method} {path}");
+        let text = r.text().await.unwrap();
+        assert!(text.starts_with(first_line), "{method} {path}: {text}");
     }
 }
 

@@ -13,73 +13,19 @@ use fulcio::{Principal, TokenError, VerifiedKey};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
+use sigstack_http::{ErrorShape, JsonBody};
 use std::sync::Arc;
 
 type AppState = Arc<FulcioServer>;
 
-/// Every error the CA returns, mapped to HTTP in one place. Bodies are JSON with the reason in
-/// `message` (what upstream Fulcio's clients print) and a fixed label in `code`.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// Malformed request, bad proof of possession, refused key (400).
-    #[error("{0}")]
-    BadRequest(String),
-    /// The identity token is missing, invalid or from an unknown issuer (401).
-    #[error("{0}")]
-    Unauthenticated(String),
-    /// The body is over the limit (413).
-    #[error("request body is larger than the limit of {0} bytes")]
-    PayloadTooLarge(usize),
-    /// A dependency (the CT log, an issuer's key endpoint) failed: nothing was issued (503).
-    #[error("{0}")]
-    Unavailable(String),
-    /// Our failure; details go to the log only (500).
-    #[error("internal error")]
-    Internal(String),
-}
-
-impl ApiError {
-    /// The fixed reason label, for metrics and clients.
-    pub fn code(&self) -> &'static str {
-        self.parts().1
-    }
-
-    fn parts(&self) -> (StatusCode, &'static str) {
-        match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.parts();
-        match &self {
-            ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-            other => tracing::info!(reason = %other, code, "certificate refused"),
-        }
-        let mut response = (
-            status,
-            Json(json!({ "code": code, "message": self.to_string(), "error": self.to_string() })),
-        )
-            .into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-        }
-        response
-    }
-}
+/// The CA's errors: the shared [`ApiError`], rendered as upstream Fulcio's grpc-gateway does
+/// (`{"code": <gRPC status code>, "message": …, "details": []}`) on both APIs.
+pub use sigstack_http::ApiError;
 
 /// The CA's routes, served at the root of its listener (sigstore-python drops any path prefix).
 pub fn router(server: Arc<FulcioServer>) -> Router {
     let limit = server.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/api/v2/signingCert", post(signing_cert_v2))
         .route("/api/v1/signingCert", post(signing_cert_v1))
         .route("/api/v2/trustBundle", get(trust_bundle))
@@ -87,31 +33,22 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
         .route("/api/v2/configuration", get(configuration))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"code": "not_found", "message": "no such endpoint"})),
-            )
-        })
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("path {} was not found", uri.path()))
+        });
+    sigstack_http::with_error_shape(router, ErrorShape::GrpcGateway)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(server)
 }
 
-/// JSON bodies, refused with this service's errors (413 naming the limit, 400 with axum's reason).
-type JsonBody<T> = tlog_http::JsonBody<T, ApiError>;
-
-impl From<tlog_http::BodyRejection> for ApiError {
-    fn from(e: tlog_http::BodyRejection) -> Self {
-        match e {
-            tlog_http::BodyRejection::TooLarge(limit) => ApiError::PayloadTooLarge(limit),
-            other => ApiError::BadRequest(other.to_string()),
-        }
-    }
-}
-
-impl tlog_http::BodyLimit for FulcioServer {
+impl sigstack_http::BodyPolicy for FulcioServer {
     fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// grpc-gateway reads the body as JSON whatever its `Content-Type` says.
+    fn requires_json_content_type(&self) -> bool {
+        false
     }
 }
 
@@ -146,6 +83,15 @@ struct SigningCertRequestV2 {
     public_key_request: Option<PublicKeyRequest>,
 }
 
+/// The key of a CSR sent as base64 of its PEM, its self-signature checked.
+fn verified_csr(base64_pem: &str) -> Result<VerifiedKey, ApiError> {
+    let pem = B64.decode(base64_pem.trim()).map_err(|e| {
+        ApiError::bad_request(format!("certificateSigningRequest is not base64: {e}"))
+    })?;
+    fulcio::verify_csr(&pem)
+        .map_err(|e| ApiError::bad_request(format!("certificate signing request refused: {e}")))
+}
+
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -158,7 +104,7 @@ fn pem_chain(ders: impl IntoIterator<Item = Vec<u8>>) -> Result<Vec<String>, Api
     ders.into_iter()
         .map(|d| {
             der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &d)
-                .map_err(|e| ApiError::Internal(e.to_string()))
+                .map_err(|e| ApiError::internal(e.to_string()))
         })
         .collect()
 }
@@ -173,15 +119,15 @@ impl FulcioServer {
     /// Verifies the token against its configured issuer's keys and maps it to an identity.
     async fn authenticate(&self, token: &str) -> Result<(Principal, String), ApiError> {
         let unauth = |e: &dyn std::fmt::Display| {
-            ApiError::Unauthenticated(format!("identity token refused: {e}"))
+            ApiError::unauthenticated(format!("identity token refused: {e}"))
         };
         let iss = fulcio::unverified_issuer(token).map_err(|e| unauth(&e))?;
         let issuer = self.config.issuer(&iss).ok_or_else(|| {
-            ApiError::Unauthenticated(format!(
+            ApiError::unauthenticated(format!(
                 "identity token refused: issuer {iss:?} is not configured on this CA"
             ))
         })?;
-        let unavailable = |e: crate::oidc::OidcError| ApiError::Unavailable(e.to_string());
+        let unavailable = |e: crate::oidc::OidcError| ApiError::unavailable(e.to_string());
         let now = now_secs() as i64;
         let jwks = self.keys.keys(&issuer).await.map_err(unavailable)?;
         let verified = match fulcio::verify_token(token, &issuer, &jwks, now) {
@@ -206,7 +152,7 @@ impl FulcioServer {
     fn record<T>(&self, result: &Result<T, ApiError>, issuer_type: Option<&str>) {
         match (result, issuer_type) {
             (Ok(_), Some(t)) => self.metrics.issued.with_label_values(&[t]).inc(),
-            (Err(e), _) => self.metrics.errors.with_label_values(&[e.code()]).inc(),
+            (Err(e), _) => self.metrics.errors.with_label_values(&[e.category()]).inc(),
             (Ok(_), None) => {}
         }
     }
@@ -228,7 +174,7 @@ impl FulcioServer {
             .ct_latency
             .observe(started.elapsed().as_secs_f64());
         sct.map_err(|e| {
-            ApiError::Unavailable(format!(
+            ApiError::unavailable(format!(
                 "no certificate was issued: the CT log did not accept the {} ({e})",
                 if precertificate {
                     "precertificate"
@@ -250,20 +196,20 @@ impl FulcioServer {
         let (certificate, detached_sct) = match self.sct_mode {
             SctMode::Embedded => {
                 let precert = fulcio::build_precertificate(&ca, principal, key, serial, now_secs())
-                    .map_err(|e| ApiError::Internal(format!("building the precertificate: {e}")))?;
+                    .map_err(|e| ApiError::internal(format!("building the precertificate: {e}")))?;
                 let mut submission = vec![precert.clone()];
                 submission.extend(ca.chain().iter().cloned());
                 let sct = self.log(&submission, true).await?;
                 let list = ct::SignedCertificateTimestampList::new(vec![sct])
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
                 let certificate = fulcio::build_final_certificate(&ca, &precert, &list)
-                    .map_err(|e| ApiError::Internal(format!("building the certificate: {e}")))?;
+                    .map_err(|e| ApiError::internal(format!("building the certificate: {e}")))?;
                 (certificate, None)
             }
             SctMode::Detached => {
                 let certificate =
                     fulcio::build_certificate(&ca, principal, key, serial, now_secs()).map_err(
-                        |e| ApiError::Internal(format!("building the certificate: {e}")),
+                        |e| ApiError::internal(format!("building the certificate: {e}")),
                     )?;
                 let mut submission = vec![certificate.clone()];
                 submission.extend(ca.chain().iter().cloned());
@@ -297,7 +243,7 @@ async fn signing_cert_v2(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let mut issuer_type = None;
     let result = match body {
-        Ok(tlog_http::JsonBody(req, _)) => issue_v2(&server, &headers, req, &mut issuer_type).await,
+        Ok(JsonBody(req)) => issue_v2(&server, &headers, req, &mut issuer_type).await,
         Err(e) => Err(e),
     };
     server.record(&result, issuer_type.as_deref());
@@ -312,37 +258,30 @@ async fn issue_v2(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let token = bearer(headers)
         .or_else(|| req.credentials.as_ref().and_then(|c| c.oidc_identity_token.clone()))
-        .ok_or_else(|| ApiError::Unauthenticated("no identity token: send it as `Authorization: Bearer` or in credentials.oidcIdentityToken".into()))?;
+        .ok_or_else(|| ApiError::unauthenticated("no identity token: send it as `Authorization: Bearer` or in credentials.oidcIdentityToken"))?;
     let (principal, kind) = server.authenticate(&token).await?;
     *issuer_type = Some(kind);
     let key = match (&req.certificate_signing_request, &req.public_key_request) {
-        (Some(csr), None) => {
-            let pem = B64.decode(csr.trim()).map_err(|e| {
-                ApiError::BadRequest(format!("certificateSigningRequest is not base64: {e}"))
-            })?;
-            fulcio::verify_csr(&pem).map_err(|e| {
-                ApiError::BadRequest(format!("certificate signing request refused: {e}"))
-            })?
-        }
+        (Some(csr), None) => verified_csr(csr)?,
         (None, Some(pk)) => {
             let signature = B64.decode(pk.proof_of_possession.trim()).map_err(|e| {
-                ApiError::BadRequest(format!("proofOfPossession is not base64: {e}"))
+                ApiError::bad_request(format!("proofOfPossession is not base64: {e}"))
             })?;
             fulcio::verify_signed_challenge(
                 pk.public_key.content.as_bytes(),
                 &signature,
                 &principal.challenge,
             )
-            .map_err(|e| ApiError::BadRequest(format!("proof of possession refused: {e}")))?
+            .map_err(|e| ApiError::bad_request(format!("proof of possession refused: {e}")))?
         }
         (Some(_), Some(_)) => {
-            return Err(ApiError::BadRequest(
-                "send either certificateSigningRequest or publicKeyRequest, not both".into(),
+            return Err(ApiError::bad_request(
+                "send either certificateSigningRequest or publicKeyRequest, not both",
             ))
         }
         (None, None) => {
-            return Err(ApiError::BadRequest(
-                "missing certificateSigningRequest or publicKeyRequest".into(),
+            return Err(ApiError::bad_request(
+                "missing certificateSigningRequest or publicKeyRequest",
             ))
         }
     };
@@ -359,14 +298,22 @@ async fn issue_v2(
     }))
 }
 
+/// The legacy request: a public key with a signature over the challenge, or a CSR (upstream's
+/// legacy document makes every field optional; the CSR wins when both are sent, as upstream).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SigningCertRequestV1 {
-    public_key: PublicKeyContent,
-    signed_email_address: String,
+    #[serde(default)]
+    public_key: Option<PublicKeyContent>,
+    #[serde(default)]
+    signed_email_address: Option<String>,
+    /// base64 of the PEM CSR (a proto `bytes` field).
+    #[serde(default)]
+    certificate_signing_request: Option<String>,
 }
 
-/// The legacy API: a base64 public key and a signature over the challenge; PEM chain back.
+/// The legacy API: a base64 public key and a signature over the challenge, or a CSR; PEM chain
+/// back.
 async fn signing_cert_v1(
     State(server): State<AppState>,
     headers: HeaderMap,
@@ -374,7 +321,7 @@ async fn signing_cert_v1(
 ) -> Result<Response, ApiError> {
     let mut issuer_type = None;
     let result = match body {
-        Ok(tlog_http::JsonBody(req, _)) => issue_v1(&server, &headers, req, &mut issuer_type).await,
+        Ok(JsonBody(req)) => issue_v1(&server, &headers, req, &mut issuer_type).await,
         Err(e) => Err(e),
     };
     server.record(&result, issuer_type.as_deref());
@@ -388,23 +335,40 @@ async fn issue_v1(
     issuer_type: &mut Option<String>,
 ) -> Result<Response, ApiError> {
     let token = bearer(headers).ok_or_else(|| {
-        ApiError::Unauthenticated("no identity token: send `Authorization: Bearer <token>`".into())
+        ApiError::unauthenticated("no identity token: send `Authorization: Bearer <token>`")
     })?;
     let (principal, kind) = server.authenticate(&token).await?;
     *issuer_type = Some(kind);
-    let key_bytes = B64
-        .decode(req.public_key.content.trim())
-        .map_err(|e| ApiError::BadRequest(format!("publicKey.content is not base64: {e}")))?;
-    let signature = B64
-        .decode(req.signed_email_address.trim())
-        .map_err(|e| ApiError::BadRequest(format!("signedEmailAddress is not base64: {e}")))?;
-    let key = fulcio::verify_signed_challenge(&key_bytes, &signature, &principal.challenge)
-        .map_err(|e| ApiError::BadRequest(format!("proof of possession refused: {e}")))?;
+    let key = match (
+        req.certificate_signing_request.as_deref().map(str::trim),
+        req.public_key,
+        req.signed_email_address,
+    ) {
+        (Some(csr), _, _) if !csr.is_empty() => verified_csr(csr)?,
+        (_, Some(public_key), Some(signature)) => {
+            let key_bytes = B64.decode(public_key.content.trim()).map_err(|e| {
+                ApiError::bad_request(format!("publicKey.content is not base64: {e}"))
+            })?;
+            let signature = B64.decode(signature.trim()).map_err(|e| {
+                ApiError::bad_request(format!("signedEmailAddress is not base64: {e}"))
+            })?;
+            fulcio::verify_signed_challenge(&key_bytes, &signature, &principal.challenge)
+                .map_err(|e| ApiError::bad_request(format!("proof of possession refused: {e}")))?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "send publicKey with signedEmailAddress, or certificateSigningRequest",
+            ))
+        }
+    };
     let Issued {
         chain,
         detached_sct,
     } = server.issue(&principal, &key).await?;
+    // 201, as upstream's legacy server answers "to be backward compliant": Go clients of this
+    // API accept no other status.
     let mut response = (
+        StatusCode::CREATED,
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
         chain.concat(),
     )

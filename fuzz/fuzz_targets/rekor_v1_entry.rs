@@ -3,7 +3,7 @@
 //! Asserts that nothing panics, that an accepted entry's body is JSON, and that a hashedrekord
 //! body is a fixed point (canonicalising it again yields the same bytes), as upstream bodies are.
 //! Seed with the vectors: `cargo fuzz run rekor_v1_entry corpus/rekor_v1_entry <seeds>` where
-//! `<seeds>` holds `shared/vectors/rekor/v1/*/proposed-entry.json`.
+//! `<seeds>` holds the repository's `test-vectors/data/rekor/v1/*/proposed-entry.json`.
 
 #![no_main]
 

@@ -1,7 +1,7 @@
 //! Feeds arbitrary bytes to `rekor_types::canonicalize_v2` (Rekor v2 CreateEntryRequest JSON).
 //!
 //! Asserts that nothing panics and that an accepted entry's body is JSON naming its kind.
-//! Seed with `shared/vectors/rekor/v2/*/proposed-entry.json`.
+//! Seed with the repository's `test-vectors/data/rekor/v2/*/proposed-entry.json`.
 
 #![no_main]
 

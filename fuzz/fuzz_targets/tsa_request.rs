@@ -10,7 +10,7 @@
 //!   outcome is not asserted: the input is arbitrary).
 //!
 //! Seed with the vectors: `cargo fuzz run tsa_request corpus/tsa_request <seeds>` where
-//! `<seeds>` holds `shared/vectors/tsa/*/*.tsq` and `*.tsr`.
+//! `<seeds>` holds the repository's `test-vectors/data/tsa/*/*.tsq` and `*.tsr`.
 
 #![no_main]
 

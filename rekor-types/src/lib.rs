@@ -1,8 +1,6 @@
 //! Rekor entry kinds: parse a client's proposed entry, verify its signature(s), and produce the
 //! canonical body the log stores and hashes (leaf = SHA-256(0x00 ‖ body)). No I/O.
 //!
-//! INTERFACE CONTRACT (used by the `rekor` service; keep these signatures, extend freely).
-//!
 //! | API | kind | version | upstream behaviour mirrored |
 //! |---|---|---|---|
 //! | [`canonicalize_v1`] | `hashedrekord` | 0.0.1 | sigstore/rekor `pkg/types/hashedrekord/v0.0.1` |
@@ -127,7 +125,7 @@ pub const SUPPORTED_V1: &[(&str, &str)] = &[
 
 /// Rekor v1: a `POST /api/v1/log/entries` body (`{"kind","apiVersion","spec"}`).
 pub fn canonicalize_v1(proposed_entry_json: &[u8]) -> Result<CanonicalEntry, EntryError> {
-    canonicalize(proposed_entry_json, None)
+    ProposedEntry::parse_v1(proposed_entry_json)?.canonicalize(None)
 }
 
 /// [`canonicalize_v1`], taking the verifiers of `hashedrekord` entries from `cache` (and
@@ -137,59 +135,121 @@ pub fn canonicalize_v1_cached(
     proposed_entry_json: &[u8],
     cache: &VerifierCache,
 ) -> Result<CanonicalEntry, EntryError> {
-    canonicalize(proposed_entry_json, Some(cache))
-}
-
-fn canonicalize(
-    proposed_entry_json: &[u8],
-    cache: Option<&VerifierCache>,
-) -> Result<CanonicalEntry, EntryError> {
-    let entry = util::parse_object(proposed_entry_json)?;
-    let kind = match entry.get("kind") {
-        Some(Value::String(k)) => k.as_str(),
-        Some(_) => return Err(EntryError::Malformed("kind must be a string".into())),
-        None => return Err(EntryError::Malformed("kind is required".into())),
-    };
-    let api_version = match entry.get("apiVersion") {
-        Some(Value::String(v)) => v.as_str(),
-        Some(_) => return Err(EntryError::Malformed("apiVersion must be a string".into())),
-        None => return Err(EntryError::Malformed("apiVersion is required".into())),
-    };
-    let known = matches!(kind, "hashedrekord" | "dsse" | "intoto");
-    if !known {
-        return Err(EntryError::Unsupported(format!("kind {kind:?}")));
-    }
-    if !SUPPORTED_V1.contains(&(kind, api_version)) {
-        return Err(EntryError::Unsupported(format!(
-            "{kind} apiVersion {api_version:?}"
-        )));
-    }
-    let spec = util::req_object(&entry, "spec", "spec")?;
-    match kind {
-        "hashedrekord" => hashedrekord::canonicalize(spec, cache),
-        "dsse" => dsse::canonicalize(spec),
-        _ => intoto::canonicalize(spec),
-    }
+    ProposedEntry::parse_v1(proposed_entry_json)?.canonicalize(Some(cache))
 }
 
 /// Rekor v2: a `POST /api/v2/log/entries` body (`{"hashedRekordRequestV002":…}` or
-/// `{"dsseRequestV002":…}`).
+/// `{"dsseRequestV002":…}`, or their proto field names).
 pub fn canonicalize_v2(create_entry_request_json: &[u8]) -> Result<CanonicalEntry, EntryError> {
-    let req = util::parse_object(create_entry_request_json)?;
-    let hashed = util::member(&req, "hashedRekordRequestV002")
-        .or_else(|| util::member(&req, "hashed_rekord_request_v002"));
-    let dsse =
-        util::member(&req, "dsseRequestV002").or_else(|| util::member(&req, "dsse_request_v002"));
-    match (hashed, dsse) {
-        (Some(_), Some(_)) => Err(EntryError::Malformed(
-            "a request holds exactly one of hashedRekordRequestV002 and dsseRequestV002".into(),
-        )),
-        (Some(h), None) => v2::hashedrekord(util::as_object(h, "hashedRekordRequestV002")?),
-        (None, Some(d)) => v2::dsse(util::as_object(d, "dsseRequestV002")?),
-        (None, None) => Err(EntryError::Unsupported(match req.keys().next() {
-            Some(k) => format!("request type {k:?}"),
-            None => "empty request".into(),
-        })),
+    ProposedEntry::parse_v2(create_entry_request_json)?.canonicalize(None)
+}
+
+/// Which parser a [`ProposedEntry`] goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    HashedRekordV001,
+    DsseV001,
+    IntotoV002,
+    HashedRekordV002,
+    DsseV002,
+}
+
+/// A request body parsed once: its kind is known (so a service can apply that kind's size
+/// limit) before the entry is verified and canonicalised from the same parse.
+#[derive(Clone, Debug)]
+pub struct ProposedEntry {
+    kind: Kind,
+    /// The kind's own object: v1 `spec`, or the v2 request's one member.
+    spec: serde_json::Map<String, Value>,
+}
+
+impl ProposedEntry {
+    /// A Rekor v1 body: `{"kind","apiVersion","spec"}` of a supported kind and version.
+    pub fn parse_v1(proposed_entry_json: &[u8]) -> Result<Self, EntryError> {
+        let mut entry = util::parse_object(proposed_entry_json)?;
+        let string = |name: &str| match entry.get(name) {
+            Some(Value::String(k)) => Ok(k.as_str()),
+            Some(_) => Err(EntryError::Malformed(format!("{name} must be a string"))),
+            None => Err(EntryError::Malformed(format!("{name} is required"))),
+        };
+        let (kind_name, api_version) = (string("kind")?, string("apiVersion")?);
+        if !matches!(kind_name, "hashedrekord" | "dsse" | "intoto") {
+            return Err(EntryError::Unsupported(format!("kind {kind_name:?}")));
+        }
+        let kind = match (kind_name, api_version) {
+            ("hashedrekord", "0.0.1") => Kind::HashedRekordV001,
+            ("dsse", "0.0.1") => Kind::DsseV001,
+            ("intoto", "0.0.2") => Kind::IntotoV002,
+            _ => {
+                return Err(EntryError::Unsupported(format!(
+                    "{kind_name} apiVersion {api_version:?}"
+                )))
+            }
+        };
+        util::req_object(&entry, "spec", "spec")?;
+        let Some(Value::Object(spec)) = entry.remove("spec") else {
+            unreachable!("req_object checked that spec is an object");
+        };
+        Ok(ProposedEntry { kind, spec })
+    }
+
+    /// A Rekor v2 body: exactly one of `hashedRekordRequestV002` and `dsseRequestV002` (or
+    /// their proto field names `hashed_rekord_request_v002`, `dsse_request_v002`).
+    pub fn parse_v2(create_entry_request_json: &[u8]) -> Result<Self, EntryError> {
+        let mut req = util::parse_object(create_entry_request_json)?;
+        let mut take = |json: &str, proto: &str| {
+            let json_value = req.remove(json).filter(|v| !v.is_null());
+            let proto_value = req.remove(proto).filter(|v| !v.is_null());
+            json_value.or(proto_value)
+        };
+        let hashed = take("hashedRekordRequestV002", "hashed_rekord_request_v002");
+        let dsse = take("dsseRequestV002", "dsse_request_v002");
+        let (kind, field, value) =
+            match (hashed, dsse) {
+                (Some(_), Some(_)) => return Err(EntryError::Malformed(
+                    "a request holds exactly one of hashedRekordRequestV002 and dsseRequestV002"
+                        .into(),
+                )),
+                (Some(h), None) => (Kind::HashedRekordV002, "hashedRekordRequestV002", h),
+                (None, Some(d)) => (Kind::DsseV002, "dsseRequestV002", d),
+                (None, None) => {
+                    return Err(EntryError::Unsupported(match req.keys().next() {
+                        Some(k) => format!("request type {k:?}"),
+                        None => "empty request".into(),
+                    }))
+                }
+            };
+        match value {
+            Value::Object(spec) => Ok(ProposedEntry { kind, spec }),
+            other => Err(util::invalid(
+                field,
+                format!("must be an object, found {}", util::type_name(&other)),
+            )),
+        }
+    }
+
+    /// The entry's kind (`hashedrekord`, `dsse`, `intoto`), which sets its size limit.
+    pub fn kind(&self) -> &'static str {
+        match self.kind {
+            Kind::HashedRekordV001 | Kind::HashedRekordV002 => "hashedrekord",
+            Kind::DsseV001 | Kind::DsseV002 => "dsse",
+            Kind::IntotoV002 => "intoto",
+        }
+    }
+
+    /// Verifies the entry and produces its canonical body; `cache` holds the parsed verifiers
+    /// of v1 `hashedrekord` entries.
+    pub fn canonicalize(
+        &self,
+        cache: Option<&VerifierCache>,
+    ) -> Result<CanonicalEntry, EntryError> {
+        match self.kind {
+            Kind::HashedRekordV001 => hashedrekord::canonicalize(&self.spec, cache),
+            Kind::DsseV001 => dsse::canonicalize(&self.spec),
+            Kind::IntotoV002 => intoto::canonicalize(&self.spec),
+            Kind::HashedRekordV002 => v2::hashedrekord(&self.spec),
+            Kind::DsseV002 => v2::dsse(&self.spec),
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub use shards::{ShardLayout, ShardLayoutError};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{Json, Router};
+use sigstack_http::ErrorShape;
 use sigstack_keys::{Algorithm, Signer};
 use std::sync::Arc;
 use tlog::note::{ed25519_key_id, NoteSigner};
@@ -293,7 +294,7 @@ impl Rekor {
     }
 }
 
-impl tlog_http::BodyLimit for Rekor {
+impl sigstack_http::BodyPolicy for Rekor {
     fn max_body_bytes(&self) -> usize {
         self.limits.max_body_bytes
     }
@@ -302,15 +303,26 @@ impl tlog_http::BodyLimit for Rekor {
 /// The Rekor routes (v1 and v2), served at the root of the listener.
 pub fn router(rekor: Arc<Rekor>) -> Router {
     let limit = rekor.limits.max_body_bytes;
-    Router::new()
-        .merge(v1::routes())
-        .merge(v2::routes())
+    // Errors in upstream's shapes: go-swagger's for v1 (and anything else), grpc-gateway's for
+    // v2 (rekor-tiles).
+    let router = Router::new()
+        .merge(sigstack_http::with_error_shape(
+            v1::routes(),
+            ErrorShape::Swagger,
+        ))
+        .merge(sigstack_http::with_error_shape(
+            v2::routes(),
+            ErrorShape::GrpcGateway,
+        ))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/metrics", get(metrics::serve))
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("path {} was not found", uri.path()))
+        });
+    sigstack_http::with_error_shape(router, ErrorShape::Swagger)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(rekor)
 }

@@ -1,5 +1,6 @@
 //! The Rekor v1 API (`/api/v1/…`), as upstream's `openapi.yaml` defines it.
 
+use crate::error::refused;
 use crate::{ApiError, Rekor, Shard};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -10,11 +11,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sigstack_http::{with_error_content_type, ErrorKind, JsonBody, RawBody};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 use tlog::merkle::Hash;
-use tlog_http::RawBody;
 use tlog_store::{IndexKey, StoredEntry, Submission};
 
 type AppState = Arc<Rekor>;
@@ -27,7 +28,10 @@ const MAX_SEARCH_RESULTS: u32 = 1000;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/log", get(log_info))
-        .route("/api/v1/log/publicKey", get(public_key))
+        .route(
+            "/api/v1/log/publicKey",
+            with_error_content_type(get(public_key), "application/x-pem-file"),
+        )
         .route("/api/v1/log/proof", get(consistency_proof))
         .route(
             "/api/v1/log/entries",
@@ -40,18 +44,13 @@ pub(crate) fn routes() -> Router<AppState> {
 
 // --- writing -------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-struct KindPeek {
-    kind: Option<Value>,
-}
-
 async fn create_entry(
     State(rekor): State<AppState>,
-    body: Result<RawBody<ApiError>, ApiError>,
+    body: Result<RawBody, ApiError>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let result = match body {
-        Ok(RawBody(bytes, _)) => create(&rekor, &bytes).await,
+        Ok(RawBody(bytes)) => create(&rekor, &bytes).await,
         Err(e) => Err(e),
     };
     rekor
@@ -61,21 +60,18 @@ async fn create_entry(
 }
 
 async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response), ApiError> {
-    // The limit depends on the kind; a body that is not even an object with a kind is left to
-    // the parser, whose error is more precise.
-    if let Ok(KindPeek {
-        kind: Some(Value::String(kind)),
-    }) = serde_json::from_slice::<KindPeek>(bytes)
-    {
-        let limit = rekor.limits.for_kind(&kind);
-        if bytes.len() > limit {
-            return Err(ApiError::PayloadTooLarge {
-                what: format!("a {kind} entry"),
-                limit,
-            });
-        }
+    // One parse: the kind it finds sets the size limit, then the same parse is verified.
+    let proposed = rekor_types::ProposedEntry::parse_v1(bytes).map_err(refused)?;
+    let limit = rekor.limits.for_kind(proposed.kind());
+    if bytes.len() > limit {
+        return Err(ApiError::payload_too_large(
+            format_args!("a {} entry", proposed.kind()),
+            limit,
+        ));
     }
-    let canonical = rekor_types::canonicalize_v1_cached(bytes, &rekor.verifiers)?;
+    let canonical = proposed
+        .canonicalize(Some(&rekor.verifiers))
+        .map_err(refused)?;
     let shard = rekor.active();
     let submission = Submission {
         identity: tlog::merkle::leaf_hash(&canonical.body),
@@ -92,10 +88,10 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
     let id = entry_id(shard.tree_id, &uuid);
     let location = format!("/api/v1/log/entries/{id}");
     if appended.duplicate {
-        return Err(ApiError::Conflict {
-            uuid,
-            location: Some(location),
-        });
+        return Err(ApiError::conflict(
+            format!("an equivalent entry already exists in the transparency log with UUID {uuid}"),
+            Some(location),
+        ));
     }
     let entry = render_entry(
         rekor,
@@ -108,7 +104,7 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
     )?;
     // `{id: entry}`, serialised straight from the structs.
     let body = serde_json::to_vec(&std::collections::BTreeMap::from([(id, entry)]))
-        .map_err(|e| ApiError::Internal(format!("JSON encoding: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("JSON encoding: {e}")))?;
     let mut response = (
         StatusCode::CREATED,
         [(
@@ -204,7 +200,7 @@ fn render_entry(
             &log_id,
             global_index,
         ))
-        .map_err(ApiError::from)?;
+        .map_err(crate::error::signing)?;
     Ok(LogEntry {
         body: B64.encode(&entry.data),
         integrated_time,
@@ -246,8 +242,8 @@ async fn entry_with_proof(
     let head = shard.log.head().await?;
     if entry.index >= head.size {
         // Committed by another replica after our view of the head: the proof must wait.
-        return Err(ApiError::Unavailable(
-            "the entry is newer than this replica's tree head; retry".into(),
+        return Err(ApiError::unavailable(
+            "the entry is newer than this replica's tree head; retry",
         ));
     }
     let proof = shard.log.inclusion_proof(entry.index, head.size).await?;
@@ -281,16 +277,16 @@ async fn entry_by_index(
 ) -> Result<Json<Value>, ApiError> {
     let raw = q
         .log_index
-        .ok_or_else(|| ApiError::BadRequest("logIndex is required".into()))?;
+        .ok_or_else(|| ApiError::bad_request("logIndex is required"))?;
     let index: u64 = raw.parse().map_err(|_| {
-        ApiError::BadRequest(format!("logIndex {raw:?} is not a non-negative integer"))
+        ApiError::bad_request(format!("logIndex {raw:?} is not a non-negative integer"))
     })?;
     let (id, value) = by_global_index(&rekor, index).await?;
     Ok(Json(json!({ id: value })))
 }
 
 async fn by_global_index(rekor: &Rekor, index: u64) -> Result<(String, Value), ApiError> {
-    let not_found = || ApiError::NotFound(format!("no entry at logIndex {index}"));
+    let not_found = || ApiError::not_found(format!("no entry at logIndex {index}"));
     let (shard, local) = rekor.shard_for_index(index).ok_or_else(not_found)?;
     let entry = shard.log.entry(local).await?.ok_or_else(not_found)?;
     entry_with_proof(rekor, shard, &entry).await
@@ -299,7 +295,7 @@ async fn by_global_index(rekor: &Rekor, index: u64) -> Result<(String, Value), A
 /// A UUID (64 hex digits) or an entry ID (16 hex digits of tree ID, then the UUID).
 fn parse_entry_id(id: &str) -> Result<(Option<i64>, Hash), ApiError> {
     let bad = || {
-        ApiError::BadRequest(format!(
+        ApiError::bad_request(format!(
             "{id:?} is neither a UUID (64 hex digits) nor an entry ID (80 hex digits)"
         ))
     };
@@ -336,54 +332,69 @@ async fn entry_by_uuid(
 ) -> Result<Json<Value>, ApiError> {
     let (id, value) = find_by_uuid(&rekor, &id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no entry with UUID {id}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no entry with UUID {id}")))?;
     Ok(Json(json!({ id: value })))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Each list is optional (absent or JSON `null`, as Go clients send what they leave unset), but
+/// one that is given holds 1 to 10 items (upstream's `minItems`/`maxItems`).
 struct RetrieveRequest {
     #[serde(default, rename = "entryUUIDs")]
-    entry_uuids: Vec<String>,
+    entry_uuids: Option<Vec<String>>,
     #[serde(default)]
-    log_indexes: Vec<i64>,
+    log_indexes: Option<Vec<i64>>,
     #[serde(default)]
-    entries: Vec<Value>,
+    entries: Option<Vec<Value>>,
 }
 
 async fn retrieve_entries(
     State(rekor): State<AppState>,
-    tlog_http::JsonBody(req, _): tlog_http::JsonBody<RetrieveRequest, ApiError>,
+    JsonBody(req): JsonBody<RetrieveRequest>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     for (name, len) in [
-        ("entryUUIDs", req.entry_uuids.len()),
-        ("logIndexes", req.log_indexes.len()),
-        ("entries", req.entries.len()),
+        ("entryUUIDs", req.entry_uuids.as_ref().map(Vec::len)),
+        ("logIndexes", req.log_indexes.as_ref().map(Vec::len)),
+        ("entries", req.entries.as_ref().map(Vec::len)),
     ] {
-        if len > MAX_RETRIEVE_ITEMS {
-            return Err(ApiError::BadRequest(format!(
-                "{name} has {len} items; at most {MAX_RETRIEVE_ITEMS} are allowed"
-            )));
+        match len {
+            Some(0) => {
+                return Err(ApiError::bad_request(format!(
+                    "{name} is empty; give at least one item or leave it out"
+                )))
+            }
+            Some(len) if len > MAX_RETRIEVE_ITEMS => {
+                return Err(ApiError::bad_request(format!(
+                    "{name} has {len} items; at most {MAX_RETRIEVE_ITEMS} are allowed"
+                )))
+            }
+            _ => {}
         }
     }
+    let (entry_uuids, log_indexes, entries) = (
+        req.entry_uuids.unwrap_or_default(),
+        req.log_indexes.unwrap_or_default(),
+        req.entries.unwrap_or_default(),
+    );
     let mut out = Vec::new();
-    for id in &req.entry_uuids {
+    for id in &entry_uuids {
         if let Some((id, value)) = find_by_uuid(&rekor, id).await? {
             out.push(json!({ id: value }));
         }
     }
-    for &index in &req.log_indexes {
+    for &index in &log_indexes {
         let index = u64::try_from(index)
-            .map_err(|_| ApiError::BadRequest(format!("logIndex {index} is negative")))?;
+            .map_err(|_| ApiError::bad_request(format!("logIndex {index} is negative")))?;
         match by_global_index(&rekor, index).await {
             Ok((id, value)) => out.push(json!({ id: value })),
-            Err(ApiError::NotFound(_)) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
     }
-    for proposed in &req.entries {
+    for proposed in &entries {
         let bytes = serde_json::to_vec(proposed).expect("a JSON value serialises");
-        let canonical = rekor_types::canonicalize_v1(&bytes)?;
+        let canonical = rekor_types::canonicalize_v1(&bytes).map_err(refused)?;
         let uuid = hex::encode(tlog::merkle::leaf_hash(&canonical.body));
         if let Some((id, value)) = find_by_uuid(&rekor, &uuid).await? {
             out.push(json!({ id: value }));
@@ -414,7 +425,7 @@ struct SearchRequest {
 
 async fn search_index(
     State(rekor): State<AppState>,
-    tlog_http::JsonBody(req, _): tlog_http::JsonBody<SearchRequest, ApiError>,
+    JsonBody(req): JsonBody<SearchRequest>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let mut criteria: Vec<(&'static str, String)> = Vec::new();
     if let Some(hash) = &req.hash {
@@ -422,39 +433,39 @@ async fn search_index(
     }
     if let Some(key) = &req.public_key {
         if key.url.is_some() {
-            return Err(ApiError::BadRequest(
-                "publicKey.url is not supported: send publicKey.content".into(),
+            return Err(ApiError::bad_request(
+                "publicKey.url is not supported: send publicKey.content",
             ));
         }
         let content = key.content.as_deref().ok_or_else(|| {
-            ApiError::BadRequest("publicKey.content is required for a key search".into())
+            ApiError::bad_request("publicKey.content is required for a key search")
         })?;
         let bytes = B64
             .decode(content)
-            .map_err(|e| ApiError::BadRequest(format!("publicKey.content is not base64: {e}")))?;
+            .map_err(|e| ApiError::bad_request(format!("publicKey.content is not base64: {e}")))?;
         criteria.push((
             "key",
-            rekor_types::public_key_index_key(&key.format, &bytes)?,
+            rekor_types::public_key_index_key(&key.format, &bytes).map_err(refused)?,
         ));
     }
     if let Some(email) = &req.email {
         if !email.contains('@') {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::bad_request(format!(
                 "email {email:?} is not an email address"
             )));
         }
         criteria.push(("subject", email.to_lowercase()));
     }
     if criteria.is_empty() {
-        return Err(ApiError::BadRequest(
-            "give at least one of hash, publicKey, email".into(),
+        return Err(ApiError::bad_request(
+            "give at least one of hash, publicKey, email",
         ));
     }
     let all = match req.operator.as_deref() {
         None | Some("or") => false,
         Some("and") => true,
         Some(other) => {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::bad_request(format!(
                 "operator {other:?} is neither \"and\" nor \"or\""
             )))
         }
@@ -487,13 +498,13 @@ fn normalise_hash(hash: &str) -> Result<String, ApiError> {
         "sha384" => 96,
         "sha512" => 128,
         other => {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::bad_request(format!(
                 "hash algorithm {other:?} is not one of sha256, sha384, sha512"
             )))
         }
     };
     if hex_digest.len() != want || !hex_digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_request(format!(
             "hash {hash:?}: a {algorithm} digest is {want} hex digits"
         )));
     }
@@ -515,10 +526,10 @@ fn pick_shard<'a>(rekor: &'a Rekor, tree_id: Option<&str>) -> Result<&'a Shard, 
         Some(raw) => {
             let id: i64 = raw
                 .parse()
-                .map_err(|_| ApiError::BadRequest(format!("treeID {raw:?} is not an integer")))?;
+                .map_err(|_| ApiError::bad_request(format!("treeID {raw:?} is not an integer")))?;
             rekor
                 .shard_by_tree_id(id)
-                .ok_or_else(|| ApiError::NotFound(format!("no shard with treeID {id}")))
+                .ok_or_else(|| ApiError::not_found(format!("no shard with treeID {id}")))
         }
     }
 }
@@ -555,7 +566,7 @@ async fn public_key(
         pem_rfc7468::LineEnding::LF,
         rekor.v1_key.public_key_der(),
     )
-    .map_err(|e| ApiError::Internal(format!("PEM encoding: {e}")))?;
+    .map_err(|e| ApiError::internal(format!("PEM encoding: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
 }
 
@@ -576,22 +587,22 @@ async fn consistency_proof(
     let size = |name: &str, raw: Option<&str>, default: Option<u64>| -> Result<u64, ApiError> {
         match (raw, default) {
             (Some(raw), _) => raw.parse::<u64>().ok().filter(|&v| v >= 1).ok_or_else(|| {
-                ApiError::BadRequest(format!("{name} {raw:?} is not a positive integer"))
+                ApiError::bad_request(format!("{name} {raw:?} is not a positive integer"))
             }),
             (None, Some(d)) => Ok(d),
-            (None, None) => Err(ApiError::BadRequest(format!("{name} is required"))),
+            (None, None) => Err(ApiError::bad_request(format!("{name} is required"))),
         }
     };
     let first = size("firstSize", q.first_size.as_deref(), Some(1))?;
     let last = size("lastSize", q.last_size.as_deref(), None)?;
     if first > last {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_request(format!(
             "firstSize {first} is larger than lastSize {last}"
         )));
     }
     let head = shard.log.head().await?;
     if last > head.size {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_request(format!(
             "lastSize {last} is larger than the tree ({})",
             head.size
         )));

@@ -1,6 +1,7 @@
 //! The Rekor v2 API (`/api/v2/…`): entries in, `TransparencyLogEntry` out; reads per C2SP
 //! tlog-tiles.
 
+use crate::error::refused;
 use crate::{ApiError, Rekor};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,10 +11,10 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
+use sigstack_http::{bytes_response, RawBody, IMMUTABLE, NO_CACHE};
 use std::sync::Arc;
 use std::time::Instant;
 use tlog::tile::TilePath;
-use tlog_http::{bytes_response, RawBody, IMMUTABLE, NO_CACHE};
 use tlog_store::Submission;
 
 type AppState = Arc<Rekor>;
@@ -27,11 +28,11 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn create_entry(
     State(rekor): State<AppState>,
-    body: Result<RawBody<ApiError>, ApiError>,
+    body: Result<RawBody, ApiError>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let result = match body {
-        Ok(RawBody(bytes, _)) => create(&rekor, &bytes).await,
+        Ok(RawBody(bytes)) => create(&rekor, &bytes).await,
         Err(e) => Err(e),
     };
     rekor
@@ -41,20 +42,16 @@ async fn create_entry(
 }
 
 async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response), ApiError> {
-    // The request names its kind by its one top-level field.
-    let kind = if bytes.windows(16).any(|w| w == b"dsseRequestV002\"") {
-        "dsse"
-    } else {
-        "hashedrekord"
-    };
-    let limit = rekor.limits.for_kind(kind);
+    // One parse: the kind it finds sets the size limit, then the same parse is verified.
+    let proposed = rekor_types::ProposedEntry::parse_v2(bytes).map_err(refused)?;
+    let limit = rekor.limits.for_kind(proposed.kind());
     if bytes.len() > limit {
-        return Err(ApiError::PayloadTooLarge {
-            what: format!("a {kind} request"),
+        return Err(ApiError::payload_too_large(
+            format_args!("a {} request", proposed.kind()),
             limit,
-        });
+        ));
     }
-    let canonical = rekor_types::canonicalize_v2(bytes)?;
+    let canonical = proposed.canonicalize(None).map_err(refused)?;
     let submission = Submission {
         identity: tlog::merkle::leaf_hash(&canonical.body),
         payload: canonical.body,
@@ -67,10 +64,13 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
         .with_label_values(&["v2"])
         .set(appended.head.size as i64);
     if appended.duplicate {
-        return Err(ApiError::Conflict {
-            uuid: hex::encode(appended.entry.leaf_hash),
-            location: None,
-        });
+        return Err(ApiError::conflict(
+            format!(
+                "an equivalent entry already exists in the transparency log with UUID {}",
+                hex::encode(appended.entry.leaf_hash)
+            ),
+            None,
+        ));
     }
     let entry = &appended.entry;
     let body = json!({
@@ -105,7 +105,7 @@ async fn tile(
     State(rekor): State<AppState>,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
-    let missing = || ApiError::NotFound(format!("no tile at tile/{path}"));
+    let missing = || ApiError::not_found(format!("no tile at tile/{path}"));
     let parsed = TilePath::parse(&format!("tile/{path}")).map_err(|_| missing())?;
     let body = tlog_http::read_tile(&rekor.v2, &parsed)
         .await?

@@ -326,6 +326,23 @@ async fn v1_hashedrekord_roundtrip_reads_search_and_proofs() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.as_array().unwrap().len(), 3);
+    // Go clients send null for the lists they leave empty; upstream takes null as absent.
+    let (status, body) = server
+        .post(
+            "/api/v1/log/entries/retrieve",
+            &json!({"entryUUIDs": null, "logIndexes": null, "entries": [again]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    let (status, body) = server
+        .post(
+            "/api/v1/log/entries/retrieve",
+            &json!({"entryUUIDs": [&ids[0][16..]], "logIndexes": null, "entries": null}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().unwrap().len(), 1);
 
     // Search: by artifact hash, by key (both forms), by email (case-insensitive), and/or.
     let digest = |a: &str| format!("sha256:{}", hex::encode(Sha256::digest(a.as_bytes())));
@@ -347,6 +364,12 @@ async fn v1_hashedrekord_roundtrip_reads_search_and_proofs() {
     let uuid = |i: usize| ids[i][16..].to_string();
     assert_eq!(
         search(json!({"hash": digest("artifact 1")})).await,
+        vec![uuid(1)]
+    );
+    // As Go clients send it: every criterion left unset is null.
+    assert_eq!(
+        search(json!({"hash": digest("artifact 1"), "email": null, "publicKey": null, "operator": null}))
+            .await,
         vec![uuid(1)]
     );
     let bare = digest("artifact 2")[7..].to_uppercase();
@@ -484,6 +507,56 @@ async fn v1_bad_requests_are_precise_and_change_nothing() {
         .await;
     assert_eq!(status, 413, "{err}");
 
+    // The framework's own rejections come in the same shape: v1 as go-swagger, v2 as
+    // grpc-gateway (rekor-tiles).
+    for (method, path, body, want, code) in [
+        (
+            "GET",
+            "/api/v1/log/entries?logIndex=1&logIndex=2",
+            None,
+            400,
+            400,
+        ),
+        ("GET", "/api/v1/log/entries?logIndex=x", None, 400, 400),
+        ("DELETE", "/api/v1/log", None, 405, 405),
+        ("PUT", "/api/v1/log/entries", None, 405, 405),
+        ("GET", "/api/v2/log/entries", None, 405, 12),
+        ("GET", "/nowhere", None, 404, 404),
+        (
+            "POST",
+            "/api/v1/index/retrieve",
+            Some(("text/plain", "{}")),
+            415,
+            415,
+        ),
+        (
+            "POST",
+            "/api/v1/log/entries/retrieve",
+            Some(("application/json", "{")),
+            400,
+            400,
+        ),
+    ] {
+        let mut request = server
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", server.url));
+        if let Some((content_type, body)) = body {
+            request = request.header("content-type", content_type).body(body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), want, "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{method} {path}"
+        );
+        let err: Value = response.json().await.unwrap();
+        assert_eq!(err["code"], code, "{method} {path}: {err}");
+        assert!(
+            !err["message"].as_str().unwrap().is_empty(),
+            "{method} {path}"
+        );
+    }
     for (path, want) in [
         (format!("/api/v1/log/entries/{}", "ab".repeat(32)), 404),
         ("/api/v1/log/entries/xyz".to_string(), 400),
@@ -508,6 +581,10 @@ async fn v1_bad_requests_are_precise_and_change_nothing() {
         (json!({"email": "a@b", "operator": "xor"}), 400),
         (json!({"unknown": 1}), 400),
         (json!({"entryUUIDs": vec!["a"; 11]}), 400),
+        // null criteria are absent criteria: none left is still a refusal.
+        (json!({"hash": null, "email": null, "publicKey": null}), 400),
+        // An array is no request object, even where serde would read it positionally.
+        (json!(["a@example.com", null, null, null]), 400),
     ] {
         let path = if q.get("entryUUIDs").is_some() {
             "/api/v1/log/entries/retrieve"

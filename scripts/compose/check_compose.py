@@ -128,7 +128,7 @@ def env_of(svc: dict) -> dict[str, str]:
 
 def help_env_vars(sigstack: str, words: list[str]) -> set[str] | None:
     """The `[env: NAME=` variables in `sigstack WORDS --help`, or None if it fails."""
-    r = subprocess.run([sigstack, *words, "--help"], capture_output=True, text=True)
+    r = subprocess.run([sigstack, *words, "--help"], check=False, capture_output=True, text=True)
     if r.returncode != 0:
         return None
     return set(re.findall(r"\[env: ([A-Z0-9_]+)=", r.stdout))
@@ -327,7 +327,7 @@ class Smoke:
         log = self.logs / f"{name}{label}.log"
         with open(log, "w") as out:
             try:
-                r = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=120, cwd=self.work)
+                r = subprocess.run(argv, check=False, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=120, cwd=self.work)
                 rc = r.returncode
             except subprocess.TimeoutExpired:
                 rc = "timeout"
@@ -349,17 +349,18 @@ class Smoke:
             return False, f"unsupported test {test!r}"
         argv = [self.rewrite(name, a) for a in argv]
         try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            r = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=10)
         except subprocess.TimeoutExpired:
             return False, "timed out"
         return r.returncode == 0, (r.stdout + r.stderr)[-500:]
 
     def start(self, name: str) -> bool:
         argv, env = self.argv_env(name)
-        log = open(self.logs / f"{name}.log", "w")
-        self.procs[name] = subprocess.Popen(
-            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.work, start_new_session=True
-        )
+        # The child keeps its own descriptor of the log; ours is closed once it has started.
+        with open(self.logs / f"{name}.log", "w") as log:
+            self.procs[name] = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.work, start_new_session=True
+            )
         deadline = time.monotonic() + self.args.health_timeout
         detail = ""
         while time.monotonic() < deadline:
@@ -424,7 +425,7 @@ class Smoke:
                 fail(what, repr(e))
 
         def pem_ders(path: Path) -> list[str]:
-            blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END", path.read_text(), re.S)
+            blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END", path.read_text(), re.DOTALL)
             return [base64.b64encode(base64.b64decode("".join(b.split()))).decode() for b in blocks]
 
         if "ctlog" in running:
@@ -520,7 +521,7 @@ def dockerfile_checks(root: Path, skeleton_script: Path, work: Path | None) -> N
         f"FROM {froms}",
     )
     runtime = text[text.rindex("\nFROM "):]
-    user = re.findall(r"^USER\s+(\S+)", runtime, re.M)
+    user = re.findall(r"^USER\s+(\S+)", runtime, re.MULTILINE)
     check(
         "Dockerfile: the runtime stage runs as a fixed non-root user",
         bool(user) and not user[-1].startswith(("root", "0")),
@@ -528,7 +529,7 @@ def dockerfile_checks(root: Path, skeleton_script: Path, work: Path | None) -> N
     )
     check(
         'Dockerfile: ENTRYPOINT ["sigstack"]',
-        re.search(r'^ENTRYPOINT \["sigstack"\]', runtime, re.M) is not None,
+        re.search(r'^ENTRYPOINT \["sigstack"\]', runtime, re.MULTILINE) is not None,
     )
     installs = re.findall(r"apt-get install[^\n]*", text)
     check(
@@ -543,7 +544,7 @@ def dockerfile_checks(root: Path, skeleton_script: Path, work: Path | None) -> N
     if hadolint.exists():
         r = subprocess.run(
             [str(hadolint), "--no-color", "--config", str(root / "scripts/compose/hadolint.yaml"), str(root / "Dockerfile")],
-            capture_output=True, text=True,
+            check=False, capture_output=True, text=True,
         )
         check("Dockerfile: hadolint (scripts/compose/hadolint.yaml) finds nothing", r.returncode == 0, r.stdout + r.stderr)
     else:
@@ -583,13 +584,13 @@ def dockerfile_checks(root: Path, skeleton_script: Path, work: Path | None) -> N
     if work is None:
         return
     out = work / "skeleton"
-    r = subprocess.run(["sh", str(skeleton_script), str(root), str(out)], capture_output=True, text=True)
+    r = subprocess.run(["sh", str(skeleton_script), str(root), str(out)], check=False, capture_output=True, text=True)
     if not check("Dockerfile: cargo-skeleton.sh builds the dependency skeleton", r.returncode == 0, r.stderr):
         return
     r = subprocess.run(
         ["cargo", "metadata", "--locked", "--format-version", "1", "--filter-platform",
-         subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout.split("host: ")[1].split()[0]],
-        cwd=out, capture_output=True, text=True,
+         subprocess.run(["rustc", "-vV"], check=False, capture_output=True, text=True).stdout.split("host: ")[1].split()[0]],
+        check=False, cwd=out, capture_output=True, text=True,
     )
     check(
         "Dockerfile: cargo accepts the skeleton with the lock file unchanged (--locked)",
@@ -602,9 +603,9 @@ def docker_compose_config(compose: Path) -> None:
     for argv in (["docker", "compose"], ["docker-compose"]):
         if not shutil.which(argv[0]):
             continue
-        if subprocess.run([*argv, "version"], capture_output=True).returncode != 0:
+        if subprocess.run([*argv, "version"], check=False, capture_output=True).returncode != 0:
             continue
-        r = subprocess.run([*argv, "-f", str(compose), "config", "-q"], capture_output=True, text=True)
+        r = subprocess.run([*argv, "-f", str(compose), "config", "-q"], check=False, capture_output=True, text=True)
         check(f"`{' '.join(argv)} config -q` accepts the file", r.returncode == 0, r.stderr)
         return
     skip("`docker compose config -q`: no compose plugin or docker-compose on this machine")
@@ -634,7 +635,7 @@ def main() -> int:
     docker_compose_config(compose)
     try:
         dockerfile_checks(Path(args.root).resolve(), Path(args.skeleton_script), Path(args.work) if args.work else None)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bug here must still end in a counted failure
         import traceback
 
         fail("Dockerfile checks", traceback.format_exc())
@@ -642,7 +643,7 @@ def main() -> int:
         smoke = Smoke(parsed["doc"], parsed["raw"], args)
         try:
             smoke.run()
-        except Exception:  # a bug here must still end in a counted failure and a closing line
+        except Exception:  # noqa: BLE001 - a bug here must still end in a counted failure and a closing line
             import traceback
 
             fail("smoke run", traceback.format_exc())

@@ -405,7 +405,7 @@ def load_ca(d):
 def cmd_ca(args):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sigstack interop test root")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     root = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -555,7 +555,7 @@ class Submitter:
         return [leaf_der] if i % 2 else [leaf_der, self.root_der]
 
     def x509_one(self, i):
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
         name = f"x509-{self.tag}-{i}.{WATCH_DOMAIN}"
         cert = cert_der(
@@ -571,7 +571,7 @@ class Submitter:
 
     def precert_one(self, i):
         c = self.c
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
         name = f"precert-{self.tag}-{i}.{WATCH_DOMAIN}"
         serial = x509.random_serial_number()
@@ -607,7 +607,7 @@ class Submitter:
         (parsed,) = final_cert.extensions.get_extension_for_class(
             x509.PrecertificateSignedCertificateTimestamps
         ).value
-        when = parsed.timestamp.replace(tzinfo=datetime.timezone.utc)
+        when = parsed.timestamp.replace(tzinfo=datetime.UTC)
         c.check(
             parsed.log_id == self.log_id
             and parsed.entry_type == x509.certificate_transparency.LogEntryType.PRE_CERTIFICATE
@@ -648,7 +648,7 @@ class Submitter:
 
     def negative(self):
         """Chains the log must refuse (RFC 6962 4.1, 4.2: 4xx with a reason)."""
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
         name = f"refused-{self.tag}.{WATCH_DOMAIN}"
         b = self.builder(x509.random_serial_number(), name, key, now)
@@ -702,8 +702,7 @@ def cmd_submit(args):
         f"two submissions got the same leaf index: {sorted(indexes)}",
     )
     with open(args.records, "a") as f:
-        for r in sorted(s.records, key=lambda r: r["index"]):
-            f.write(json.dumps(r) + "\n")
+        f.writelines(json.dumps(r) + "\n" for r in sorted(s.records, key=lambda r: r["index"]))
     print(
         f"ct_independent submit: {len(s.records)} entries logged "
         f"({args.x509} add-chain, {args.precert} add-pre-chain + final certificate), "

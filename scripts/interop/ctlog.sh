@@ -29,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
 
-PY_PINS="cryptography==50.0.2 cffi==2.1.1 pycparser==3.12"
+PY_REQS="$REPO/scripts/interop/requirements-ct.txt" # cryptography, pinned
 CERTSPOTTER_VERSION="0.16.0-1" # Debian 12 (bookworm)
 CACHE="$REPO/.cache/interop"
 
@@ -108,20 +108,24 @@ check() { # description command...
 # --- tools -----------------------------------------------------------------------------
 
 SECONDS=0
-log "building sigstack"
-cargo build -p sigstack --locked --quiet
-SIGSTACK="$REPO/target/debug/sigstack"
+if [[ -n "${SIGSTACK_BIN:-}" ]]; then
+    SIGSTACK=$(realpath "$SIGSTACK_BIN")
+else
+    log "building sigstack"
+    cargo build -p sigstack --locked --quiet
+    SIGSTACK="$REPO/target/debug/sigstack"
+fi
 
 mkdir -p "$CACHE"
 PY_TAG="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 VENV="$CACHE/venv-py$PY_TAG"
-if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PY_PINS" ]]; then
-    log "installing $PY_PINS into $VENV"
+PY_WANT=$(sha256sum "$PY_REQS" | cut -d' ' -f1)
+if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$PY_WANT" ]]; then
+    log "installing ${PY_REQS#"$REPO"/} (pinned) into $VENV"
     rm -rf "$VENV"
     python3 -m venv "$VENV"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: $PY_PINS
-    printf '%s' "$PY_PINS" >"$VENV/.pins"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: -r "$PY_REQS"
+    printf '%s' "$PY_WANT" >"$VENV/.requirements.sha256"
 fi
 PY="$VENV/bin/python"
 CT="$REPO/scripts/interop/ct_independent.py"

@@ -25,6 +25,9 @@
 # Tools are pinned and cached in .cache/interop/ (lib.sh's sigstore-python venv, shared with
 # fulcio.sh, and the sigstore-js install of rekor_js.sh). Ends with one line on stdout,
 # `e2e-interop: N passed, M failed`. KEEP_INTEROP_DIR=1 keeps the work directory.
+
+# The `bash -c '...' _ ARGS` checks below expand their own $1.. on purpose.
+# shellcheck disable=SC2016
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
@@ -47,7 +50,7 @@ ensure_node_packages "$JS_SRC" node-rekor-js sigstore-js
 export SIGSTORE_JS_DIR="$NODE_DIR"
 JS="$REPO/scripts/interop/rekor_js/rekor_js.mjs"
 SIGSTORE_JS_CLI="$NODE_DIR/node_modules/@sigstore/cli/bin/run"
-tools_ready
+tools_ready "sigstore-python, node $(node --version) with sigstore-js"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-e2e.XXXXXX")
 D=$WORK

@@ -56,7 +56,7 @@ def b64u(data: bytes) -> str:
 
 
 def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -90,7 +90,7 @@ def kid_of(key: ec.EllipticCurvePrivateKey) -> str:
 
 def cmd_setup(a: argparse.Namespace) -> None:
     d = Path(a.dir)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -168,7 +168,7 @@ def serve_issuer(port: int, key: ec.EllipticCurvePrivateKey) -> ThreadingHTTPSer
     routes = {"/.well-known/openid-configuration": discovery, "/jwks": jwks}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = routes.get(self.path.split("?")[0])
             data = json.dumps(body if body is not None else {"error": "not found"}).encode()
             self.send_response(200 if body is not None else 404)
@@ -503,7 +503,7 @@ def check_op_cert(cert: x509.Certificate, root: x509.Certificate, token: str, wh
     names = list(san_ext.value)
     if names != [x509.RFC822Name(claims["email"])]:
         fail(f"{what}: SAN {names}, expected only rfc822Name {claims['email']}")
-    ext = lambda oid: cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value.value  # noqa: E731
+    ext = lambda oid: cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value.value
     want = {
         "1.3.6.1.4.1.57264.1.1": claims["iss"],
         "1.3.6.1.4.1.57264.1.8": claims["iss"],
@@ -558,10 +558,9 @@ def cmd_op_sign(a: argparse.Namespace) -> None:
 
 def cmd_op_refuse(a: argparse.Namespace) -> None:
     from sigstore._internal.fulcio.client import FulcioClientError
-    from sigstore.oidc import IdentityToken
 
     d = Path(a.dir)
-    _, ctx = signing_context(d / "trust-config.json")
+    _, _ctx = signing_context(d / "trust-config.json")
     token = Path(a.token_file).read_text().strip()
     before = sth_size(a.ct_url)
     try:

@@ -45,6 +45,7 @@ source "$REPO/scripts/interop/lib.sh"
 # closing line (it reads the exit status first, so hand it over unchanged).
 RSA_PID=""
 LATE_PID=""
+late_rc=0 # set by the trap
 trap 'late_rc=$?; set +e; stop_pid "$RSA_PID"; stop_pid "$LATE_PID"; (exit $late_rc); cleanup' EXIT
 
 # --- tools -----------------------------------------------------------------------------

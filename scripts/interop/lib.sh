@@ -13,13 +13,7 @@ CACHE="$REPO/.cache/interop"
 FC="$REPO/scripts/interop/fulcio_client.py"
 
 # sigstore-python and its whole dependency closure, pinned: one venv for every suite using it.
-SIGSTORE_PY_PINS="sigstore==4.5.1 sigstore-models==0.0.6 sigstore-rekor-types==0.0.18 \
-annotated-types==0.8.0 certifi==2026.10.19.post1 cffi==2.1.1 charset-normalizer==3.5.3 \
-cryptography==50.0.2 dnspython==2.9.2 email-validator==2.4.0 id==1.6.1 idna==3.20 \
-markdown-it-py==4.3.0 mdurl==0.1.2 platformdirs==4.14.8 pycparser==3.12 pydantic==2.14.4 \
-pydantic_core==2.50.5 Pygments==2.21.0 PyJWT==2.15.1 requests==2.34.2 rfc3161-client==1.0.9 \
-rfc8785==0.1.4 rich==15.0.0 securesystemslib==1.6.0 tuf==7.0.1 typing-inspection==0.4.5 \
-typing_extensions==4.16.0 urllib3==2.8.0"
+SIGSTORE_PY_REQS="$REPO/scripts/interop/requirements-sigstore.txt"
 
 passed=0
 failed=0
@@ -79,34 +73,41 @@ trap 'exit 143' TERM HUP
 
 # --- tools -----------------------------------------------------------------------------
 
-# Builds target/debug/sigstack; sets SIGSTACK.
+# Sets SIGSTACK: $SIGSTACK_BIN when set (scripts/test.sh passes the binary `cargo test` built,
+# so that no second build with other features runs), else builds target/debug/sigstack.
 build_sigstack() {
+    if [[ -n "${SIGSTACK_BIN:-}" ]]; then
+        SIGSTACK=$(realpath "$SIGSTACK_BIN")
+        return
+    fi
     log "building sigstack"
     cargo build -p sigstack --locked --quiet
     SIGSTACK="$REPO/target/debug/sigstack"
 }
 
-# A Python venv in $CACHE/NAME holding exactly PINS (installed without dependency resolution,
-# then `pip check`ed), remade whenever the pins change; sets VENV and PY.
-ensure_venv() { # name label pins
-    local label=$2 pins=$3
+# A Python venv in $CACHE/NAME holding exactly the pins of the requirements file REQS (installed
+# without dependency resolution, then `pip check`ed): made once, reused while REQS is unchanged
+# (its hash is stamped in the venv), remade when it changes; sets VENV and PY.
+ensure_venv() { # name label reqs
+    local label=$2 reqs=$3 want
     VENV="$CACHE/$1"
     mkdir -p "$CACHE"
-    if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "$pins" ]]; then
-        log "installing $label (pinned) into $VENV"
+    want=$(sha256sum "$reqs" | cut -d' ' -f1)
+    if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
+        log "installing $label (pinned in ${reqs#"$REPO"/}) into $VENV"
         rm -rf "$VENV"
         python3 -m venv "$VENV"
-        # shellcheck disable=SC2086
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps $pins
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps -r "$reqs"
         "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-        printf '%s' "$pins" >"$VENV/.pins"
+        printf '%s' "$want" >"$VENV/.requirements.sha256"
     fi
     PY="$VENV/bin/python"
 }
 
-# sigstore-python (SIGSTORE_PY_PINS) in $CACHE/venv-sigstore; sets VENV and PY.
+# sigstore-python (scripts/interop/requirements-sigstore.txt) in $CACHE/venv-sigstore; sets
+# VENV and PY.
 ensure_sigstore_python() {
-    ensure_venv venv-sigstore sigstore-python "$SIGSTORE_PY_PINS"
+    ensure_venv venv-sigstore sigstore-python "$SIGSTORE_PY_REQS"
 }
 
 # The npm packages pinned by SRC_DIR's package.json + package-lock.json, installed by `npm ci`

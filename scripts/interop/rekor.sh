@@ -55,7 +55,7 @@ require "trust configs for this instance" "$PY" "$RC" trust --dir "$D" --ct-key 
     --ct-url "$CT_URL" --fulcio-url "$FULCIO_URL" --rekor-url "$REKOR_URL" --tsa-url "$TSA_URL"
 
 EMAIL=interop@sigstack.test
-token() { "$PY" "$RC" token --dir "$D" --issuer-url "$ISSUER_URL" "$@"; }
+token() { "$PY" "$RC" token --dir "$D" --issuer-url "$ISSUER_URL"; }
 printf 'hello from sigstack %s\n' "$(date +%s%N)" >"$D/artifact.txt"
 printf 'another artifact\n' >"$D/other.txt"
 printf '%s\n' '{"buildDefinition": {"buildType": "https://sigstack.test/build", "externalParameters": {}}, "runDetails": {"builder": {"id": "https://sigstack.test/builder"}}}' >"$D/predicate.json"

@@ -36,8 +36,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ct_independent import mth, verify_consistency, verify_inclusion  # noqa: E402
-from fulcio_client import EMAIL, ctlog_entry, load_key, mint, rfc3339, spki_der, trust_config  # noqa: E402
+from ct_independent import mth, verify_consistency, verify_inclusion
+from fulcio_client import (
+    EMAIL,
+    ctlog_entry,
+    load_key,
+    mint,
+    spki_der,
+    trust_config,
+)
 
 DER = serialization.Encoding.DER
 SPKI = serialization.PublicFormat.SubjectPublicKeyInfo

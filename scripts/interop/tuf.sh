@@ -32,8 +32,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
 
 # python-tuf and its whole dependency closure, pinned (its own venv: the suite needs no more).
-TUF_PY_PINS="tuf==7.0.1 securesystemslib==1.6.0 urllib3==2.8.0 cryptography==50.0.2 cffi==2.1.1 \
-pycparser==3.12"
+TUF_PY_REQS="$REPO/scripts/interop/requirements-tuf.txt"
 
 SUITE_NAME=tuf-interop
 LOG_NAME="tuf interop"
@@ -49,7 +48,7 @@ trap 'rc=$?; stop_pid "$TUF_PID"; stop_pid "$STATIC_PID"; (exit $rc); cleanup' E
 
 SECONDS=0
 build_sigstack
-ensure_venv venv-tuf python-tuf "$TUF_PY_PINS"
+ensure_venv venv-tuf python-tuf "$TUF_PY_REQS"
 TC="$REPO/scripts/interop/tuf_client.py"
 tools_ready "$("$PY" -c 'import tuf; print("python-tuf", tuf.__version__)')"
 

@@ -14,7 +14,11 @@ use tlog_store::SqlStore;
 
 /// A self-hostable Sigstore: your own CA, transparency logs, timestamp authority and TUF root.
 #[derive(Parser)]
-#[command(name = "sigstack", version, propagate_version = true)]
+#[command(
+    name = "sigstack",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("SIGSTACK_GIT_REVISION"), ")"),
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,8 +29,9 @@ enum Command {
     /// Run the whole stack on this machine (embedded SQLite unless --database-url is given).
     ///
     /// The first start creates the data directory, its keys and its logs; later starts reuse
-    /// them. Only one `up` may run per data directory. Services so far: the CT log, and the CA
-    /// when `<data-dir>/fulcio-config.yaml` names its OIDC issuers.
+    /// them. Only one `up` may run per data directory. It runs the development OIDC issuer, the
+    /// CT log, the CA, Rekor (v1 and v2), the timestamp authority and the TUF repository, and
+    /// writes the trust files every client needs.
     Up(up::UpArgs),
     /// Run the RFC 6962 Certificate Transparency log (and its static-ct-api read path).
     Ctlog(services::CtlogArgs),

@@ -301,6 +301,9 @@ pub(crate) fn run(args: TrustArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `sigstack up` runs the development issuer unless told otherwise.
+pub(crate) const DEFAULT_DEV_ISSUER_URL: &str = "http://127.0.0.1:5556";
+
 /// Flags of `sigstack token`.
 #[derive(clap::Args)]
 pub(crate) struct TokenArgs {
@@ -310,7 +313,7 @@ pub(crate) struct TokenArgs {
     #[arg(
         long,
         env = "SIGSTACK_DEV_ISSUER_URL",
-        default_value = "http://127.0.0.1:5556"
+        default_value = DEFAULT_DEV_ISSUER_URL
     )]
     issuer_url: String,
     /// The audience (Fulcio's client id).

@@ -4,6 +4,7 @@
 //! TSA chain, the TUF root and the trust files; later starts reuse them, and the logs keep
 //! growing. One `up` per data directory (a lock file); Ctrl-C drains requests in flight.
 
+use crate::trust_cmd::DEFAULT_DEV_ISSUER_URL;
 use crate::{datadir, rekor_cmd, services, trust_cmd};
 use anyhow::Context;
 use sigstack_keys::{Algorithm, SoftwareKey};
@@ -186,7 +187,13 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!();
     println!("Next, in another shell:");
     println!("  echo hello > artifact.txt");
-    println!("  TOKEN=$(sigstack token alice@example.com)   # or: cargo run --release -p sigstack -- token alice@example.com");
+    // `sigstack token` looks for the issuer on its default port unless told otherwise.
+    let issuer_flag = if issuer_url == DEFAULT_DEV_ISSUER_URL {
+        String::new()
+    } else {
+        format!(" --issuer-url {issuer_url}")
+    };
+    println!("  TOKEN=$(sigstack token{issuer_flag} alice@example.com)   # or: cargo run --release -p sigstack -- token{issuer_flag} alice@example.com");
     println!("  # sigstore-python (pip install sigstore)");
     println!("  sigstore --trust-config {t}/trust_config.json sign --identity-token \"$TOKEN\" --bundle artifact.sigstore.json artifact.txt");
     println!("  sigstore --trust-config {t}/trust_config.json verify identity --offline --bundle artifact.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer {issuer_url} artifact.txt");
@@ -199,9 +206,11 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         "  sigstore --instance {} sign --identity-token \"$TOKEN\" artifact.txt",
         tuf_url
     );
-    println!("  # sigstore-js (npm i -g @sigstore/cli)");
-    println!("  CI=true SIGSTORE_ID_TOKEN=\"$TOKEN\" sigstore attest --fulcio-url {} --rekor-url {} --tsa-server-url {} -o statement.sigstore.json statement.json", urls.fulcio, urls.rekor, urls.tsa);
-    println!("  sigstore verify --tuf-mirror-url {} --tuf-root-path {t}/root.json --tuf-cache-path ./tuf-cache --certificate-issuer {issuer_url} --certificate-identity-email alice@example.com statement.sigstore.json", tuf_url);
+    // Both clients install a command named `sigstore`: run sigstore-js's through npx.
+    println!("  # sigstore-js's CLI (npm package @sigstore/cli; run through npx, since sigstore-python's command has the same name)");
+    println!("  printf '{{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{{\"name\":\"artifact.txt\",\"digest\":{{\"sha256\":\"%s\"}}}}],\"predicateType\":\"https://example.com/demo/v1\",\"predicate\":{{}}}}' \"$(sha256sum artifact.txt | cut -d' ' -f1)\" > statement.json");
+    println!("  CI=true SIGSTORE_ID_TOKEN=\"$TOKEN\" npx --yes --package @sigstore/cli@0.8 sigstore attest --fulcio-url {} --rekor-url {} --tsa-server-url {} -o statement.sigstore.json statement.json", urls.fulcio, urls.rekor, urls.tsa);
+    println!("  npx --yes --package @sigstore/cli@0.8 sigstore verify --tuf-mirror-url {} --tuf-root-path {t}/root.json --tuf-cache-path ./tuf-cache --certificate-issuer {issuer_url} --certificate-identity-email alice@example.com statement.sigstore.json", tuf_url);
     println!("  # cosign (v2.4+)");
     println!("  cosign sign-blob --trusted-root {t}/trusted_root.json --fulcio-url {} --rekor-url {} --identity-token \"$TOKEN\" --bundle artifact.cosign.json --yes artifact.txt", urls.fulcio, urls.rekor);
     println!("  cosign verify-blob --trusted-root {t}/trusted_root.json --bundle artifact.cosign.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer_url} artifact.txt");

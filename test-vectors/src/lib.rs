@@ -1,30 +1,18 @@
 //! Where the upstream test vectors are, for every crate's tests.
 //!
-//! The vectors live in `shared/vectors` beside the repository (CI clones the repository next to
-//! `shared/`); `SIGSTACK_VECTORS` points elsewhere. See `shared/vectors/README.md` for where each
-//! file comes from.
+//! The vectors are in this crate's `data/` directory, inside the repository: only the files
+//! some test reads, copied byte for byte (or derived, as said there) from public upstream
+//! repositories. `data/README.md` gives each file's source repository, commit, path and
+//! licence. `SIGSTACK_VECTORS` points the tests at another copy instead.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The vectors directory: `$SIGSTACK_VECTORS`, or the first `shared/vectors` found walking up
-/// from this crate.
+/// The vectors directory: `$SIGSTACK_VECTORS` if set, else this crate's `data/`.
 pub fn dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SIGSTACK_VECTORS") {
         return PathBuf::from(dir);
     }
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("shared").join("vectors");
-        if candidate.is_dir() {
-            return candidate;
-        }
-        dir = dir.parent().unwrap_or_else(|| {
-            panic!(
-                "upstream vectors not found above {}: set SIGSTACK_VECTORS or place shared/vectors beside the repository",
-                env!("CARGO_MANIFEST_DIR")
-            )
-        });
-    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
 }
 
 /// The bytes of a vector file, by path relative to the vectors directory.

