@@ -46,6 +46,15 @@ step "PostgreSQL for the tests"
 # shellcheck source=scripts/with-postgres.sh
 source scripts/with-postgres.sh
 sigstack_pg_start # exports SIGSTACK_TEST_DATABASE_URL; traps clean up on exit
+# The suites create their databases with psql: where no client is installed, use the one that
+# came with the throwaway cluster's binaries (the pgserver package ships it too).
+if ! command -v psql >/dev/null 2>&1; then
+    psql_path=$(_sigstack_pg_client psql || true)
+    if [[ -n "$psql_path" ]]; then
+        PATH="$(dirname "$psql_path"):$PATH"
+        export PATH
+    fi
+fi
 
 step "cargo test --workspace --locked"
 cargo test --workspace --locked
