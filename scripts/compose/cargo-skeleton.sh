@@ -1,9 +1,10 @@
 #!/bin/sh
 # Copy the Cargo workspace in SRC to OUT as a dependency-only skeleton: every Cargo.toml and
 # Cargo.lock, plus an empty stand-in for each target root (src/lib.rs, src/main.rs,
-# src/bin/*.rs, benches/*.rs, tests/*.rs, examples/*.rs, build.rs). Building the skeleton
-# compiles every third-party dependency and nothing of ours, so the Dockerfile can cache that
-# layer until a manifest or the lock file changes (the idea of cargo-chef, without the tool).
+# src/bin/*.rs, benches/*.rs, tests/*.rs, tests/*/main.rs, examples/*.rs, build.rs). Building
+# the skeleton compiles every third-party dependency and nothing of ours, so the Dockerfile can
+# cache that layer until a manifest or the lock file changes (the idea of cargo-chef, without
+# the tool).
 #
 #   scripts/compose/cargo-skeleton.sh SRC OUT
 #
@@ -21,7 +22,7 @@ find . -name Cargo.toml -not -path './target/*' -not -path './.cache/*' -not -pa
     cp "$manifest" "$out/$dir/"
     [ ! -f "$dir/Cargo.lock" ] || cp "$dir/Cargo.lock" "$out/$dir/"
     for f in "$dir"/src/lib.rs "$dir"/src/main.rs "$dir"/src/bin/*.rs "$dir"/benches/*.rs \
-        "$dir"/tests/*.rs "$dir"/examples/*.rs "$dir"/build.rs; do
+        "$dir"/tests/*.rs "$dir"/tests/*/main.rs "$dir"/examples/*.rs "$dir"/build.rs; do
         [ -f "$f" ] || continue
         mkdir -p "$out/$(dirname "$f")"
         case "$f" in

@@ -40,7 +40,7 @@ struct Args {
     /// How long to send, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Requests in flight (256 fills this project's 2-core machine; see the README).
+    /// Requests in flight (256 fills a 2-core machine; see docs/performance.md).
     #[arg(long, default_value_t = 256)]
     concurrency: usize,
     /// Entries to pre-sign (the run stops early when they are used up).

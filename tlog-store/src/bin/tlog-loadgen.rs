@@ -7,7 +7,7 @@
 //! kills the process knows exactly what was acknowledged.
 //!
 //! `tlog-loadgen --url URL --key FILE bench --seconds S --concurrency C` appends for S seconds
-//! and prints throughput and latency percentiles (the figures in the README).
+//! and prints throughput and latency percentiles (the figures in docs/performance.md).
 
 use anyhow::Context;
 use base64::Engine;
