@@ -18,7 +18,7 @@
 # seconds since the start, for the breakdown in the README.
 #
 # While iterating, skip the lints with e.g.
-#   scripts/with-postgres.sh cargo test -p tlog
+#   scripts/with-postgres.sh cargo test -p sigstack-tlog
 # and run one suite with e.g. `SIGSTACK_BIN=target/debug/sigstack bash scripts/interop/rekor.sh`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

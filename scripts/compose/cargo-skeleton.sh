@@ -15,7 +15,7 @@ src=${1:?usage: cargo-skeleton.sh SRC OUT}
 out=${2:?usage: cargo-skeleton.sh SRC OUT}
 cd "$src"
 mkdir -p "$out"
-find . -name Cargo.toml -not -path './target/*' -not -path './.cache/*' -not -path './fuzz/*' \
+find . -name Cargo.toml -not -path './target/*' -not -path './.cache/*' -not -path './dev/fuzz/*' \
     -not -path '*/node_modules/*' | while read -r manifest; do
     dir=$(dirname "$manifest")
     mkdir -p "$out/$dir"

@@ -31,8 +31,8 @@ pub(crate) struct Material {
     pub(crate) tsa_chain: Vec<Vec<u8>>,
 }
 
-fn instance(urls: &Urls, m: &Material) -> anyhow::Result<sigstore_trust::Instance> {
-    use sigstore_trust as t;
+fn instance(urls: &Urls, m: &Material) -> anyhow::Result<trust::Instance> {
+    use trust as t;
     Ok(t::Instance {
         operator: t::DEFAULT_OPERATOR.to_string(),
         certificate_authorities: vec![t::CertificateAuthority::new(
@@ -76,15 +76,15 @@ pub(crate) fn publish(
     let current = instance(urls, material)?;
     let path = data.join(HISTORY_FILE);
     let mut history = match std::fs::read(&path) {
-        Ok(bytes) => sigstore_trust::TrustHistory::from_json(&bytes)
+        Ok(bytes) => trust::TrustHistory::from_json(&bytes)
             .with_context(|| format!("{} is not a trust history", path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => sigstore_trust::TrustHistory::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => trust::TrustHistory::new(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     if history.observe(&current, std::time::SystemTime::now()) || !path.exists() {
         tsa_server::write_file_atomically(&path, &history.to_json())?;
     }
-    sigstore_trust::export(trust_dir, &history, None)
+    trust::export(trust_dir, &history, None)
         .with_context(|| format!("exporting the trust files to {}", trust_dir.display()))?;
     let config = history.client_trust_config()?;
     let document = |name: &str, bytes: Vec<u8>| tuf_repo::NewTarget {
@@ -113,7 +113,7 @@ pub(crate) fn publish(
         tuf_repo::NewTarget::sigstore("tsa.certchain.pem", pem_chain(&material.tsa_chain)?, "TSA"),
     ])?;
     tsa_server::write_file_atomically(
-        &trust_dir.join(sigstore_trust::files::TUF_ROOT),
+        &trust_dir.join(trust::files::TUF_ROOT),
         &repo.root_bytes()?,
     )?;
     Ok(())
@@ -282,17 +282,17 @@ pub(crate) fn run(args: TrustArgs) -> anyhow::Result<()> {
             data_dir.display()
         )
     })?;
-    let history = sigstore_trust::TrustHistory::from_json(&bytes)?;
+    let history = trust::TrustHistory::from_json(&bytes)?;
     let identity = identity
         .zip(issuer)
-        .map(|(email, issuer)| sigstore_trust::PolicyIdentity {
+        .map(|(email, issuer)| trust::PolicyIdentity {
             email,
             issuer,
             docker_scope,
         });
-    let written = sigstore_trust::export(&dir, &history, identity.as_ref())?;
+    let written = trust::export(&dir, &history, identity.as_ref())?;
     let root = data_dir.join("tuf").join("root.json");
-    let target = dir.join(sigstore_trust::files::TUF_ROOT);
+    let target = dir.join(trust::files::TUF_ROOT);
     std::fs::copy(&root, &target)
         .with_context(|| format!("copying the TUF root {}", root.display()))?;
     for p in written.iter().chain(Some(&target)) {

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::process::Command;
 
-use sigstore_trust::{export, PolicyIdentity, TrustHistory};
+use trust::{export, PolicyIdentity, TrustHistory};
 
 fn skopeo(args: &[&str]) -> Option<(bool, String)> {
     let out = Command::new("skopeo").args(args).output().ok()?;

@@ -3,7 +3,7 @@
 use crate::common;
 
 use serde_json::{json, Value};
-use sigstore_trust::{
+use trust::{
     containers_policy, containers_registries_d, export, files, Instance, PolicyIdentity, Timestamp,
     TrustHistory,
 };
@@ -153,16 +153,14 @@ fn export_without_identity_skips_the_policy_and_refuses_unusable_instances() {
 
     // A policy needs a Rekor v1 key.
     let mut v2_only = common::instance();
-    v2_only
-        .tlogs
-        .retain(|t| t.api() == sigstore_trust::RekorApi::V2);
+    v2_only.tlogs.retain(|t| t.api() == trust::RekorApi::V2);
     let h = TrustHistory::from_instance(&v2_only, Timestamp::from_unix_seconds(0));
     let id = PolicyIdentity::new("a@b.c", "https://i.example");
     assert!(export(&target, &h, Some(&id)).is_err());
     assert!(!target.exists());
 }
 
-/// `SIGSTACK_TRUST_SAMPLE_DIR=/some/dir cargo test -p sigstore-trust --test export sample`
+/// `SIGSTACK_TRUST_SAMPLE_DIR=/some/dir cargo test -p sigstack-trust --test it export::sample`
 /// leaves a sample export there to look at.
 #[test]
 fn sample_export_on_request() {

@@ -3,9 +3,7 @@
 use crate::common;
 
 use serde_json::Value;
-use sigstore_trust::{
-    Error, Instance, RekorApi, Timestamp, TransparencyLog, TrustHistory, TrustItem,
-};
+use trust::{Error, Instance, RekorApi, Timestamp, TransparencyLog, TrustHistory, TrustItem};
 
 fn at(secs: i64) -> Timestamp {
     Timestamp::from_unix_seconds(1_800_000_000 + secs)
@@ -41,7 +39,7 @@ fn rotation_closes_the_old_key_and_keeps_it_listed() {
 
     // Rotate the Rekor v1 key and the Fulcio CA.
     inst.tlogs[0] = TransparencyLog::rekor_v1(common::REKOR_URL, &common::p256_spki()).unwrap();
-    inst.certificate_authorities[0] = sigstore_trust::CertificateAuthority::new(
+    inst.certificate_authorities[0] = trust::CertificateAuthority::new(
         common::FULCIO_URL,
         common::fulcio_chain("sigstack-fulcio-2"),
     )

@@ -7,7 +7,7 @@ use crate::common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use sigstore_trust::{export, CertificateAuthority, TransparencyLog, TrustHistory};
+use trust::{export, CertificateAuthority, TransparencyLog, TrustHistory};
 
 const CHECK: &str = r#"
 import sys

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 use sigstack_test_vectors as vectors;
-use sigstore_trust::{
+use trust::{
     rekor_v2_log_id, spki_log_id, CertificateAuthority, CtLog, Error, Instance, Timestamp,
     TimestampAuthority, TransparencyLog, TrustHistory,
 };
@@ -275,9 +275,7 @@ fn signing_config_has_public_goods_shape() {
             chain(&root["timestampAuthorities"][0]),
         )
         .unwrap()],
-        oidc_providers: vec![
-            sigstore_trust::OidcProvider::new("https://oauth2.sigstore.dev/auth").unwrap(),
-        ],
+        oidc_providers: vec![trust::OidcProvider::new("https://oauth2.sigstore.dev/auth").unwrap()],
     };
     let h = TrustHistory::from_instance(&instance, t("2026-01-01T00:00:00Z"));
     let ours: Value = serde_json::from_slice(&h.signing_config().to_json()).unwrap();

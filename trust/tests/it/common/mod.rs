@@ -5,7 +5,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ED25519,
 };
-use sigstore_trust::{
+use trust::{
     CertificateAuthority, CtLog, Instance, OidcProvider, TimestampAuthority, TransparencyLog,
 };
 

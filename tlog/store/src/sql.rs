@@ -1,0 +1,743 @@
+//! [`LogStore`] on PostgreSQL and SQLite through sqlx's `Any` driver: one implementation, one
+//! set of queries, two schemas (`migrations/postgres`, `migrations/sqlite`).
+//!
+//! The only backend differences are placeholders (`$1` vs `?1`), SQLite's connection pragmas
+//! (WAL, `synchronous=FULL`, busy timeout) and the PostgreSQL advisory lock taken at the start
+//! of every integration transaction.
+
+use crate::error::StoreError;
+use crate::plan::{plan_round, StoredEntry, Submission};
+use crate::store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};
+use async_trait::async_trait;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AnyPool, Row};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+use tlog::merkle::Hash;
+use tlog::tile::{TileId, TileSet, TreeEdge};
+
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// Namespace of sigstack's advisory locks: `pg_advisory_xact_lock(NAMESPACE + log id)`.
+const ADVISORY_LOCK_NAMESPACE: i64 = 0x5167_7374_0000_0000;
+
+/// Rows per multi-row INSERT: well under both backends' bound-parameter limits.
+const INSERT_CHUNK_ROWS: usize = 2000;
+
+/// Which database engine a [`SqlStore`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL: the production store.
+    Postgres,
+    /// SQLite: the embedded default.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+/// Hides a password in a URL before it goes into an error or a log line.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A [`LogStore`] in a PostgreSQL or SQLite database.
+#[derive(Clone)]
+pub struct SqlStore {
+    /// Reads and everything else, on the caller's runtime.
+    pool: AnyPool,
+    /// Integration rounds only: connections made on the sequencing runtime, which is where
+    /// the sequencers that use them run (see `runtime.rs`).
+    writer: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v)
+        .map_err(|_| StoreError::Corrupt(format!("value {v} does not fit the database")))
+}
+
+fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v} in the database")))
+}
+
+fn to_hash(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        StoreError::Corrupt(format!("{what} of {} bytes, expected 32", b.len()))
+    })
+}
+
+fn to_hashes(bytes: &[u8]) -> Result<Vec<Hash>, StoreError> {
+    if !bytes.len().is_multiple_of(32) || bytes.len() > 256 * 32 {
+        return Err(StoreError::Corrupt(format!(
+            "tile of {} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(32)
+        .map(|c| c.try_into().expect("32-byte chunk"))
+        .collect())
+}
+
+fn entry_from_row(row: &AnyRow) -> Result<StoredEntry, StoreError> {
+    let db = StoreError::db;
+    Ok(StoredEntry {
+        index: to_u64(row.try_get("idx").map_err(db)?)?,
+        identity: to_hash(row.try_get("identity").map_err(db)?, "identity")?,
+        leaf_hash: to_hash(row.try_get("leaf_hash").map_err(db)?, "leaf hash")?,
+        data: row.try_get("data").map_err(db)?,
+        integrated_at_ms: to_u64(row.try_get("integrated_at").map_err(db)?)?,
+    })
+}
+
+/// `($1, $2, …), ($k, …)` for `rows` rows of `cols` columns, numbering from `first`.
+fn values_list(rows: usize, cols: usize, first: usize) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(first + r * cols + c).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+impl SqlStore {
+    /// Connects to `url` (`postgres://…` or `sqlite://PATH`), creating an SQLite file if
+    /// needed, and applies the schema migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let backend = Backend::from_url(url)?;
+        sqlx::any::install_default_drivers();
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => Cow::Owned(format!(
+                "{url}{}mode=rwc",
+                if url.contains('?') { '&' } else { '?' }
+            )),
+            _ => Cow::Borrowed(url),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(StoreError::db)?;
+        let pool = pool_options(
+            backend,
+            match backend {
+                Backend::Postgres => 16,
+                Backend::Sqlite => 8,
+            },
+        )
+        .connect_with(options.clone())
+        .await
+        .map_err(StoreError::db)?;
+        // Rounds of different logs may overlap; each holds one connection.
+        let writer = crate::runtime::sequencing()
+            .spawn(pool_options(backend, 4).connect_with(options))
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?
+            .map_err(StoreError::db)?;
+        let migrator = match backend {
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+        };
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(Box::new(e)))?;
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pools, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    /// Inserts entries; `Ok(false)` when the log already holds one of their identities (the
+    /// unique index refused it, and the transaction must be rolled back).
+    async fn insert_entries(
+        &self,
+        conn: &mut AnyConnection,
+        log: LogId,
+        entries: &[StoredEntry],
+    ) -> Result<bool, StoreError> {
+        for chunk in entries.chunks(INSERT_CHUNK_ROWS) {
+            let query = format!(
+                "INSERT INTO entries (log_id, idx, identity, leaf_hash, data, integrated_at) VALUES {}",
+                values_list(chunk.len(), 6, 1)
+            );
+            let query = self.sql(&query).into_owned();
+            let mut q = sqlx::query(&query);
+            for e in chunk {
+                q = q
+                    .bind(log.0)
+                    .bind(to_i64(e.index)?)
+                    .bind(e.identity.to_vec())
+                    .bind(e.leaf_hash.to_vec())
+                    .bind(e.data.clone())
+                    .bind(to_i64(e.integrated_at_ms)?);
+            }
+            match q.execute(&mut *conn).await {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+                Err(e) => return Err(StoreError::db(e)),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The entries of the log with any of the batch's identities.
+    async fn existing_entries(
+        &self,
+        conn: &mut AnyConnection,
+        log: LogId,
+        batch: &[Submission],
+    ) -> Result<HashMap<Hash, StoredEntry>, StoreError> {
+        let mut identities: Vec<&Hash> = batch.iter().map(|s| &s.identity).collect();
+        identities.sort_unstable();
+        identities.dedup();
+        let mut existing = HashMap::new();
+        for chunk in identities.chunks(INSERT_CHUNK_ROWS) {
+            let query = format!(
+                "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+                 WHERE log_id = $1 AND identity IN ({})",
+                (0..chunk.len())
+                    .map(|i| format!("${}", i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let query = self.sql(&query).into_owned();
+            // Not a cached prepared statement: PostgreSQL would settle on a generic plan made
+            // while the table was empty (a sequential scan) and keep it as the log grows.
+            let mut q = sqlx::query(&query).persistent(false).bind(log.0);
+            for id in chunk {
+                q = q.bind(id.to_vec());
+            }
+            for row in q.fetch_all(&mut *conn).await.map_err(StoreError::db)? {
+                let entry = entry_from_row(&row)?;
+                existing.insert(entry.identity, entry);
+            }
+        }
+        Ok(existing)
+    }
+
+    /// Rewrites `$n` placeholders for SQLite (`?n`, numbered the same).
+    fn sql<'a>(&self, query: &'a str) -> Cow<'a, str> {
+        match self.backend {
+            Backend::Postgres => Cow::Borrowed(query),
+            Backend::Sqlite => Cow::Owned(query.replace('$', "?")),
+        }
+    }
+}
+
+/// A pool of at most `max` connections, each set up for `backend`.
+fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    sqlite_pragmas(conn).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+/// SQLite settings every connection needs: WAL so readers never block the writer, FULL sync so
+/// a committed round survives power loss, a busy timeout so writers queue instead of failing.
+async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in [
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA busy_timeout = 30000",
+        "PRAGMA foreign_keys = ON",
+    ] {
+        sqlx::query(pragma).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl LogStore for SqlStore {
+    async fn create_log(&self, origin: &str, empty_checkpoint: &[u8]) -> Result<LogId, StoreError> {
+        if self.find_log(origin).await?.is_some() {
+            return Err(StoreError::LogExists(origin.to_string()));
+        }
+        let now = now_ms();
+        let result = sqlx::query(&self.sql(
+            "INSERT INTO logs (origin, tree_size, root_hash, checkpoint, created_at, updated_at) \
+             VALUES ($1, 0, $2, $3, $4, $5) RETURNING id",
+        ))
+        .bind(origin.to_string())
+        .bind(tlog::merkle::empty_root().to_vec())
+        .bind(empty_checkpoint.to_vec())
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => Ok(LogId(row.try_get("id").map_err(StoreError::db)?)),
+            // Lost a race with another process creating the same log.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::LogExists(origin.to_string()))
+            }
+            Err(e) => Err(StoreError::db(e)),
+        }
+    }
+
+    async fn find_log(&self, origin: &str) -> Result<Option<LogId>, StoreError> {
+        let row = sqlx::query(&self.sql("SELECT id FROM logs WHERE origin = $1"))
+            .bind(origin.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db)?;
+        row.map(|r| r.try_get("id").map(LogId).map_err(StoreError::db))
+            .transpose()
+    }
+
+    async fn head(&self, log: LogId) -> Result<LogHead, StoreError> {
+        let row = sqlx::query(
+            &self.sql("SELECT tree_size, root_hash, checkpoint FROM logs WHERE id = $1"),
+        )
+        .bind(log.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db)?
+        .ok_or_else(|| StoreError::LogNotFound(format!("#{}", log.0)))?;
+        head_from_row(&row)
+    }
+
+    async fn read_tiles(
+        &self,
+        log: LogId,
+        tiles: &[TileId],
+    ) -> Result<Vec<(TileId, Vec<Hash>)>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(StoreError::db)?;
+        read_tiles_with(self, &mut conn, log, tiles).await
+    }
+
+    async fn read_entries(
+        &self,
+        log: LogId,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+             WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+        ))
+        .bind(log.0)
+        .bind(to_i64(start)?)
+        .bind(to_i64(end)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db)?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    async fn entry_by_identity(
+        &self,
+        log: LogId,
+        identity: &Hash,
+    ) -> Result<Option<StoredEntry>, StoreError> {
+        let row = sqlx::query(&self.sql(
+            "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+             WHERE log_id = $1 AND identity = $2",
+        ))
+        .bind(log.0)
+        .bind(identity.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db)?;
+        row.as_ref().map(entry_from_row).transpose()
+    }
+
+    async fn entry_by_leaf_hash(
+        &self,
+        log: LogId,
+        leaf_hash: &Hash,
+    ) -> Result<Option<StoredEntry>, StoreError> {
+        // Entries whose leaf hash is their identity are found through the identity index; the
+        // leaf-hash index holds only the others (migration 0003).
+        let row = sqlx::query(&self.sql(
+            "SELECT idx, identity, leaf_hash, data, integrated_at FROM ( \
+               SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+               WHERE log_id = $1 AND identity = $2 AND leaf_hash = $2 \
+               UNION ALL \
+               SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+               WHERE log_id = $1 AND leaf_hash = $2 AND leaf_hash <> identity \
+             ) AS found ORDER BY idx LIMIT 1",
+        ))
+        .bind(log.0)
+        .bind(leaf_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db)?;
+        row.as_ref().map(entry_from_row).transpose()
+    }
+
+    async fn lookup_index(
+        &self,
+        log: LogId,
+        kind: &str,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<u64>, StoreError> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT idx FROM entry_index WHERE log_id = $1 AND kind = $2 AND key = $3 \
+             ORDER BY idx LIMIT $4",
+        ))
+        .bind(log.0)
+        .bind(kind.to_string())
+        .bind(key.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db)?;
+        rows.iter()
+            .map(|r| to_u64(r.try_get("idx").map_err(StoreError::db)?))
+            .collect()
+    }
+
+    async fn put_blobs(&self, log: LogId, blobs: &[(Hash, Vec<u8>)]) -> Result<(), StoreError> {
+        for chunk in blobs.chunks(INSERT_CHUNK_ROWS) {
+            let query = format!(
+                "INSERT INTO blobs (log_id, key, value) VALUES {} ON CONFLICT (log_id, key) DO NOTHING",
+                values_list(chunk.len(), 3, 1)
+            );
+            let query = self.sql(&query).into_owned();
+            let mut q = sqlx::query(&query);
+            for (key, value) in chunk {
+                q = q.bind(log.0).bind(key.to_vec()).bind(value.clone());
+            }
+            q.execute(&self.pool).await.map_err(StoreError::db)?;
+        }
+        Ok(())
+    }
+
+    async fn get_blob(&self, log: LogId, key: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query(&self.sql("SELECT value FROM blobs WHERE log_id = $1 AND key = $2"))
+            .bind(log.0)
+            .bind(key.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db)?;
+        row.map(|r| r.try_get("value").map_err(StoreError::db))
+            .transpose()
+    }
+
+    async fn integrate(&self, req: IntegrateRequest<'_>) -> Result<Integrated, StoreError> {
+        // Resubmissions are rare, so the first attempt plans as if none of the batch were in the
+        // log and inserts without looking. If the unique index on (log, identity) refuses a row,
+        // the whole round is rolled back and planned again from a lookup of the batch. The
+        // index decides what is a duplicate, not a cache.
+        match self.integrate_attempt(&req, false).await? {
+            Attempt::Committed(done) => Ok(done),
+            Attempt::Resubmitted => match self.integrate_attempt(&req, true).await? {
+                Attempt::Committed(done) => Ok(done),
+                // The lookup ran under the log's lock: nothing can have been added since.
+                Attempt::Resubmitted => Err(StoreError::Corrupt(
+                    "entries conflict after deduplication".into(),
+                )),
+            },
+        }
+    }
+}
+
+/// How one attempt at an integration round ended.
+enum Attempt {
+    Committed(Integrated),
+    /// Some entry of the batch was already in the log; nothing was written.
+    Resubmitted,
+}
+
+impl SqlStore {
+    /// One integration round in one transaction; `look_up` first reads which of the batch's
+    /// identities the log already holds.
+    async fn integrate_attempt(
+        &self,
+        req: &IntegrateRequest<'_>,
+        look_up: bool,
+    ) -> Result<Attempt, StoreError> {
+        let db = StoreError::db;
+        let t0 = std::time::Instant::now();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+
+        // 1. Exclusion. PostgreSQL: a transaction-scoped advisory lock per log, so exactly one
+        // round per log runs at a time across every process on this database. Both backends:
+        // the head row is written first, which takes its row lock (PostgreSQL) or the database
+        // write lock (SQLite) before anything is read.
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(ADVISORY_LOCK_NAMESPACE + req.log.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        let row = sqlx::query(&self.sql(
+            "UPDATE logs SET updated_at = updated_at WHERE id = $1 \
+             RETURNING tree_size, root_hash, checkpoint",
+        ))
+        .bind(req.log.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| StoreError::LogNotFound(req.origin.to_string()))?;
+        let committed = head_from_row(&row)?;
+
+        // 2. The edge: the caller's, if it is the committed one; else rebuilt from the tiles
+        // (another process sequenced since).
+        let edge = if req.edge.size() == committed.size {
+            req.edge.clone()
+        } else {
+            let needed = TreeEdge::required_tiles(committed.size);
+            let ids: Vec<TileId> = needed.iter().map(|(id, _)| *id).collect();
+            let mut set = TileSet::new();
+            for (id, hashes) in read_tiles_with(self, &mut tx, req.log, &ids).await? {
+                set.insert(id, hashes);
+            }
+            TreeEdge::from_tiles(committed.size, &set)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        };
+        if edge.root() != committed.root {
+            return Err(StoreError::Corrupt(format!(
+                "root of the stored tiles at size {} differs from the stored head",
+                committed.size
+            )));
+        }
+
+        // 3. Deduplicate and insert the entries.
+        let existing = if look_up {
+            self.existing_entries(&mut tx, req.log, req.batch).await?
+        } else {
+            HashMap::new()
+        };
+        let plan = plan_round(&edge, req.batch, &existing, req.encoder, req.now_ms);
+        if !self
+            .insert_entries(&mut tx, req.log, &plan.new_entries)
+            .await?
+        {
+            // Dropping the transaction rolls it back.
+            return Ok(Attempt::Resubmitted);
+        }
+
+        let t_dedup = t0.elapsed();
+        // 4. Sign the new head.
+        let new_edge = plan.appended.edge.clone();
+        if plan.new_entries.is_empty() {
+            // Nothing new: the committed head stands.
+            tx.rollback().await.map_err(db)?;
+            return Ok(Attempt::Committed(Integrated {
+                outcomes: plan.outcomes,
+                head: committed,
+                edge: new_edge,
+                tiles: Vec::new(),
+            }));
+        }
+        let root = new_edge.root();
+        let checkpoint = req
+            .signer
+            .sign(req.origin, new_edge.size(), &root, req.now_ms)
+            .map_err(StoreError::Signing)?;
+
+        let t_plan = t0.elapsed();
+        // 5. Write index keys, tiles and the head, then commit.
+        for chunk in plan.new_index_keys.chunks(INSERT_CHUNK_ROWS) {
+            let query = format!(
+                "INSERT INTO entry_index (log_id, kind, key, idx) VALUES {}",
+                values_list(chunk.len(), 4, 1)
+            );
+            let query = self.sql(&query).into_owned();
+            let mut q = sqlx::query(&query);
+            for (index, key) in chunk {
+                q = q
+                    .bind(req.log.0)
+                    .bind(key.kind.clone())
+                    .bind(key.key.clone())
+                    .bind(to_i64(*index)?);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        for chunk in plan.appended.tiles.chunks(INSERT_CHUNK_ROWS) {
+            let query = format!(
+                "INSERT INTO tiles (log_id, level, idx, hashes) VALUES {} \
+                 ON CONFLICT (log_id, level, idx) DO UPDATE SET hashes = excluded.hashes",
+                values_list(chunk.len(), 4, 1)
+            );
+            let query = self.sql(&query).into_owned();
+            let mut q = sqlx::query(&query);
+            for (id, hashes) in chunk {
+                q = q
+                    .bind(req.log.0)
+                    .bind(i64::from(id.level))
+                    .bind(to_i64(id.index)?)
+                    .bind(hashes.concat());
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        let updated = sqlx::query(&self.sql(
+            "UPDATE logs SET tree_size = $1, root_hash = $2, checkpoint = $3, updated_at = $4 \
+             WHERE id = $5 AND tree_size = $6",
+        ))
+        .bind(to_i64(new_edge.size())?)
+        .bind(root.to_vec())
+        .bind(checkpoint.clone())
+        .bind(now_ms())
+        .bind(req.log.0)
+        .bind(to_i64(committed.size)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Corrupt(
+                "the log head moved while its lock was held".into(),
+            ));
+        }
+        let t_write = t0.elapsed();
+        tx.commit().await.map_err(db)?;
+        tracing::debug!(
+            dedup_ms = t_dedup.as_secs_f64() * 1e3,
+            plan_ms = (t_plan - t_dedup).as_secs_f64() * 1e3,
+            write_ms = (t_write - t_plan).as_secs_f64() * 1e3,
+            commit_ms = (t0.elapsed() - t_write).as_secs_f64() * 1e3,
+            entries = plan.new_entries.len(),
+            "integration transaction"
+        );
+        Ok(Attempt::Committed(Integrated {
+            outcomes: plan.outcomes,
+            head: LogHead {
+                size: new_edge.size(),
+                root,
+                checkpoint,
+            },
+            edge: new_edge,
+            tiles: plan.appended.tiles,
+        }))
+    }
+}
+
+fn head_from_row(row: &AnyRow) -> Result<LogHead, StoreError> {
+    let db = StoreError::db;
+    Ok(LogHead {
+        size: to_u64(row.try_get("tree_size").map_err(db)?)?,
+        root: to_hash(row.try_get("root_hash").map_err(db)?, "root hash")?,
+        checkpoint: row.try_get("checkpoint").map_err(db)?,
+    })
+}
+
+async fn read_tiles_with(
+    store: &SqlStore,
+    conn: &mut AnyConnection,
+    log: LogId,
+    tiles: &[TileId],
+) -> Result<Vec<(TileId, Vec<Hash>)>, StoreError> {
+    // PostgreSQL answers an OR of primary keys with one index scan per key; SQLite's planner
+    // scans the whole table for it, so there each tile is its own primary-key lookup (cheap
+    // in-process).
+    let per_query = match store.backend {
+        Backend::Postgres => 100,
+        Backend::Sqlite => 1,
+    };
+    let mut out = Vec::with_capacity(tiles.len());
+    for chunk in tiles.chunks(per_query) {
+        let conditions: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(level = ${} AND idx = ${})", 2 + 2 * i, 3 + 2 * i))
+            .collect();
+        let query = format!(
+            "SELECT level, idx, hashes FROM tiles WHERE log_id = $1 AND ({})",
+            conditions.join(" OR ")
+        );
+        let query = store.sql(&query).into_owned();
+        let mut q = sqlx::query(&query).bind(log.0);
+        for id in chunk {
+            q = q.bind(i64::from(id.level)).bind(to_i64(id.index)?);
+        }
+        for row in q.fetch_all(&mut *conn).await.map_err(StoreError::db)? {
+            let level: i64 = row.try_get("level").map_err(StoreError::db)?;
+            let index: i64 = row.try_get("idx").map_err(StoreError::db)?;
+            let hashes: Vec<u8> = row.try_get("hashes").map_err(StoreError::db)?;
+            let level = u8::try_from(level)
+                .map_err(|_| StoreError::Corrupt(format!("tile level {level}")))?;
+            out.push((TileId::new(level, to_u64(index)?), to_hashes(&hashes)?));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_and_passwords_never_leak() {
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        let err = Backend::from_url("mysql://u:secret@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
+        assert!(err.contains("mysql://u:***@h/db"), "{err}");
+    }
+
+    #[test]
+    fn values_lists_number_placeholders_in_order() {
+        assert_eq!(values_list(2, 2, 1), "($1, $2), ($3, $4)");
+        assert_eq!(values_list(1, 3, 5), "($5, $6, $7)");
+    }
+}
