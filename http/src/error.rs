@@ -252,6 +252,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The kind of error `response` answers, where an [`ApiError`] or a shaping layer made it:
+/// for metrics and access logs in layers around the handlers.
+pub fn error_kind(response: &Response) -> Option<ErrorKind> {
+    response
+        .extensions()
+        .get::<ErrorInfo>()
+        .map(|info| info.kind)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ mod shape;
 mod store;
 
 pub use body::{parse_json, BodyPolicy, JsonBody, RawBody};
-pub use error::{ApiError, ErrorKind};
+pub use error::{error_kind, ApiError, ErrorKind};
 pub use shape::{with_error_content_type, with_error_shape, ErrorShape};
 
 use axum::http::header;

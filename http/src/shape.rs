@@ -127,7 +127,7 @@ async fn reshape(
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let info = match parts.extensions.remove::<ErrorInfo>() {
+    let info = match parts.extensions.get::<ErrorInfo>().cloned() {
         Some(info) => info,
         None => {
             // The framework's own rejection: quote its (short, plain-text) reason.
@@ -160,6 +160,8 @@ async fn reshape(
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(label));
     }
     parts.status = status;
+    // Outer layers (metrics, access logs) read the kind from the response.
+    parts.extensions.insert(info);
     parts.extensions.insert(Shaped);
     Response::from_parts(parts, Body::new(rendered_body))
 }

@@ -391,7 +391,7 @@ async fn tile(State(log): State<AppState>, Path(path): Path<String>) -> Result<R
         None => TilePath::parse(&format!("tile/{path}")),
     }
     .map_err(|_| bad())?;
-    let body = tlog_http::read_tile(&log.log, &parsed).await?;
+    let body = log.log.read_tile(&parsed).await?;
     let body = body.ok_or_else(bad)?;
     Ok(bytes_response("application/octet-stream", IMMUTABLE, body))
 }

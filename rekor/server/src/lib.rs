@@ -323,6 +323,10 @@ pub fn router(rekor: Arc<Rekor>) -> Router {
             ApiError::not_found(format!("path {} was not found", uri.path()))
         });
     sigstack_http::with_error_shape(router, ErrorShape::Swagger)
+        .layer(axum::middleware::from_fn_with_state(
+            rekor.clone(),
+            metrics::count_writes,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(rekor)
 }

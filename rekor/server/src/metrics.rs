@@ -1,9 +1,10 @@
 //! Rekor's Prometheus metrics, owned by the service (no globals), served at `/metrics`.
 
 use crate::Rekor;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::extract::{Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -71,25 +72,6 @@ impl Metrics {
         }
     }
 
-    /// Records the outcome of one write request of `api` (`v1`, `v2`) that began at `started`:
-    /// the kind logged and its integration latency, or the reason it was refused.
-    pub(crate) fn record_write(
-        &self,
-        api: &str,
-        started: std::time::Instant,
-        outcome: Result<&str, &crate::ApiError>,
-    ) {
-        match outcome {
-            Ok(kind) => {
-                self.entries.with_label_values(&[api, kind]).inc();
-                self.integration
-                    .with_label_values(&[api])
-                    .observe(started.elapsed().as_secs_f64());
-            }
-            Err(e) => self.refused.with_label_values(&[api, e.category()]).inc(),
-        }
-    }
-
     fn render(&self) -> Vec<u8> {
         let mut out = Vec::new();
         TextEncoder::new()
@@ -97,6 +79,41 @@ impl Metrics {
             .expect("text encoding of gathered metrics");
         out
     }
+}
+
+/// The kind of entry a write request logged, left in its response for [`count_writes`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoggedKind(pub(crate) &'static str);
+
+/// Counts every write request (`POST /api/v1/log/entries`, `POST /api/v2/log/entries`): the
+/// kind logged and its latency to the committed entry, or the reason it was refused. One layer
+/// for both APIs, so the handlers only handle.
+pub(crate) async fn count_writes(
+    State(rekor): State<Arc<Rekor>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let api = match (request.method(), request.uri().path()) {
+        (&Method::POST, "/api/v1/log/entries") => "v1",
+        (&Method::POST, "/api/v2/log/entries") => "v2",
+        _ => return next.run(request).await,
+    };
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let metrics = &rekor.metrics;
+    if let Some(LoggedKind(kind)) = response.extensions().get::<LoggedKind>() {
+        metrics.entries.with_label_values(&[api, kind]).inc();
+        metrics
+            .integration
+            .with_label_values(&[api])
+            .observe(started.elapsed().as_secs_f64());
+    } else if let Some(kind) = sigstack_http::error_kind(&response) {
+        metrics
+            .refused
+            .with_label_values(&[api, kind.category()])
+            .inc();
+    }
+    response
 }
 
 pub(crate) async fn serve(State(rekor): State<Arc<Rekor>>) -> impl IntoResponse {

@@ -1,6 +1,7 @@
 //! The Rekor v1 API (`/api/v1/…`), as upstream's `openapi.yaml` defines it.
 
 use crate::error::refused;
+use crate::metrics::LoggedKind;
 use crate::{ApiError, Rekor, Shard};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -14,7 +15,6 @@ use serde_json::{json, Value};
 use sigstack_http::{with_error_content_type, ErrorKind, JsonBody, RawBody};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Instant;
 use tlog::merkle::Hash;
 use tlog_store::{IndexKey, StoredEntry, Submission};
 
@@ -46,17 +46,11 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn create_entry(
     State(rekor): State<AppState>,
-    body: Result<RawBody, ApiError>,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
-    let result = match body {
-        Ok(RawBody(bytes)) => create(&rekor, &bytes).await,
-        Err(e) => Err(e),
-    };
-    rekor
-        .metrics
-        .record_write("v1", started, result.as_ref().map(|(kind, _)| *kind));
-    result.map(|(_, response)| response)
+    let (kind, mut response) = create(&rekor, &bytes).await?;
+    response.extensions_mut().insert(LoggedKind(kind));
+    Ok(response)
 }
 
 async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response), ApiError> {

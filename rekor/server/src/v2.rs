@@ -2,6 +2,7 @@
 //! tlog-tiles.
 
 use crate::error::refused;
+use crate::metrics::LoggedKind;
 use crate::{ApiError, Rekor};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,7 +14,6 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sigstack_http::{bytes_response, RawBody, IMMUTABLE, NO_CACHE};
 use std::sync::Arc;
-use std::time::Instant;
 use tlog::tile::TilePath;
 use tlog_store::Submission;
 
@@ -28,17 +28,11 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn create_entry(
     State(rekor): State<AppState>,
-    body: Result<RawBody, ApiError>,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
-    let result = match body {
-        Ok(RawBody(bytes)) => create(&rekor, &bytes).await,
-        Err(e) => Err(e),
-    };
-    rekor
-        .metrics
-        .record_write("v2", started, result.as_ref().map(|(kind, _)| *kind));
-    result.map(|(_, response)| response)
+    let (kind, mut response) = create(&rekor, &bytes).await?;
+    response.extensions_mut().insert(LoggedKind(kind));
+    Ok(response)
 }
 
 async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response), ApiError> {
@@ -107,8 +101,6 @@ async fn tile(
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::not_found(format!("no tile at tile/{path}"));
     let parsed = TilePath::parse(&format!("tile/{path}")).map_err(|_| missing())?;
-    let body = tlog_http::read_tile(&rekor.v2, &parsed)
-        .await?
-        .ok_or_else(missing)?;
+    let body = rekor.v2.read_tile(&parsed).await?.ok_or_else(missing)?;
     Ok(bytes_response("application/octet-stream", IMMUTABLE, body))
 }

@@ -595,6 +595,21 @@ async fn v1_bad_requests_are_precise_and_change_nothing() {
         assert_eq!(status, want, "{q}: {body}");
     }
     assert_eq!(server.tree_size().await, 1, "nothing refused was logged");
+    // Every write request is counted once, by API: the entry logged, each refusal by reason.
+    let (_, metrics) = server.get_bytes("/metrics").await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    for line in [
+        r#"rekor_entries_total{api="v1",kind="hashedrekord"} 1"#,
+        r#"rekor_integration_seconds_count{api="v1"} 1"#,
+        r#"rekor_requests_refused_total{api="v1",reason="payload_too_large"} 2"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+    assert!(
+        metrics.contains(r#"rekor_requests_refused_total{api="v1",reason="bad_request"}"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(r#"api="v2""#), "{metrics}");
 }
 
 #[tokio::test]

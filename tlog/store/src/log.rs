@@ -431,6 +431,24 @@ impl Log {
         Ok(Some(bundle))
     }
 
+    /// What a C2SP tlog-tiles read of `path` serves: a hash tile, or an entry bundle as the
+    /// concatenation of the stored entries (a log that frames its bundles otherwise, such as a
+    /// static-ct-api data tile, reads them with [`Log::bundle_entries`]). `None` when the log
+    /// has no such tile (yet).
+    pub async fn read_tile(
+        &self,
+        path: &tlog::tile::TilePath,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
+        use tlog::tile::TilePath;
+        Ok(match *path {
+            TilePath::Hashes { tile, width } => self.tile(tile, width).await?,
+            TilePath::Entries { index, width } => self
+                .bundle_entries(index, width)
+                .await?
+                .map(|entries| entries.into_iter().flat_map(|e| e.data).collect()),
+        })
+    }
+
     /// The entries of bundle `index` (`width` of them, `None` = 256), for logs that frame their
     /// bundles differently (static-ct-api data tiles), or `None` when not all exist yet.
     pub async fn bundle_entries(
