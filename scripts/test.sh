@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The project's one test command: `bash scripts/test.sh` (CI runs it via .ci/run).
 #
-#   1. formatting and lints: cargo fmt --check, shellcheck + ruff on scripts/
-#      (scripts/lint-scripts.sh), clippy -D warnings; meanwhile, in the background, the pinned
-#      interop tools are installed into .cache/ (scripts/interop/tools.sh);
+#   1. formatting and lints: cargo fmt --check, shellcheck + ruff on scripts/ and cargo-deny
+#      (scripts/lint.sh), clippy -D warnings; meanwhile, in the background, the pinned interop
+#      tools are installed into .cache/ (scripts/interop/tools.sh);
 #   2. a PostgreSQL server for the tests (scripts/with-postgres.sh: DATABASE_URL, else
 #      127.0.0.1:5432, else a throwaway cluster from installed binaries or from the pgserver
 #      package; see that file);
@@ -29,8 +29,8 @@ step() { printf '\n==> [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
-step "shellcheck and ruff on scripts/ (scripts/lint-scripts.sh)"
-bash scripts/lint-scripts.sh
+step "shellcheck, ruff and cargo-deny (scripts/lint.sh)"
+bash scripts/lint.sh
 
 # Network-bound: overlaps the compiler's CPU-bound work.
 mkdir -p .cache

