@@ -6,7 +6,7 @@
 //! of every integration transaction.
 
 use crate::error::StoreError;
-use crate::plan::{plan_round, StoredEntry, Submission};
+use crate::plan::{plan_round, IndexKey, StoredEntry, Submission};
 use crate::store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -505,25 +505,96 @@ enum Attempt {
 }
 
 impl SqlStore {
-    /// One integration round in one transaction; `look_up` first reads which of the batch's
-    /// identities the log already holds.
+    /// One integration round in one transaction, in the steps of
+    /// `docs/design/life-of-a-leaf.md`; `look_up` first reads which of the batch's identities
+    /// the log already holds.
     async fn integrate_attempt(
         &self,
         req: &IntegrateRequest<'_>,
         look_up: bool,
     ) -> Result<Attempt, StoreError> {
-        let db = StoreError::db;
         let t0 = std::time::Instant::now();
-        let mut tx = self.writer.begin().await.map_err(db)?;
+        let mut tx = self.writer.begin().await.map_err(StoreError::db)?;
 
-        // 1. Exclusion. PostgreSQL: a transaction-scoped advisory lock per log, so exactly one
-        // round per log runs at a time across every process on this database. Both backends:
-        // the head row is written first, which takes its row lock (PostgreSQL) or the database
-        // write lock (SQLite) before anything is read.
+        let committed = self.lock_head(&mut tx, req).await?;
+        let edge = self.committed_edge(&mut tx, req, &committed).await?;
+
+        let existing = if look_up {
+            self.existing_entries(&mut tx, req.log, req.batch).await?
+        } else {
+            HashMap::new()
+        };
+        let plan = plan_round(&edge, req.batch, &existing, req.encoder, req.now_ms);
+        if !self
+            .insert_entries(&mut tx, req.log, &plan.new_entries)
+            .await?
+        {
+            // A resubmission the plan did not know of; dropping the transaction rolls it back.
+            return Ok(Attempt::Resubmitted);
+        }
+        let t_dedup = t0.elapsed();
+
+        let new_edge = plan.appended.edge.clone();
+        if plan.new_entries.is_empty() {
+            // Nothing new: the committed head stands.
+            tx.rollback().await.map_err(StoreError::db)?;
+            return Ok(Attempt::Committed(Integrated {
+                outcomes: plan.outcomes,
+                head: committed,
+                edge: new_edge,
+                tiles: Vec::new(),
+            }));
+        }
+        let root = new_edge.root();
+        let head = LogHead {
+            size: new_edge.size(),
+            root,
+            checkpoint: req
+                .signer
+                .sign(req.origin, new_edge.size(), &root, req.now_ms)
+                .map_err(StoreError::Signing)?,
+        };
+        let t_plan = t0.elapsed();
+
+        self.insert_index_keys(&mut tx, req.log, &plan.new_index_keys)
+            .await?;
+        self.write_tiles(&mut tx, req.log, &plan.appended.tiles)
+            .await?;
+        self.advance_head(&mut tx, req.log, committed.size, &head)
+            .await?;
+        let t_write = t0.elapsed();
+        tx.commit().await.map_err(StoreError::db)?;
+        tracing::debug!(
+            dedup_ms = t_dedup.as_secs_f64() * 1e3,
+            plan_ms = (t_plan - t_dedup).as_secs_f64() * 1e3,
+            write_ms = (t_write - t_plan).as_secs_f64() * 1e3,
+            commit_ms = (t0.elapsed() - t_write).as_secs_f64() * 1e3,
+            entries = plan.new_entries.len(),
+            "integration transaction"
+        );
+        Ok(Attempt::Committed(Integrated {
+            outcomes: plan.outcomes,
+            head,
+            edge: new_edge,
+            tiles: plan.appended.tiles,
+        }))
+    }
+
+    /// Step 1, exclusion: takes the log's lock and reads its committed head. PostgreSQL: a
+    /// transaction-scoped advisory lock per log, so exactly one round per log runs at a time
+    /// across every process on this database. Both backends: the head row is written first,
+    /// which takes its row lock (PostgreSQL) or the database write lock (SQLite) before
+    /// anything is read.
+    async fn lock_head(
+        &self,
+        conn: &mut AnyConnection,
+        req: &IntegrateRequest<'_>,
+    ) -> Result<LogHead, StoreError> {
+        let db = StoreError::db;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(ADVISORY_LOCK_NAMESPACE + req.log.0)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(db)?;
         }
@@ -532,21 +603,29 @@ impl SqlStore {
              RETURNING tree_size, root_hash, checkpoint",
         ))
         .bind(req.log.0)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db)?
         .ok_or_else(|| StoreError::LogNotFound(req.origin.to_string()))?;
-        let committed = head_from_row(&row)?;
+        head_from_row(&row)
+    }
 
-        // 2. The edge: the caller's, if it is the committed one; else rebuilt from the tiles
-        // (another process sequenced since).
+    /// Step 2, the edge of the committed tree: the caller's, if it is the committed one; else
+    /// rebuilt from the tiles (another process sequenced since). Refuses to go on when the
+    /// tiles and the head disagree: the log never forks.
+    async fn committed_edge(
+        &self,
+        conn: &mut AnyConnection,
+        req: &IntegrateRequest<'_>,
+        committed: &LogHead,
+    ) -> Result<TreeEdge, StoreError> {
         let edge = if req.edge.size() == committed.size {
             req.edge.clone()
         } else {
             let needed = TreeEdge::required_tiles(committed.size);
             let ids: Vec<TileId> = needed.iter().map(|(id, _)| *id).collect();
             let mut set = TileSet::new();
-            for (id, hashes) in read_tiles_with(self, &mut tx, req.log, &ids).await? {
+            for (id, hashes) in read_tiles_with(self, conn, req.log, &ids).await? {
                 set.insert(id, hashes);
             }
             TreeEdge::from_tiles(committed.size, &set)
@@ -558,44 +637,18 @@ impl SqlStore {
                 committed.size
             )));
         }
+        Ok(edge)
+    }
 
-        // 3. Deduplicate and insert the entries.
-        let existing = if look_up {
-            self.existing_entries(&mut tx, req.log, req.batch).await?
-        } else {
-            HashMap::new()
-        };
-        let plan = plan_round(&edge, req.batch, &existing, req.encoder, req.now_ms);
-        if !self
-            .insert_entries(&mut tx, req.log, &plan.new_entries)
-            .await?
-        {
-            // Dropping the transaction rolls it back.
-            return Ok(Attempt::Resubmitted);
-        }
-
-        let t_dedup = t0.elapsed();
-        // 4. Sign the new head.
-        let new_edge = plan.appended.edge.clone();
-        if plan.new_entries.is_empty() {
-            // Nothing new: the committed head stands.
-            tx.rollback().await.map_err(db)?;
-            return Ok(Attempt::Committed(Integrated {
-                outcomes: plan.outcomes,
-                head: committed,
-                edge: new_edge,
-                tiles: Vec::new(),
-            }));
-        }
-        let root = new_edge.root();
-        let checkpoint = req
-            .signer
-            .sign(req.origin, new_edge.size(), &root, req.now_ms)
-            .map_err(StoreError::Signing)?;
-
-        let t_plan = t0.elapsed();
-        // 5. Write index keys, tiles and the head, then commit.
-        for chunk in plan.new_index_keys.chunks(INSERT_CHUNK_ROWS) {
+    /// Step 5, write: the search keys of the new entries, in the round's transaction, so the index
+    /// never drifts from the log.
+    async fn insert_index_keys(
+        &self,
+        conn: &mut AnyConnection,
+        log: LogId,
+        keys: &[(u64, IndexKey)],
+    ) -> Result<(), StoreError> {
+        for chunk in keys.chunks(INSERT_CHUNK_ROWS) {
             let query = format!(
                 "INSERT INTO entry_index (log_id, kind, key, idx) VALUES {}",
                 values_list(chunk.len(), 4, 1)
@@ -604,14 +657,24 @@ impl SqlStore {
             let mut q = sqlx::query(&query);
             for (index, key) in chunk {
                 q = q
-                    .bind(req.log.0)
+                    .bind(log.0)
                     .bind(key.kind.clone())
                     .bind(key.key.clone())
                     .bind(to_i64(*index)?);
             }
-            q.execute(&mut *tx).await.map_err(db)?;
+            q.execute(&mut *conn).await.map_err(StoreError::db)?;
         }
-        for chunk in plan.appended.tiles.chunks(INSERT_CHUNK_ROWS) {
+        Ok(())
+    }
+
+    /// Step 5, write: the tiles the round changed (a partial tile grows in place).
+    async fn write_tiles(
+        &self,
+        conn: &mut AnyConnection,
+        log: LogId,
+        tiles: &[(TileId, Vec<Hash>)],
+    ) -> Result<(), StoreError> {
+        for chunk in tiles.chunks(INSERT_CHUNK_ROWS) {
             let query = format!(
                 "INSERT INTO tiles (log_id, level, idx, hashes) VALUES {} \
                  ON CONFLICT (log_id, level, idx) DO UPDATE SET hashes = excluded.hashes",
@@ -621,51 +684,44 @@ impl SqlStore {
             let mut q = sqlx::query(&query);
             for (id, hashes) in chunk {
                 q = q
-                    .bind(req.log.0)
+                    .bind(log.0)
                     .bind(i64::from(id.level))
                     .bind(to_i64(id.index)?)
                     .bind(hashes.concat());
             }
-            q.execute(&mut *tx).await.map_err(db)?;
+            q.execute(&mut *conn).await.map_err(StoreError::db)?;
         }
+        Ok(())
+    }
+
+    /// Step 6: compare-and-swap of the head, from the size the round started at to `head`.
+    /// Under the lock it cannot have moved; if it did, the store is refused rather than forked.
+    async fn advance_head(
+        &self,
+        conn: &mut AnyConnection,
+        log: LogId,
+        from_size: u64,
+        head: &LogHead,
+    ) -> Result<(), StoreError> {
         let updated = sqlx::query(&self.sql(
             "UPDATE logs SET tree_size = $1, root_hash = $2, checkpoint = $3, updated_at = $4 \
              WHERE id = $5 AND tree_size = $6",
         ))
-        .bind(to_i64(new_edge.size())?)
-        .bind(root.to_vec())
-        .bind(checkpoint.clone())
+        .bind(to_i64(head.size)?)
+        .bind(head.root.to_vec())
+        .bind(head.checkpoint.clone())
         .bind(now_ms())
-        .bind(req.log.0)
-        .bind(to_i64(committed.size)?)
-        .execute(&mut *tx)
+        .bind(log.0)
+        .bind(to_i64(from_size)?)
+        .execute(&mut *conn)
         .await
-        .map_err(db)?;
+        .map_err(StoreError::db)?;
         if updated.rows_affected() != 1 {
             return Err(StoreError::Corrupt(
                 "the log head moved while its lock was held".into(),
             ));
         }
-        let t_write = t0.elapsed();
-        tx.commit().await.map_err(db)?;
-        tracing::debug!(
-            dedup_ms = t_dedup.as_secs_f64() * 1e3,
-            plan_ms = (t_plan - t_dedup).as_secs_f64() * 1e3,
-            write_ms = (t_write - t_plan).as_secs_f64() * 1e3,
-            commit_ms = (t0.elapsed() - t_write).as_secs_f64() * 1e3,
-            entries = plan.new_entries.len(),
-            "integration transaction"
-        );
-        Ok(Attempt::Committed(Integrated {
-            outcomes: plan.outcomes,
-            head: LogHead {
-                size: new_edge.size(),
-                root,
-                checkpoint,
-            },
-            edge: new_edge,
-            tiles: plan.appended.tiles,
-        }))
+        Ok(())
     }
 }
 
