@@ -56,8 +56,9 @@ if ! command -v psql >/dev/null 2>&1; then
     fi
 fi
 
-step "cargo test --workspace --locked"
-cargo test --workspace --locked
+# --all-features: the load generators too, which the multi-process tests drive.
+step "cargo test --workspace --all-features --locked"
+cargo test --workspace --all-features --locked
 
 step "interop tools ready"
 if ! wait "$tools_pid"; then

@@ -4,6 +4,10 @@
 //! The invariant checked after each: every acknowledged entry is at its acknowledged index,
 //! the stored tiles are exactly the tree of the stored entries, and every checkpoint ever handed
 //! out is consistent with the final one (the log never forked).
+//!
+//! They drive the `tlog-loadgen` binary, built with the `loadgen` feature: `cargo test
+//! --all-features` (as the test command runs it) or `--features loadgen`.
+#![cfg(feature = "loadgen")]
 
 use crate::common;
 
