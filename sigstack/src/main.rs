@@ -6,6 +6,8 @@ mod datadir;
 mod rekor_cmd;
 mod services;
 mod trust_cmd;
+mod tsa_cmd;
+mod tuf_cmd;
 mod up;
 
 use anyhow::Context;
@@ -47,9 +49,9 @@ enum Command {
     /// Export what clients need to trust this instance (see `sigstack trust export --help`).
     Trust(trust_cmd::TrustArgs),
     /// Run the RFC 3161 timestamp authority.
-    Tsa(tsa_server::cli::Args),
+    Tsa(tsa_cmd::Args),
     /// The TUF repository: offline root ceremony, online signing, serving and static export.
-    Tuf(tuf_repo::cli::Args),
+    Tuf(tuf_cmd::Args),
     /// Create the Fulcio CA and the TSA chain before the services start (idempotent).
     Ca(ca_cmd::CaArgs),
     /// Apply the database schema and exit (services also do this at start-up).
@@ -82,8 +84,8 @@ async fn main() -> anyhow::Result<()> {
         Command::DevIssuer(args) => trust_cmd::dev_issuer(args).await,
         Command::Token(args) => trust_cmd::token(args).await,
         Command::Trust(args) => trust_cmd::run(args),
-        Command::Tsa(args) => tsa_server::cli::run(args).await,
-        Command::Tuf(args) => tuf_repo::cli::run(args).await,
+        Command::Tsa(args) => tsa_cmd::run(args).await,
+        Command::Tuf(args) => tuf_cmd::run(args).await,
         Command::Ca(args) => ca_cmd::run(args),
         Command::Migrate { database_url } => {
             SqlStore::connect(&database_url)

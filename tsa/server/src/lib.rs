@@ -12,7 +12,6 @@
 //! serial numbers, key and chain files, and HTTP.
 
 mod api;
-pub mod cli;
 mod files;
 mod metrics;
 

@@ -50,7 +50,6 @@
 //! `metadata_base_url = URL`, `target_base_url = URL + "/targets/"`.
 
 mod ceremony;
-pub mod cli;
 mod error;
 pub mod layout;
 mod repo;
@@ -63,8 +62,8 @@ pub use ceremony::{
 };
 pub use error::RepoError;
 pub use repo::{
-    default_online_key_path, export, is_due, now, verify_dir, NewTarget, Refreshed, RepoOptions,
-    Repository, DEFAULT_ROOT_EXPIRY, DEFAULT_SNAPSHOT_EXPIRY, DEFAULT_TARGETS_EXPIRY,
+    default_online_key_path, describe, export, is_due, now, verify_dir, NewTarget, Refreshed,
+    RepoOptions, Repository, DEFAULT_ROOT_EXPIRY, DEFAULT_SNAPSHOT_EXPIRY, DEFAULT_TARGETS_EXPIRY,
     DEFAULT_TIMESTAMP_EXPIRY, ROOT_EXPIRY_WARNING,
 };
 pub use serve::{

@@ -703,7 +703,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<(PublishedVersions, usize), Repo
 }
 
 /// One line per published role: version, expiry and (targets) the target names.
-pub(crate) fn describe(dir: &Path) -> Result<Vec<String>, RepoError> {
+pub fn describe(dir: &Path) -> Result<Vec<String>, RepoError> {
     let s = load_state(dir)?;
     let line = |role: &str, version: u64, expires: Time| {
         format!("{role:<9} v{version:<5} expires {expires}")

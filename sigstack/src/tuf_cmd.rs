@@ -18,10 +18,6 @@
 //!
 //! Durations are a number and a unit: `90s`, `30m`, `12h`, `7d`, `2w`.
 
-use crate::ceremony::{self, RootChange};
-use crate::{
-    default_online_key_path, now, router, spawn_refresher, NewTarget, RepoOptions, Repository,
-};
 use anyhow::{bail, Context};
 use base64::Engine as _;
 use clap::Subcommand;
@@ -30,10 +26,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tuf::Key;
+use tuf_repo::{
+    default_online_key_path, now, router, spawn_refresher, NewTarget, RepoOptions, Repository,
+    RootChange,
+};
 
 /// Flags of `sigstack tuf`.
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     command: Command,
 }
@@ -270,7 +270,7 @@ struct InitArgs {
 }
 
 /// Parses `90s`, `30m`, `12h`, `7d`, `2w` (optionally negative: `-1h`) into seconds.
-pub fn parse_duration(s: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_duration(s: &str) -> anyhow::Result<i64> {
     let t = s.trim();
     let (neg, t) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -357,7 +357,7 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let status = ceremony::stage_initial_root(
+    let status = tuf_repo::stage_initial_root(
         dir,
         &keys,
         a.threshold,
@@ -366,11 +366,11 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
     )?;
     println!("{status}");
     for signer in &signers {
-        let status = ceremony::sign_staged_root(dir, signer)?;
+        let status = tuf_repo::sign_staged_root(dir, signer)?;
         println!("signed: {status}");
     }
-    if ceremony::staged_root_status(dir)?.is_some_and(|s| s.ready()) {
-        ceremony::publish_staged_root(dir, now())?;
+    if tuf_repo::staged_root_status(dir)?.is_some_and(|s| s.ready()) {
+        tuf_repo::publish_staged_root(dir, now())?;
         let repo = Repository::open(dir, online, opts)?;
         println!("initialised {}", repo.dir().display());
     } else {
@@ -417,7 +417,7 @@ fn key_id_of(arg: &str) -> anyhow::Result<String> {
 
 fn sign_staged(dir: &Path, keys: &[PathBuf]) -> anyhow::Result<()> {
     for path in keys {
-        let status = ceremony::sign_staged_root(dir, &load_signer(path)?)?;
+        let status = tuf_repo::sign_staged_root(dir, &load_signer(path)?)?;
         println!("signed with {}: {status}", path.display());
     }
     Ok(())
@@ -428,15 +428,15 @@ fn stage(
     changes: &[RootChange],
     root_expiry: Duration,
     sign_keys: &[PathBuf],
-) -> anyhow::Result<ceremony::StagedStatus> {
-    let status = ceremony::stage_root(dir, changes, root_expiry)?;
+) -> anyhow::Result<tuf_repo::StagedStatus> {
+    let status = tuf_repo::stage_root(dir, changes, root_expiry)?;
     println!("{status}");
     sign_staged(dir, sign_keys)?;
-    Ok(ceremony::staged_root_status(dir)?.expect("just staged"))
+    Ok(tuf_repo::staged_root_status(dir)?.expect("just staged"))
 }
 
 /// Runs one `sigstack tuf` command.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Keygen { file, algorithm } => {
             if file.exists() {
@@ -469,8 +469,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         } => {
             let dir = &repo.dir;
             let mut did = false;
-            if ceremony::staged_root_status(dir)?.is_some() {
-                let v = ceremony::publish_staged_root(dir, now())?;
+            if tuf_repo::staged_root_status(dir)?.is_some() {
+                let v = tuf_repo::publish_staged_root(dir, now())?;
                 println!("published root v{v}");
                 did = true;
             }
@@ -550,18 +550,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Status { repo } => {
             let dir = &repo.dir;
-            for line in crate::repo::describe(dir)? {
+            for line in tuf_repo::describe(dir)? {
                 println!("{line}");
             }
-            match ceremony::staged_root_status(dir)? {
+            match tuf_repo::staged_root_status(dir)? {
                 Some(s) => println!("{s}"),
                 None => println!("no staged root"),
             }
-            let v = crate::verify_dir(dir, now())?;
+            let v = tuf_repo::verify_dir(dir, now())?;
             println!("verifies now (timestamp v{})", v.timestamp);
         }
         Command::Export { repo, out } => {
-            let (r, n) = crate::export(&repo.dir, &out)?;
+            let (r, n) = tuf_repo::export(&repo.dir, &out)?;
             println!(
                 "exported {n} files (timestamp v{}) to {}",
                 r.timestamp,
@@ -573,7 +573,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn root_command(cmd: RootCommand) -> anyhow::Result<()> {
-    let expiry = crate::DEFAULT_ROOT_EXPIRY;
+    let expiry = tuf_repo::DEFAULT_ROOT_EXPIRY;
     match cmd {
         RootCommand::AddKey {
             repo,
@@ -630,13 +630,13 @@ fn root_command(cmd: RootCommand) -> anyhow::Result<()> {
             changes.push(RootChange::Expires(lifetime));
             let status = stage(&repo.dir, &changes, lifetime, &sign_keys)?;
             if status.ready() {
-                let v = ceremony::publish_staged_root(&repo.dir, now())?;
+                let v = tuf_repo::publish_staged_root(&repo.dir, now())?;
                 println!("published root v{v}");
             } else {
                 println!("not yet publishable: collect signatures with `sigstack tuf sign-root`, then `sigstack tuf publish`");
             }
         }
-        RootCommand::Status { repo } => match ceremony::staged_root_status(&repo.dir)? {
+        RootCommand::Status { repo } => match tuf_repo::staged_root_status(&repo.dir)? {
             Some(s) => println!("{s}"),
             None => println!("no staged root"),
         },

@@ -4,14 +4,14 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crate::{load_authority, router, TsaServer, DEFAULT_MAX_BODY_BYTES, DEV_CHAIN_FILE};
+use tsa_server::{load_authority, router, TsaServer, DEFAULT_MAX_BODY_BYTES, DEV_CHAIN_FILE};
 
 /// Default listen address of `sigstack tsa`.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:3003";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:3003";
 
 /// Flags of `sigstack tsa`.
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Address to listen on.
     #[arg(long, env = "SIGSTACK_TSA_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
@@ -40,7 +40,7 @@ pub struct Args {
 }
 
 /// Runs `sigstack tsa` until interrupted.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let policy: tsa::ObjectIdentifier = args
         .policy_oid
         .parse()
