@@ -269,31 +269,17 @@ struct InitArgs {
     expiry: ExpiryArgs,
 }
 
-/// Parses `90s`, `30m`, `12h`, `7d`, `2w` (optionally negative: `-1h`) into seconds.
+/// Parses a duration as humantime reads it (`90s`, `30m`, `12h`, `7d`, `2w`, `1d 12h`),
+/// optionally negative (`-1h`), into seconds.
 pub(crate) fn parse_duration(s: &str) -> anyhow::Result<i64> {
     let t = s.trim();
     let (neg, t) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, t),
     };
-    let split = t
-        .find(|c: char| !c.is_ascii_digit())
-        .with_context(|| format!("duration {s:?} needs a unit: s, m, h, d or w"))?;
-    let (n, unit) = t.split_at(split);
-    let n: i64 = n
-        .parse()
-        .with_context(|| format!("duration {s:?}: bad number"))?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => bail!("duration {s:?}: unit must be s, m, h, d or w"),
-    };
-    let v = n
-        .checked_mul(mult)
-        .with_context(|| format!("duration {s:?} too large"))?;
+    let d = humantime::parse_duration(t)
+        .with_context(|| format!("duration {s:?}: a number and a unit (s, m, h, d, w), e.g. 7d"))?;
+    let v = i64::try_from(d.as_secs()).with_context(|| format!("duration {s:?} too large"))?;
     Ok(if neg { -v } else { v })
 }
 
@@ -656,6 +642,7 @@ mod tests {
         assert_eq!(parse_duration("2w").unwrap(), 14 * 86_400);
         assert!(parse_duration("7").is_err());
         assert!(parse_duration("d").is_err());
-        assert!(parse_duration("7y").is_err());
+        assert_eq!(parse_duration("1d 12h").unwrap(), 36 * 3600);
+        assert!(parse_duration("7q").is_err());
     }
 }

@@ -371,7 +371,7 @@ impl FulcioConfig {
     pub fn parse(bytes: &[u8]) -> Result<Self, ConfigError> {
         let cfg = match serde_json::from_slice::<FulcioConfig>(bytes) {
             Ok(c) => c,
-            Err(json) => match serde_yaml::from_slice::<FulcioConfig>(bytes) {
+            Err(json) => match serde_yaml_ng::from_slice::<FulcioConfig>(bytes) {
                 Ok(c) => c,
                 Err(yaml) => {
                     return Err(ConfigError::Syntax {
