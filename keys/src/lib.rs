@@ -16,6 +16,7 @@ mod software;
 
 pub use public::{
     ClientPublicKey, HashAlgorithm, PublicKey, RsaPublicKey, RSA_MAX_BITS, RSA_MIN_BITS,
+    SHA256_OID, SHA384_OID, SHA512_OID,
 };
 pub use software::SoftwareKey;
 

@@ -87,7 +87,18 @@ impl PublicKey {
     }
 }
 
-/// A digest algorithm a client pre-hashed its artifact with (Rekor `hashedrekord`, DSSE).
+/// The object identifier of SHA-256.
+pub const SHA256_OID: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+/// The object identifier of SHA-384.
+pub const SHA384_OID: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+/// The object identifier of SHA-512.
+pub const SHA512_OID: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
+
+/// A SHA-2 digest algorithm: what a client pre-hashed its artifact with (Rekor `hashedrekord`,
+/// DSSE) and what a timestamp request's message imprint uses. The one definition for the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HashAlgorithm {
@@ -100,6 +111,38 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
+    /// Every algorithm, strongest last.
+    pub const ALL: [HashAlgorithm; 3] = [Self::Sha256, Self::Sha384, Self::Sha512];
+
+    /// The algorithm's object identifier (NIST, 2.16.840.1.101.3.4.2.x).
+    pub fn oid(self) -> spki::ObjectIdentifier {
+        match self {
+            HashAlgorithm::Sha256 => SHA256_OID,
+            HashAlgorithm::Sha384 => SHA384_OID,
+            HashAlgorithm::Sha512 => SHA512_OID,
+        }
+    }
+
+    /// The algorithm whose object identifier is `oid`, if it is one of ours.
+    pub fn from_oid(oid: &spki::ObjectIdentifier) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.oid() == *oid)
+    }
+
+    /// The lower-case name: `sha256`, `sha384`, `sha512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Sha384 => "sha384",
+            HashAlgorithm::Sha512 => "sha512",
+        }
+    }
+
+    /// The algorithm named `name` in any case, with or without a dash (`SHA-256`, `sha256`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let wanted = name.to_ascii_lowercase().replace('-', "");
+        Self::ALL.into_iter().find(|a| a.name() == wanted)
+    }
+
     /// The digest length in bytes.
     pub fn digest_len(self) -> usize {
         match self {

@@ -16,8 +16,8 @@ pub use cert::{
     chain_from_pem, chain_to_pem, CertError, CertificateParams, DEV_CERT_LIFETIME_SECS,
 };
 pub use request::{
-    parse_request, FailureInfo, HashAlgorithm, Nonce, Rejection, RequestError, TimeStampRequest,
-    MAX_NONCE_OCTETS, SHA256_OID, SHA384_OID, SHA512_OID,
+    hash_algorithm, parse_request, FailureInfo, HashAlgorithm, Nonce, Rejection, RequestError,
+    TimeStampRequest, MAX_NONCE_OCTETS, SHA256_OID, SHA384_OID, SHA512_OID,
 };
 pub use response::{ResponseError, TimeStampResponse};
 /// Object identifiers, re-exported so callers need not depend on `spki`/`const-oid`.

@@ -7,80 +7,23 @@ use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 
 use crate::asn1;
 
-/// id-sha256 (RFC 5758 / NIST).
-pub const SHA256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-/// id-sha384.
-pub const SHA384_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-/// id-sha512.
-pub const SHA512_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
+/// The hash algorithms a message imprint may use (SHA-1 and anything else are `badAlg`): the
+/// stack's one definition, in `sigstack-keys`, with their object identifiers.
+pub use sigstack_keys::{HashAlgorithm, SHA256_OID, SHA384_OID, SHA512_OID};
 
 /// The longest nonce we echo, in octets (a nonce is an INTEGER of any size; RFC 3161 clients
 /// send 64 bits, sigstore-python 64, openssl 64). Longer ones are refused as `badDataFormat`.
 pub const MAX_NONCE_OCTETS: usize = 32;
 
-/// The hash algorithms a message imprint may use. SHA-1 and anything else are `badAlg`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum HashAlgorithm {
-    /// SHA-256, 32-octet digest.
-    Sha256,
-    /// SHA-384, 48-octet digest.
-    Sha384,
-    /// SHA-512, 64-octet digest.
-    Sha512,
-}
-
-impl HashAlgorithm {
-    /// The algorithm's object identifier.
-    pub fn oid(self) -> ObjectIdentifier {
-        match self {
-            HashAlgorithm::Sha256 => SHA256_OID,
-            HashAlgorithm::Sha384 => SHA384_OID,
-            HashAlgorithm::Sha512 => SHA512_OID,
-        }
-    }
-
-    /// The algorithm for `oid`, if we accept it.
-    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        [Self::Sha256, Self::Sha384, Self::Sha512]
-            .into_iter()
-            .find(|a| a.oid() == *oid)
-    }
-
-    /// The digest length in octets.
-    pub fn digest_len(self) -> usize {
-        match self {
-            HashAlgorithm::Sha256 => 32,
-            HashAlgorithm::Sha384 => 48,
-            HashAlgorithm::Sha512 => 64,
-        }
-    }
-
-    /// The lower-case name (`sha256`…), as in sigstore-js's JSON request and metric labels.
-    pub fn name(self) -> &'static str {
-        match self {
-            HashAlgorithm::Sha256 => "sha256",
-            HashAlgorithm::Sha384 => "sha384",
-            HashAlgorithm::Sha512 => "sha512",
-        }
-    }
-}
-
-impl std::str::FromStr for HashAlgorithm {
-    type Err = Rejection;
-
-    /// Accepts `sha256`, `sha384`, `sha512` in any case, with or without a dash.
-    fn from_str(s: &str) -> Result<Self, Rejection> {
-        match s.to_ascii_lowercase().replace('-', "").as_str() {
-            "sha256" => Ok(Self::Sha256),
-            "sha384" => Ok(Self::Sha384),
-            "sha512" => Ok(Self::Sha512),
-            _ => Err(Rejection::new(
-                FailureInfo::BadAlg,
-                format!("unsupported hash algorithm {s:?} (supported: sha256, sha384, sha512)"),
-            )),
-        }
-    }
+/// The hash algorithm named `name` (`sha256`, `SHA-384`, …), or a `badAlg` rejection, as
+/// sigstore-js's JSON request names it.
+pub fn hash_algorithm(name: &str) -> Result<HashAlgorithm, Rejection> {
+    HashAlgorithm::from_name(name).ok_or_else(|| {
+        Rejection::new(
+            FailureInfo::BadAlg,
+            format!("unsupported hash algorithm {name:?} (supported: sha256, sha384, sha512)"),
+        )
+    })
 }
 
 /// PKIFailureInfo (RFC 3161 section 2.4.2): why a request was rejected.

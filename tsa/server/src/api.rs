@@ -15,7 +15,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
-use tsa::{HashAlgorithm, Nonce, Rejection, RequestError, SerialNumber, TimeStampRequest};
+use tsa::{Nonce, Rejection, RequestError, SerialNumber, TimeStampRequest};
 
 type AppState = Arc<TsaServer>;
 
@@ -118,9 +118,7 @@ fn parse_json(body: &[u8]) -> Result<Result<TimeStampRequest, Rejection>, ApiErr
             ApiError::bad_request(format!("tsaPolicyOID {oid:?} is not an object identifier"))
         })?),
     };
-    let request = req
-        .hash_algorithm
-        .parse::<HashAlgorithm>()
+    let request = tsa::hash_algorithm(&req.hash_algorithm)
         .and_then(|hash| TimeStampRequest::new(hash, digest))
         .map(|r| {
             let r = r.with_cert_req(req.certificates);

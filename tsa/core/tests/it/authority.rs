@@ -329,15 +329,15 @@ fn requests_are_parsed_strictly() {
 #[test]
 fn json_style_requests_check_lengths_and_names() {
     assert_eq!(
-        "SHA-256".parse::<HashAlgorithm>().unwrap(),
+        tsa::hash_algorithm("SHA-256").unwrap(),
         HashAlgorithm::Sha256
     );
     assert_eq!(
-        "sha512".parse::<HashAlgorithm>().unwrap(),
+        tsa::hash_algorithm("sha512").unwrap(),
         HashAlgorithm::Sha512
     );
     assert_eq!(
-        "md5".parse::<HashAlgorithm>().unwrap_err().failure,
+        tsa::hash_algorithm("md5").unwrap_err().failure,
         FailureInfo::BadAlg
     );
     assert_eq!(
