@@ -18,7 +18,7 @@ mod store;
 
 pub use body::{parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
-pub use shape::{with_error_content_type, with_error_shape, ErrorShape};
+pub use shape::{unknown_path, with_error_content_type, with_error_shape, ErrorShape};
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

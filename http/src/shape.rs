@@ -6,6 +6,7 @@
 //! another shape.
 
 use crate::error::{ErrorInfo, ErrorKind};
+use crate::ApiError;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, Uri};
@@ -104,6 +105,15 @@ async fn label_error_content_type(
     response
 }
 
+/// The fallback of every service's router: a 404 that names the path (as go-swagger's does).
+pub async fn unknown_path(uri: Uri) -> ApiError {
+    ApiError::not_found(unknown_path_message(&uri))
+}
+
+fn unknown_path_message(uri: &Uri) -> String {
+    format!("path {} was not found", uri.path())
+}
+
 /// `router` with every error response (4xx, 5xx) rendered in `shape`.
 pub fn with_error_shape<S>(router: Router<S>, shape: ErrorShape) -> Router<S>
 where
@@ -138,7 +148,7 @@ async fn reshape(
             let kind = ErrorKind::from_status(status);
             let message = match kind {
                 _ if !text.is_empty() => text,
-                ErrorKind::NotFound => format!("path {} was not found", uri.path()),
+                ErrorKind::NotFound => unknown_path_message(&uri),
                 ErrorKind::MethodNotAllowed => {
                     format!("method {method} is not allowed on {}", uri.path())
                 }
@@ -173,7 +183,6 @@ struct Shaped;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ApiError;
     use axum::body::to_bytes;
     use axum::http::{Request, StatusCode};
     use axum::routing::get;
@@ -204,9 +213,7 @@ mod tests {
                     "/query",
                     get(|axum::extract::Query(_q): axum::extract::Query<N>| async { "fine" }),
                 )
-                .fallback(|uri: Uri| async move {
-                    ApiError::not_found(format!("path {} was not found", uri.path()))
-                }),
+                .fallback(unknown_path),
             shape,
         );
         let response = router.oneshot(req).await.unwrap();

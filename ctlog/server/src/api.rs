@@ -37,9 +37,7 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .fallback(|uri: axum::http::Uri| async move {
-            ApiError::not_found(format!("path {} was not found", uri.path()))
-        });
+        .fallback(sigstack_http::unknown_path);
     // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
     sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
         .layer(DefaultBodyLimit::max(limit))

@@ -33,9 +33,7 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
         .route("/api/v2/configuration", get(configuration))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
-        .fallback(|uri: axum::http::Uri| async move {
-            ApiError::not_found(format!("path {} was not found", uri.path()))
-        });
+        .fallback(sigstack_http::unknown_path);
     sigstack_http::with_error_shape(router, ErrorShape::GrpcGateway)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(server)

@@ -319,9 +319,7 @@ pub fn router(rekor: Arc<Rekor>) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/metrics", get(metrics::serve))
-        .fallback(|uri: axum::http::Uri| async move {
-            ApiError::not_found(format!("path {} was not found", uri.path()))
-        });
+        .fallback(sigstack_http::unknown_path);
     sigstack_http::with_error_shape(router, ErrorShape::Swagger)
         .layer(axum::middleware::from_fn_with_state(
             rekor.clone(),

@@ -41,9 +41,7 @@ pub fn router(server: Arc<TsaServer>) -> Router {
         .route("/api/v1/timestamp/certchain", get(cert_chain))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
-        .fallback(|uri: axum::http::Uri| async move {
-            ApiError::not_found(format!("path {} was not found", uri.path()))
-        });
+        .fallback(sigstack_http::unknown_path);
     sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::Swagger)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(server)
