@@ -55,13 +55,19 @@ where
 /// A JSON request body of type `T`.
 pub struct JsonBody<T>(pub T);
 
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+/// The media type of a `Content-Type` value, lower-case and without parameters
+/// (`Application/JSON; charset=utf-8` is `application/json`).
+pub fn media_type(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = media_type(content_type);
     essence == "application/json" || essence.ends_with("+json")
 }
 

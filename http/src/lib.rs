@@ -16,7 +16,7 @@ mod shape;
 #[cfg(feature = "tlog-store")]
 mod store;
 
-pub use body::{parse_json, BodyPolicy, JsonBody, RawBody};
+pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
 pub use shape::{unknown_path, with_error_content_type, with_error_shape, ErrorShape};
 

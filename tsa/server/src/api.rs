@@ -76,13 +76,7 @@ fn body_kind(headers: &HeaderMap, body: &[u8]) -> Result<Body, ApiError> {
         });
     };
     let value = value.to_str().unwrap_or_default();
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
+    match sigstack_http::media_type(value).as_str() {
         TIMESTAMP_QUERY => Ok(Body::Der),
         "application/json" => Ok(Body::Json),
         _ => Err(ApiError::unsupported_media_type(format!(
