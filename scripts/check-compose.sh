@@ -71,15 +71,9 @@ trap 'exit 143' TERM HUP
 # --- the validator, pinned, in .cache ---------------------------------------------------------
 REQS="$ROOT/scripts/compose/requirements.txt"
 VENV="$CACHE/venv"
-STAMP="$VENV/.requirements.sha256"
-want=$(sha256sum "$REQS" | cut -d' ' -f1)
-if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
-    log "installing the validator into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
-    echo "$want" >"$STAMP"
-fi
+# shellcheck source=scripts/pinned-venv.sh
+source "$ROOT/scripts/pinned-venv.sh"
+pinned_venv "$VENV" "$REQS" "the validator"
 PY="$VENV/bin/python"
 
 # --- the binary -----------------------------------------------------------------------------

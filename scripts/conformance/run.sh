@@ -132,18 +132,10 @@ for backend in "${BACKENDS[@]}"; do
 done
 
 # --- tools: the pinned venv, the sigstack binary ----------------------------------------------
-req_hash=$(sha256sum "$HERE/requirements.txt" | cut -c1-16)
-VENV="$REPO/.cache/venv-conformance-$req_hash"
-if [[ ! -f "$VENV/.complete" ]]; then
-    log "installing the pinned requirements into $VENV"
-    rm -rf "$VENV"
-    mkdir -p "$REPO/.cache"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps \
-        -r "$HERE/requirements.txt"
-    "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-    touch "$VENV/.complete"
-fi
+VENV="$REPO/.cache/conformance/venv"
+# shellcheck source=scripts/pinned-venv.sh
+source "$REPO/scripts/pinned-venv.sh"
+pinned_venv "$VENV" "$HERE/requirements.txt" "schemathesis" --only-binary :all: --no-deps
 PY="$VENV/bin/python"
 ST="$VENV/bin/schemathesis"
 

@@ -119,14 +119,9 @@ fi
 mkdir -p "$CACHE"
 PY_TAG="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 VENV="$CACHE/venv-py$PY_TAG"
-PY_WANT=$(sha256sum "$PY_REQS" | cut -d' ' -f1)
-if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$PY_WANT" ]]; then
-    log "installing ${PY_REQS#"$REPO"/} (pinned) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: -r "$PY_REQS"
-    printf '%s' "$PY_WANT" >"$VENV/.requirements.sha256"
-fi
+# shellcheck source=scripts/pinned-venv.sh
+source "$REPO/scripts/pinned-venv.sh"
+pinned_venv "$VENV" "$PY_REQS" "the independent verifier's Python packages" --only-binary :all:
 PY="$VENV/bin/python"
 CT="$REPO/scripts/interop/ct_independent.py"
 

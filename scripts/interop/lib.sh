@@ -7,6 +7,9 @@
 # .cache/interop/. Sourced, never run: set REPO (the repository root), SUITE_NAME (the closing
 # line's label, one word, e.g. "fulcio-interop") and LOG_NAME (the log prefix) first.
 
+# shellcheck source=scripts/pinned-venv.sh
+source "$REPO/scripts/pinned-venv.sh"
+
 # Where the pinned tools live between runs.
 CACHE="$REPO/.cache/interop"
 # The sigstore-python helper every sigstore-python suite (and start_fulcio_stack) runs.
@@ -89,18 +92,8 @@ build_sigstack() {
 # without dependency resolution, then `pip check`ed): made once, reused while REQS is unchanged
 # (its hash is stamped in the venv), remade when it changes; sets VENV and PY.
 ensure_venv() { # name label reqs
-    local label=$2 reqs=$3 want
     VENV="$CACHE/$1"
-    mkdir -p "$CACHE"
-    want=$(sha256sum "$reqs" | cut -d' ' -f1)
-    if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-        log "installing $label (pinned in ${reqs#"$REPO"/}) into $VENV"
-        rm -rf "$VENV"
-        python3 -m venv "$VENV"
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: --no-deps -r "$reqs"
-        "$VENV/bin/pip" check --disable-pip-version-check >/dev/null
-        printf '%s' "$want" >"$VENV/.requirements.sha256"
-    fi
+    pinned_venv "$VENV" "$3" "$2" --only-binary :all: --no-deps
     PY="$VENV/bin/python"
 }
 
