@@ -309,6 +309,27 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    /// The published list and the parser's own table must not drift apart.
+    #[test]
+    fn supported_v1_is_exactly_what_parse_v1_accepts() {
+        for (kind, version) in SUPPORTED_V1 {
+            let body = json!({"kind": kind, "apiVersion": version, "spec": {}}).to_string();
+            let parsed = ProposedEntry::parse_v1(body.as_bytes()).unwrap();
+            assert_eq!(parsed.kind(), *kind);
+        }
+        for (kind, version) in [
+            ("hashedrekord", "0.0.2"),
+            ("dsse", "0.0.2"),
+            ("intoto", "0.0.1"),
+        ] {
+            let body = json!({"kind": kind, "apiVersion": version, "spec": {}}).to_string();
+            assert!(matches!(
+                ProposedEntry::parse_v1(body.as_bytes()),
+                Err(EntryError::Unsupported(_))
+            ));
+        }
+    }
+
     proptest! {
         #[test]
         fn set_payload_is_the_canonical_json_of_its_members(
