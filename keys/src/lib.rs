@@ -15,8 +15,8 @@ mod public;
 mod software;
 
 pub use public::{
-    ClientPublicKey, HashAlgorithm, PublicKey, RsaPublicKey, RSA_MAX_BITS, RSA_MIN_BITS,
-    SHA256_OID, SHA384_OID, SHA512_OID,
+    ClientKeyKind, ClientPublicKey, HashAlgorithm, Jwk, PublicKey, RsaPublicKey, RSA_MAX_BITS,
+    RSA_MIN_BITS, SHA256_OID, SHA384_OID, SHA512_OID,
 };
 pub use software::SoftwareKey;
 
@@ -75,6 +75,18 @@ pub enum KeyError {
     /// The algorithm named is not one we support.
     #[error("unsupported key algorithm {0:?} (supported: ecdsa-p256, ecdsa-p384, ed25519)")]
     UnsupportedAlgorithm(String),
+    /// A client key on an elliptic curve we do not accept.
+    #[error("unsupported elliptic curve {0}: only P-256, P-384 and P-521 are accepted")]
+    UnsupportedCurve(String),
+    /// A client RSA key outside the accepted sizes.
+    #[error("RSA key of {bits} bits not accepted: must be {min} to {max} bits", min = public::RSA_MIN_BITS, max = public::RSA_MAX_BITS)]
+    RsaKeySize {
+        /// Modulus length.
+        bits: usize,
+    },
+    /// A client key of a type that is neither EC, Ed25519 nor RSA (its algorithm OID or JWK type).
+    #[error("unsupported public key algorithm {0}")]
+    UnsupportedKeyType(String),
     /// The signer could not produce a signature (an HSM being unreachable, for example).
     #[error("signing failed: {0}")]
     Signing(String),

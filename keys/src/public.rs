@@ -309,17 +309,38 @@ pub struct RsaPublicKey(rsa::RsaPublicKey);
 impl RsaPublicKey {
     /// Parses a DER `SubjectPublicKeyInfo` holding an `rsaEncryption` key of an accepted size.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        use rsa::pkcs8::DecodePublicKey as _;
-        use rsa::traits::PublicKeyParts as _;
-        let key = rsa::RsaPublicKey::from_public_key_der(der)
+        use spki::der::Decode as _;
+        // The modulus size is checked before the key is built: the `rsa` crate refuses moduli
+        // over its own limit with a message that does not say the size.
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|e| KeyError::Malformed(format!("not a SubjectPublicKeyInfo: {e}")))?;
+        let bits = info
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| KeyError::Malformed("public key bit string has unused bits".into()))?;
+        let key = rsa::pkcs1::RsaPublicKey::from_der(bits)
             .map_err(|e| KeyError::Malformed(format!("RSA public key: {e}")))?;
-        let bits = key.n().bits();
+        Self::from_components(
+            rsa::BigUint::from_bytes_be(key.modulus.as_bytes()),
+            rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes()),
+        )
+    }
+
+    /// The key with modulus `n` and public exponent `e`, if the modulus has an accepted size.
+    pub fn from_components(n: rsa::BigUint, e: rsa::BigUint) -> Result<Self, KeyError> {
+        let bits = n.bits();
         if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
-            return Err(KeyError::UnsupportedAlgorithm(format!(
-                "RSA-{bits} (accepted: {RSA_MIN_BITS} to {RSA_MAX_BITS} bits)"
-            )));
+            return Err(KeyError::RsaKeySize { bits });
         }
-        Ok(Self(key))
+        rsa::RsaPublicKey::new(n, e)
+            .map(Self)
+            .map_err(|e| KeyError::Malformed(format!("RSA public key: {e}")))
+    }
+
+    /// The big-endian modulus and public exponent.
+    pub fn components(&self) -> (Vec<u8>, Vec<u8>) {
+        use rsa::traits::PublicKeyParts as _;
+        (self.0.n().to_bytes_be(), self.0.e().to_bytes_be())
     }
 
     /// The modulus size in bits.
@@ -369,45 +390,194 @@ impl RsaPublicKey {
     }
 }
 
-/// Why a SubjectPublicKeyInfo was refused: its algorithm (and curve) OIDs if it parses at all.
-fn describe_unsupported(der: &[u8]) -> KeyError {
-    match spki::SubjectPublicKeyInfoRef::try_from(der) {
-        Ok(info) => {
-            let curve = info
-                .algorithm
-                .parameters_oid()
-                .map(|p| format!(", parameters {p}"))
-                .unwrap_or_default();
-            KeyError::UnsupportedAlgorithm(format!(
-                "key algorithm {}{curve} (supported: ECDSA P-256/P-384, Ed25519, RSA {RSA_MIN_BITS}-{RSA_MAX_BITS})",
-                info.algorithm.oid
-            ))
-        }
-        Err(e) => KeyError::Malformed(format!("not a SubjectPublicKeyInfo: {e}")),
+/// The SubjectPublicKeyInfo algorithm OIDs a client key may carry.
+const ID_EC_PUBLIC_KEY: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const ID_ED25519: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.101.112");
+const RSA_ENCRYPTION: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const CURVE_P256: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const CURVE_P384: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const CURVE_P521: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.35");
+
+/// A readable name for a curve we refuse, so the error says what the client sent.
+fn curve_name(curve: &spki::ObjectIdentifier) -> String {
+    match curve.to_string().as_str() {
+        "1.2.840.10045.3.1.1" => "P-192 (prime192v1)".into(),
+        "1.3.132.0.33" => "P-224 (secp224r1)".into(),
+        "1.3.132.0.10" => "secp256k1".into(),
+        other => other.into(),
     }
 }
 
-/// Any key a client may sign an artifact with: the log-key types of [`PublicKey`] plus RSA.
-#[derive(Clone, Debug)]
+/// The kind of a [`ClientPublicKey`], for policies keyed on it (a CSR's signature algorithm
+/// must fit the key; Rekor v2's `keyDetails` must name it exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClientKeyKind {
+    /// ECDSA on NIST P-256.
+    EcdsaP256,
+    /// ECDSA on NIST P-384.
+    EcdsaP384,
+    /// ECDSA on NIST P-521.
+    EcdsaP521,
+    /// Ed25519.
+    Ed25519,
+    /// RSA with the given modulus length.
+    Rsa {
+        /// Modulus length in bits.
+        bits: usize,
+    },
+}
+
+/// A public key a client signs with, under the stack's one policy: ECDSA P-256, P-384 and
+/// P-521, Ed25519, RSA of [`RSA_MIN_BITS`]..=[`RSA_MAX_BITS`] bits. Parsed from a DER
+/// `SubjectPublicKeyInfo` (PKIX, and so from certificates and CSRs) or from a JWK; Rekor entries,
+/// Fulcio's proof of possession and OIDC token keys all go through it.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum ClientPublicKey {
-    /// ECDSA P-256 / P-384 or Ed25519.
+    /// ECDSA P-256 / P-384 or Ed25519: the types our own keys also have.
     Standard(PublicKey),
+    /// ECDSA P-521.
+    P521(p521::ecdsa::VerifyingKey),
     /// RSA, [`RSA_MIN_BITS`]..=[`RSA_MAX_BITS`] bits.
     Rsa(RsaPublicKey),
 }
 
+impl std::fmt::Debug for ClientPublicKey {
+    // `p521`'s verifying key has no `Debug`; the kind is what a reader of a log needs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ClientPublicKey")
+            .field(&self.kind())
+            .finish()
+    }
+}
+
 impl ClientPublicKey {
-    /// Parses a DER `SubjectPublicKeyInfo` of any supported type. Other curves (P-192, P-224,
-    /// P-521, secp256k1), other algorithms and out-of-range RSA sizes are refused.
+    /// Parses a DER `SubjectPublicKeyInfo`. Other curves (P-192, P-224, secp256k1), other
+    /// algorithms and out-of-range RSA sizes are refused with an error naming them.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        if let Ok(k) = PublicKey::from_spki_der(der) {
-            return Ok(ClientPublicKey::Standard(k));
+        use spki::der::Decode as _;
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|e| KeyError::Malformed(format!("not a SubjectPublicKeyInfo: {e}")))?;
+        let bits = info
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| KeyError::Malformed("public key bit string has unused bits".into()))?;
+        let oid = info.algorithm.oid;
+        if oid == ID_EC_PUBLIC_KEY {
+            let curve = info
+                .algorithm
+                .parameters_oid()
+                .map_err(|e| KeyError::Malformed(format!("EC key without a named curve: {e}")))?;
+            Self::from_ec_point(&curve, bits)
+        } else if oid == ID_ED25519 {
+            Self::from_ed25519(bits)
+        } else if oid == RSA_ENCRYPTION {
+            RsaPublicKey::from_spki_der(der).map(ClientPublicKey::Rsa)
+        } else {
+            Err(KeyError::UnsupportedKeyType(oid.to_string()))
         }
-        match RsaPublicKey::from_spki_der(der) {
-            Ok(k) => Ok(ClientPublicKey::Rsa(k)),
-            Err(e @ KeyError::UnsupportedAlgorithm(_)) => Err(e),
-            Err(_) => Err(describe_unsupported(der)),
+    }
+
+    /// The key on `curve` at the SEC 1 encoded `point`.
+    fn from_ec_point(curve: &spki::ObjectIdentifier, point: &[u8]) -> Result<Self, KeyError> {
+        let invalid =
+            |e: &dyn std::fmt::Display| KeyError::Malformed(format!("invalid EC point: {e}"));
+        Ok(match *curve {
+            c if c == CURVE_P256 => ClientPublicKey::Standard(PublicKey::P256(
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|e| invalid(&e))?,
+            )),
+            c if c == CURVE_P384 => ClientPublicKey::Standard(PublicKey::P384(
+                p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|e| invalid(&e))?,
+            )),
+            c if c == CURVE_P521 => ClientPublicKey::P521(
+                p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|e| invalid(&e))?,
+            ),
+            c => return Err(KeyError::UnsupportedCurve(curve_name(&c))),
+        })
+    }
+
+    fn from_ed25519(raw: &[u8]) -> Result<Self, KeyError> {
+        let raw: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| KeyError::Malformed("Ed25519 key is not 32 bytes".into()))?;
+        ed25519_dalek::VerifyingKey::from_bytes(&raw)
+            .map(|k| ClientPublicKey::Standard(PublicKey::Ed25519(k)))
+            .map_err(|e| KeyError::Malformed(format!("Ed25519 key: {e}")))
+    }
+
+    /// Parses a JSON Web Key (RFC 7517/7518/8037): `EC` (P-256, P-384, P-521), `OKP` (Ed25519)
+    /// or `RSA`, under the same policy as [`ClientPublicKey::from_spki_der`]. Only the key
+    /// material is read; `use` and `alg` are the caller's policy.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        use base64::Engine as _;
+        let field = |name: &str, value: &Option<String>| -> Result<Vec<u8>, KeyError> {
+            let value = value
+                .as_deref()
+                .ok_or_else(|| KeyError::Malformed(format!("missing \"{name}\"")))?;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(value.trim_end_matches('='))
+                .map_err(|e| KeyError::Malformed(format!("\"{name}\" is not base64url: {e}")))
+        };
+        match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("EC", crv) => {
+                let curve = match crv {
+                    Some("P-256") => CURVE_P256,
+                    Some("P-384") => CURVE_P384,
+                    Some("P-521") => CURVE_P521,
+                    other => {
+                        return Err(KeyError::UnsupportedCurve(
+                            other.unwrap_or("(none)").to_owned(),
+                        ))
+                    }
+                };
+                let (x, y) = (field("x", &jwk.x)?, field("y", &jwk.y)?);
+                let mut point = Vec::with_capacity(1 + x.len() + y.len());
+                point.push(4);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                Self::from_ec_point(&curve, &point)
+            }
+            ("OKP", Some("Ed25519")) => Self::from_ed25519(&field("x", &jwk.x)?),
+            ("OKP", crv) => Err(KeyError::UnsupportedCurve(
+                crv.unwrap_or("(none)").to_owned(),
+            )),
+            ("RSA", _) => {
+                let n = rsa::BigUint::from_bytes_be(&field("n", &jwk.n)?);
+                let e = rsa::BigUint::from_bytes_be(&field("e", &jwk.e)?);
+                RsaPublicKey::from_components(n, e).map(ClientPublicKey::Rsa)
+            }
+            (kty, _) => Err(KeyError::UnsupportedKeyType(format!(
+                "JWK key type {kty:?}"
+            ))),
+        }
+    }
+
+    /// What kind of key this is.
+    pub fn kind(&self) -> ClientKeyKind {
+        match self {
+            ClientPublicKey::Standard(PublicKey::P256(_)) => ClientKeyKind::EcdsaP256,
+            ClientPublicKey::Standard(PublicKey::P384(_)) => ClientKeyKind::EcdsaP384,
+            ClientPublicKey::Standard(PublicKey::Ed25519(_)) => ClientKeyKind::Ed25519,
+            ClientPublicKey::P521(_) => ClientKeyKind::EcdsaP521,
+            ClientPublicKey::Rsa(k) => ClientKeyKind::Rsa { bits: k.bits() },
+        }
+    }
+
+    /// The uncompressed SEC 1 point of an ECDSA key.
+    pub fn ec_point(&self) -> Option<Vec<u8>> {
+        match self {
+            ClientPublicKey::Standard(PublicKey::P256(k)) => {
+                Some(k.to_encoded_point(false).as_bytes().to_vec())
+            }
+            ClientPublicKey::Standard(PublicKey::P384(k)) => {
+                Some(k.to_encoded_point(false).as_bytes().to_vec())
+            }
+            ClientPublicKey::P521(k) => Some(k.to_encoded_point(false).as_bytes().to_vec()),
+            _ => None,
         }
     }
 
@@ -421,13 +591,14 @@ impl ClientPublicKey {
     ) -> Result<(), KeyError> {
         match self {
             ClientPublicKey::Standard(k) => k.verify_prehashed(hash, digest, signature),
+            ClientPublicKey::P521(k) => verify_p521_prehashed(k, hash, digest, signature),
             ClientPublicKey::Rsa(k) => k.verify_pkcs1v15_prehashed(hash, digest, signature),
         }
     }
 
     /// Verifies a signature over `message` hashed with `hash` (ECDSA: any curve with any of the
     /// hashes; RSA: PKCS#1 v1.5). Ed25519 ignores `hash` and verifies pure Ed25519 over the
-    /// message, as DSSE verifiers do.
+    /// message, as DSSE verifiers and X.509 (CSR) signatures do.
     pub fn verify_message(
         &self,
         hash: HashAlgorithm,
@@ -439,6 +610,60 @@ impl ClientPublicKey {
             other => other.verify_prehashed(hash, &hash.digest(message), signature),
         }
     }
+}
+
+/// ECDSA P-521 over a precomputed digest (DER signature). RustCrypto refuses prehashes shorter
+/// than half the field (SHA-256 on P-521, which OpenSSL uses by default); left-padding to the
+/// field size keeps the integer, and so the result, unchanged (SEC 1 §4.1.4 step 5).
+fn verify_p521_prehashed(
+    key: &p521::ecdsa::VerifyingKey,
+    hash: HashAlgorithm,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), KeyError> {
+    use ecdsa::signature::hazmat::PrehashVerifier as _;
+    if digest.len() != hash.digest_len() {
+        return Err(KeyError::BadSignature);
+    }
+    let mut padded = vec![0u8; 66usize.saturating_sub(digest.len())];
+    padded.extend_from_slice(digest);
+    let signature =
+        p521::ecdsa::Signature::from_der(signature).map_err(|_| KeyError::BadSignature)?;
+    key.verify_prehash(&padded, &signature)
+        .map_err(|_| KeyError::BadSignature)
+}
+
+/// One JSON Web Key (RFC 7517) as an OpenID Provider publishes it in its `jwks_uri`. Only the
+/// members a public signature key has are read; a key set may hold keys of other types, which
+/// stay readable here and are refused only when one is used.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+pub struct Jwk {
+    /// Key type: `RSA`, `EC` or `OKP`.
+    pub kty: String,
+    /// Key ID, matched against a JWS header's `kid`.
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// Algorithm the key is restricted to, if any.
+    #[serde(default)]
+    pub alg: Option<String>,
+    /// Intended use; only absent or `sig` keys verify signatures.
+    #[serde(default, rename = "use")]
+    pub use_: Option<String>,
+    /// Curve of EC (`P-256`, `P-384`, `P-521`) and OKP (`Ed25519`) keys.
+    #[serde(default)]
+    pub crv: Option<String>,
+    /// EC x coordinate / OKP public key (base64url).
+    #[serde(default)]
+    pub x: Option<String>,
+    /// EC y coordinate (base64url).
+    #[serde(default)]
+    pub y: Option<String>,
+    /// RSA modulus (base64url).
+    #[serde(default)]
+    pub n: Option<String>,
+    /// RSA public exponent (base64url).
+    #[serde(default)]
+    pub e: Option<String>,
 }
 
 #[cfg(test)]
@@ -574,9 +799,141 @@ mod tests {
         let der = small.to_public_key().to_public_key_der().unwrap();
         assert!(matches!(
             ClientPublicKey::from_spki_der(der.as_bytes()),
-            Err(KeyError::UnsupportedAlgorithm(_))
+            Err(KeyError::RsaKeySize { bits: 1024 })
         ));
         assert!(ClientPublicKey::from_spki_der(b"not a key").is_err());
+    }
+
+    #[test]
+    fn p521_verifies_every_digest_including_sha256() {
+        use ecdsa::signature::hazmat::PrehashSigner as _;
+        let sk = p521::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let vk = p521::ecdsa::VerifyingKey::from(&sk);
+        let der = vk.to_encoded_point(false);
+        let spki = spki_der(CURVE_P521, der.as_bytes());
+        let key = ClientPublicKey::from_spki_der(&spki).unwrap();
+        assert_eq!(key.kind(), ClientKeyKind::EcdsaP521);
+        for hash in ALL {
+            let digest = hash.digest(b"artifact");
+            let mut padded = vec![0u8; 66usize.saturating_sub(digest.len())];
+            padded.extend_from_slice(&digest);
+            let sig: p521::ecdsa::Signature = sk.sign_prehash(&padded).unwrap();
+            let sig = sig.to_der();
+            key.verify_prehashed(hash, &digest, sig.as_bytes()).unwrap();
+            key.verify_message(hash, b"artifact", sig.as_bytes())
+                .unwrap();
+            assert!(key
+                .verify_message(hash, b"artifacT", sig.as_bytes())
+                .is_err());
+        }
+    }
+
+    /// A DER SubjectPublicKeyInfo of an EC key on `curve` (any point bytes).
+    fn spki_der(curve: spki::ObjectIdentifier, point: &[u8]) -> Vec<u8> {
+        use spki::der::Encode as _;
+        spki::SubjectPublicKeyInfoOwned {
+            algorithm: spki::AlgorithmIdentifierOwned {
+                oid: ID_EC_PUBLIC_KEY,
+                parameters: Some(spki::der::Any::from(&curve)),
+            },
+            subject_public_key: spki::der::asn1::BitString::from_bytes(point).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    #[test]
+    fn refusals_name_the_curve_the_type_and_the_size() {
+        let p192 = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.1");
+        let e = ClientPublicKey::from_spki_der(&spki_der(p192, &[4; 49])).unwrap_err();
+        assert!(
+            matches!(&e, KeyError::UnsupportedCurve(c) if c.contains("P-192")),
+            "{e}"
+        );
+        let k256 = spki::ObjectIdentifier::new_unwrap("1.3.132.0.10");
+        let e = ClientPublicKey::from_spki_der(&spki_der(k256, &[4; 65])).unwrap_err();
+        assert!(e.to_string().contains("secp256k1"), "{e}");
+        // A DSA key (1.2.840.10040.4.1) is no type we take.
+        let mut dsa = spki_der(CURVE_P256, &[4; 65]);
+        let ec = ID_EC_PUBLIC_KEY.as_bytes().to_vec();
+        let at = dsa.windows(ec.len()).position(|w| w == ec).unwrap();
+        dsa[at..at + ec.len()].copy_from_slice(&[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01]);
+        let e = ClientPublicKey::from_spki_der(&dsa).unwrap_err();
+        assert!(
+            matches!(&e, KeyError::UnsupportedKeyType(t) if t == "1.2.840.10040.4.1"),
+            "{e}"
+        );
+        // A bad point on a good curve is malformed, not unsupported.
+        let e = ClientPublicKey::from_spki_der(&spki_der(CURVE_P256, &[4; 65])).unwrap_err();
+        assert!(matches!(e, KeyError::Malformed(_)), "{e}");
+    }
+
+    #[test]
+    fn jwks_of_every_type_parse_to_the_same_key_as_their_spki() {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwk = |kty: &str, crv: Option<&str>| Jwk {
+            kty: kty.into(),
+            crv: crv.map(Into::into),
+            ..Jwk::default()
+        };
+
+        let p256 = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let point = p256.verifying_key().to_encoded_point(false);
+        let mut k = jwk("EC", Some("P-256"));
+        k.x = Some(b64(point.x().unwrap()));
+        k.y = Some(b64(point.y().unwrap()));
+        let key = ClientPublicKey::from_jwk(&k).unwrap();
+        assert_eq!(key.kind(), ClientKeyKind::EcdsaP256);
+        assert_eq!(key.ec_point().unwrap(), point.as_bytes());
+        k.crv = Some("P-384".into());
+        assert!(matches!(
+            ClientPublicKey::from_jwk(&k),
+            Err(KeyError::Malformed(_))
+        ));
+        k.crv = Some("secp256k1".into());
+        assert!(matches!(
+            ClientPublicKey::from_jwk(&k),
+            Err(KeyError::UnsupportedCurve(_))
+        ));
+        k.crv = Some("P-256".into());
+        k.y = None;
+        let e = ClientPublicKey::from_jwk(&k).unwrap_err();
+        assert!(e.to_string().contains("missing \"y\""), "{e}");
+
+        let ed = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        let mut k = jwk("OKP", Some("Ed25519"));
+        k.x = Some(b64(ed.verifying_key().as_bytes()));
+        assert_eq!(
+            ClientPublicKey::from_jwk(&k).unwrap().kind(),
+            ClientKeyKind::Ed25519
+        );
+        k.crv = Some("X25519".into());
+        assert!(matches!(
+            ClientPublicKey::from_jwk(&k),
+            Err(KeyError::UnsupportedCurve(_))
+        ));
+
+        for (bits, ok) in [(1024, false), (2048, true)] {
+            let sk = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).unwrap();
+            let public = RsaPublicKey(sk.to_public_key());
+            let (n, e) = public.components();
+            let mut k = jwk("RSA", None);
+            k.n = Some(b64(&n));
+            k.e = Some(b64(&e));
+            match ClientPublicKey::from_jwk(&k) {
+                Ok(key) => {
+                    assert!(ok);
+                    assert_eq!(key.kind(), ClientKeyKind::Rsa { bits });
+                }
+                Err(e) => {
+                    assert!(!ok);
+                    assert!(matches!(e, KeyError::RsaKeySize { bits: 1024 }), "{e}");
+                }
+            }
+        }
+        let e = ClientPublicKey::from_jwk(&jwk("oct", None)).unwrap_err();
+        assert!(matches!(e, KeyError::UnsupportedKeyType(_)), "{e}");
     }
 
     #[test]

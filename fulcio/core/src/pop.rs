@@ -6,27 +6,11 @@
 //! ECDSA P-256/P-384/P-521, Ed25519, RSA 2048–4096 bits.
 
 use der::{Decode, Encode};
-use sha2::Digest;
+use sigstack_keys::{ClientPublicKey, HashAlgorithm, KeyError};
 use spki::ObjectIdentifier;
 
-/// The kinds of key we certify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyType {
-    /// ECDSA on NIST P-256.
-    EcdsaP256,
-    /// ECDSA on NIST P-384.
-    EcdsaP384,
-    /// ECDSA on NIST P-521.
-    EcdsaP521,
-    /// Ed25519.
-    Ed25519,
-    /// RSA with the given modulus length.
-    Rsa {
-        /// Modulus length in bits.
-        bits: usize,
-    },
-}
+/// The kinds of key we certify: the stack's one client-key policy.
+pub use sigstack_keys::ClientKeyKind as KeyType;
 
 /// A public key whose holder proved possession, ready to go into a certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +66,7 @@ pub enum PopError {
     },
 }
 
-const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
@@ -98,135 +77,14 @@ const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.11354
 /// Largest CSR or key input accepted, in bytes (an RSA-4096 CSR in PEM is about 2 KiB).
 const MAX_INPUT: usize = 16 * 1024;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Hash {
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-fn digest(h: Hash, msg: &[u8]) -> Vec<u8> {
-    match h {
-        Hash::Sha256 => sha2::Sha256::digest(msg).to_vec(),
-        Hash::Sha384 => sha2::Sha384::digest(msg).to_vec(),
-        Hash::Sha512 => sha2::Sha512::digest(msg).to_vec(),
-    }
-}
-
-/// A parsed public key that passed the policy.
-enum Key {
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
-    P521(p521::ecdsa::VerifyingKey),
-    Ed25519(ed25519_dalek::VerifyingKey),
-    Rsa(rsa::RsaPublicKey, usize),
-}
-
-impl Key {
-    fn key_type(&self) -> KeyType {
-        match self {
-            Key::P256(_) => KeyType::EcdsaP256,
-            Key::P384(_) => KeyType::EcdsaP384,
-            Key::P521(_) => KeyType::EcdsaP521,
-            Key::Ed25519(_) => KeyType::Ed25519,
-            Key::Rsa(_, bits) => KeyType::Rsa { bits: *bits },
-        }
-    }
-
-    /// Verifies a signature: ECDSA (DER) and RSA PKCS#1 v1.5 over `hash(msg)`, Ed25519 over `msg`.
-    fn verify(&self, hash: Hash, msg: &[u8], sig: &[u8]) -> bool {
-        use ecdsa::signature::hazmat::PrehashVerifier;
-        let d = digest(hash, msg);
-        match self {
-            Key::P256(k) => p256::ecdsa::Signature::from_der(sig)
-                .is_ok_and(|s| k.verify_prehash(&d, &s).is_ok()),
-            Key::P384(k) => p384::ecdsa::Signature::from_der(sig)
-                .is_ok_and(|s| k.verify_prehash(&d, &s).is_ok()),
-            Key::P521(k) => {
-                // RustCrypto refuses prehashes shorter than half the field (SHA-256 on P-521,
-                // which OpenSSL uses by default). Left-padding to the field size keeps the
-                // integer, and so the ECDSA result, unchanged (SEC 1 §4.1.4 step 5).
-                let mut padded = vec![0u8; 66usize.saturating_sub(d.len())];
-                padded.extend_from_slice(&d);
-                p521::ecdsa::Signature::from_der(sig)
-                    .is_ok_and(|s| k.verify_prehash(&padded, &s).is_ok())
-            }
-            Key::Ed25519(k) => ed25519_dalek::Signature::from_slice(sig)
-                .is_ok_and(|s| k.verify_strict(msg, &s).is_ok()),
-            Key::Rsa(k, _) => {
-                let scheme = match hash {
-                    Hash::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-                    Hash::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
-                    Hash::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
-                };
-                k.verify(scheme, &d, sig).is_ok()
-            }
-        }
-    }
-}
-
-fn parse_spki(der: &[u8]) -> Result<Key, PopError> {
-    let bad = |m: String| PopError::MalformedPublicKey(m);
-    let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| bad(e.to_string()))?;
-    let bits = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or_else(|| bad("public key bit string has unused bits".into()))?;
-    let oid = spki.algorithm.oid;
-    if oid == ID_EC_PUBLIC_KEY {
-        let curve: ObjectIdentifier = spki
-            .algorithm
-            .parameters
-            .ok_or_else(|| bad("EC key without curve parameters".into()))?
-            .decode_as()
-            .map_err(|e| bad(format!("EC curve parameter: {e}")))?;
-        let point = |e: &dyn std::fmt::Display| bad(format!("invalid EC point: {e}"));
-        Ok(match curve {
-            c if c == P256 => {
-                Key::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(bits).map_err(|e| point(&e))?)
-            }
-            c if c == P384 => {
-                Key::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(bits).map_err(|e| point(&e))?)
-            }
-            c if c == P521 => {
-                Key::P521(p521::ecdsa::VerifyingKey::from_sec1_bytes(bits).map_err(|e| point(&e))?)
-            }
-            c => return Err(PopError::UnsupportedCurve(curve_name(c))),
-        })
-    } else if oid == ID_ED25519 {
-        let raw: [u8; 32] = bits
-            .try_into()
-            .map_err(|_| bad("Ed25519 key is not 32 bytes".into()))?;
-        Ok(Key::Ed25519(
-            ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|e| bad(e.to_string()))?,
-        ))
-    } else if oid == RSA_ENCRYPTION {
-        let pk =
-            rsa::pkcs1::RsaPublicKey::from_der(bits).map_err(|e| bad(format!("RSA key: {e}")))?;
-        let n = pk.modulus.as_bytes();
-        let bits_len =
-            (n.len() * 8).saturating_sub(n.first().map_or(0, |b| b.leading_zeros() as usize));
-        if !(2048..=4096).contains(&bits_len) {
-            return Err(PopError::RsaKeySize { bits: bits_len });
-        }
-        let key = rsa::RsaPublicKey::new(
-            rsa::BigUint::from_bytes_be(n),
-            rsa::BigUint::from_bytes_be(pk.public_exponent.as_bytes()),
-        )
-        .map_err(|e| bad(format!("RSA key: {e}")))?;
-        Ok(Key::Rsa(key, bits_len))
-    } else {
-        Err(PopError::UnsupportedKeyAlgorithm(oid.to_string()))
-    }
-}
-
-fn curve_name(c: ObjectIdentifier) -> String {
-    match c.to_string().as_str() {
-        "1.2.840.10045.3.1.1" => "P-192 (prime192v1)".into(),
-        "1.3.132.0.33" => "P-224 (secp224r1)".into(),
-        "1.3.132.0.10" => "secp256k1".into(),
-        other => other.into(),
-    }
+/// Parses a client key under the stack's policy, with the refusal in proof-of-possession terms.
+fn parse_spki(der: &[u8]) -> Result<ClientPublicKey, PopError> {
+    ClientPublicKey::from_spki_der(der).map_err(|e| match e {
+        KeyError::UnsupportedCurve(curve) => PopError::UnsupportedCurve(curve),
+        KeyError::RsaKeySize { bits } => PopError::RsaKeySize { bits },
+        KeyError::UnsupportedKeyType(oid) => PopError::UnsupportedKeyAlgorithm(oid),
+        other => PopError::MalformedPublicKey(other.to_string()),
+    })
 }
 
 /// PEM (any of `labels`) or DER input → DER.
@@ -264,23 +122,25 @@ pub fn verify_csr(csr: &[u8]) -> Result<VerifiedKey, PopError> {
     let key = parse_spki(&spki_der)?;
     let alg = req.algorithm.oid;
     let hash = match alg {
-        a if a == ECDSA_SHA256 || a == RSA_SHA256 => Hash::Sha256,
-        a if a == ECDSA_SHA384 || a == RSA_SHA384 => Hash::Sha384,
-        a if a == ECDSA_SHA512 || a == RSA_SHA512 => Hash::Sha512,
-        a if a == ID_ED25519 => Hash::Sha512, // unused for Ed25519
+        a if a == ECDSA_SHA256 || a == RSA_SHA256 => HashAlgorithm::Sha256,
+        a if a == ECDSA_SHA384 || a == RSA_SHA384 => HashAlgorithm::Sha384,
+        a if a == ECDSA_SHA512 || a == RSA_SHA512 => HashAlgorithm::Sha512,
+        // Pure Ed25519 hashes internally; the value is not used.
+        a if a == ID_ED25519 => HashAlgorithm::Sha512,
         a => return Err(PopError::UnsupportedSignatureAlgorithm(a.to_string())),
     };
     let is_ecdsa_alg = [ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA512].contains(&alg);
     let is_rsa_alg = [RSA_SHA256, RSA_SHA384, RSA_SHA512].contains(&alg);
-    let fits = match key {
-        Key::P256(_) | Key::P384(_) | Key::P521(_) => is_ecdsa_alg,
-        Key::Rsa(..) => is_rsa_alg,
-        Key::Ed25519(_) => alg == ID_ED25519,
+    let fits = match key.kind() {
+        KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => is_ecdsa_alg,
+        KeyType::Rsa { .. } => is_rsa_alg,
+        KeyType::Ed25519 => alg == ID_ED25519,
+        _ => false,
     };
     if !fits {
         return Err(PopError::AlgorithmKeyMismatch {
             alg: alg.to_string(),
-            key: key.key_type(),
+            key: key.kind(),
         });
     }
     let info = req
@@ -291,11 +151,11 @@ pub fn verify_csr(csr: &[u8]) -> Result<VerifiedKey, PopError> {
         .signature
         .as_bytes()
         .ok_or_else(|| PopError::MalformedCsr("signature bit string has unused bits".into()))?;
-    if !key.verify(hash, &info, sig) {
+    if key.verify_message(hash, &info, sig).is_err() {
         return Err(PopError::CsrSignatureInvalid);
     }
     Ok(VerifiedKey {
-        key_type: key.key_type(),
+        key_type: key.kind(),
         spki_der,
     })
 }
@@ -311,18 +171,21 @@ pub fn verify_signed_challenge(
 ) -> Result<VerifiedKey, PopError> {
     let der = pem_or_der(public_key, &["PUBLIC KEY"]).map_err(PopError::MalformedPublicKey)?;
     let key = parse_spki(&der)?;
-    let hash = match key {
-        Key::P384(_) => Hash::Sha384,
-        Key::P521(_) => Hash::Sha512,
-        _ => Hash::Sha256,
+    let hash = match key.kind() {
+        KeyType::EcdsaP384 => HashAlgorithm::Sha384,
+        KeyType::EcdsaP521 => HashAlgorithm::Sha512,
+        _ => HashAlgorithm::Sha256,
     };
-    if !key.verify(hash, challenge.as_bytes(), signature) {
+    if key
+        .verify_message(hash, challenge.as_bytes(), signature)
+        .is_err()
+    {
         return Err(PopError::ChallengeSignatureInvalid {
             challenge: challenge.to_owned(),
         });
     }
     Ok(VerifiedKey {
-        key_type: key.key_type(),
+        key_type: key.kind(),
         spki_der: der,
     })
 }

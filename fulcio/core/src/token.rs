@@ -1,5 +1,10 @@
 //! OIDC ID token (JWS compact serialization) verification.
 //!
+//! The JWS signature is checked by `jsonwebtoken` (aws-lc-rs underneath); issuer keys pass the
+//! stack's one key policy ([`ClientPublicKey::from_jwk`]) first. What stays here is the policy
+//! on top: the algorithm allow-list, which key may verify which token, and the claim checks,
+//! each with an error that names what failed.
+//!
 //! Only asymmetric algorithms are accepted: with a symmetric (HS*) algorithm anyone who knows
 //! the "key" (here: the public JWKS) could mint tokens, and `none` is no signature at all.
 //! The clock is a parameter so callers (and tests) control time; the JWKS is a parameter so
@@ -8,8 +13,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use jsonwebtoken::{Algorithm as JwsAlgorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sigstack_keys::{ClientPublicKey, PublicKey};
 
 use crate::config::IssuerConfig;
 
@@ -19,37 +26,8 @@ pub const MAX_TOKEN_BYTES: usize = 32 * 1024;
 /// Allowed clock skew for `exp`, `nbf` and `iat`, in seconds.
 pub const CLOCK_SKEW_SECS: i64 = 60;
 
-/// One JSON Web Key (RFC 7517) as published in an issuer's `jwks_uri`; fields we do not use
-/// are ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Jwk {
-    /// Key type: `RSA`, `EC` or `OKP`.
-    pub kty: String,
-    /// Key ID matched against the token header's `kid`.
-    #[serde(default)]
-    pub kid: Option<String>,
-    /// Algorithm the key is restricted to, if any.
-    #[serde(default)]
-    pub alg: Option<String>,
-    /// Intended use; only absent or `sig` keys verify tokens.
-    #[serde(default, rename = "use")]
-    pub use_: Option<String>,
-    /// Curve for EC (`P-256`, `P-384`) and OKP (`Ed25519`) keys.
-    #[serde(default)]
-    pub crv: Option<String>,
-    /// EC x coordinate / OKP public key (base64url).
-    #[serde(default)]
-    pub x: Option<String>,
-    /// EC y coordinate (base64url).
-    #[serde(default)]
-    pub y: Option<String>,
-    /// RSA modulus (base64url).
-    #[serde(default)]
-    pub n: Option<String>,
-    /// RSA public exponent (base64url).
-    #[serde(default)]
-    pub e: Option<String>,
-}
+/// One JSON Web Key (RFC 7517) as published in an issuer's `jwks_uri`.
+pub use sigstack_keys::Jwk;
 
 /// A JSON Web Key Set, as fetched from the issuer.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -176,11 +154,14 @@ fn malformed(m: impl Into<String>) -> TokenError {
     TokenError::Malformed(m.into())
 }
 
+/// A token taken apart without trusting anything in it.
 struct Parts<'a> {
     header: Map<String, Value>,
     claims: Map<String, Value>,
+    /// `header.payload`, what the signature covers.
     signing_input: &'a [u8],
-    signature: Vec<u8>,
+    /// The signature segment, still base64url.
+    signature: &'a str,
 }
 
 fn split(token: &str) -> Result<Parts<'_>, TokenError> {
@@ -208,12 +189,12 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
     };
     let header = json("header", decode("header", h)?)?;
     let claims = json("payload", decode("payload", p)?)?;
-    let signature = decode("signature", s)?;
+    decode("signature", s)?;
     Ok(Parts {
         header,
         claims,
         signing_input: &token.as_bytes()[..h.len() + 1 + p.len()],
-        signature,
+        signature: s,
     })
 }
 
@@ -227,26 +208,18 @@ pub fn unverified_issuer(token: &str) -> Result<String, TokenError> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Alg {
-    Rs(u16),
-    Ps(u16),
-    Es256,
-    Es384,
-    EdDsa,
-}
-
-fn parse_alg(alg: &str) -> Result<Alg, TokenError> {
+/// The algorithm allow-list: RSA (PKCS#1 v1.5 and PSS), ECDSA P-256/P-384 and Ed25519.
+fn parse_alg(alg: &str) -> Result<JwsAlgorithm, TokenError> {
     Ok(match alg {
-        "RS256" => Alg::Rs(256),
-        "RS384" => Alg::Rs(384),
-        "RS512" => Alg::Rs(512),
-        "PS256" => Alg::Ps(256),
-        "PS384" => Alg::Ps(384),
-        "PS512" => Alg::Ps(512),
-        "ES256" => Alg::Es256,
-        "ES384" => Alg::Es384,
-        "EdDSA" => Alg::EdDsa,
+        "RS256" => JwsAlgorithm::RS256,
+        "RS384" => JwsAlgorithm::RS384,
+        "RS512" => JwsAlgorithm::RS512,
+        "PS256" => JwsAlgorithm::PS256,
+        "PS384" => JwsAlgorithm::PS384,
+        "PS512" => JwsAlgorithm::PS512,
+        "ES256" => JwsAlgorithm::ES256,
+        "ES384" => JwsAlgorithm::ES384,
+        "EdDSA" => JwsAlgorithm::EdDSA,
         a if a.eq_ignore_ascii_case("none") => return Err(TokenError::Unsigned),
         a if a.starts_with("HS") => return Err(TokenError::SymmetricAlgorithm(a.to_owned())),
         a => return Err(TokenError::UnsupportedAlgorithm(a.to_owned())),
@@ -312,7 +285,7 @@ pub fn verify_token(
                 .iter()
                 .find(|k| k.kid.as_deref() == Some(kid.as_str()))
                 .ok_or_else(|| TokenError::UnknownKeyId(kid.clone()))?;
-            verify_with(key, alg, &alg_name, parts.signing_input, &parts.signature)?;
+            verify_with(key, alg, &alg_name, parts.signing_input, parts.signature)?;
         }
         Some(_) => return Err(malformed("header \"kid\" is not a string")),
         None => {
@@ -320,7 +293,7 @@ pub fn verify_token(
             let mut err = TokenError::NoMatchingKey(alg_name.clone());
             let mut verified = false;
             for key in &jwks.keys {
-                match verify_with(key, alg, &alg_name, parts.signing_input, &parts.signature) {
+                match verify_with(key, alg, &alg_name, parts.signing_input, parts.signature) {
                     Ok(()) => {
                         verified = true;
                         break;
@@ -377,15 +350,6 @@ pub fn verify_token(
     })
 }
 
-fn b64_field(key: &Jwk, field: &str, v: &Option<String>) -> Result<Vec<u8>, TokenError> {
-    let s = v
-        .as_deref()
-        .ok_or_else(|| bad_key(key, format!("missing \"{field}\"")))?;
-    URL_SAFE_NO_PAD
-        .decode(s.trim_end_matches('='))
-        .map_err(|e| bad_key(key, format!("\"{field}\" is not base64url: {e}")))
-}
-
 fn bad_key(key: &Jwk, reason: impl Into<String>) -> TokenError {
     TokenError::BadKey {
         kid: key.kid.clone().unwrap_or_default(),
@@ -393,12 +357,41 @@ fn bad_key(key: &Jwk, reason: impl Into<String>) -> TokenError {
     }
 }
 
+/// The JWK type and curve an algorithm needs (`None`: any RSA key).
+fn required_key(alg: JwsAlgorithm) -> (&'static str, Option<&'static str>) {
+    match alg {
+        JwsAlgorithm::ES256 => ("EC", Some("P-256")),
+        JwsAlgorithm::ES384 => ("EC", Some("P-384")),
+        JwsAlgorithm::EdDSA => ("OKP", Some("Ed25519")),
+        _ => ("RSA", None),
+    }
+}
+
+/// The key in the form `jsonwebtoken` verifies with.
+fn decoding_key(key: &ClientPublicKey) -> Option<DecodingKey> {
+    match key {
+        ClientPublicKey::Standard(PublicKey::Ed25519(k)) => {
+            Some(DecodingKey::from_ed_der(k.as_bytes()))
+        }
+        ClientPublicKey::Rsa(k) => {
+            let (n, e) = k.components();
+            Some(DecodingKey::from_rsa_raw_components(&n, &e))
+        }
+        other => other
+            .ec_point()
+            .map(|point| DecodingKey::from_ec_der(&point)),
+    }
+}
+
+/// Verifies the token's signature with `key`, after the checks that it may: `use` is `sig`, the
+/// key is not restricted to another algorithm, its type and curve fit the algorithm, and it
+/// passes the stack's key policy.
 fn verify_with(
     key: &Jwk,
-    alg: Alg,
+    alg: JwsAlgorithm,
     alg_name: &str,
-    msg: &[u8],
-    sig: &[u8],
+    signing_input: &[u8],
+    signature: &str,
 ) -> Result<(), TokenError> {
     if let Some(u) = &key.use_ {
         if u != "sig" {
@@ -413,90 +406,28 @@ fn verify_with(
             ));
         }
     }
-    let bad_sig = |e: &dyn std::fmt::Display| TokenError::BadSignature(format!("{alg_name}: {e}"));
-    match alg {
-        Alg::Rs(bits) | Alg::Ps(bits) => {
-            use rsa::signature::Verifier;
-            if key.kty != "RSA" {
-                return Err(bad_key(
-                    key,
-                    format!("{alg_name} needs an RSA key, key is {}", key.kty),
-                ));
-            }
-            let n = rsa::BigUint::from_bytes_be(&b64_field(key, "n", &key.n)?);
-            let e = rsa::BigUint::from_bytes_be(&b64_field(key, "e", &key.e)?);
-            let pk = rsa::RsaPublicKey::new(n, e)
-                .map_err(|e| bad_key(key, format!("invalid RSA key: {e}")))?;
-            if rsa::traits::PublicKeyParts::size(&pk) < 256 {
-                return Err(bad_key(key, "RSA key shorter than 2048 bits"));
-            }
-            let s = rsa::pkcs1v15::Signature::try_from(sig).map_err(|e| bad_sig(&e))?;
-            let ps = rsa::pss::Signature::try_from(sig).map_err(|e| bad_sig(&e))?;
-            let r = match (alg, bits) {
-                (Alg::Rs(_), 256) => {
-                    rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(pk).verify(msg, &s)
-                }
-                (Alg::Rs(_), 384) => {
-                    rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(pk).verify(msg, &s)
-                }
-                (Alg::Rs(_), _) => {
-                    rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(pk).verify(msg, &s)
-                }
-                (_, 256) => rsa::pss::VerifyingKey::<sha2::Sha256>::new(pk).verify(msg, &ps),
-                (_, 384) => rsa::pss::VerifyingKey::<sha2::Sha384>::new(pk).verify(msg, &ps),
-                _ => rsa::pss::VerifyingKey::<sha2::Sha512>::new(pk).verify(msg, &ps),
-            };
-            r.map_err(|e| bad_sig(&e))
-        }
-        Alg::Es256 | Alg::Es384 => {
-            let want = if alg == Alg::Es256 { "P-256" } else { "P-384" };
-            if key.kty != "EC" || key.crv.as_deref() != Some(want) {
-                return Err(bad_key(
-                    key,
-                    format!(
-                        "{alg_name} needs an EC {want} key, key is {} {:?}",
-                        key.kty, key.crv
-                    ),
-                ));
-            }
-            let x = b64_field(key, "x", &key.x)?;
-            let y = b64_field(key, "y", &key.y)?;
-            let mut sec1 = Vec::with_capacity(1 + x.len() + y.len());
-            sec1.push(4);
-            sec1.extend_from_slice(&x);
-            sec1.extend_from_slice(&y);
-            if alg == Alg::Es256 {
-                use p256::ecdsa::signature::Verifier;
-                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-                    .map_err(|_| bad_key(key, "x/y is not a P-256 point"))?;
-                let s = p256::ecdsa::Signature::from_slice(sig).map_err(|e| bad_sig(&e))?;
-                vk.verify(msg, &s).map_err(|e| bad_sig(&e))
-            } else {
-                use p384::ecdsa::signature::Verifier;
-                let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-                    .map_err(|_| bad_key(key, "x/y is not a P-384 point"))?;
-                let s = p384::ecdsa::Signature::from_slice(sig).map_err(|e| bad_sig(&e))?;
-                vk.verify(msg, &s).map_err(|e| bad_sig(&e))
-            }
-        }
-        Alg::EdDsa => {
-            if key.kty != "OKP" || key.crv.as_deref() != Some("Ed25519") {
-                return Err(bad_key(
-                    key,
-                    format!(
-                        "EdDSA needs an OKP Ed25519 key, key is {} {:?}",
-                        key.kty, key.crv
-                    ),
-                ));
-            }
-            let x: [u8; 32] = b64_field(key, "x", &key.x)?
-                .try_into()
-                .map_err(|_| bad_key(key, "Ed25519 key is not 32 bytes"))?;
-            let vk = ed25519_dalek::VerifyingKey::from_bytes(&x)
-                .map_err(|e| bad_key(key, e.to_string()))?;
-            let s = ed25519_dalek::Signature::from_slice(sig).map_err(|e| bad_sig(&e))?;
-            vk.verify_strict(msg, &s).map_err(|e| bad_sig(&e))
-        }
+    let (kty, crv) = required_key(alg);
+    if key.kty != kty || (crv.is_some() && key.crv.as_deref() != crv) {
+        let wanted = [Some(kty), crv].into_iter().flatten().collect::<Vec<_>>();
+        return Err(bad_key(
+            key,
+            format!(
+                "{alg_name} needs an {} key, key is {} {:?}",
+                wanted.join(" "),
+                key.kty,
+                key.crv
+            ),
+        ));
+    }
+    let public = ClientPublicKey::from_jwk(key).map_err(|e| bad_key(key, e.to_string()))?;
+    let decoding = decoding_key(&public)
+        .ok_or_else(|| bad_key(key, format!("{alg_name} cannot use a {:?}", public.kind())))?;
+    match jsonwebtoken::crypto::verify(signature, signing_input, &decoding, alg) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(TokenError::BadSignature(format!(
+            "{alg_name}: signature error"
+        ))),
+        Err(e) => Err(TokenError::BadSignature(format!("{alg_name}: {e}"))),
     }
 }
 

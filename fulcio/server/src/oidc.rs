@@ -1,6 +1,11 @@
 //! OIDC discovery and JWKS for the configured issuers: fetched on first use, cached, refreshed
 //! when a token names an unknown key (at most once per `min_refresh` per issuer). Nothing is
 //! fetched from an issuer the configuration does not name: callers pass a configured issuer.
+//!
+//! Fetches are single-flight per issuer: requests that need an issuer's keys while a fetch is
+//! under way wait for that fetch and share its result, success or failure, so a burst of tokens
+//! signed with a new key (or an unreachable issuer) costs the issuer one round trip, not one per
+//! request.
 
 use fulcio::{IssuerConfig, Jwks};
 use std::collections::HashMap;
@@ -12,7 +17,7 @@ use tokio::sync::Mutex;
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// Why an issuer's keys could not be had.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum OidcError {
     /// The issuer's documents could not be fetched or parsed.
@@ -25,14 +30,31 @@ pub enum OidcError {
     },
 }
 
-struct Entry {
-    jwks: Arc<Jwks>,
-    fetched: Instant,
+/// The outcome of an issuer's latest fetch.
+#[derive(Clone)]
+struct Fetched {
+    result: Result<Arc<Jwks>, OidcError>,
+    at: Instant,
+}
+
+/// One issuer's keys: the last good key set, the last fetch's outcome, and the lock that lets one
+/// fetch run at a time.
+#[derive(Default)]
+struct Slot {
+    keys: std::sync::RwLock<Option<(Arc<Jwks>, Instant)>>,
+    last: std::sync::Mutex<Option<Fetched>>,
+    fetching: Mutex<()>,
+}
+
+impl Slot {
+    fn cached(&self) -> Option<(Arc<Jwks>, Instant)> {
+        self.keys.read().expect("key slot lock").clone()
+    }
 }
 
 /// Cached JWKS per issuer URL.
 pub struct KeyCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    slots: std::sync::Mutex<HashMap<String, Arc<Slot>>>,
     clients: std::sync::Mutex<HashMap<String, reqwest::Client>>,
     min_refresh: Duration,
     timeout: Duration,
@@ -42,30 +64,66 @@ impl KeyCache {
     /// A cache that refreshes an issuer's keys at most once per `min_refresh`.
     pub fn new(min_refresh: Duration) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            slots: std::sync::Mutex::new(HashMap::new()),
             clients: std::sync::Mutex::new(HashMap::new()),
             min_refresh,
             timeout: Duration::from_secs(10),
         }
     }
 
+    fn slot(&self, issuer: &IssuerConfig) -> Arc<Slot> {
+        self.slots
+            .lock()
+            .expect("key cache lock")
+            .entry(issuer.issuer_url.clone())
+            .or_default()
+            .clone()
+    }
+
     /// The issuer's keys, fetching them on first use.
     pub async fn keys(&self, issuer: &IssuerConfig) -> Result<Arc<Jwks>, OidcError> {
-        if let Some(e) = self.entries.lock().await.get(&issuer.issuer_url) {
-            return Ok(e.jwks.clone());
+        let slot = self.slot(issuer);
+        if let Some((jwks, _)) = slot.cached() {
+            return Ok(jwks);
         }
-        self.fetch(issuer).await
+        self.fetch_shared(&slot, issuer).await
     }
 
     /// Fetches the keys again (a token named a key we do not have), unless they were fetched
     /// less than `min_refresh` ago: then the cached keys are returned and the token fails.
     pub async fn refresh(&self, issuer: &IssuerConfig) -> Result<Arc<Jwks>, OidcError> {
-        if let Some(e) = self.entries.lock().await.get(&issuer.issuer_url) {
-            if e.fetched.elapsed() < self.min_refresh {
-                return Ok(e.jwks.clone());
+        let slot = self.slot(issuer);
+        if let Some((jwks, at)) = slot.cached() {
+            if at.elapsed() < self.min_refresh {
+                return Ok(jwks);
             }
         }
-        self.fetch(issuer).await
+        self.fetch_shared(&slot, issuer).await
+    }
+
+    /// Fetches the issuer's keys, or, if another caller's fetch finished while this one waited
+    /// for its turn, takes that fetch's outcome.
+    async fn fetch_shared(
+        &self,
+        slot: &Slot,
+        issuer: &IssuerConfig,
+    ) -> Result<Arc<Jwks>, OidcError> {
+        let asked = Instant::now();
+        let _turn = slot.fetching.lock().await;
+        let last = slot.last.lock().expect("key slot lock").clone();
+        if let Some(last) = last.filter(|l| l.at >= asked) {
+            return last.result;
+        }
+        let result = self.fetch(issuer).await;
+        let at = Instant::now();
+        if let Ok(jwks) = &result {
+            *slot.keys.write().expect("key slot lock") = Some((jwks.clone(), at));
+        }
+        *slot.last.lock().expect("key slot lock") = Some(Fetched {
+            result: result.clone(),
+            at,
+        });
+        result
     }
 
     fn client(&self, issuer: &IssuerConfig) -> Result<reqwest::Client, OidcError> {
@@ -129,13 +187,6 @@ impl KeyCache {
         let jwks = Jwks::from_json(&get(&client, jwks_uri).await.map_err(fail)?)
             .map_err(|e| fail(e.to_string()))?;
         let jwks = Arc::new(jwks);
-        self.entries.lock().await.insert(
-            issuer.issuer_url.clone(),
-            Entry {
-                jwks: jwks.clone(),
-                fetched: Instant::now(),
-            },
-        );
         tracing::info!(issuer = %issuer.issuer_url, keys = jwks.keys.len(), "fetched issuer keys");
         Ok(jwks)
     }

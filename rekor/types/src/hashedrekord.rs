@@ -113,12 +113,8 @@ pub(crate) fn verify_prehashed(
     digest: &[u8],
     sig: &[u8],
 ) -> Result<(), EntryError> {
-    use sigstack_keys::{ClientPublicKey, PublicKey};
-    if matches!(
-        verifier.key,
-        ClientPublicKey::Standard(PublicKey::Ed25519(_))
-    ) && alg != HashAlgorithm::Sha512
-    {
+    use sigstack_keys::ClientKeyKind;
+    if verifier.key.kind() == ClientKeyKind::Ed25519 && alg != HashAlgorithm::Sha512 {
         return Err(EntryError::BadSignature(
             "Ed25519 keys sign hashedrekord entries as Ed25519ph, which requires a sha512 digest"
                 .into(),

@@ -95,9 +95,9 @@ impl Verifier {
 
 fn parse_key(field: &'static str, spki_der: &[u8]) -> Result<ClientPublicKey, EntryError> {
     ClientPublicKey::from_spki_der(spki_der).map_err(|e| match e {
-        KeyError::UnsupportedAlgorithm(what) => {
-            invalid(field, format!("unsupported key type: {what}"))
-        }
+        KeyError::UnsupportedCurve(_)
+        | KeyError::RsaKeySize { .. }
+        | KeyError::UnsupportedKeyType(_) => invalid(field, format!("unsupported key type: {e}")),
         other => invalid(
             field,
             format!("unsupported or malformed public key: {other}"),

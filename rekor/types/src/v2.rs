@@ -12,7 +12,7 @@
 //! here. `keyDetails` must describe the key exactly (curve, or RSA modulus size).
 
 use serde_json::{json, Map, Value};
-use sigstack_keys::{ClientPublicKey, HashAlgorithm, PublicKey};
+use sigstack_keys::{ClientKeyKind, HashAlgorithm};
 
 use crate::dsse::{in_toto_index_keys, pae, verify_envelope_signatures, EnvelopeSignature};
 use crate::hashedrekord::verify_prehashed;
@@ -90,58 +90,40 @@ fn pb_array<'a>(
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeyKind {
-    P256,
-    P384,
-    Ed25519,
-    Rsa(usize),
-}
-
 /// `PublicKeyDetails` this log accepts: (name, key, hash; `None` = pure Ed25519).
-const KEY_DETAILS: &[(&str, KeyKind, Option<HashAlgorithm>)] = &[
+const KEY_DETAILS: &[(&str, ClientKeyKind, Option<HashAlgorithm>)] = &[
     (
         "PKIX_ECDSA_P256_SHA_256",
-        KeyKind::P256,
+        ClientKeyKind::EcdsaP256,
         Some(HashAlgorithm::Sha256),
     ),
     (
         "PKIX_ECDSA_P384_SHA_384",
-        KeyKind::P384,
+        ClientKeyKind::EcdsaP384,
         Some(HashAlgorithm::Sha384),
     ),
     (
         "PKIX_ED25519_PH",
-        KeyKind::Ed25519,
+        ClientKeyKind::Ed25519,
         Some(HashAlgorithm::Sha512),
     ),
-    ("PKIX_ED25519", KeyKind::Ed25519, None),
+    ("PKIX_ED25519", ClientKeyKind::Ed25519, None),
     (
         "PKIX_RSA_PKCS1V15_2048_SHA256",
-        KeyKind::Rsa(2048),
+        ClientKeyKind::Rsa { bits: 2048 },
         Some(HashAlgorithm::Sha256),
     ),
     (
         "PKIX_RSA_PKCS1V15_3072_SHA256",
-        KeyKind::Rsa(3072),
+        ClientKeyKind::Rsa { bits: 3072 },
         Some(HashAlgorithm::Sha256),
     ),
     (
         "PKIX_RSA_PKCS1V15_4096_SHA256",
-        KeyKind::Rsa(4096),
+        ClientKeyKind::Rsa { bits: 4096 },
         Some(HashAlgorithm::Sha256),
     ),
 ];
-
-fn key_kind(key: &ClientPublicKey) -> Option<KeyKind> {
-    match key {
-        ClientPublicKey::Standard(PublicKey::P256(_)) => Some(KeyKind::P256),
-        ClientPublicKey::Standard(PublicKey::P384(_)) => Some(KeyKind::P384),
-        ClientPublicKey::Standard(PublicKey::Ed25519(_)) => Some(KeyKind::Ed25519),
-        ClientPublicKey::Rsa(k) => Some(KeyKind::Rsa(k.bits())),
-        _ => None,
-    }
-}
 
 fn hash_name(h: HashAlgorithm) -> &'static str {
     match h {
@@ -218,8 +200,8 @@ fn parse_verifier(obj: &Map<String, Value>, field: &'static str) -> Result<PbVer
             ))
         }
     };
-    let actual = key_kind(&verifier.key);
-    if actual != Some(expect) {
+    let actual = verifier.key.kind();
+    if actual != expect {
         return Err(invalid(
             field,
             format!("keyDetails {details} does not match the key ({actual:?})"),

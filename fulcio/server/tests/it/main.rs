@@ -4,4 +4,5 @@ mod api;
 mod ca;
 mod common;
 mod extensions;
+mod jwks_cache;
 mod oidc_ca_cert;

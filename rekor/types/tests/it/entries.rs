@@ -215,6 +215,29 @@ fn unsupported_keys_are_refused() {
 }
 
 #[test]
+fn p521_keys_are_accepted_as_upstream_rekor_does() {
+    // Rekor v1 verifies with Go's crypto/ecdsa, which takes P-521; so does the stack's one
+    // client-key policy. A SHA-256 digest is shorter than the curve and must still verify.
+    let hello = digest("sha256", b"hello rekor");
+    let entry = hashedrekord(
+        &fixture("p521-sha256.sig"),
+        &fixture("p521.pub.pem"),
+        "sha256",
+        &hex::encode(&hello),
+    );
+    v1(&entry).unwrap();
+    let mut other = hello.clone();
+    other[0] ^= 1;
+    let entry = hashedrekord(
+        &fixture("p521-sha256.sig"),
+        &fixture("p521.pub.pem"),
+        "sha256",
+        &hex::encode(&other),
+    );
+    assert!(v1(&entry).is_err());
+}
+
+#[test]
 fn rsa_pkcs1v15_key_and_certificate_are_accepted() {
     let hello = digest("sha256", b"hello rekor");
     let sig = fixture("rsa2048-pkcs1-sha256.sig");
