@@ -39,9 +39,10 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .fallback(sigstack_http::unknown_path);
     // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
-    sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
+    let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(log)
+        .with_state(log);
+    sigstack_http::with_access_log(router, "ctlog")
 }
 
 #[derive(Deserialize)]

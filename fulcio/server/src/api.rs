@@ -34,9 +34,10 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
-    sigstack_http::with_error_shape(router, ErrorShape::GrpcGateway)
+    let router = sigstack_http::with_error_shape(router, ErrorShape::GrpcGateway)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(server)
+        .with_state(server);
+    sigstack_http::with_access_log(router, "fulcio")
 }
 
 impl sigstack_http::BodyPolicy for FulcioServer {

@@ -320,11 +320,12 @@ pub fn router(rekor: Arc<Rekor>) -> Router {
         )
         .route("/metrics", get(metrics::serve))
         .fallback(sigstack_http::unknown_path);
-    sigstack_http::with_error_shape(router, ErrorShape::Swagger)
+    let router = sigstack_http::with_error_shape(router, ErrorShape::Swagger)
         .layer(axum::middleware::from_fn_with_state(
             rekor.clone(),
             metrics::count_writes,
         ))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(rekor)
+        .with_state(rekor);
+    sigstack_http::with_access_log(router, "rekor")
 }

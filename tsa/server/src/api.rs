@@ -42,9 +42,10 @@ pub fn router(server: Arc<TsaServer>) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
-    sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::Swagger)
+    let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::Swagger)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(server)
+        .with_state(server);
+    sigstack_http::with_access_log(router, "tsa")
 }
 
 /// sigstore-js's request (field names as upstream timestamp-authority's `JSONRequest`).

@@ -1,0 +1,173 @@
+//! The access log: one line per request, and a request id that ties it to every other line the
+//! request logged (an internal error's source chain, above all) and to the client, which gets
+//! it back in `X-Request-Id`.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use tracing::Instrument as _;
+
+/// The header a request id arrives in (from a load balancer or client that set one) and is
+/// returned in.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The tracing target of access lines, so that a filter can select them
+/// (`RUST_LOG=info,access=off` silences them).
+pub const ACCESS_TARGET: &str = "access";
+
+/// Longest request id taken from a request; longer ones are replaced by ours.
+const MAX_REQUEST_ID: usize = 128;
+
+/// `router` with an access log: every request runs inside a `request` span carrying its id,
+/// and ends with one `access` line (method, path, status, error kind, milliseconds).
+pub fn with_access_log<S>(router: Router<S>, service: &'static str) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(axum::middleware::from_fn_with_state(service, access_log))
+}
+
+/// The id the request came with, if it is one we can log as it is (it ends up in log lines, so
+/// only a bounded run of token characters is taken), else a new random one.
+fn request_id(request: &Request) -> HeaderValue {
+    let given = request
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .filter(|v| {
+            let bytes = v.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= MAX_REQUEST_ID
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+        })
+        .cloned();
+    given.unwrap_or_else(|| {
+        HeaderValue::from_str(&format!("{:016x}", rand::random::<u64>()))
+            .expect("hex is a valid header value")
+    })
+}
+
+async fn access_log(State(service): State<&'static str>, request: Request, next: Next) -> Response {
+    let id = request_id(&request);
+    let method = request.method().clone();
+    // The path only: query strings may carry what does not belong in a log.
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", service, id = id.to_str().unwrap_or_default(),);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
+    let error = crate::error_kind(&response).map(|k| k.category());
+    span.in_scope(|| {
+        tracing::info!(
+            target: ACCESS_TARGET,
+            %method,
+            path,
+            status,
+            error,
+            ms = format_args!("{millis:.1}"),
+        )
+    });
+    response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt as _;
+
+    /// Log lines written while `f` runs, as text.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn app() -> Router {
+        let router = Router::new().route("/ok", get(|| async { "fine" })).route(
+            "/broken",
+            get(|| async {
+                Err::<(), _>(crate::ApiError::internal_from(
+                    "reading the head",
+                    std::io::Error::other("disk on fire"),
+                ))
+            }),
+        );
+        with_access_log(router, "test")
+    }
+
+    async fn call(uri: &str, id: Option<&str>) -> Response {
+        let mut request = Request::get(uri);
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        app()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    // One test, not two: tracing caches per call site whether anyone listens, and a test
+    // running without a subscriber on another thread could make this one's lines vanish.
+    #[tokio::test]
+    async fn ids_are_returned_and_logged_on_the_access_line_and_with_internal_errors() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let fresh = call("/ok", None).await;
+        let id = fresh.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+
+        let kept = call("/ok", Some("lb-7f3a:42")).await;
+        assert_eq!(kept.headers()["x-request-id"], "lb-7f3a:42");
+
+        for bad in ["two words", "x".repeat(MAX_REQUEST_ID + 1).as_str(), "a;b"] {
+            let replaced = call("/ok", Some(bad)).await;
+            let id = replaced.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert_ne!(id, bad);
+            assert_eq!(id.len(), 16, "{bad:?}");
+        }
+
+        *captured.0.lock().unwrap() = Vec::new();
+        let response = call("/broken?secret=1", Some("req-1")).await;
+        assert_eq!(response.status(), 500);
+        call("/ok", Some("req-2")).await;
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = log.lines().collect();
+        let internal = lines.iter().find(|l| l.contains("disk on fire")).unwrap();
+        assert!(internal.contains("id=\"req-1\""), "{internal}");
+        let access: Vec<&&str> = lines.iter().filter(|l| l.contains(" access:")).collect();
+        assert_eq!(access.len(), 2, "{log}");
+        assert!(access[0].contains("method=GET"), "{log}");
+        assert!(access[0].contains("id=\"req-1\"") && access[0].contains("status=500"));
+        assert!(access[0].contains("error=\"internal\"") && access[0].contains("path=\"/broken\""));
+        assert!(!log.contains("secret"), "{log}");
+        assert!(access[1].contains("id=\"req-2\"") && access[1].contains("status=200"));
+    }
+}
