@@ -11,6 +11,7 @@
 //! - A key is identified by the SHA-256 of its DER `SubjectPublicKeyInfo` ([`key_id`]), which is
 //!   what Rekor and CT clients call the log ID.
 
+pub mod files;
 mod public;
 mod software;
 

@@ -127,34 +127,12 @@ impl SoftwareKey {
 }
 
 fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
-    use std::io::Write;
-    let io = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp).map_err(io)?;
-    file.write_all(contents).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io)?;
-    if let Some(dir) = dir {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-    }
-    Ok(())
+    crate::files::write_atomically(path, contents, crate::files::FileAccess::OwnerOnly).map_err(
+        |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        },
+    )
 }
 
 impl Signer for SoftwareKey {

@@ -100,7 +100,7 @@ fn init(
     let ca = fulcio::CertificateAuthority::self_signed(key, common_name, now - 60)?;
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca.chain()[0])
         .map_err(|e| anyhow::anyhow!("encoding the CA root: {e}"))?;
-    tsa_server::write_file_atomically(chain_path, pem.as_bytes())?;
+    crate::write_public_file(chain_path, pem.as_bytes())?;
     println!(
         "created the CA root {} (CN={common_name}) for {}",
         chain_path.display(),
@@ -163,7 +163,7 @@ fn init_tsa(key_path: &Path, chain_path: &Path) -> anyhow::Result<()> {
             );
         } else {
             let pem = std::fs::read(&staged_chain)?;
-            tsa_server::write_file_atomically(chain_path, &pem)?;
+            crate::write_public_file(chain_path, &pem)?;
             println!(
                 "created the TSA chain {} for {}",
                 chain_path.display(),

@@ -96,3 +96,14 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 }
+
+/// Writes a public file (certificate, chain, trust root) atomically and durably, naming it in
+/// the error.
+fn write_public_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
+    sigstack_keys::files::write_atomically(
+        path,
+        contents,
+        sigstack_keys::files::FileAccess::Default,
+    )
+    .with_context(|| format!("writing {}", path.display()))
+}

@@ -82,7 +82,7 @@ pub(crate) fn publish(
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     if history.observe(&current, std::time::SystemTime::now()) || !path.exists() {
-        tsa_server::write_file_atomically(&path, &history.to_json())?;
+        crate::write_public_file(&path, &history.to_json())?;
     }
     trust::export(trust_dir, &history, None)
         .with_context(|| format!("exporting the trust files to {}", trust_dir.display()))?;
@@ -112,10 +112,7 @@ pub(crate) fn publish(
         ),
         tuf_repo::NewTarget::sigstore("tsa.certchain.pem", pem_chain(&material.tsa_chain)?, "TSA"),
     ])?;
-    tsa_server::write_file_atomically(
-        &trust_dir.join(trust::files::TUF_ROOT),
-        &repo.root_bytes()?,
-    )?;
+    crate::write_public_file(&trust_dir.join(trust::files::TUF_ROOT), &repo.root_bytes()?)?;
     Ok(())
 }
 

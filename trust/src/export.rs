@@ -1,7 +1,7 @@
 //! The one module that touches the filesystem: `sigstack trust export DIR`.
 
-use std::fs;
-use std::io::{self, Write};
+use sigstack_keys::files::{write_atomically, FileAccess};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::policy::{containers_policy, containers_registries_d, PolicyIdentity};
@@ -31,31 +31,6 @@ pub mod files {
 
 fn to_io(e: Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, e)
-}
-
-/// Writes `bytes` to `path` durably: temporary file, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = parent.join(format!(".{}.tmp", name.to_string_lossy()));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Directory fsync makes the renames durable; not every platform allows opening a directory.
-    match fs::File::open(dir) {
-        Ok(d) => d.sync_all().or(Ok(())),
-        Err(_) => Ok(()),
-    }
 }
 
 fn readme(identity: Option<&PolicyIdentity>) -> String {
@@ -134,7 +109,7 @@ pub fn export(
         None => None,
     };
 
-    fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
     if let Some((id, ca_pem, rekor_pem)) = policy_parts {
         let ca_path = dir.join(files::FULCIO_CA);
@@ -154,10 +129,8 @@ pub fn export(
     let mut written = Vec::with_capacity(outputs.len());
     for (name, bytes) in outputs {
         let path = dir.join(name);
-        write_atomic(&path, &bytes)?;
+        write_atomically(&path, &bytes, FileAccess::Default)?;
         written.push(path);
     }
-    sync_dir(&dir)?;
-    sync_dir(&dir.join("registries.d"))?;
     Ok(written)
 }

@@ -6,6 +6,7 @@
 //! log indexes stay global: a shard's entries are numbered after every earlier shard's.
 
 use serde::{Deserialize, Serialize};
+use sigstack_keys::files::{write_atomically, FileAccess};
 use std::path::Path;
 
 /// The tree IDs of the v1 shards.
@@ -99,26 +100,14 @@ impl ShardLayout {
         Ok(layout)
     }
 
-    /// Writes the layout atomically (temporary file, fsync, rename).
+    /// Writes the layout atomically and durably.
     pub fn save(&self, path: &Path) -> Result<(), ShardLayoutError> {
         let io = |source| ShardLayoutError::Io {
             path: path.display().to_string(),
             source,
         };
-        let tmp = path.with_extension("tmp");
         let json = serde_json::to_vec_pretty(self).expect("a layout serialises");
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(&json).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, path).map_err(io)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io)?;
-        }
+        write_atomically(path, &json, FileAccess::Default).map_err(io)?;
         Ok(())
     }
 }

@@ -1,11 +1,62 @@
 //! Key and chain files: loading an operator's TSA key and chain, and creating (once) a
 //! development chain that restarts reuse.
 
-use anyhow::Context;
-use sigstack_keys::{Algorithm, Signer, SoftwareKey};
-use std::path::Path;
+use sigstack_keys::files::{write_atomically, FileAccess};
+use sigstack_keys::{Algorithm, KeyError, Signer, SoftwareKey};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tsa::{AuthorityConfig, CertificateParams, TimestampAuthority, DEV_CERT_LIFETIME_SECS};
+use tsa::{
+    AuthorityConfig, AuthorityError, CertError, CertificateParams, TimestampAuthority,
+    DEV_CERT_LIFETIME_SECS,
+};
+
+/// Why the authority's key and chain could not be loaded or made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorityFilesError {
+    /// The key file could not be read, parsed or created.
+    #[error("loading the TSA key {}: {source}", path.display())]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What went wrong.
+        source: KeyError,
+    },
+    /// The chain file could not be read or written.
+    #[error("{} the certificate chain {}: {source}", if *writing { "writing" } else { "reading" }, path.display())]
+    ChainFile {
+        /// The chain file.
+        path: PathBuf,
+        /// Whether it was being written (else read).
+        writing: bool,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The chain file holds no usable chain, or a development chain could not be made.
+    #[error("the certificate chain {}: {source}", path.display())]
+    Chain {
+        /// The chain file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: CertError,
+    },
+    /// No chain file, and no development chain asked for.
+    #[error("the TSA certificate chain {} does not exist (pass an existing PEM chain, or --dev to generate a development one)", path.display())]
+    MissingChain {
+        /// The chain file expected.
+        path: PathBuf,
+    },
+    /// The chain does not belong to the key (or is no timestamping chain).
+    #[error("the chain {} does not fit the key {}: {source}", chain.display(), key.display())]
+    ChainDoesNotFit {
+        /// The chain file.
+        chain: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// Why.
+        source: AuthorityError,
+    },
+}
 
 /// Where [`dev_authority`] keeps the TSA key, under `<data_dir>/keys/`.
 pub const DEV_KEY_FILE: &str = "tsa-key.pem";
@@ -18,7 +69,7 @@ pub const DEV_CHAIN_FILE: &str = "tsa-chain.pem";
 /// (created once: a self-signed development root and a timestamping certificate for the key;
 /// the root's key is used once and dropped). Restarts reuse both, so timestamps stay
 /// verifiable against the same chain. Default policy 1.3.6.1.4.1.57264.2.
-pub fn dev_authority(data_dir: &Path) -> anyhow::Result<TimestampAuthority> {
+pub fn dev_authority(data_dir: &Path) -> Result<TimestampAuthority, AuthorityFilesError> {
     let keys = data_dir.join("keys");
     load_authority(
         &keys.join(DEV_KEY_FILE),
@@ -37,19 +88,34 @@ pub fn load_authority(
     chain_path: &Path,
     dev: bool,
     config: AuthorityConfig,
-) -> anyhow::Result<TimestampAuthority> {
+) -> Result<TimestampAuthority, AuthorityFilesError> {
     let key = Arc::new(
-        SoftwareKey::load_or_generate(key_path, Algorithm::EcdsaP256Sha256)
-            .with_context(|| format!("loading the TSA key {}", key_path.display()))?,
+        SoftwareKey::load_or_generate(key_path, Algorithm::EcdsaP256Sha256).map_err(|source| {
+            AuthorityFilesError::Key {
+                path: key_path.to_owned(),
+                source,
+            }
+        })?,
     );
+    let chain_file = |writing: bool| {
+        move |source| AuthorityFilesError::ChainFile {
+            path: chain_path.to_owned(),
+            writing,
+            source,
+        }
+    };
+    let bad_chain = |source| AuthorityFilesError::Chain {
+        path: chain_path.to_owned(),
+        source,
+    };
     let chain = if chain_path.exists() {
-        let pem = std::fs::read_to_string(chain_path)
-            .with_context(|| format!("reading {}", chain_path.display()))?;
-        tsa::chain_from_pem(&pem)
-            .with_context(|| format!("reading the certificate chain {}", chain_path.display()))?
+        let pem = std::fs::read_to_string(chain_path).map_err(chain_file(false))?;
+        tsa::chain_from_pem(&pem).map_err(bad_chain)?
     } else if dev {
-        let chain = dev_chain(key.as_ref())?;
-        write_file_atomically(chain_path, tsa::chain_to_pem(&chain)?.as_bytes())?;
+        let chain = dev_chain(key.as_ref()).map_err(bad_chain)?;
+        let pem = tsa::chain_to_pem(&chain).map_err(bad_chain)?;
+        write_atomically(chain_path, pem.as_bytes(), FileAccess::Default)
+            .map_err(chain_file(true))?;
         tracing::warn!(
             chain = %chain_path.display(),
             key = %key_path.display(),
@@ -57,27 +123,26 @@ pub fn load_authority(
         );
         chain
     } else {
-        anyhow::bail!(
-            "the TSA certificate chain {} does not exist (pass an existing PEM chain, or --dev to generate a development one)",
-            chain_path.display()
-        );
+        return Err(AuthorityFilesError::MissingChain {
+            path: chain_path.to_owned(),
+        });
     };
-    TimestampAuthority::new(key, chain, config).with_context(|| {
-        format!(
-            "the chain {} does not fit the key {}",
-            chain_path.display(),
-            key_path.display()
-        )
+    TimestampAuthority::new(key, chain, config).map_err(|source| {
+        AuthorityFilesError::ChainDoesNotFit {
+            chain: chain_path.to_owned(),
+            key: key_path.to_owned(),
+            source,
+        }
     })
 }
 
 /// A development root (fresh P-256 key, dropped afterwards) and a timestamping certificate for
 /// `key`, both valid for 10 years from a minute ago.
-fn dev_chain(key: &dyn Signer) -> anyhow::Result<Vec<Vec<u8>>> {
+fn dev_chain(key: &dyn Signer) -> Result<Vec<Vec<u8>>, CertError> {
     use rand::RngCore;
     let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let root_key = SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
     let params = |cn: &str| {
         let mut serial = [0u8; 16];
@@ -94,28 +159,4 @@ fn dev_chain(key: &dyn Signer) -> anyhow::Result<Vec<Vec<u8>>> {
     let leaf =
         params("sigstack development TSA").tsa_leaf(key.public_key_der(), &root_key, &root)?;
     Ok(vec![leaf, root])
-}
-
-/// Writes `contents` to `path` durably: a temporary file in the same directory, fsync, rename,
-/// fsync of the directory. Creates the directory if needed.
-pub fn write_file_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(contents)
-        .and_then(|_| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    drop(file);
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    if let Some(dir) = dir {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("syncing {}", dir.display()))?;
-    }
-    Ok(())
 }

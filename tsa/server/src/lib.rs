@@ -16,9 +16,7 @@ mod files;
 mod metrics;
 
 pub use api::{router, ApiError, TIMESTAMP_QUERY, TIMESTAMP_REPLY};
-pub use files::{
-    dev_authority, load_authority, write_file_atomically, DEV_CHAIN_FILE, DEV_KEY_FILE,
-};
+pub use files::{dev_authority, load_authority, AuthorityFilesError, DEV_CHAIN_FILE, DEV_KEY_FILE};
 
 use std::sync::Arc;
 use tsa::TimestampAuthority;
@@ -46,7 +44,7 @@ impl std::fmt::Debug for TsaServer {
 
 impl TsaServer {
     /// A server for `authority` with the default body limit.
-    pub fn new(authority: TimestampAuthority) -> anyhow::Result<Arc<Self>> {
+    pub fn new(authority: TimestampAuthority) -> Result<Arc<Self>, tsa::CertError> {
         Self::with_max_body_bytes(authority, DEFAULT_MAX_BODY_BYTES)
     }
 
@@ -54,7 +52,7 @@ impl TsaServer {
     pub fn with_max_body_bytes(
         authority: TimestampAuthority,
         max_body_bytes: usize,
-    ) -> anyhow::Result<Arc<Self>> {
+    ) -> Result<Arc<Self>, tsa::CertError> {
         let chain_pem = tsa::chain_to_pem(authority.chain())?;
         Ok(Arc::new(Self {
             authority,
