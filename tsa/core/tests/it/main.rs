@@ -2,3 +2,4 @@
 
 mod authority;
 mod vectors;
+mod x509_tsp;
