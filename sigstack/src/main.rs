@@ -63,8 +63,7 @@ enum Command {
 }
 
 // mimalloc rather than the system allocator: every request allocates a few dozen small buffers
-// (JSON, base64, hex, proofs), and on the Rekor write path malloc/free were about 7% of the
-// CPU with glibc; mimalloc took the server's cost per entry down by about a tenth.
+// (JSON, base64, hex, proofs), where glibc's malloc is slow (figures: docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
