@@ -59,3 +59,12 @@ pub enum RepoError {
     #[error(transparent)]
     Key(#[from] sigstack_keys::KeyError),
 }
+
+impl From<tuf::NextMetadataError> for RepoError {
+    fn from(e: tuf::NextMetadataError) -> Self {
+        match e {
+            tuf::NextMetadataError::Refused(e) => RepoError::Refused(e),
+            tuf::NextMetadataError::Build(e) => RepoError::Tuf(e),
+        }
+    }
+}

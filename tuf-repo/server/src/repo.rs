@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tuf::{
-    Key, MetaFile, Metadata, PublishedVersions, RepositoryView, RoleName, Root, Snapshot,
-    TargetFile, Targets, Time, Timestamp, TufError, SNAPSHOT_META, SPEC_VERSION, TARGETS_META,
+    Key, Metadata, NextMetadata, NextMetadataRequest, PublishedVersions, RepositoryView, RoleName,
+    Root, Snapshot, TargetFile, Targets, Time, Timestamp, TufError, SNAPSHOT_META, SPEC_VERSION,
+    TARGETS_META,
 };
 
 /// Default lifetime of a new root: 180 days.
@@ -297,7 +298,11 @@ impl Repository {
         let bytes = root.to_bytes();
         let empty = empty_targets(now, &opts);
         // Check the online metadata before anything is written.
-        let plan = repo.plan(&root, None, Some(empty), true, None, now, false)?;
+        let plan = repo.plan(NextMetadataRequest {
+            new_targets: Some(empty),
+            resign_snapshot: true,
+            ..repo.next_request(&root, None, now)
+        })?;
         store::write_durable(&dir.join(layout::root_file(1)), &bytes)?;
         store::write_durable(&dir.join(ROOT_JSON), &bytes)?;
         repo.commit(plan)?;
@@ -328,15 +333,11 @@ impl Repository {
         }
         let (root, _) = load_latest_root(&self.dir)?;
         let now = now();
-        let plan = self.plan(
-            &root,
-            None,
-            Some(empty_targets(now, &self.opts)),
-            true,
-            None,
-            now,
-            false,
-        )?;
+        let plan = self.plan(NextMetadataRequest {
+            new_targets: Some(empty_targets(now, &self.opts)),
+            resign_snapshot: true,
+            ..self.next_request(&root, None, now)
+        })?;
         self.commit(plan)?;
         tracing::info!(dir = %self.dir.display(), "created the first targets, snapshot and timestamp");
         Ok(())
@@ -463,15 +464,11 @@ impl Repository {
         }
         next.version = state.targets.signed().version + 1;
         next.expires = now.add_secs(secs(self.opts.targets_expiry));
-        let plan = self.plan(
-            &state.root,
-            Some(&state),
-            Some(next),
-            true,
-            None,
-            now,
-            false,
-        )?;
+        let plan = self.plan(NextMetadataRequest {
+            new_targets: Some(next),
+            resign_snapshot: true,
+            ..self.next_request(&state.root, Some(&state), now)
+        })?;
         let v = plan.versions;
         self.commit(plan)?;
         tracing::info!(
@@ -518,15 +515,11 @@ impl Repository {
             t.expires = now.add_secs(secs(o.targets_expiry));
             t
         });
-        let plan = self.plan(
-            &state.root,
-            Some(&state),
+        let plan = self.plan(NextMetadataRequest {
             new_targets,
-            snapshot_due,
-            None,
-            now,
-            false,
-        )?;
+            resign_snapshot: snapshot_due,
+            ..self.next_request(&state.root, Some(&state), now)
+        })?;
         let v = plan.versions;
         self.commit(plan)?;
         let after = load_state(&self.dir)?;
@@ -557,108 +550,55 @@ impl Repository {
         let now = now();
         let state = load_state(&self.dir)?;
         self.check_online_key(state.root.signed())?;
-        let plan = self.plan(
-            &state.root,
-            Some(&state),
-            None,
-            false,
-            expires_in.map(|s| now.add_secs(s)),
-            now,
+        let defaults = self.next_request(&state.root, Some(&state), now);
+        let plan = self.plan(NextMetadataRequest {
+            timestamp_expires: expires_in.map_or(defaults.timestamp_expires, |s| now.add_secs(s)),
             unsafe_allow_expired,
-        )?;
+            ..defaults
+        })?;
         let v = plan.versions;
         self.commit(plan)?;
         Ok(v)
     }
 
-    /// Builds and checks the next online metadata; writes nothing.
-    #[allow(clippy::too_many_arguments)]
-    fn plan(
-        &self,
-        root: &Metadata<Root>,
-        current: Option<&State>,
-        new_targets: Option<Targets>,
-        resign_snapshot: bool,
-        timestamp_expires: Option<Time>,
+    /// A request for the next online metadata under `root` at `now`, from the published
+    /// `current` state (`None`: nothing published yet), signed with the online key: nothing new
+    /// but a timestamp, snapshot and timestamp expiring after their configured lifetimes.
+    fn next_request<'a>(
+        &'a self,
+        root: &'a Metadata<Root>,
+        current: Option<&'a State>,
         now: Time,
-        unsafe_allow_expired: bool,
-    ) -> Result<Plan, RepoError> {
-        let published = current.map(|s| s.view().versions()).unwrap_or_default();
-        let (targets, targets_bytes, new_target_file) = match (new_targets, current) {
-            (Some(t), _) => {
-                let mut md = Metadata::new(t)?;
-                md.sign(self.online.as_ref())?;
-                let bytes = md.to_bytes();
-                (md, bytes.clone(), Some(bytes))
-            }
-            (None, Some(s)) => (s.targets.clone(), s.targets_bytes.clone(), None),
-            (None, None) => unreachable!("a new repository always gets targets"),
-        };
-        let (snapshot, snapshot_bytes, new_snapshot_file) =
-            match (resign_snapshot || new_target_file.is_some(), current) {
-                (false, Some(s)) => (s.snapshot.clone(), s.snapshot_bytes.clone(), None),
-                _ => {
-                    let mut meta = current
-                        .map(|s| s.snapshot.signed().meta.clone())
-                        .unwrap_or_default();
-                    meta.insert(
-                        TARGETS_META.to_owned(),
-                        MetaFile::describing(targets.signed().version, &targets_bytes),
-                    );
-                    let mut md = Metadata::new(Snapshot {
-                        spec_version: SPEC_VERSION.to_owned(),
-                        version: published.snapshot + 1,
-                        expires: now.add_secs(secs(self.opts.snapshot_expiry)),
-                        meta,
-                        unrecognized: BTreeMap::new(),
-                    })?;
-                    md.sign(self.online.as_ref())?;
-                    let bytes = md.to_bytes();
-                    (md, bytes.clone(), Some(bytes))
-                }
-            };
-        let mut timestamp = Metadata::new(Timestamp {
-            spec_version: SPEC_VERSION.to_owned(),
-            version: published.timestamp + 1,
-            expires: timestamp_expires
-                .unwrap_or_else(|| now.add_secs(secs(self.opts.timestamp_expiry))),
-            meta: BTreeMap::from([(
-                SNAPSHOT_META.to_owned(),
-                MetaFile::describing(snapshot.signed().version, &snapshot_bytes),
-            )]),
-            unrecognized: BTreeMap::new(),
-        })?;
-        timestamp.sign(self.online.as_ref())?;
-        let view = RepositoryView {
+    ) -> NextMetadataRequest<'a> {
+        NextMetadataRequest {
             root,
-            targets: (&targets, &targets_bytes),
-            snapshot: (&snapshot, &snapshot_bytes),
-            timestamp: &timestamp,
-        };
-        match view.verify(now) {
-            Ok(()) => {}
-            Err(TufError::Expired { role, .. }) if unsafe_allow_expired => {
-                tracing::warn!(%role, "publishing EXPIRED metadata (unsafe_allow_expired)");
-            }
-            Err(e) => return Err(RepoError::Refused(e)),
+            published: current.map(State::view),
+            new_targets: None,
+            resign_snapshot: false,
+            snapshot_expires: now.add_secs(secs(self.opts.snapshot_expiry)),
+            timestamp_expires: now.add_secs(secs(self.opts.timestamp_expiry)),
+            now,
+            unsafe_allow_expired: false,
+            signer: self.online.as_ref(),
         }
-        view.check_no_rollback(&published)
-            .map_err(RepoError::Refused)?;
-        Ok(Plan {
-            versions: view.versions(),
-            targets_file: new_target_file.map(|b| (targets.signed().version, b)),
-            snapshot_file: new_snapshot_file.map(|b| (snapshot.signed().version, b)),
-            timestamp_file: timestamp.to_bytes(),
-        })
+    }
+
+    /// Builds and checks the next online metadata ([`tuf::next_metadata`]); writes nothing.
+    fn plan(&self, request: NextMetadataRequest<'_>) -> Result<NextMetadata, RepoError> {
+        let plan = tuf::next_metadata(request)?;
+        if let Some(role) = &plan.expired_role {
+            tracing::warn!(%role, "publishing EXPIRED metadata (unsafe_allow_expired)");
+        }
+        Ok(plan)
     }
 
     /// Writes a checked plan: targets, then snapshot, then `timestamp.json` (the commit point).
-    fn commit(&self, plan: Plan) -> Result<(), RepoError> {
-        if let Some((v, bytes)) = plan.targets_file {
-            store::write_durable(&self.dir.join(layout::targets_file(v)), &bytes)?;
+    fn commit(&self, plan: NextMetadata) -> Result<(), RepoError> {
+        if let Some(f) = plan.targets_file {
+            store::write_durable(&self.dir.join(layout::targets_file(f.version)), &f.bytes)?;
         }
-        if let Some((v, bytes)) = plan.snapshot_file {
-            store::write_durable(&self.dir.join(layout::snapshot_file(v)), &bytes)?;
+        if let Some(f) = plan.snapshot_file {
+            store::write_durable(&self.dir.join(layout::snapshot_file(f.version)), &f.bytes)?;
         }
         store::write_durable(&self.dir.join(TIMESTAMP_JSON), &plan.timestamp_file)
     }
@@ -742,13 +682,6 @@ fn empty_targets(now: Time, opts: &RepoOptions) -> Targets {
 
 /// Warn this long before the root expires: only a ceremony can renew it.
 pub const ROOT_EXPIRY_WARNING: Duration = Duration::from_secs(30 * 86_400);
-
-struct Plan {
-    versions: PublishedVersions,
-    targets_file: Option<(u64, Vec<u8>)>,
-    snapshot_file: Option<(u64, Vec<u8>)>,
-    timestamp_file: Vec<u8>,
-}
 
 fn next_due(state: &State, o: &RepoOptions) -> Time {
     half_life(state.targets.signed().expires, o.targets_expiry)

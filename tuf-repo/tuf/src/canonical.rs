@@ -7,6 +7,29 @@
 //! - strings written as raw UTF-8 with only `"` and `\` escaped (no `\n`, no `\uXXXX`);
 //! - integers only: a floating-point number cannot be encoded and is an error;
 //! - `true`, `false`, `null` as usual.
+//!
+//! That is byte for byte what securesystemslib's `encode_canonical` writes: python-tuf encodes
+//! `signed` with it before verifying a signature.
+//!
+//! # Why not the `olpc-cjson` crate
+//!
+//! `olpc_cjson::CanonicalFormatter` (0.1.4, from awslabs/tough) would let typed metadata be
+//! serialised straight to canonical bytes, and it agrees with this writer on the metadata
+//! sigstack produces (roots of every key type, Sigstore targets, snapshots, timestamps) and on
+//! the public-good Sigstore metadata; `tests/it/cjson.rs` checks both, and any JSON whose strings
+//! are NFC and whose keys hold no character up to `"` and no `\`. Elsewhere its bytes differ
+//! from securesystemslib's, so metadata signed over them fails python-tuf's signature check, and
+//! metadata signed by python-tuf's tooling would fail a check made with the crate:
+//! - it normalises every string to Unicode NFC (`"e\u{301}"` becomes `"\u{e9}"`), where
+//!   securesystemslib keeps strings as they are; two keys equal after NFC even collapse into one
+//!   member;
+//! - it sorts object members by their escaped, quoted bytes rather than by key: a key sorts
+//!   after the longer keys it prefixes when they continue with U+0000–U+0021 (`"a"` after `"a b"`
+//!   and `"a!"`), and keys holding `"` or `\` sort by `\"` and `\\`.
+//!
+//! Target names are restricted, but custom metadata is free text (`sigstack tuf add-target
+//! --usage`) and parsed metadata may hold anything, so the crate is a dev-dependency only: the
+//! differential test runs it against this writer.
 
 use crate::TufError;
 use serde_json::Value;

@@ -15,7 +15,10 @@
 //! - the checks run before publishing: threshold signatures ([`Root::verify_role`]), root
 //!   rotation signed by the old and the new root ([`verify_root_rotation`]), expiry
 //!   ([`check_not_expired`]), rollback ([`check_advances`], [`RepositoryView::check_no_rollback`]),
-//!   and snapshot/timestamp hash, length and version consistency ([`RepositoryView::verify`]).
+//!   and snapshot/timestamp hash, length and version consistency ([`RepositoryView::verify`]);
+//! - the next online metadata of a repository — new targets, a re-signed snapshot, a new
+//!   timestamp — built, signed and put through those checks in one call ([`next_metadata`],
+//!   taking a [`NextMetadataRequest`]); the caller writes the files it returns.
 //!
 //! Signing goes through [`sigstack_keys::Signer`], so the online key can live in an HSM. Time is
 //! always passed in ([`Time`]); nothing here reads the clock, the disk or the network. The
@@ -26,6 +29,7 @@ mod check;
 mod error;
 mod key;
 mod metadata;
+mod next;
 mod time;
 
 pub use canonical::canonical_json;
@@ -36,5 +40,8 @@ pub use metadata::{
     check_advances, check_not_expired, sigstore_custom, verify_root_rotation, DelegatedRole,
     Delegations, MetaFile, Metadata, Role, RoleKeys, RoleName, Root, Signature, Snapshot,
     TargetFile, Targets, Timestamp, SPEC_VERSION,
+};
+pub use next::{
+    next_metadata, NextMetadata, NextMetadataError, NextMetadataRequest, VersionedFile,
 };
 pub use time::Time;
