@@ -32,11 +32,12 @@ pub const CACHE_ROOT: &str = "public, max-age=300";
 /// Only those names are served: never the staging area, the lock or keys. Clients use
 /// `metadata_base_url = URL` and `target_base_url = URL + "/targets/"`.
 pub fn router(dir: PathBuf) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/{file}", get(metadata))
         .route(&format!("/{TARGETS_DIR}/{{file}}"), get(target))
-        .with_state(Arc::new(dir))
+        .with_state(Arc::new(dir));
+    sigstack_http::with_access_log(router, "tuf")
 }
 
 async fn metadata(State(dir): State<Arc<PathBuf>>, UrlPath(file): UrlPath<String>) -> Response {

@@ -2,7 +2,6 @@
 
 use crate::RepoError;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + '_ {
@@ -12,24 +11,11 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + 
     }
 }
 
-/// Writes `bytes` at `path` durably: temporary file in the same directory, `fsync`, `rename`,
-/// `fsync` of the directory. Readers see the old file or the new one, never a partial one.
+/// Writes `bytes` at `path` durably and atomically: readers see the old file or the new one,
+/// never a partial one.
 pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), RepoError> {
-    let dir = path.parent().expect("repository paths have a parent");
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let name = path
-        .file_name()
-        .expect("repository paths have a file name")
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(bytes).map_err(io_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io_err(path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
+    sigstack_keys::files::write_atomically(path, bytes, sigstack_keys::files::FileAccess::Default)
+        .map_err(io_err(path))
 }
 
 /// Writes `bytes` at `path` unless a file is already there (content-addressed files).
