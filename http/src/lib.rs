@@ -10,11 +10,13 @@
 //! - [`null_as_default`]: JSON `null` taken as an absent field, as upstream's Go servers do.
 //! - [`with_access_log`]: one access line per request, and a request id (`X-Request-Id`, taken
 //!   from the request or made) on every line the request logs and on the response.
+//! - [`MetricsRegistry`]: a service's Prometheus registry and its `/metrics` response.
 //! - [`bytes_response`], [`IMMUTABLE`], [`NO_CACHE`]: raw responses with a cache policy.
 
 mod access;
 mod body;
 mod error;
+mod metrics;
 mod shape;
 #[cfg(feature = "tlog-store")]
 mod store;
@@ -22,6 +24,7 @@ mod store;
 pub use access::{with_access_log, ACCESS_TARGET, REQUEST_ID_HEADER};
 pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
+pub use metrics::{MetricsRegistry, METRICS_CONTENT_TYPE};
 pub use shape::{unknown_path, with_error_content_type, with_error_shape, ErrorShape};
 
 use axum::http::header;

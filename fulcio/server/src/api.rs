@@ -382,11 +382,7 @@ async fn issue_v1(
 }
 
 async fn metrics(State(server): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        server.metrics.render(),
-    )
-        .into_response()
+    server.metrics.registry.response()
 }
 
 async fn trust_bundle(State(server): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -1,10 +1,11 @@
 //! The CA's Prometheus metrics, owned by the server (no globals), served at `/metrics`.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Histogram, IntCounterVec};
+use sigstack_http::MetricsRegistry;
 
 /// Counters and latencies of one CA.
 pub(crate) struct Metrics {
-    registry: Registry,
+    pub(crate) registry: MetricsRegistry,
     /// Certificates issued, by issuer type (`email`, `ci-provider`, …).
     pub(crate) issued: IntCounterVec,
     /// Refused or failed requests, by fixed reason code.
@@ -17,63 +18,29 @@ pub(crate) struct Metrics {
 
 impl Metrics {
     pub(crate) fn new() -> Self {
-        let registry = Registry::new();
-        let issued = IntCounterVec::new(
-            Opts::new(
+        let registry = MetricsRegistry::new();
+        Self {
+            issued: registry.counter_vec(
                 "fulcio_certificates_issued_total",
                 "Certificates issued, by issuer type",
+                &["issuer_type"],
             ),
-            &["issuer_type"],
-        )
-        .expect("valid metric");
-        let errors = IntCounterVec::new(
-            Opts::new(
+            errors: registry.counter_vec(
                 "fulcio_requests_refused_total",
                 "Requests refused or failed, by reason",
+                &["reason"],
             ),
-            &["reason"],
-        )
-        .expect("valid metric");
-        let ct_latency = Histogram::with_opts(
-            HistogramOpts::new(
+            ct_latency: registry.histogram(
                 "fulcio_ct_submission_seconds",
                 "Time to obtain an SCT from the CT log",
-            )
-            .buckets(vec![
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
-        )
-        .expect("valid metric");
-        let ca_reloads = IntCounterVec::new(
-            Opts::new(
+                &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+            ),
+            ca_reloads: registry.counter_vec(
                 "fulcio_ca_reloads_total",
                 "CA key and chain reloads after a file change, by result",
+                &["result"],
             ),
-            &["result"],
-        )
-        .expect("valid metric");
-        for m in [
-            Box::new(issued.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(errors.clone()),
-            Box::new(ct_latency.clone()),
-            Box::new(ca_reloads.clone()),
-        ] {
-            registry.register(m).expect("metric registered once");
-        }
-        Self {
             registry,
-            issued,
-            errors,
-            ct_latency,
-            ca_reloads,
         }
-    }
-
-    /// The Prometheus text exposition.
-    pub(crate) fn render(&self) -> String {
-        let mut out = Vec::new();
-        // Encoding gathered metric families into a Vec cannot fail.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
     }
 }

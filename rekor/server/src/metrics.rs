@@ -2,17 +2,16 @@
 
 use crate::Rekor;
 use axum::extract::{Request, State};
-use axum::http::{header, Method};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use axum::response::Response;
+use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec};
+use sigstack_http::MetricsRegistry;
 use std::sync::Arc;
 
 /// Counters and latencies of one Rekor.
 pub(crate) struct Metrics {
-    registry: Registry,
+    registry: MetricsRegistry,
     /// Entries logged, by API (`v1`, `v2`) and kind.
     pub(crate) entries: IntCounterVec,
     /// Refused or failed requests, by API and reason.
@@ -25,59 +24,31 @@ pub(crate) struct Metrics {
 
 impl Metrics {
     pub(crate) fn new() -> Self {
-        let registry = Registry::new();
-        let entries = IntCounterVec::new(
-            Opts::new("rekor_entries_total", "Entries logged, by API and kind"),
-            &["api", "kind"],
-        )
-        .expect("valid metric");
-        let refused = IntCounterVec::new(
-            Opts::new(
+        let registry = MetricsRegistry::new();
+        Self {
+            entries: registry.counter_vec(
+                "rekor_entries_total",
+                "Entries logged, by API and kind",
+                &["api", "kind"],
+            ),
+            refused: registry.counter_vec(
                 "rekor_requests_refused_total",
                 "Write requests refused or failed, by API and reason",
+                &["api", "reason"],
             ),
-            &["api", "reason"],
-        )
-        .expect("valid metric");
-        let integration = HistogramVec::new(
-            HistogramOpts::new(
+            integration: registry.histogram_vec(
                 "rekor_integration_seconds",
                 "Time from submission to the committed entry, by API",
-            )
-            .buckets(vec![
-                0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
-            ]),
-            &["api"],
-        )
-        .expect("valid metric");
-        let tree_size = IntGaugeVec::new(
-            Opts::new("rekor_tree_size", "Tree size of the active log, by API"),
-            &["api"],
-        )
-        .expect("valid metric");
-        for m in [
-            Box::new(entries.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(refused.clone()),
-            Box::new(integration.clone()),
-            Box::new(tree_size.clone()),
-        ] {
-            registry.register(m).expect("metric registered once");
-        }
-        Self {
+                &["api"],
+                &[0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0],
+            ),
+            tree_size: registry.gauge_vec(
+                "rekor_tree_size",
+                "Tree size of the active log, by API",
+                &["api"],
+            ),
             registry,
-            entries,
-            refused,
-            integration,
-            tree_size,
         }
-    }
-
-    fn render(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .expect("text encoding of gathered metrics");
-        out
     }
 }
 
@@ -116,9 +87,6 @@ pub(crate) async fn count_writes(
     response
 }
 
-pub(crate) async fn serve(State(rekor): State<Arc<Rekor>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        rekor.metrics.render(),
-    )
+pub(crate) async fn serve(State(rekor): State<Arc<Rekor>>) -> Response {
+    rekor.metrics.registry.response()
 }

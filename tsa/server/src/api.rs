@@ -232,9 +232,5 @@ async fn cert_chain(State(server): State<AppState>) -> Response {
 }
 
 async fn metrics(State(server): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        server.metrics.render(),
-    )
-        .into_response()
+    server.metrics.registry.response()
 }
