@@ -13,22 +13,19 @@
 //! here, encoded in DER and handed to the signer, so an HSM- or KMS-held key works unchanged.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use der::asn1::{BitString, GeneralizedTime, OctetString, SetOfVec, UtcTime, Utf8StringRef};
-use der::{Any, Decode, Encode};
-use sha1::{Digest, Sha1};
+use der::Decode;
 use sigstack_keys::{Algorithm, KeyError, Signer, SoftwareKey};
-use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
-use x509_cert::attr::AttributeTypeAndValue;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
-    SubjectKeyIdentifier,
+use sigstack_x509::{
+    authority_key_identifier_extension, basic_constraints_extension, certificate_key_identifier,
+    extended_key_usage_extension, key_identifier, key_usage_extension, name, parse_spki,
+    positive_serial, raw_extension, sign_tbs, signature_algorithm, signer_chain,
+    subject_key_identifier_extension, validity, X509Error,
 };
-use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::{Time, Validity};
-use x509_cert::{Certificate, TbsCertificate, Version};
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+use x509_cert::{TbsCertificate, Version};
 
 use crate::identity::Principal;
 use crate::pop::VerifiedKey;
@@ -39,14 +36,7 @@ pub const LEAF_LIFETIME_SECS: u64 = 600;
 /// Lifetime of the self-signed root made by [`CertificateAuthority::ephemeral`]: 10 years.
 pub const EPHEMERAL_ROOT_LIFETIME_SECS: u64 = 10 * 365 * 24 * 60 * 60;
 
-const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const ID_CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
-const ID_CE_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const ID_CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-const ID_AT_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-const ID_AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 
 /// Why a certificate could not be built, or a CA not set up.
 #[derive(Debug, thiserror::Error)]
@@ -97,10 +87,25 @@ pub enum CertError {
     Signing(#[source] KeyError),
 }
 
-fn enc(what: &'static str) -> impl FnOnce(der::Error) -> CertError {
-    move |e| CertError::Encoding {
-        what,
-        reason: e.to_string(),
+/// The shared certificate pieces fail with the variant of the same meaning here.
+impl From<X509Error> for CertError {
+    fn from(e: X509Error) -> Self {
+        match e {
+            X509Error::EmptyChain => Self::EmptyChain,
+            X509Error::MalformedCertificate { index, reason } => {
+                Self::MalformedChainCertificate { index, reason }
+            }
+            X509Error::KeyMismatch => Self::KeyMismatch,
+            X509Error::UnsupportedAlgorithm(name) => Self::UnsupportedAlgorithm(name.to_owned()),
+            X509Error::MalformedPublicKey(reason) => Self::MalformedSubjectKey(reason),
+            X509Error::InvalidTime { secs } => Self::InvalidValidity { not_before: secs },
+            X509Error::InvalidValidity { not_before } => Self::InvalidValidity { not_before },
+            X509Error::Encoding { what, source } => Self::Encoding {
+                what,
+                reason: source.to_string(),
+            },
+            X509Error::Signing(e) => Self::Signing(e),
+        }
     }
 }
 
@@ -138,30 +143,11 @@ impl CertificateAuthority {
     /// Fails if the chain is empty or malformed, if the signer's key is not `chain[0]`'s, or if
     /// the signer's algorithm is not one a certificate can name.
     pub fn new(signer: Arc<dyn Signer>, chain: Vec<Vec<u8>>) -> Result<Self, CertError> {
-        let certs = chain
-            .iter()
-            .enumerate()
-            .map(|(index, der)| {
-                Certificate::from_der(der).map_err(|e| CertError::MalformedChainCertificate {
-                    index,
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let issuing = certs.first().ok_or(CertError::EmptyChain)?;
-        let signer_spki = SubjectPublicKeyInfoOwned::from_der(signer.public_key_der())
-            .map_err(|_| CertError::KeyMismatch)?;
-        let tbs = &issuing.tbs_certificate;
-        if signer_spki != tbs.subject_public_key_info {
-            return Err(CertError::KeyMismatch);
-        }
+        let certs = signer_chain(signer.as_ref(), &chain)?;
+        let tbs = &certs[0].tbs_certificate;
         let signature_algorithm = signature_algorithm(signer.algorithm())?;
-        let key_identifier = tbs
-            .get::<SubjectKeyIdentifier>()
-            .ok()
-            .flatten()
-            .map(|(_, ski)| ski.0.as_bytes().to_vec())
-            .unwrap_or_else(|| key_identifier(&signer_spki).to_vec());
+        let key_identifier = certificate_key_identifier(tbs)
+            .unwrap_or_else(|| key_identifier(&tbs.subject_public_key_info).to_vec());
         Ok(Self {
             subject: tbs.subject.clone(),
             signer,
@@ -209,7 +195,7 @@ impl CertificateAuthority {
     }
 
     fn sign(&self, tbs: TbsCertificate) -> Result<Vec<u8>, CertError> {
-        sign_tbs(self.signer.as_ref(), tbs)
+        Ok(sign_tbs(self.signer.as_ref(), tbs)?)
     }
 }
 
@@ -219,41 +205,21 @@ fn self_signed_root(
     common_name: &str,
     not_before: u64,
 ) -> Result<Vec<u8>, CertError> {
-    let spki = SubjectPublicKeyInfoOwned::from_der(signer.public_key_der())
-        .map_err(|e| CertError::MalformedSubjectKey(e.to_string()))?;
-    let name = ca_name(common_name)?;
+    let spki = parse_spki(signer.public_key_der())?;
+    let name = name("sigstack", common_name)?;
     let ski = key_identifier(&spki);
     let extensions = vec![
-        extension(
-            ID_CE_BASIC_CONSTRAINTS,
-            true,
-            &BasicConstraints {
-                ca: true,
-                path_len_constraint: None,
-            },
-            "BasicConstraints",
-        )?,
-        extension(
-            ID_CE_KEY_USAGE,
-            true,
-            &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-            "KeyUsage",
-        )?,
-        extension(
-            ID_CE_SUBJECT_KEY_IDENTIFIER,
-            false,
-            &SubjectKeyIdentifier(
-                OctetString::new(ski.to_vec()).map_err(enc("SubjectKeyIdentifier"))?,
-            ),
-            "SubjectKeyIdentifier",
-        )?,
+        basic_constraints_extension(true, None)?,
+        key_usage_extension(KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
+        subject_key_identifier_extension(&ski)?,
     ];
     let signature_algorithm = signature_algorithm(signer.algorithm())?;
+    // The serial: the first 16 octets of the key identifier, then four zero octets.
     let mut serial = [0u8; 20];
     serial[..16].copy_from_slice(&ski[..16]);
     let tbs = TbsCertificate {
         version: Version::V3,
-        serial_number: positive_serial(serial)?,
+        serial_number: positive_serial(&serial)?,
         signature: signature_algorithm,
         issuer: name.clone(),
         validity: validity(not_before, EPHEMERAL_ROOT_LIFETIME_SECS)?,
@@ -263,106 +229,7 @@ fn self_signed_root(
         subject_unique_id: None,
         extensions: Some(extensions),
     };
-    sign_tbs(signer, tbs)
-}
-
-/// The signatureAlgorithm for a CA key (no parameters, RFC 5758 and RFC 8410).
-fn signature_algorithm(algorithm: Algorithm) -> Result<AlgorithmIdentifierOwned, CertError> {
-    let oid = match algorithm {
-        Algorithm::EcdsaP256Sha256 => ct::ECDSA_WITH_SHA256_OID,
-        Algorithm::EcdsaP384Sha384 => ct::ECDSA_WITH_SHA384_OID,
-        Algorithm::Ed25519 => ct::ED25519_OID,
-        other => return Err(CertError::UnsupportedAlgorithm(other.name().to_owned())),
-    };
-    Ok(AlgorithmIdentifierOwned {
-        oid,
-        parameters: None,
-    })
-}
-
-/// RFC 5280 section 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING contents.
-fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> [u8; 20] {
-    Sha1::digest(spki.subject_public_key.raw_bytes()).into()
-}
-
-fn ca_name(common_name: &str) -> Result<Name, CertError> {
-    let rdn =
-        |oid: ObjectIdentifier, value: &str| -> Result<RelativeDistinguishedName, CertError> {
-            let value = Any::encode_from(&Utf8StringRef::new(value).map_err(enc("CA name"))?)
-                .map_err(enc("CA name"))?;
-            let set = SetOfVec::try_from(vec![AttributeTypeAndValue { oid, value }])
-                .map_err(enc("CA name"))?;
-            Ok(RelativeDistinguishedName(set))
-        };
-    Ok(RdnSequence(vec![
-        rdn(ID_AT_ORGANIZATION, "sigstack")?,
-        rdn(ID_AT_COMMON_NAME, common_name)?,
-    ]))
-}
-
-/// The serial as a positive INTEGER: the top bit is cleared. DER drops leading zero octets,
-/// so the encoding is at most 20 octets (RFC 5280 section 4.1.2.2).
-fn positive_serial(mut serial: [u8; 20]) -> Result<SerialNumber, CertError> {
-    serial[0] &= 0x7f;
-    SerialNumber::new(&serial).map_err(enc("serial number"))
-}
-
-/// RFC 5280 section 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-fn time(secs: u64, not_before: u64) -> Result<Time, CertError> {
-    let invalid = || CertError::InvalidValidity { not_before };
-    let d = Duration::from_secs(secs);
-    let dt = der::DateTime::from_unix_duration(d).map_err(|_| invalid())?;
-    if dt.year() < 2050 {
-        Ok(Time::UtcTime(
-            UtcTime::from_date_time(dt).map_err(|_| invalid())?,
-        ))
-    } else {
-        Ok(Time::GeneralTime(GeneralizedTime::from_date_time(dt)))
-    }
-}
-
-fn validity(not_before: u64, lifetime: u64) -> Result<Validity, CertError> {
-    let not_after = not_before
-        .checked_add(lifetime)
-        .ok_or(CertError::InvalidValidity { not_before })?;
-    Ok(Validity {
-        not_before: time(not_before, not_before)?,
-        not_after: time(not_after, not_before)?,
-    })
-}
-
-fn extension(
-    oid: ObjectIdentifier,
-    critical: bool,
-    value: &impl Encode,
-    what: &'static str,
-) -> Result<x509_cert::ext::Extension, CertError> {
-    raw_extension(oid, critical, value.to_der().map_err(enc(what))?, what)
-}
-
-fn raw_extension(
-    oid: ObjectIdentifier,
-    critical: bool,
-    value: Vec<u8>,
-    what: &'static str,
-) -> Result<x509_cert::ext::Extension, CertError> {
-    Ok(x509_cert::ext::Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value).map_err(enc(what))?,
-    })
-}
-
-/// Encodes `tbs`, has `signer` sign exactly those bytes and wraps them into a Certificate.
-fn sign_tbs(signer: &dyn Signer, tbs: TbsCertificate) -> Result<Vec<u8>, CertError> {
-    let tbs_der = tbs.to_der().map_err(enc("TBSCertificate"))?;
-    let signature = signer.sign(&tbs_der).map_err(CertError::Signing)?;
-    let cert = Certificate {
-        signature_algorithm: tbs.signature.clone(),
-        tbs_certificate: tbs,
-        signature: BitString::from_bytes(&signature).map_err(enc("signature"))?,
-    };
-    cert.to_der().map_err(enc("certificate"))
+    Ok(sign_tbs(signer, tbs)?)
 }
 
 /// Builds and signs the precertificate for `principal`'s `key`.
@@ -407,62 +274,26 @@ fn leaf_tbs(
     not_before: u64,
     poison: bool,
 ) -> Result<TbsCertificate, CertError> {
-    let spki = SubjectPublicKeyInfoOwned::from_der(&key.spki_der)
-        .map_err(|e| CertError::MalformedSubjectKey(e.to_string()))?;
-    let ski =
-        OctetString::new(key_identifier(&spki).to_vec()).map_err(enc("SubjectKeyIdentifier"))?;
-    let aki = AuthorityKeyIdentifier {
-        key_identifier: Some(
-            OctetString::new(ca.key_identifier.clone()).map_err(enc("AuthorityKeyIdentifier"))?,
-        ),
-        authority_cert_issuer: None,
-        authority_cert_serial_number: None,
-    };
+    let spki = parse_spki(&key.spki_der)?;
     let mut extensions = vec![
-        extension(
-            ID_CE_KEY_USAGE,
-            true,
-            &KeyUsage(KeyUsages::DigitalSignature.into()),
-            "KeyUsage",
-        )?,
-        extension(
-            ID_CE_EXT_KEY_USAGE,
-            false,
-            &ExtendedKeyUsage(vec![ID_KP_CODE_SIGNING]),
-            "ExtendedKeyUsage",
-        )?,
-        extension(
-            ID_CE_SUBJECT_KEY_IDENTIFIER,
-            false,
-            &SubjectKeyIdentifier(ski),
-            "SubjectKeyIdentifier",
-        )?,
-        extension(
-            ID_CE_AUTHORITY_KEY_IDENTIFIER,
-            false,
-            &aki,
-            "AuthorityKeyIdentifier",
-        )?,
+        key_usage_extension(KeyUsage(KeyUsages::DigitalSignature.into()))?,
+        extended_key_usage_extension(vec![ID_KP_CODE_SIGNING], false)?,
+        subject_key_identifier_extension(&key_identifier(&spki))?,
+        authority_key_identifier_extension(&ca.key_identifier)?,
     ];
     for e in std::iter::once(subject_alt_name(principal)).chain(sigstore_extensions(principal)) {
-        extensions.push(raw_extension(
-            e.oid,
-            e.critical,
-            e.value,
-            "identity extension",
-        )?);
+        extensions.push(raw_extension(e.oid, e.critical, e.value)?);
     }
     if poison {
         extensions.push(raw_extension(
             ct::CT_POISON_OID,
             true,
             ct::POISON_EXTENSION_VALUE.to_vec(),
-            "CT poison",
         )?);
     }
     Ok(TbsCertificate {
         version: Version::V3,
-        serial_number: positive_serial(serial)?,
+        serial_number: positive_serial(&serial)?,
         signature: ca.signature_algorithm.clone(),
         issuer: ca.subject.clone(),
         validity: validity(not_before, LEAF_LIFETIME_SECS)?,
@@ -488,7 +319,10 @@ pub fn build_final_certificate(
         .map_err(CertError::ForeignPrecertificate)?;
     let tbs_der =
         ct::final_tbs_from_precert(precert_der, scts).map_err(CertError::Precertificate)?;
-    let tbs = TbsCertificate::from_der(&tbs_der).map_err(enc("final TBSCertificate"))?;
+    let tbs = TbsCertificate::from_der(&tbs_der).map_err(|e| CertError::Encoding {
+        what: "final TBSCertificate",
+        reason: e.to_string(),
+    })?;
     let cert = ca.sign(tbs)?;
     // The signature covers `tbs_der` only if re-encoding gave back the same bytes; ct builds
     // canonical DER, so this holds, but a mismatch must never leave the CA.
@@ -507,7 +341,12 @@ mod tests {
     use super::*;
     use crate::identity::SubjectAltName;
     use crate::pop::KeyType;
+    use der::Encode;
+    use sigstack_x509::ID_CE_SUBJECT_KEY_IDENTIFIER;
+    use spki::SubjectPublicKeyInfoOwned;
     use std::collections::BTreeMap;
+    use x509_cert::ext::pkix::{AuthorityKeyIdentifier, ExtendedKeyUsage, SubjectKeyIdentifier};
+    use x509_cert::Certificate;
 
     const NOW: u64 = 1_783_500_000;
 
@@ -724,17 +563,6 @@ mod tests {
         assert!(matches!(
             build_final_certificate(&other, &final_der, &scts),
             Err(CertError::Precertificate(_))
-        ));
-    }
-
-    #[test]
-    fn times_switch_to_generalized_time_in_2050() {
-        let y2050 = 2_524_608_000; // 2050-01-01T00:00:00Z
-        assert!(matches!(time(y2050 - 1, 0).unwrap(), Time::UtcTime(_)));
-        assert!(matches!(time(y2050, 0).unwrap(), Time::GeneralTime(_)));
-        assert!(matches!(
-            validity(u64::MAX, 1),
-            Err(CertError::InvalidValidity { .. })
         ));
     }
 }

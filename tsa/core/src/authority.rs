@@ -9,11 +9,12 @@ use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
-use der::asn1::{Int, OctetString, SetOfVec, UtcTime};
+use der::asn1::{Int, OctetString, SetOfVec};
 use der::{Any, Decode, Encode};
 use sha2::Digest;
 use sigstack_keys::{Algorithm, KeyError, Signer};
-use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
+use sigstack_x509::{signer_chain, X509Error};
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
@@ -253,23 +254,9 @@ impl TimestampAuthority {
         chain: Vec<Vec<u8>>,
         config: AuthorityConfig,
     ) -> Result<Self, AuthorityError> {
-        let certs = chain
-            .iter()
-            .enumerate()
-            .map(|(index, der)| {
-                Certificate::from_der(der).map_err(|e| AuthorityError::MalformedCertificate {
-                    index,
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let leaf = certs.first().ok_or(AuthorityError::EmptyChain)?;
-        let spki = SubjectPublicKeyInfoOwned::from_der(signer.public_key_der())
-            .map_err(|_| AuthorityError::KeyMismatch)?;
+        let certs = signer_chain(signer.as_ref(), &chain).map_err(chain_error)?;
+        let leaf = &certs[0];
         let tbs = &leaf.tbs_certificate;
-        if spki != tbs.subject_public_key_info {
-            return Err(AuthorityError::KeyMismatch);
-        }
         check_tsa_certificate(leaf)?;
         if let Some(a) = config.accuracy {
             if a.millis > 999 || a.micros > 999 {
@@ -501,17 +488,21 @@ impl TimestampAuthority {
     }
 }
 
+/// What [`signer_chain`] refuses, as this authority says it: an empty chain, a malformed
+/// certificate, or a signer whose key is not the TSA certificate's.
+fn chain_error(e: X509Error) -> AuthorityError {
+    match e {
+        X509Error::EmptyChain => AuthorityError::EmptyChain,
+        X509Error::MalformedCertificate { index, reason } => {
+            AuthorityError::MalformedCertificate { index, reason }
+        }
+        _ => AuthorityError::KeyMismatch,
+    }
+}
+
 /// signingTime (RFC 5652 section 11.3): UTCTime through 2049, GeneralizedTime after.
 fn signing_time(secs: u64) -> Result<Any, AuthorityError> {
-    let dt = der::DateTime::from_unix_duration(Duration::from_secs(secs))
-        .map_err(|_| AuthorityError::InvalidTime)?;
-    let time = if dt.year() < 2050 {
-        x509_cert::time::Time::UtcTime(
-            UtcTime::from_date_time(dt).map_err(|_| AuthorityError::InvalidTime)?,
-        )
-    } else {
-        x509_cert::time::Time::GeneralTime(der::asn1::GeneralizedTime::from_date_time(dt))
-    };
+    let time = sigstack_x509::time(secs).map_err(|_| AuthorityError::InvalidTime)?;
     Any::encode_from(&time).map_err(enc("signingTime"))
 }
 

@@ -1,37 +1,31 @@
 //! TSA certificates: a self-signed root and a timestamping leaf chained to it, for development
 //! and `sigstack up`; and PEM chain encoding/decoding.
 //!
-//! Built with `x509-cert` structures and signed through [`sigstack_keys::Signer`] (as the
-//! `fulcio` crate builds its certificates), not with rcgen: the TBSCertificate is encoded here
-//! and handed to the signer, so a root key held in an HSM or KMS works unchanged, and we
-//! control every extension's criticality (RFC 3161 section 2.3 wants the EKU critical).
+//! Assembled from the pieces of [`sigstack_x509`] (as the `fulcio` crate assembles its
+//! certificates) on `x509-cert` structures, and signed through [`sigstack_keys::Signer`], so a
+//! root key held in an HSM or KMS works unchanged. Not with rcgen: it writes the extensions it
+//! knows in a fixed order of its own (AuthorityKeyIdentifier first, SubjectKeyIdentifier
+//! before BasicConstraints) and its ExtendedKeyUsage non-critical, where these certificates
+//! start with BasicConstraints and RFC 3161 section 2.3 wants the EKU critical. Keeping these
+//! bytes would leave rcgen nothing but the outer SEQUENCEs to write, it cannot sign through a
+//! `Signer` as such, and it would bring a crypto backend into this pure core (the
+//! `sigstack_x509` crate documentation has the details).
 
-use std::time::Duration;
-
-use der::asn1::{BitString, OctetString, SetOfVec, Utf8StringRef};
-use der::{Any, Decode, Encode};
-use sha2::Digest;
+use der::Decode;
 use sigstack_keys::{Algorithm, KeyError, Signer};
-use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
-use x509_cert::attr::AttributeTypeAndValue;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
-    SubjectKeyIdentifier,
+use sigstack_x509::{
+    authority_key_identifier_extension, basic_constraints_extension, certificate_key_identifier,
+    check_signer_key, extended_key_usage_extension, key_identifier_sha256, key_usage_extension,
+    name, parse_spki, positive_serial, sign_tbs, signature_algorithm,
+    subject_key_identifier_extension, validity, X509Error,
 };
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::ext::Extension;
-use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::time::{Time, Validity};
+use x509_cert::name::Name;
 use x509_cert::{Certificate, TbsCertificate, Version};
 
-use crate::authority::{ECDSA_WITH_SHA256, ECDSA_WITH_SHA384, ID_KP_TIME_STAMPING};
-
-const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const ID_CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
-const ID_CE_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const ID_CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-const ID_AT_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-const ID_AT_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+use crate::authority::ID_KP_TIME_STAMPING;
 
 /// Default lifetime of development TSA certificates: 10 years.
 pub const DEV_CERT_LIFETIME_SECS: u64 = 10 * 365 * 24 * 60 * 60;
@@ -57,9 +51,39 @@ pub enum CertError {
     /// The PEM holds no certificate.
     #[error("no CERTIFICATE in the PEM")]
     EmptyChain,
+    /// The issuer's key is not the public key of the issuer certificate given with it.
+    #[error("the issuer key does not match the issuer certificate's public key")]
+    KeyMismatch,
     /// The signer failed.
     #[error("the certificate signer failed")]
     Signing(#[source] KeyError),
+}
+
+/// The shared certificate pieces fail with the variant of the same meaning here.
+impl From<X509Error> for CertError {
+    fn from(e: X509Error) -> Self {
+        match e {
+            X509Error::Encoding { what, source } => Self::Malformed {
+                what,
+                reason: source.to_string(),
+            },
+            X509Error::MalformedPublicKey(reason) => Self::Malformed {
+                what: "public key",
+                reason,
+            },
+            X509Error::MalformedCertificate { reason, .. } => Self::Malformed {
+                what: "certificate",
+                reason,
+            },
+            X509Error::UnsupportedAlgorithm(name) => Self::UnsupportedAlgorithm(name),
+            X509Error::InvalidTime { .. } | X509Error::InvalidValidity { .. } => {
+                Self::InvalidValidity
+            }
+            X509Error::EmptyChain => Self::EmptyChain,
+            X509Error::KeyMismatch => Self::KeyMismatch,
+            X509Error::Signing(e) => Self::Signing(e),
+        }
+    }
 }
 
 fn enc(what: &'static str) -> impl Fn(der::Error) -> CertError {
@@ -89,37 +113,24 @@ impl CertificateParams {
     /// A self-signed CA certificate for `key`: BasicConstraints CA (critical), KeyUsage
     /// keyCertSign + cRLSign (critical), SubjectKeyIdentifier.
     pub fn self_signed_root(&self, key: &dyn Signer) -> Result<Vec<u8>, CertError> {
-        let spki = spki_of(key.public_key_der())?;
+        let spki = parse_spki(key.public_key_der())?;
         let name = name(&self.organization, &self.common_name)?;
-        let ski = key_identifier(&spki);
         let extensions = vec![
-            extension(
-                ID_CE_BASIC_CONSTRAINTS,
-                true,
-                &BasicConstraints {
-                    ca: true,
-                    path_len_constraint: Some(0),
-                },
-            )?,
-            extension(
-                ID_CE_KEY_USAGE,
-                true,
-                &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-            )?,
-            extension(
-                ID_CE_SUBJECT_KEY_IDENTIFIER,
-                false,
-                &SubjectKeyIdentifier(OctetString::new(ski.to_vec()).map_err(enc("SKI"))?),
-            )?,
+            basic_constraints_extension(true, Some(0))?,
+            key_usage_extension(KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
+            subject_key_identifier_extension(&key_identifier_sha256(&spki))?,
         ];
         let tbs = self.tbs(key, name.clone(), name, spki, extensions)?;
-        sign_tbs(key, tbs)
+        Ok(sign_tbs(key, tbs)?)
     }
 
     /// A TSA certificate for the public key `subject_spki_der` (DER SPKI), issued by
     /// `issuer_key` whose certificate is `issuer_cert_der`: KeyUsage digitalSignature
     /// (critical), ExtendedKeyUsage timeStamping (critical, RFC 3161 section 2.3),
     /// SubjectKeyIdentifier, AuthorityKeyIdentifier, BasicConstraints CA:false.
+    ///
+    /// Refuses an `issuer_key` that is not the key of `issuer_cert_der`
+    /// ([`CertError::KeyMismatch`]): the leaf would not chain to that certificate.
     pub fn tsa_leaf(
         &self,
         subject_spki_der: &[u8],
@@ -127,59 +138,21 @@ impl CertificateParams {
         issuer_cert_der: &[u8],
     ) -> Result<Vec<u8>, CertError> {
         let issuer = Certificate::from_der(issuer_cert_der).map_err(enc("issuer certificate"))?;
-        let spki = spki_of(subject_spki_der)?;
-        let issuer_spki = spki_of(issuer_key.public_key_der())?;
-        let aki = issuer
-            .tbs_certificate
-            .get::<SubjectKeyIdentifier>()
-            .ok()
-            .flatten()
-            .map(|(_, ski)| ski.0.as_bytes().to_vec())
-            .unwrap_or_else(|| key_identifier(&issuer_spki).to_vec());
-        let ski = key_identifier(&spki);
+        let spki = parse_spki(subject_spki_der)?;
+        let issuer_tbs = issuer.tbs_certificate;
+        check_signer_key(issuer_key, &issuer_tbs.subject_public_key_info)?;
+        let aki = certificate_key_identifier(&issuer_tbs)
+            .unwrap_or_else(|| key_identifier_sha256(&issuer_tbs.subject_public_key_info).to_vec());
         let extensions = vec![
-            extension(
-                ID_CE_BASIC_CONSTRAINTS,
-                true,
-                &BasicConstraints {
-                    ca: false,
-                    path_len_constraint: None,
-                },
-            )?,
-            extension(
-                ID_CE_KEY_USAGE,
-                true,
-                &KeyUsage(KeyUsages::DigitalSignature.into()),
-            )?,
-            extension(
-                ID_CE_EXT_KEY_USAGE,
-                true,
-                &ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]),
-            )?,
-            extension(
-                ID_CE_SUBJECT_KEY_IDENTIFIER,
-                false,
-                &SubjectKeyIdentifier(OctetString::new(ski.to_vec()).map_err(enc("SKI"))?),
-            )?,
-            extension(
-                ID_CE_AUTHORITY_KEY_IDENTIFIER,
-                false,
-                &AuthorityKeyIdentifier {
-                    key_identifier: Some(OctetString::new(aki).map_err(enc("AKI"))?),
-                    authority_cert_issuer: None,
-                    authority_cert_serial_number: None,
-                },
-            )?,
+            basic_constraints_extension(false, None)?,
+            key_usage_extension(KeyUsage(KeyUsages::DigitalSignature.into()))?,
+            extended_key_usage_extension(vec![ID_KP_TIME_STAMPING], true)?,
+            subject_key_identifier_extension(&key_identifier_sha256(&spki))?,
+            authority_key_identifier_extension(&aki)?,
         ];
         let subject = name(&self.organization, &self.common_name)?;
-        let tbs = self.tbs(
-            issuer_key,
-            issuer.tbs_certificate.subject.clone(),
-            subject,
-            spki,
-            extensions,
-        )?;
-        sign_tbs(issuer_key, tbs)
+        let tbs = self.tbs(issuer_key, issuer_tbs.subject, subject, spki, extensions)?;
+        Ok(sign_tbs(issuer_key, tbs)?)
     }
 
     fn tbs(
@@ -190,25 +163,26 @@ impl CertificateParams {
         spki: SubjectPublicKeyInfoOwned,
         extensions: Vec<Extension>,
     ) -> Result<TbsCertificate, CertError> {
+        // The serial is never 0 (a positive INTEGER): an all-zero draw becomes 1.
         let mut serial = self.serial;
         serial[0] &= 0x7f;
         if serial.iter().all(|&b| b == 0) {
             serial[15] = 1;
         }
-        let not_after = self
-            .not_before
-            .checked_add(self.lifetime_secs)
-            .ok_or(CertError::InvalidValidity)?;
+        let validity = validity(self.not_before, self.lifetime_secs)?;
+        // ECDSA P-256/P-384 only, the algorithms the TSA signs with.
+        let signature = match signer.algorithm() {
+            alg @ (Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384) => {
+                signature_algorithm(alg)?
+            }
+            other => return Err(CertError::UnsupportedAlgorithm(other.name())),
+        };
         Ok(TbsCertificate {
             version: Version::V3,
-            serial_number: x509_cert::serial_number::SerialNumber::new(&serial)
-                .map_err(enc("serial"))?,
-            signature: signature_algorithm(signer.algorithm())?,
+            serial_number: positive_serial(&serial)?,
+            signature,
             issuer,
-            validity: Validity {
-                not_before: time(self.not_before)?,
-                not_after: time(not_after)?,
-            },
+            validity,
             subject,
             subject_public_key_info: spki,
             issuer_unique_id: None,
@@ -216,87 +190,6 @@ impl CertificateParams {
             extensions: Some(extensions),
         })
     }
-}
-
-fn spki_of(der: &[u8]) -> Result<SubjectPublicKeyInfoOwned, CertError> {
-    SubjectPublicKeyInfoOwned::from_der(der).map_err(enc("public key"))
-}
-
-fn signature_algorithm(algorithm: Algorithm) -> Result<AlgorithmIdentifierOwned, CertError> {
-    let oid = match algorithm {
-        Algorithm::EcdsaP256Sha256 => ECDSA_WITH_SHA256,
-        Algorithm::EcdsaP384Sha384 => ECDSA_WITH_SHA384,
-        other => return Err(CertError::UnsupportedAlgorithm(other.name())),
-    };
-    Ok(AlgorithmIdentifierOwned {
-        oid,
-        parameters: None,
-    })
-}
-
-/// RFC 7093 section 2 method 1: the leftmost 160 bits of the SHA-256 of the subjectPublicKey
-/// BIT STRING contents.
-fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> [u8; 20] {
-    let digest = sha2::Sha256::digest(spki.subject_public_key.raw_bytes());
-    let mut out = [0u8; 20];
-    out.copy_from_slice(&digest[..20]);
-    out
-}
-
-fn name(organization: &str, common_name: &str) -> Result<Name, CertError> {
-    let rdn = |oid: ObjectIdentifier,
-               value: &str|
-     -> Result<RelativeDistinguishedName, CertError> {
-        let value = Any::encode_from(&Utf8StringRef::new(value).map_err(enc("name"))?)
-            .map_err(enc("name"))?;
-        Ok(RelativeDistinguishedName(
-            SetOfVec::try_from(vec![AttributeTypeAndValue { oid, value }]).map_err(enc("name"))?,
-        ))
-    };
-    Ok(RdnSequence(vec![
-        rdn(ID_AT_ORGANIZATION, organization)?,
-        rdn(ID_AT_COMMON_NAME, common_name)?,
-    ]))
-}
-
-/// RFC 5280 section 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-fn time(secs: u64) -> Result<Time, CertError> {
-    let dt = der::DateTime::from_unix_duration(Duration::from_secs(secs))
-        .map_err(|_| CertError::InvalidValidity)?;
-    if dt.year() < 2050 {
-        Ok(Time::UtcTime(
-            der::asn1::UtcTime::from_date_time(dt).map_err(|_| CertError::InvalidValidity)?,
-        ))
-    } else {
-        Ok(Time::GeneralTime(
-            der::asn1::GeneralizedTime::from_date_time(dt),
-        ))
-    }
-}
-
-fn extension(
-    oid: ObjectIdentifier,
-    critical: bool,
-    value: &impl Encode,
-) -> Result<Extension, CertError> {
-    Ok(Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value.to_der().map_err(enc("extension"))?)
-            .map_err(enc("extension"))?,
-    })
-}
-
-fn sign_tbs(signer: &dyn Signer, tbs: TbsCertificate) -> Result<Vec<u8>, CertError> {
-    let tbs_der = tbs.to_der().map_err(enc("TBSCertificate"))?;
-    let signature = signer.sign(&tbs_der).map_err(CertError::Signing)?;
-    Certificate {
-        signature_algorithm: tbs.signature.clone(),
-        tbs_certificate: tbs,
-        signature: BitString::from_bytes(&signature).map_err(enc("signature"))?,
-    }
-    .to_der()
-    .map_err(enc("certificate"))
 }
 
 /// The DER certificates of a PEM bundle, in file order. Anything other than `CERTIFICATE`
@@ -346,4 +239,47 @@ pub fn chain_to_pem(chain: &[Vec<u8>]) -> Result<String, CertError> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigstack_keys::SoftwareKey;
+
+    fn params(cn: &str) -> CertificateParams {
+        CertificateParams {
+            common_name: cn.into(),
+            organization: "sigstack-test".into(),
+            not_before: 1_700_000_000,
+            lifetime_secs: DEV_CERT_LIFETIME_SECS,
+            serial: [0; 16],
+        }
+    }
+
+    #[test]
+    fn leaf_issuer_key_must_be_the_issuer_certificates() {
+        let root_key = SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
+        let other = SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
+        let leaf_key = SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
+        let root = params("root").self_signed_root(&root_key).unwrap();
+        assert!(matches!(
+            params("leaf").tsa_leaf(leaf_key.public_key_der(), &other, &root),
+            Err(CertError::KeyMismatch)
+        ));
+        let leaf = params("leaf")
+            .tsa_leaf(leaf_key.public_key_der(), &root_key, &root)
+            .unwrap();
+        // An all-zero serial draw still gives a positive serial, 1.
+        let leaf = Certificate::from_der(&leaf).unwrap();
+        assert_eq!(leaf.tbs_certificate.serial_number.as_bytes(), [1]);
+    }
+
+    #[test]
+    fn ed25519_cannot_sign_tsa_certificates() {
+        let key = SoftwareKey::generate(Algorithm::Ed25519);
+        assert!(matches!(
+            params("root").self_signed_root(&key),
+            Err(CertError::UnsupportedAlgorithm("ed25519"))
+        ));
+    }
 }
