@@ -15,15 +15,93 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 use sigstack_keys::HashAlgorithm;
 
+use crate::de::{parse_document, refusal, Field, List, Obj, Sent, Text};
 use crate::pki::Verifier;
 use crate::util::{
-    as_object, b64, b64_dsse_decode, b64_std_decode, invalid, member, parse_object, req_array,
-    req_object, req_str, sha256_hex, type_name, MAX_SIGNATURES,
+    b64, b64_dsse_decode, b64_std_decode, bounded, invalid, required, required_text, sha256_hex,
+    MAX_SIGNATURES,
 };
 use crate::{jcs, CanonicalEntry, EntryError, IndexKey};
+
+/// `spec` of a dsse v0.0.1 entry.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Spec<'a> {
+    #[serde(rename = "proposedContent", borrow)]
+    pub(crate) proposed_content: Option<Obj<ProposedContent<'a>>>,
+    pub(crate) signatures: Option<Sent>,
+    #[serde(rename = "envelopeHash")]
+    pub(crate) envelope_hash: Option<Sent>,
+    #[serde(rename = "payloadHash")]
+    pub(crate) payload_hash: Option<Sent>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct ProposedContent<'a> {
+    /// The envelope as a JSON string: its hash is of these exact characters.
+    #[serde(borrow)]
+    envelope: Option<Text<'a>>,
+    #[serde(borrow)]
+    verifiers: Option<List<Text<'a, Base64Items>>>,
+}
+
+refusal!(Base64Items, |found| format!(
+    "items must be base64 strings, found {found}"
+));
+
+/// The fields type errors in `spec` are reported under.
+pub(crate) const FIELDS: &[Field] = &[
+    Field::at("spec.signatures"),
+    Field::at("spec.envelopeHash"),
+    Field::at("spec.payloadHash"),
+    Field::at("spec.proposedContent"),
+    Field::at("spec.proposedContent.envelope"),
+    Field::at("spec.proposedContent.verifiers"),
+];
+
+const ENV: &str = "spec.proposedContent.envelope";
+
+/// The DSSE envelope, parsed from the `proposedContent.envelope` string.
+#[derive(Debug, Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "payloadType", borrow)]
+    payload_type: Option<Text<'a, PayloadTypeString>>,
+    #[serde(borrow)]
+    payload: Option<Text<'a, PayloadString>>,
+    #[serde(borrow)]
+    signatures: Option<List<Obj<EnvelopeSig<'a>>, SignatureCount>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvelopeSig<'a> {
+    #[serde(borrow)]
+    sig: Option<Text<'a, SigString>>,
+}
+
+refusal!(PayloadTypeString, |_found| String::from(
+    "payloadType must be a string"
+));
+refusal!(PayloadString, |_found| String::from(
+    "payload must be a string"
+));
+refusal!(SigString, |_found| String::from(
+    "signatures[].sig must be a string"
+));
+refusal!(SignatureCount, |_found| format!(
+    "must contain 1 to {MAX_SIGNATURES} signatures"
+));
+
+/// The fields type errors in the envelope are reported under (the envelope itself otherwise).
+const ENVELOPE_FIELDS: &[Field] = &[
+    Field::below(
+        "spec.proposedContent.envelope.signatures[]",
+        "spec.proposedContent.envelope.signatures",
+    ),
+    Field::below("spec.proposedContent.envelope.signatures[].sig", ENV),
+];
 
 /// The payload type of in-toto statements, whose subject digests become search keys.
 pub(crate) const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -118,48 +196,27 @@ pub(crate) fn in_toto_index_keys(payload_type: &str, payload: &[u8]) -> Vec<Inde
     keys
 }
 
-pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, EntryError> {
-    if let Some(s) = member(spec, "signatures") {
-        if !matches!(s, Value::Array(a) if a.is_empty()) {
-            return Err(invalid(
-                "spec.signatures",
-                "is computed by the log and must not be sent with proposedContent",
-            ));
-        }
+pub(crate) fn canonicalize(spec: &Spec<'_>) -> Result<CanonicalEntry, EntryError> {
+    const COMPUTED: &str = "is computed by the log and must not be sent with proposedContent";
+    if spec.signatures.is_some_and(|s| !s.empty_array) {
+        return Err(invalid("spec.signatures", COMPUTED));
     }
-    for (key, field) in [
-        ("envelopeHash", "spec.envelopeHash"),
-        ("payloadHash", "spec.payloadHash"),
-    ] {
-        if member(spec, key).is_some() {
-            return Err(invalid(
-                field,
-                "is computed by the log and must not be sent with proposedContent",
-            ));
-        }
+    if spec.envelope_hash.is_some() {
+        return Err(invalid("spec.envelopeHash", COMPUTED));
     }
-    let proposed = req_object(spec, "proposedContent", "spec.proposedContent")?;
-    let envelope_text = req_str(proposed, "envelope", "spec.proposedContent.envelope")?;
-    let verifier_items = req_array(
-        proposed,
-        "verifiers",
+    if spec.payload_hash.is_some() {
+        return Err(invalid("spec.payloadHash", COMPUTED));
+    }
+    let proposed = required(&spec.proposed_content, "spec.proposedContent")?;
+    let envelope_text = required_text(&proposed.envelope, ENV)?;
+    let verifier_items = bounded(
+        &proposed.verifiers,
         "spec.proposedContent.verifiers",
         MAX_SIGNATURES,
     )?;
     let mut verifier_pems = Vec::with_capacity(verifier_items.len());
-    for item in verifier_items {
-        match item {
-            Value::String(s) if s.is_empty() => {}
-            Value::String(s) => {
-                verifier_pems.push(b64_std_decode("spec.proposedContent.verifiers", s)?)
-            }
-            other => {
-                return Err(invalid(
-                    "spec.proposedContent.verifiers",
-                    format!("items must be base64 strings, found {}", type_name(other)),
-                ))
-            }
-        }
+    for item in verifier_items.iter().filter(|s| !s.is_empty()) {
+        verifier_pems.push(b64_std_decode("spec.proposedContent.verifiers", item)?);
     }
     if verifier_pems.is_empty() {
         return Err(invalid(
@@ -168,25 +225,15 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
         ));
     }
 
-    let envelope = parse_object(envelope_text.as_bytes()).map_err(|e| {
-        invalid(
-            "spec.proposedContent.envelope",
-            format!("not a DSSE envelope: {e}"),
-        )
-    })?;
-    const ENV: &str = "spec.proposedContent.envelope";
-    let payload_type = match member(&envelope, "payloadType") {
-        None => "",
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(invalid(ENV, "payloadType must be a string")),
-    };
-    let payload_text = match member(&envelope, "payload") {
-        None => "",
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(invalid(ENV, "payload must be a string")),
-    };
+    let envelope: Envelope<'_> =
+        parse_document(envelope_text, ENV, ENVELOPE_FIELDS).map_err(|e| match e {
+            EntryError::Malformed(_) => invalid(ENV, format!("not a DSSE envelope: {e}")),
+            other => other,
+        })?;
+    let payload_type = envelope.payload_type.as_deref().unwrap_or("");
+    let payload_text = envelope.payload.as_deref().unwrap_or("");
     let payload = b64_dsse_decode("spec.proposedContent.envelope.payload", payload_text)?;
-    let sig_items = req_array(&envelope, "signatures", ENV, MAX_SIGNATURES).map_err(|_| {
+    let sig_items = bounded(&envelope.signatures, ENV, MAX_SIGNATURES).map_err(|_| {
         invalid(
             ENV,
             format!("must contain 1 to {MAX_SIGNATURES} signatures"),
@@ -194,12 +241,7 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
     })?;
     let mut signatures = Vec::with_capacity(sig_items.len());
     for item in sig_items {
-        let obj = as_object(item, "spec.proposedContent.envelope.signatures")?;
-        let sig_text = match member(obj, "sig") {
-            None => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(invalid(ENV, "signatures[].sig must be a string")),
-        };
+        let sig_text = item.sig.as_deref().unwrap_or("").to_owned();
         let sig = b64_dsse_decode("spec.proposedContent.envelope.signatures[].sig", &sig_text)
             .ok()
             .filter(|s| !s.is_empty());

@@ -9,39 +9,89 @@
 //! - the canonical body keeps `data.hash` as sent, the signature bytes re-encoded, and the
 //!   verifier as its canonical PEM; then RFC 8785.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
 use sigstack_keys::HashAlgorithm;
 
 use std::sync::Arc;
 
 use crate::cache::{Prepared, VerifierCache};
+use crate::de::{Field, Obj, Text};
 use crate::pki::Verifier;
-use crate::util::{b64, b64_std_decode, invalid, req_object, req_str};
+use crate::util::{b64, b64_std_decode, invalid, required, required_text};
 use crate::{jcs, CanonicalEntry, EntryError, IndexKey};
 
+/// `spec` of a hashedrekord v0.0.1 entry.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Spec<'a> {
+    #[serde(borrow)]
+    pub(crate) signature: Option<Obj<Signature<'a>>>,
+    #[serde(borrow)]
+    pub(crate) data: Option<Obj<Data<'a>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Signature<'a> {
+    #[serde(borrow)]
+    content: Option<Text<'a>>,
+    #[serde(rename = "publicKey", borrow)]
+    public_key: Option<Obj<PublicKey<'a>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct PublicKey<'a> {
+    #[serde(borrow)]
+    content: Option<Text<'a>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Data<'a> {
+    #[serde(borrow)]
+    hash: Option<Obj<Hash<'a>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Hash<'a> {
+    #[serde(borrow)]
+    algorithm: Option<Text<'a>>,
+    #[serde(borrow)]
+    value: Option<Text<'a>>,
+}
+
+/// The fields type errors in `spec` are reported under.
+pub(crate) const FIELDS: &[Field] = &[
+    Field::at("spec.signature"),
+    Field::at("spec.signature.content"),
+    Field::at("spec.signature.publicKey"),
+    Field::at("spec.signature.publicKey.content"),
+    Field::at("spec.data"),
+    Field::at("spec.data.hash"),
+    Field::at("spec.data.hash.algorithm"),
+    Field::at("spec.data.hash.value"),
+];
+
 pub(crate) fn canonicalize(
-    spec: &Map<String, Value>,
+    spec: &Spec<'_>,
     cache: Option<&VerifierCache>,
 ) -> Result<CanonicalEntry, EntryError> {
     const KEY_FIELD: &str = "spec.signature.publicKey.content";
-    let signature = req_object(spec, "signature", "spec.signature")?;
-    let sig_b64 = req_str(signature, "content", "spec.signature.content")?;
+    let signature = required(&spec.signature, "spec.signature")?;
+    let sig_b64 = required_text(&signature.content, "spec.signature.content")?;
     let sig = b64_std_decode("spec.signature.content", sig_b64)?;
     if sig.is_empty() {
         return Err(invalid("spec.signature.content", "must not be empty"));
     }
-    let public_key = req_object(signature, "publicKey", "spec.signature.publicKey")?;
-    let key_b64 = req_str(public_key, "content", KEY_FIELD)?;
+    let public_key = required(&signature.public_key, "spec.signature.publicKey")?;
+    let key_b64 = required_text(&public_key.content, KEY_FIELD)?;
     let prepared = match cache {
         Some(cache) => cache.get_or_parse(KEY_FIELD, key_b64)?,
         None => Arc::new(Prepared::parse_b64_pem(KEY_FIELD, key_b64)?),
     };
     let verifier = &prepared.verifier;
 
-    let data = req_object(spec, "data", "spec.data")?;
-    let hash = req_object(data, "hash", "spec.data.hash")?;
-    let algorithm = req_str(hash, "algorithm", "spec.data.hash.algorithm")?;
-    let value = req_str(hash, "value", "spec.data.hash.value")?;
+    let data = required(&spec.data, "spec.data")?;
+    let hash = required(&data.hash, "spec.data.hash")?;
+    let algorithm = required_text(&hash.algorithm, "spec.data.hash.algorithm")?;
+    let value = required_text(&hash.value, "spec.data.hash.value")?;
     let alg = match algorithm {
         "sha256" => HashAlgorithm::Sha256,
         "sha384" => HashAlgorithm::Sha384,
@@ -130,6 +180,35 @@ pub(crate) fn verify_prehashed(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_request_is_read_without_copying_its_strings() {
+        let doc: serde_json::Value = serde_json::from_slice(&sigstack_test_vectors::read(
+            "rekor/v1/hashedrekord-v0.0.1/proposed-entry.json",
+        ))
+        .unwrap();
+        // As sigstore-python and sigstore-js send it, and as Go clients do (`kind` last).
+        let spec = doc["spec"].to_string();
+        for text in [
+            doc.to_string(),
+            format!(r#"{{"apiVersion":"0.0.1","spec":{spec},"kind":"hashedrekord"}}"#),
+        ] {
+            let entry = crate::ProposedEntry::parse_v1(text.as_bytes()).unwrap();
+            let Ok(crate::Spec::HashedRekordV001(spec)) = &entry.spec else {
+                panic!("{entry:?}");
+            };
+            let signature = spec.signature.as_ref().unwrap();
+            let hash = spec.data.as_ref().unwrap().hash.as_ref().unwrap();
+            for text in [
+                &signature.content,
+                &signature.public_key.as_ref().unwrap().content,
+                &hash.algorithm,
+                &hash.value,
+            ] {
+                assert!(text.as_ref().unwrap().is_borrowed());
+            }
+        }
+    }
 
     #[test]
     fn the_body_is_the_canonical_json_of_the_entry() {

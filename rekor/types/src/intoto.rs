@@ -11,55 +11,106 @@
 //! - the canonical body keeps `payloadType`, the signatures in request order with `keyid` (only
 //!   when non-empty), `publicKey` bytes exactly as sent and `sig`; the payload itself is dropped.
 
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sigstack_keys::HashAlgorithm;
 
+use crate::de::{refusal, Field, List, Obj, Text};
 use crate::dsse::{in_toto_index_keys, pae, EnvelopeSignature};
 use crate::pki::Verifier;
 use crate::util::{
-    as_object, b64, b64_dsse_decode, b64_std_decode, invalid, member, opt_str, req_array,
-    req_object, req_str, sha256_hex, type_name, MAX_SIGNATURES,
+    b64, b64_dsse_decode, b64_std_decode, bounded, invalid, required, required_text, sha256_hex,
+    MAX_SIGNATURES,
 };
 use crate::{jcs, CanonicalEntry, EntryError, IndexKey};
 
-fn check_sha256(obj: &Map<String, Value>, field: &'static str) -> Result<(), EntryError> {
-    let alg = req_str(obj, "algorithm", field)?;
-    let value = req_str(obj, "value", field)?;
+/// `spec` of an intoto v0.0.2 entry.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Spec<'a> {
+    #[serde(borrow)]
+    pub(crate) content: Option<Obj<Content<'a>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Content<'a> {
+    #[serde(borrow)]
+    envelope: Option<Obj<Envelope<'a>, AnEnvelopeObject>>,
+    #[serde(borrow)]
+    hash: Option<Obj<Hash<'a>>>,
+    #[serde(rename = "payloadHash", borrow)]
+    payload_hash: Option<Obj<Hash<'a>>>,
+}
+
+refusal!(AnEnvelopeObject, |found| format!(
+    "must be an object in intoto v0.0.2, found {found}"
+));
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Hash<'a> {
+    #[serde(borrow)]
+    algorithm: Option<Text<'a>>,
+    #[serde(borrow)]
+    value: Option<Text<'a>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Envelope<'a> {
+    #[serde(rename = "payloadType", borrow)]
+    payload_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    payload: Option<Text<'a>>,
+    #[serde(borrow)]
+    signatures: Option<List<Obj<Signature<'a>>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Signature<'a> {
+    #[serde(borrow)]
+    keyid: Option<Text<'a>>,
+    #[serde(borrow)]
+    sig: Option<Text<'a>>,
+    #[serde(rename = "publicKey", borrow)]
+    public_key: Option<Text<'a>>,
+}
+
+/// The fields type errors in `spec` are reported under (a hash's own members name the hash).
+pub(crate) const FIELDS: &[Field] = &[
+    Field::at("spec.content"),
+    Field::at("spec.content.envelope"),
+    Field::at("spec.content.hash"),
+    Field::at("spec.content.payloadHash"),
+    Field::at("spec.content.envelope.payloadType"),
+    Field::at("spec.content.envelope.payload"),
+    Field::at("spec.content.envelope.signatures"),
+    Field::at("spec.content.envelope.signatures[].keyid"),
+    Field::at("spec.content.envelope.signatures[].sig"),
+    Field::at("spec.content.envelope.signatures[].publicKey"),
+];
+
+/// Checks a `{algorithm, value}` digest is SHA-256; returns the value.
+fn check_sha256<'s>(hash: &'s Hash<'_>, field: &'static str) -> Result<&'s str, EntryError> {
+    let alg = required_text(&hash.algorithm, field)?;
+    let value = required_text(&hash.value, field)?;
     if alg != "sha256" {
         return Err(invalid(field, format!("algorithm {alg:?} is not sha256")));
     }
     if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(invalid(field, "value must be 64 hex characters"));
     }
-    Ok(())
+    Ok(value)
 }
 
-pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, EntryError> {
-    let content = req_object(spec, "content", "spec.content")?;
-    let envelope = match member(content, "envelope") {
-        None => return Err(invalid("spec.content.envelope", "is required")),
-        Some(Value::Object(m)) => m,
-        Some(other) => {
-            return Err(invalid(
-                "spec.content.envelope",
-                format!(
-                    "must be an object in intoto v0.0.2, found {}",
-                    type_name(other)
-                ),
-            ))
-        }
-    };
-    let hash = req_object(content, "hash", "spec.content.hash")?;
-    check_sha256(hash, "spec.content.hash")?;
-    if let Some(ph) = member(content, "payloadHash") {
-        check_sha256(
-            as_object(ph, "spec.content.payloadHash")?,
-            "spec.content.payloadHash",
-        )?;
+pub(crate) fn canonicalize(spec: &Spec<'_>) -> Result<CanonicalEntry, EntryError> {
+    let content = required(&spec.content, "spec.content")?;
+    let envelope = required(&content.envelope, "spec.content.envelope")?;
+    let hash = required(&content.hash, "spec.content.hash")?;
+    let hash_value = check_sha256(hash, "spec.content.hash")?;
+    if let Some(ph) = &content.payload_hash {
+        check_sha256(ph, "spec.content.payloadHash")?;
     }
 
-    let payload_type = req_str(envelope, "payloadType", "spec.content.envelope.payloadType")?;
-    let payload_outer = req_str(envelope, "payload", "spec.content.envelope.payload")?;
+    let payload_type = required_text(&envelope.payload_type, "spec.content.envelope.payloadType")?;
+    let payload_outer = required_text(&envelope.payload, "spec.content.envelope.payload")?;
     let payload_inner = b64_std_decode("spec.content.envelope.payload", payload_outer)?;
     let payload_inner = String::from_utf8(payload_inner).map_err(|_| {
         invalid(
@@ -76,9 +127,8 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
     // Verification decodes as DSSE does; the payload hash uses strict standard base64.
     let payload = b64_dsse_decode("spec.content.envelope.payload", &payload_inner)?;
 
-    let sig_items = req_array(
-        envelope,
-        "signatures",
+    let sig_items = bounded(
+        &envelope.signatures,
         "spec.content.envelope.signatures",
         MAX_SIGNATURES,
     )?;
@@ -86,13 +136,11 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
     let mut signatures = Vec::with_capacity(sig_items.len());
     let mut verifiers = Vec::with_capacity(sig_items.len());
     for item in sig_items {
-        let obj = as_object(item, "spec.content.envelope.signatures")?;
-        let keyid = opt_str(obj, "keyid", "spec.content.envelope.signatures[].keyid")?;
-        let sig_outer = req_str(obj, "sig", "spec.content.envelope.signatures[].sig")?;
+        let keyid = item.keyid.as_deref();
+        let sig_outer = required_text(&item.sig, "spec.content.envelope.signatures[].sig")?;
         let sig_inner = b64_std_decode("spec.content.envelope.signatures[].sig", sig_outer)?;
-        let key_outer = req_str(
-            obj,
-            "publicKey",
+        let key_outer = required_text(
+            &item.public_key,
             "spec.content.envelope.signatures[].publicKey",
         )?;
         let key_pem = b64_std_decode("spec.content.envelope.signatures[].publicKey", key_outer)?;
@@ -170,7 +218,7 @@ pub(crate) fn canonicalize(spec: &Map<String, Value>) -> Result<CanonicalEntry, 
                     "payloadType": payload_type,
                     "signatures": canonical_sigs,
                 },
-                "hash": {"algorithm": "sha256", "value": hash.get("value")},
+                "hash": {"algorithm": "sha256", "value": hash_value},
                 "payloadHash": {"algorithm": "sha256", "value": payload_hash},
             },
         },

@@ -37,6 +37,7 @@
 //! ```
 
 mod cache;
+mod de;
 mod dsse;
 mod hashedrekord;
 mod intoto;
@@ -45,7 +46,10 @@ mod pki;
 mod util;
 mod v2;
 
+use serde::Deserialize;
 use serde_json::Value;
+
+use de::{Field, Obj, Sent, Text};
 
 pub use cache::{VerifierCache, DEFAULT_VERIFIER_CACHE};
 
@@ -144,58 +148,219 @@ pub fn canonicalize_v2(create_entry_request_json: &[u8]) -> Result<CanonicalEntr
     ProposedEntry::parse_v2(create_entry_request_json)?.canonicalize(None)
 }
 
-/// Which parser a [`ProposedEntry`] goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    HashedRekordV001,
-    DsseV001,
-    IntotoV002,
-    HashedRekordV002,
-    DsseV002,
-}
-
 /// A request body parsed once: its kind is known (so a service can apply that kind's size
-/// limit) before the entry is verified and canonicalised from the same parse.
+/// limit) before the entry is verified and canonicalised from the same parse. Strings are
+/// borrowed from the body unless they hold JSON escapes.
+///
+/// Parsing refuses what is not a request of a supported kind (invalid JSON, unknown kind or
+/// version, a kind's object missing or not an object); every refusal of a field within the
+/// kind's object comes from [`ProposedEntry::canonicalize`], after the size limit.
 #[derive(Clone, Debug)]
-pub struct ProposedEntry {
-    kind: Kind,
-    /// The kind's own object: v1 `spec`, or the v2 request's one member.
-    spec: serde_json::Map<String, Value>,
+pub struct ProposedEntry<'a> {
+    /// `hashedrekord`, `dsse` or `intoto`.
+    kind: &'static str,
+    /// The kind's own object (v1 `spec`, or the v2 request's one member), or why its members
+    /// do not have the kind's types.
+    spec: Result<Spec<'a>, EntryError>,
 }
 
-impl ProposedEntry {
+/// A kind's own object, parsed.
+#[derive(Clone, Debug)]
+enum Spec<'a> {
+    HashedRekordV001(hashedrekord::Spec<'a>),
+    DsseV001(dsse::Spec<'a>),
+    IntotoV002(intoto::Spec<'a>),
+    HashedRekordV002(v2::HashedRekordRequest<'a>),
+    DsseV002(v2::DsseRequest<'a>),
+}
+
+/// The v1 kinds, as [`SUPPORTED_V1`] lists them.
+#[derive(Clone, Copy, Debug)]
+enum V1Kind {
+    HashedRekord,
+    Dsse,
+    Intoto,
+}
+
+impl V1Kind {
+    fn of(kind: &str, api_version: &str) -> Result<Self, EntryError> {
+        if !matches!(kind, "hashedrekord" | "dsse" | "intoto") {
+            return Err(EntryError::Unsupported(format!("kind {kind:?}")));
+        }
+        match (kind, api_version) {
+            ("hashedrekord", "0.0.1") => Ok(V1Kind::HashedRekord),
+            ("dsse", "0.0.1") => Ok(V1Kind::Dsse),
+            ("intoto", "0.0.2") => Ok(V1Kind::Intoto),
+            _ => Err(EntryError::Unsupported(format!(
+                "{kind} apiVersion {api_version:?}"
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            V1Kind::HashedRekord => "hashedrekord",
+            V1Kind::Dsse => "dsse",
+            V1Kind::Intoto => "intoto",
+        }
+    }
+}
+
+/// A v1 body as its typed parse reads it. `spec` is read with the members of every v1 kind
+/// (they differ from kind to kind), as `kind` may come after it.
+#[derive(Deserialize)]
+struct V1Body<'a> {
+    #[serde(borrow)]
+    kind: Option<Text<'a>>,
+    #[serde(rename = "apiVersion", borrow)]
+    api_version: Option<Text<'a>>,
+    #[serde(borrow)]
+    spec: Option<Obj<AnyV1Spec<'a>>>,
+}
+
+/// The members of the `spec` of every v1 kind, with the types of the kinds' own `Spec`s.
+#[derive(Deserialize)]
+struct AnyV1Spec<'a> {
+    #[serde(borrow)]
+    signature: Option<Obj<hashedrekord::Signature<'a>>>,
+    #[serde(borrow)]
+    data: Option<Obj<hashedrekord::Data<'a>>>,
+    #[serde(rename = "proposedContent", borrow)]
+    proposed_content: Option<Obj<dsse::ProposedContent<'a>>>,
+    signatures: Option<Sent>,
+    #[serde(rename = "envelopeHash")]
+    envelope_hash: Option<Sent>,
+    #[serde(rename = "payloadHash")]
+    payload_hash: Option<Sent>,
+    #[serde(borrow)]
+    content: Option<Obj<intoto::Content<'a>>>,
+}
+
+impl<'a> AnyV1Spec<'a> {
+    fn into_spec(self, kind: V1Kind) -> Spec<'a> {
+        match kind {
+            V1Kind::HashedRekord => Spec::HashedRekordV001(hashedrekord::Spec {
+                signature: self.signature,
+                data: self.data,
+            }),
+            V1Kind::Dsse => Spec::DsseV001(dsse::Spec {
+                proposed_content: self.proposed_content,
+                signatures: self.signatures,
+                envelope_hash: self.envelope_hash,
+                payload_hash: self.payload_hash,
+            }),
+            V1Kind::Intoto => Spec::IntotoV002(intoto::Spec {
+                content: self.content,
+            }),
+        }
+    }
+}
+
+/// A v2 body as its typed parse reads it.
+#[derive(Deserialize)]
+struct V2Body<'a> {
+    #[serde(
+        rename = "hashedRekordRequestV002",
+        alias = "hashed_rekord_request_v002",
+        borrow
+    )]
+    hashed_rekord: Option<Obj<v2::HashedRekordRequest<'a>>>,
+    #[serde(rename = "dsseRequestV002", alias = "dsse_request_v002", borrow)]
+    dsse: Option<Obj<v2::DsseRequest<'a>>>,
+}
+
+impl<'a> ProposedEntry<'a> {
     /// A Rekor v1 body: `{"kind","apiVersion","spec"}` of a supported kind and version.
-    pub fn parse_v1(proposed_entry_json: &[u8]) -> Result<Self, EntryError> {
+    pub fn parse_v1(proposed_entry_json: &'a [u8]) -> Result<Self, EntryError> {
+        Self::parse_v1_typed(proposed_entry_json)
+            .unwrap_or_else(|| Self::parse_v1_value(proposed_entry_json))
+    }
+
+    /// [`ProposedEntry::parse_v1`] in one typed parse, or `None` where it does not apply (the
+    /// parse fails, or `kind`, `apiVersion` or `spec` is missing).
+    fn parse_v1_typed(proposed_entry_json: &'a [u8]) -> Option<Result<Self, EntryError>> {
+        let body = serde_json::from_slice::<Obj<V1Body<'a>>>(proposed_entry_json).ok()?;
+        let V1Body {
+            kind: Some(kind),
+            api_version: Some(api_version),
+            spec: Some(spec),
+        } = body.into_inner()
+        else {
+            return None;
+        };
+        Some(V1Kind::of(&kind, &api_version).map(|kind| ProposedEntry {
+            kind: kind.name(),
+            spec: Ok(spec.into_inner().into_spec(kind)),
+        }))
+    }
+
+    /// [`ProposedEntry::parse_v1`] through a `serde_json::Value`, whose refusals it defines
+    /// (see the `de` module for why the typed parse agrees with it wherever it applies).
+    fn parse_v1_value(proposed_entry_json: &[u8]) -> Result<Self, EntryError> {
         let mut entry = util::parse_object(proposed_entry_json)?;
         let string = |name: &str| match entry.get(name) {
             Some(Value::String(k)) => Ok(k.as_str()),
             Some(_) => Err(EntryError::Malformed(format!("{name} must be a string"))),
             None => Err(EntryError::Malformed(format!("{name} is required"))),
         };
-        let (kind_name, api_version) = (string("kind")?, string("apiVersion")?);
-        if !matches!(kind_name, "hashedrekord" | "dsse" | "intoto") {
-            return Err(EntryError::Unsupported(format!("kind {kind_name:?}")));
-        }
-        let kind = match (kind_name, api_version) {
-            ("hashedrekord", "0.0.1") => Kind::HashedRekordV001,
-            ("dsse", "0.0.1") => Kind::DsseV001,
-            ("intoto", "0.0.2") => Kind::IntotoV002,
-            _ => {
-                return Err(EntryError::Unsupported(format!(
-                    "{kind_name} apiVersion {api_version:?}"
-                )))
+        let kind = V1Kind::of(string("kind")?, string("apiVersion")?)?;
+        let spec = match entry.remove("spec") {
+            None | Some(Value::Null) => return Err(util::invalid("spec", "is required")),
+            Some(spec @ Value::Object(_)) => spec,
+            Some(other) => {
+                return Err(util::invalid(
+                    "spec",
+                    format!("must be an object, found {}", util::type_name(&other)),
+                ))
             }
         };
-        util::req_object(&entry, "spec", "spec")?;
-        let Some(Value::Object(spec)) = entry.remove("spec") else {
-            unreachable!("req_object checked that spec is an object");
+        let spec = match kind {
+            V1Kind::HashedRekord => {
+                typed(spec, "spec", hashedrekord::FIELDS, Spec::HashedRekordV001)
+            }
+            V1Kind::Dsse => typed(spec, "spec", dsse::FIELDS, Spec::DsseV001),
+            V1Kind::Intoto => typed(spec, "spec", intoto::FIELDS, Spec::IntotoV002),
         };
-        Ok(ProposedEntry { kind, spec })
+        Ok(ProposedEntry {
+            kind: kind.name(),
+            spec,
+        })
     }
 
     /// A Rekor v2 body: exactly one of `hashedRekordRequestV002` and `dsseRequestV002` (or
     /// their proto field names `hashed_rekord_request_v002`, `dsse_request_v002`).
-    pub fn parse_v2(create_entry_request_json: &[u8]) -> Result<Self, EntryError> {
+    pub fn parse_v2(create_entry_request_json: &'a [u8]) -> Result<Self, EntryError> {
+        match Self::parse_v2_typed(create_entry_request_json) {
+            Some(entry) => Ok(entry),
+            None => Self::parse_v2_value(create_entry_request_json),
+        }
+    }
+
+    /// [`ProposedEntry::parse_v2`] in one typed parse, or `None` where it does not apply (the
+    /// parse fails, or the request does not hold exactly one kind's member).
+    fn parse_v2_typed(create_entry_request_json: &'a [u8]) -> Option<Self> {
+        let body = serde_json::from_slice::<Obj<V2Body<'a>>>(create_entry_request_json).ok()?;
+        match body.into_inner() {
+            V2Body {
+                hashed_rekord: Some(request),
+                dsse: None,
+            } => Some(ProposedEntry {
+                kind: "hashedrekord",
+                spec: Ok(Spec::HashedRekordV002(request.into_inner())),
+            }),
+            V2Body {
+                hashed_rekord: None,
+                dsse: Some(request),
+            } => Some(ProposedEntry {
+                kind: "dsse",
+                spec: Ok(Spec::DsseV002(request.into_inner())),
+            }),
+            _ => None,
+        }
+    }
+
+    /// [`ProposedEntry::parse_v2`] through a `serde_json::Value`, whose refusals it defines.
+    fn parse_v2_value(create_entry_request_json: &[u8]) -> Result<Self, EntryError> {
         let mut req = util::parse_object(create_entry_request_json)?;
         let mut take = |json: &str, proto: &str| {
             let json_value = req.remove(json).filter(|v| !v.is_null());
@@ -204,37 +369,33 @@ impl ProposedEntry {
         };
         let hashed = take("hashedRekordRequestV002", "hashed_rekord_request_v002");
         let dsse = take("dsseRequestV002", "dsse_request_v002");
-        let (kind, field, value) =
-            match (hashed, dsse) {
-                (Some(_), Some(_)) => return Err(EntryError::Malformed(
-                    "a request holds exactly one of hashedRekordRequestV002 and dsseRequestV002"
-                        .into(),
-                )),
-                (Some(h), None) => (Kind::HashedRekordV002, "hashedRekordRequestV002", h),
-                (None, Some(d)) => (Kind::DsseV002, "dsseRequestV002", d),
-                (None, None) => {
-                    return Err(EntryError::Unsupported(match req.keys().next() {
-                        Some(k) => format!("request type {k:?}"),
-                        None => "empty request".into(),
-                    }))
-                }
-            };
-        match value {
-            Value::Object(spec) => Ok(ProposedEntry { kind, spec }),
-            other => Err(util::invalid(
-                field,
-                format!("must be an object, found {}", util::type_name(&other)),
+        match (hashed, dsse) {
+            (Some(_), Some(_)) => Err(EntryError::Malformed(
+                "a request holds exactly one of hashedRekordRequestV002 and dsseRequestV002".into(),
             )),
+            (Some(request), None) => Ok(ProposedEntry {
+                kind: "hashedrekord",
+                spec: v2_member(
+                    request,
+                    "hashedRekordRequestV002",
+                    v2::HASHED_REKORD_FIELDS,
+                    Spec::HashedRekordV002,
+                )?,
+            }),
+            (None, Some(request)) => Ok(ProposedEntry {
+                kind: "dsse",
+                spec: v2_member(request, "dsseRequestV002", v2::DSSE_FIELDS, Spec::DsseV002)?,
+            }),
+            (None, None) => Err(EntryError::Unsupported(match req.keys().next() {
+                Some(k) => format!("request type {k:?}"),
+                None => "empty request".into(),
+            })),
         }
     }
 
     /// The entry's kind (`hashedrekord`, `dsse`, `intoto`), which sets its size limit.
     pub fn kind(&self) -> &'static str {
-        match self.kind {
-            Kind::HashedRekordV001 | Kind::HashedRekordV002 => "hashedrekord",
-            Kind::DsseV001 | Kind::DsseV002 => "dsse",
-            Kind::IntotoV002 => "intoto",
-        }
+        self.kind
     }
 
     /// Verifies the entry and produces its canonical body; `cache` holds the parsed verifiers
@@ -243,14 +404,43 @@ impl ProposedEntry {
         &self,
         cache: Option<&VerifierCache>,
     ) -> Result<CanonicalEntry, EntryError> {
-        match self.kind {
-            Kind::HashedRekordV001 => hashedrekord::canonicalize(&self.spec, cache),
-            Kind::DsseV001 => dsse::canonicalize(&self.spec),
-            Kind::IntotoV002 => intoto::canonicalize(&self.spec),
-            Kind::HashedRekordV002 => v2::hashedrekord(&self.spec),
-            Kind::DsseV002 => v2::dsse(&self.spec),
+        match &self.spec {
+            Err(e) => Err(e.clone()),
+            Ok(Spec::HashedRekordV001(spec)) => hashedrekord::canonicalize(spec, cache),
+            Ok(Spec::DsseV001(spec)) => dsse::canonicalize(spec),
+            Ok(Spec::IntotoV002(spec)) => intoto::canonicalize(spec),
+            Ok(Spec::HashedRekordV002(request)) => v2::hashedrekord(request),
+            Ok(Spec::DsseV002(request)) => v2::dsse(request),
         }
     }
+}
+
+/// A kind's object (`value`, at `root`) deserialised as `T`, into a [`Spec`] by `spec`.
+fn typed<'a, T: Deserialize<'a>>(
+    value: Value,
+    root: &'static str,
+    fields: &[Field],
+    spec: fn(T) -> Spec<'a>,
+) -> Result<Spec<'a>, EntryError> {
+    de::from_value::<Obj<T>>(value, root, fields).map(|t| spec(t.into_inner()))
+}
+
+/// The one member of a v2 request (`value`, named `field`) as [`typed`] reads it, once it is
+/// known to be an object.
+fn v2_member<'a, T: Deserialize<'a>>(
+    mut value: Value,
+    field: &'static str,
+    fields: &[Field],
+    spec: fn(T) -> Spec<'a>,
+) -> Result<Result<Spec<'a>, EntryError>, EntryError> {
+    if !value.is_object() {
+        return Err(util::invalid(
+            field,
+            format!("must be an object, found {}", util::type_name(&value)),
+        ));
+    }
+    v2::prefer_json_names(&mut value);
+    Ok(typed(value, field, fields, spec))
 }
 
 /// The bytes a Rekor v1 SignedEntryTimestamp signs: RFC 8785 JSON of
@@ -330,7 +520,141 @@ mod tests {
         }
     }
 
+    const V1_VECTORS: &[&str] = &[
+        "rekor/v1/hashedrekord-v0.0.1/proposed-entry.json",
+        "rekor/v1/dsse-v0.0.1/proposed-entry.json",
+        "rekor/v1/intoto-v0.0.2/proposed-entry.json",
+    ];
+    const V2_VECTORS: &[&str] = &[
+        "rekor/v2/hashedrekord-v0.0.2/proposed-entry.json",
+        "rekor/v2/dsse-as-hashedrekord-v0.0.2/proposed-entry.json",
+    ];
+
+    fn vector(name: &str) -> Value {
+        serde_json::from_slice(&sigstack_test_vectors::read(name)).unwrap()
+    }
+
+    type Outcome = Result<(&'static str, Result<CanonicalEntry, EntryError>), EntryError>;
+
+    fn outcome(parsed: Result<ProposedEntry<'_>, EntryError>) -> Outcome {
+        parsed.map(|p| (p.kind(), p.canonicalize(None)))
+    }
+
+    /// The typed parse, where it applies, answers as the `Value` parse does.
+    fn typed_agrees(bytes: &[u8]) -> bool {
+        let v1 = ProposedEntry::parse_v1_typed(bytes).map(outcome);
+        let v2 = ProposedEntry::parse_v2_typed(bytes).map(|p| outcome(Ok(p)));
+        if let Some(typed) = &v1 {
+            assert_eq!(typed, &outcome(ProposedEntry::parse_v1_value(bytes)));
+        }
+        if let Some(typed) = &v2 {
+            assert_eq!(typed, &outcome(ProposedEntry::parse_v2_value(bytes)));
+        }
+        v1.is_some() || v2.is_some()
+    }
+
+    /// `doc` as JSON text with the members of every object in reverse order.
+    fn reversed(doc: &Value) -> String {
+        match doc {
+            Value::Object(m) => {
+                let members: Vec<String> = m
+                    .iter()
+                    .rev()
+                    .map(|(k, v)| format!("{}:{}", Value::from(k.as_str()), reversed(v)))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }
+            Value::Array(items) => {
+                let items: Vec<String> = items.iter().map(reversed).collect();
+                format!("[{}]", items.join(","))
+            }
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn vectors_take_the_typed_parse_in_any_member_order() {
+        for name in V1_VECTORS.iter().chain(V2_VECTORS) {
+            let doc = vector(name);
+            // Go clients (go-openapi) send `kind` after `spec`.
+            for text in [doc.to_string(), reversed(&doc)] {
+                assert!(typed_agrees(text.as_bytes()), "{name}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_member_keeps_its_last_value() {
+        let doc = vector(V1_VECTORS[0]).to_string();
+        let body = doc.strip_prefix('{').unwrap();
+        let want = canonicalize_v1(doc.as_bytes()).unwrap();
+        for text in [
+            format!(r#"{{"kind":"rekord","spec":[1],{body}"#),
+            doc.replace(r#""data":{"#, r#""data":5,"data":{"#),
+        ] {
+            assert!(ProposedEntry::parse_v1_typed(text.as_bytes()).is_none());
+            assert_eq!(canonicalize_v1(text.as_bytes()), Ok(want.clone()), "{text}");
+        }
+        let text = format!(r#"{},"kind":"rekord"}}"#, doc.strip_suffix('}').unwrap());
+        assert!(matches!(
+            canonicalize_v1(text.as_bytes()),
+            Err(EntryError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn v2_json_names_win_over_proto_names() {
+        let mut doc = vector(V2_VECTORS[0]);
+        let want = canonicalize_v2(doc.to_string().as_bytes()).unwrap();
+        let verifier = &mut doc["hashedRekordRequestV002"]["signature"]["verifier"];
+        verifier["key_details"] = json!(5);
+        verifier["x509_certificate"] = json!({"raw_bytes": "AA=="});
+        verifier["keyDetails"] = json!(null);
+        let details = verifier.as_object_mut().unwrap().remove("keyDetails");
+        verifier["key_details"] = json!("PKIX_ECDSA_P256_SHA_256");
+        verifier["keyDetails"] = details.unwrap();
+        let text = doc.to_string();
+        assert!(ProposedEntry::parse_v2_typed(text.as_bytes()).is_none());
+        assert_eq!(canonicalize_v2(text.as_bytes()), Ok(want));
+    }
+
     proptest! {
+        #[test]
+        fn the_typed_parse_agrees_with_the_value_parse(
+            file in 0..V1_VECTORS.len() + V2_VECTORS.len(),
+            which in any::<usize>(),
+            replacement in prop_oneof![
+                Just(Value::Null),
+                Just(json!("")),
+                Just(json!("AAAA")),
+                Just(json!(7)),
+                Just(json!([])),
+                Just(json!({})),
+                Just(json!([{}, "x"])),
+                Just(json!({"content": 1, "sig": "x", "rawBytes": []})),
+            ],
+            reverse in any::<bool>(),
+        ) {
+            let name = V1_VECTORS.iter().chain(V2_VECTORS).nth(file).unwrap();
+            let mut doc = vector(name);
+            let mut pointers = Vec::new();
+            let mut stack = vec![(String::new(), doc.clone())];
+            while let Some((at, v)) = stack.pop() {
+                let children: Vec<(String, Value)> = match v {
+                    Value::Object(m) => m.into_iter().map(|(k, x)| (format!("{at}/{k}"), x)).collect(),
+                    Value::Array(a) => a.into_iter().enumerate().map(|(i, x)| (format!("{at}/{i}"), x)).collect(),
+                    _ => Vec::new(),
+                };
+                pointers.extend(children.iter().map(|(p, _)| p.clone()));
+                stack.extend(children);
+            }
+            if let Some(slot) = doc.pointer_mut(&pointers[which % pointers.len()]) {
+                *slot = replacement;
+            }
+            let text = if reverse { reversed(&doc) } else { doc.to_string() };
+            typed_agrees(text.as_bytes());
+        }
+
         #[test]
         fn set_payload_is_the_canonical_json_of_its_members(
             body in proptest::collection::vec(any::<u8>(), 0..300),

@@ -1,11 +1,12 @@
-//! Small helpers shared by the entry kinds: typed access to JSON fields with errors that name the
-//! field, and the base64 dialects of the two APIs.
+//! Small helpers shared by the entry kinds: presence checks of parsed members with errors that
+//! name the field, and the base64 dialects of the two APIs.
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
+use crate::de::{List, Text};
 use crate::EntryError;
 
 /// Most signatures (DSSE / in-toto) or verifiers one entry may carry; bounds verification work.
@@ -18,88 +19,39 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> EntryEr
     }
 }
 
-/// A member of `obj`; an explicit JSON `null` counts as absent (sigstore-python sends them).
-pub(crate) fn member<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).filter(|v| !v.is_null())
-}
-
-/// A required object member.
-pub(crate) fn req_object<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
+/// A required member (absent or `null` is refused).
+pub(crate) fn required<'s, T>(
+    member: &'s Option<T>,
     field: &'static str,
-) -> Result<&'a Map<String, Value>, EntryError> {
-    match member(obj, key) {
-        None => Err(invalid(field, "is required")),
-        Some(Value::Object(m)) => Ok(m),
-        Some(other) => Err(invalid(
-            field,
-            format!("must be an object, found {}", type_name(other)),
-        )),
-    }
+) -> Result<&'s T, EntryError> {
+    member.as_ref().ok_or_else(|| invalid(field, "is required"))
 }
 
 /// A required, non-empty string member.
-pub(crate) fn req_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
+pub(crate) fn required_text<'s, W>(
+    member: &'s Option<Text<'_, W>>,
     field: &'static str,
-) -> Result<&'a str, EntryError> {
-    match opt_str(obj, key, field)? {
-        None => Err(invalid(field, "is required")),
-        Some("") => Err(invalid(field, "must not be empty")),
-        Some(s) => Ok(s),
+) -> Result<&'s str, EntryError> {
+    let text: &str = required(member, field)?;
+    if text.is_empty() {
+        return Err(invalid(field, "must not be empty"));
     }
-}
-
-/// An optional string member (absent or null → `None`).
-pub(crate) fn opt_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    field: &'static str,
-) -> Result<Option<&'a str>, EntryError> {
-    match member(obj, key) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(invalid(
-            field,
-            format!("must be a string, found {}", type_name(other)),
-        )),
-    }
+    Ok(text)
 }
 
 /// A required, non-empty array member of at most `max` items.
-pub(crate) fn req_array<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
+pub(crate) fn bounded<'s, T, W>(
+    member: &'s Option<List<T, W>>,
     field: &'static str,
     max: usize,
-) -> Result<&'a [Value], EntryError> {
-    match member(obj, key) {
-        None => Err(invalid(field, "is required")),
-        Some(Value::Array(a)) if a.is_empty() => Err(invalid(field, "must not be empty")),
-        Some(Value::Array(a)) if a.len() > max => Err(invalid(
+) -> Result<&'s [T], EntryError> {
+    match &**required(member, field)? {
+        [] => Err(invalid(field, "must not be empty")),
+        items if items.len() > max => Err(invalid(
             field,
-            format!("has {} items, at most {max} are accepted", a.len()),
+            format!("has {} items, at most {max} are accepted", items.len()),
         )),
-        Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(invalid(
-            field,
-            format!("must be an array, found {}", type_name(other)),
-        )),
-    }
-}
-
-pub(crate) fn as_object<'a>(
-    v: &'a Value,
-    field: &'static str,
-) -> Result<&'a Map<String, Value>, EntryError> {
-    match v {
-        Value::Object(m) => Ok(m),
-        other => Err(invalid(
-            field,
-            format!("must be an object, found {}", type_name(other)),
-        )),
+        items => Ok(items),
     }
 }
 

@@ -11,83 +11,155 @@
 //! Ed25519ph (SHA-512) and RSA PKCS#1 v1.5 2048/3072/4096 with SHA-256. P-521 is not supported
 //! here. `keyDetails` must describe the key exactly (curve, or RSA modulus size).
 
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sigstack_keys::{ClientKeyKind, HashAlgorithm};
 
+use crate::de::{refusal, Field, List, Obj, Text};
 use crate::dsse::{in_toto_index_keys, pae, verify_envelope_signatures, EnvelopeSignature};
 use crate::hashedrekord::verify_prehashed;
 use crate::pki::Verifier;
-use crate::util::{b64, b64_proto_decode, invalid, member, sha256_hex, type_name};
+use crate::util::{b64, b64_proto_decode, bounded, invalid, required, sha256_hex};
 use crate::{jcs, CanonicalEntry, EntryError, IndexKey};
 
 /// Most verifiers / signatures in a DSSE v0.0.2 request (rekor-tiles' limits).
 const MAX_DSSE_ITEMS: usize = 10;
 
-/// A protobuf JSON member under its JSON name or its proto name.
-fn pb<'a>(obj: &'a Map<String, Value>, json_name: &str, proto_name: &str) -> Option<&'a Value> {
-    member(obj, json_name).or_else(|| member(obj, proto_name))
-}
+/// The members within a request that have a proto name besides their JSON name, as
+/// `(JSON name, proto name)`. A request may use either; if it holds both, the JSON name's value
+/// is taken (`null` is absent).
+pub(crate) const PROTO_NAMES: &[(&str, &str)] = &[
+    ("keyDetails", "key_details"),
+    ("publicKey", "public_key"),
+    ("x509Certificate", "x509_certificate"),
+    ("rawBytes", "raw_bytes"),
+    ("payloadType", "payload_type"),
+];
 
-fn pb_object<'a>(
-    obj: &'a Map<String, Value>,
-    json_name: &str,
-    proto_name: &str,
-    field: &'static str,
-) -> Result<&'a Map<String, Value>, EntryError> {
-    match pb(obj, json_name, proto_name) {
-        None => Err(invalid(field, "is required")),
-        Some(Value::Object(m)) => Ok(m),
-        Some(other) => Err(invalid(
-            field,
-            format!("must be an object, found {}", type_name(other)),
-        )),
+/// Keeps, in every object of `value`, one value per member of [`PROTO_NAMES`] as above, so that
+/// a request naming a member twice deserialises as its JSON name's value.
+pub(crate) fn prefer_json_names(value: &mut Value) {
+    match value {
+        Value::Object(obj) => {
+            for (json, proto) in PROTO_NAMES {
+                if obj.get(*json).is_some_and(|v| !v.is_null()) {
+                    obj.remove(*proto);
+                } else if obj.contains_key(*proto) {
+                    obj.remove(*json);
+                }
+            }
+            obj.values_mut().for_each(prefer_json_names);
+        }
+        Value::Array(items) => items.iter_mut().for_each(prefer_json_names),
+        _ => {}
     }
 }
 
-fn pb_bytes(
-    obj: &Map<String, Value>,
-    json_name: &str,
-    proto_name: &str,
+refusal!(ProtoBytes, |found| format!(
+    "must be a base64 string, found {found}"
+));
+refusal!(KeyDetailsName, |found| format!(
+    "keyDetails must be a PublicKeyDetails name, found {found}"
+));
+
+/// `hashedRekordRequestV002`.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct HashedRekordRequest<'a> {
+    #[serde(borrow)]
+    digest: Option<Text<'a, ProtoBytes>>,
+    #[serde(borrow)]
+    signature: Option<Obj<SignatureMessage<'a>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct SignatureMessage<'a> {
+    #[serde(borrow)]
+    content: Option<Text<'a, ProtoBytes>>,
+    #[serde(borrow)]
+    verifier: Option<Obj<VerifierMessage<'a>>>,
+}
+
+/// A `Verifier` message: the key or certificate, and its `keyDetails` enum name.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct VerifierMessage<'a> {
+    #[serde(rename = "keyDetails", alias = "key_details", borrow)]
+    key_details: Option<Text<'a, KeyDetailsName>>,
+    #[serde(rename = "publicKey", alias = "public_key", borrow)]
+    public_key: Option<Obj<RawBytes<'a>>>,
+    #[serde(rename = "x509Certificate", alias = "x509_certificate", borrow)]
+    x509_certificate: Option<Obj<RawBytes<'a>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct RawBytes<'a> {
+    #[serde(rename = "rawBytes", alias = "raw_bytes", borrow)]
+    raw_bytes: Option<Text<'a, ProtoBytes>>,
+}
+
+/// `dsseRequestV002`.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct DsseRequest<'a> {
+    #[serde(borrow)]
+    envelope: Option<Obj<Envelope<'a>>>,
+    #[serde(borrow)]
+    verifiers: Option<List<Obj<VerifierMessage<'a>>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Envelope<'a> {
+    #[serde(rename = "payloadType", alias = "payload_type", borrow)]
+    payload_type: Option<Text<'a, BareString>>,
+    #[serde(borrow)]
+    payload: Option<Text<'a, BareProtoBytes>>,
+    #[serde(borrow)]
+    signatures: Option<List<Obj<EnvelopeSig<'a>>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct EnvelopeSig<'a> {
+    #[serde(borrow)]
+    sig: Option<Text<'a, ProtoBytes>>,
+}
+
+refusal!(BareString, |_found| String::from("must be a string"));
+refusal!(BareProtoBytes, |_found| String::from(
+    "must be a base64 string"
+));
+
+/// The fields type errors in a `hashedRekordRequestV002` are reported under (anything within
+/// the verifier names the verifier).
+pub(crate) const HASHED_REKORD_FIELDS: &[Field] = &[
+    Field::at("hashedRekordRequestV002.digest"),
+    Field::at("hashedRekordRequestV002.signature"),
+    Field::at("hashedRekordRequestV002.signature.content"),
+    Field::at("hashedRekordRequestV002.signature.verifier"),
+];
+
+/// The fields type errors in a `dsseRequestV002` are reported under (anything within a
+/// verifier names the verifiers).
+pub(crate) const DSSE_FIELDS: &[Field] = &[
+    Field::at("dsseRequestV002.envelope"),
+    Field::at("dsseRequestV002.envelope.payloadType"),
+    Field::below(
+        "dsseRequestV002.envelope.payload_type",
+        "dsseRequestV002.envelope.payloadType",
+    ),
+    Field::at("dsseRequestV002.envelope.payload"),
+    Field::at("dsseRequestV002.envelope.signatures"),
+    Field::at("dsseRequestV002.envelope.signatures[].sig"),
+    Field::at("dsseRequestV002.verifiers"),
+];
+
+/// A required, non-empty `bytes` member.
+fn proto_bytes(
+    member: &Option<Text<'_, ProtoBytes>>,
     field: &'static str,
 ) -> Result<Vec<u8>, EntryError> {
-    match pb(obj, json_name, proto_name) {
-        None => Err(invalid(field, "is required")),
-        Some(Value::String(s)) => {
-            let b = b64_proto_decode(field, s)?;
-            if b.is_empty() {
-                return Err(invalid(field, "must not be empty"));
-            }
-            Ok(b)
-        }
-        Some(other) => Err(invalid(
-            field,
-            format!("must be a base64 string, found {}", type_name(other)),
-        )),
+    let b = b64_proto_decode(field, required(member, field)?)?;
+    if b.is_empty() {
+        return Err(invalid(field, "must not be empty"));
     }
-}
-
-fn pb_array<'a>(
-    obj: &'a Map<String, Value>,
-    json_name: &str,
-    proto_name: &str,
-    field: &'static str,
-) -> Result<&'a [Value], EntryError> {
-    match pb(obj, json_name, proto_name) {
-        None => Err(invalid(field, "is required")),
-        Some(Value::Array(a)) if a.is_empty() => Err(invalid(field, "must not be empty")),
-        Some(Value::Array(a)) if a.len() > MAX_DSSE_ITEMS => Err(invalid(
-            field,
-            format!(
-                "has {} items, at most {MAX_DSSE_ITEMS} are accepted",
-                a.len()
-            ),
-        )),
-        Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(invalid(
-            field,
-            format!("must be an array, found {}", type_name(other)),
-        )),
-    }
+    Ok(b)
 }
 
 /// `PublicKeyDetails` this log accepts: (name, key, hash; `None` = pure Ed25519).
@@ -150,19 +222,12 @@ struct PbVerifier {
     raw: Vec<u8>,
 }
 
-fn parse_verifier(obj: &Map<String, Value>, field: &'static str) -> Result<PbVerifier, EntryError> {
-    let details_name = match pb(obj, "keyDetails", "key_details") {
-        None => return Err(invalid(field, "keyDetails is required")),
-        Some(Value::String(s)) => s.as_str(),
-        Some(other) => {
-            return Err(invalid(
-                field,
-                format!(
-                    "keyDetails must be a PublicKeyDetails name, found {}",
-                    type_name(other)
-                ),
-            ))
-        }
+fn parse_verifier(
+    msg: &VerifierMessage<'_>,
+    field: &'static str,
+) -> Result<PbVerifier, EntryError> {
+    let Some(details_name) = msg.key_details.as_deref() else {
+        return Err(invalid(field, "keyDetails is required"));
     };
     let Some(&(details, expect, hash)) = KEY_DETAILS.iter().find(|d| d.0 == details_name) else {
         return Err(invalid(
@@ -170,9 +235,7 @@ fn parse_verifier(obj: &Map<String, Value>, field: &'static str) -> Result<PbVer
             format!("keyDetails {details_name:?} is not an accepted signing algorithm"),
         ));
     };
-    let public_key = pb(obj, "publicKey", "public_key");
-    let cert = pb(obj, "x509Certificate", "x509_certificate");
-    let (verifier, raw, member_name) = match (public_key, cert) {
+    let (verifier, raw, member_name) = match (&msg.public_key, &msg.x509_certificate) {
         (Some(_), Some(_)) => {
             return Err(invalid(
                 field,
@@ -180,13 +243,11 @@ fn parse_verifier(obj: &Map<String, Value>, field: &'static str) -> Result<PbVer
             ))
         }
         (Some(pk), None) => {
-            let pk = crate::util::as_object(pk, field)?;
-            let der = pb_bytes(pk, "rawBytes", "raw_bytes", field)?;
+            let der = proto_bytes(&pk.raw_bytes, field)?;
             (Verifier::from_spki_der(field, &der)?, der, "publicKey")
         }
         (None, Some(c)) => {
-            let c = crate::util::as_object(c, field)?;
-            let der = pb_bytes(c, "rawBytes", "raw_bytes", field)?;
+            let der = proto_bytes(&c.raw_bytes, field)?;
             (
                 Verifier::from_cert_der(field, &der)?,
                 der,
@@ -228,24 +289,15 @@ fn verifier_index_keys(v: &Verifier, keys: &mut Vec<IndexKey>) {
     );
 }
 
-pub(crate) fn hashedrekord(req: &Map<String, Value>) -> Result<CanonicalEntry, EntryError> {
-    let digest = pb_bytes(req, "digest", "digest", "hashedRekordRequestV002.digest")?;
-    let signature = pb_object(
-        req,
-        "signature",
-        "signature",
-        "hashedRekordRequestV002.signature",
-    )?;
-    let sig = pb_bytes(
-        signature,
-        "content",
-        "content",
+pub(crate) fn hashedrekord(req: &HashedRekordRequest<'_>) -> Result<CanonicalEntry, EntryError> {
+    let digest = proto_bytes(&req.digest, "hashedRekordRequestV002.digest")?;
+    let signature = required(&req.signature, "hashedRekordRequestV002.signature")?;
+    let sig = proto_bytes(
+        &signature.content,
         "hashedRekordRequestV002.signature.content",
     )?;
-    let verifier_obj = pb_object(
-        signature,
-        "verifier",
-        "verifier",
+    let verifier_obj = required(
+        &signature.verifier,
         "hashedRekordRequestV002.signature.verifier",
     )?;
     let v = parse_verifier(verifier_obj, "hashedRekordRequestV002.signature.verifier")?;
@@ -296,13 +348,12 @@ pub(crate) fn hashedrekord(req: &Map<String, Value>) -> Result<CanonicalEntry, E
     })
 }
 
-pub(crate) fn dsse(req: &Map<String, Value>) -> Result<CanonicalEntry, EntryError> {
-    let envelope = pb_object(req, "envelope", "envelope", "dsseRequestV002.envelope")?;
-    let verifier_items = pb_array(req, "verifiers", "verifiers", "dsseRequestV002.verifiers")?;
+pub(crate) fn dsse(req: &DsseRequest<'_>) -> Result<CanonicalEntry, EntryError> {
+    let envelope = required(&req.envelope, "dsseRequestV002.envelope")?;
+    let verifier_items = bounded(&req.verifiers, "dsseRequestV002.verifiers", MAX_DSSE_ITEMS)?;
     let mut verifiers = Vec::with_capacity(verifier_items.len());
     for item in verifier_items {
-        let obj = crate::util::as_object(item, "dsseRequestV002.verifiers")?;
-        let v = parse_verifier(obj, "dsseRequestV002.verifiers")?;
+        let v = parse_verifier(item, "dsseRequestV002.verifiers")?;
         if verifiers.iter().any(|w: &PbVerifier| w.raw == v.raw) {
             return Err(invalid("dsseRequestV002.verifiers", "duplicate verifier"));
         }
@@ -315,41 +366,19 @@ pub(crate) fn dsse(req: &Map<String, Value>) -> Result<CanonicalEntry, EntryErro
         verifiers.push(v);
     }
 
-    let payload_type = match pb(envelope, "payloadType", "payload_type") {
-        None => "",
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => {
-            return Err(invalid(
-                "dsseRequestV002.envelope.payloadType",
-                "must be a string",
-            ))
-        }
-    };
-    let payload = match pb(envelope, "payload", "payload") {
+    let payload_type = envelope.payload_type.as_deref().unwrap_or("");
+    let payload = match envelope.payload.as_deref() {
         None => Vec::new(),
-        Some(Value::String(s)) => b64_proto_decode("dsseRequestV002.envelope.payload", s)?,
-        Some(_) => {
-            return Err(invalid(
-                "dsseRequestV002.envelope.payload",
-                "must be a base64 string",
-            ))
-        }
+        Some(s) => b64_proto_decode("dsseRequestV002.envelope.payload", s)?,
     };
-    let sig_items = pb_array(
-        envelope,
-        "signatures",
-        "signatures",
+    let sig_items = bounded(
+        &envelope.signatures,
         "dsseRequestV002.envelope.signatures",
+        MAX_DSSE_ITEMS,
     )?;
     let mut signatures = Vec::with_capacity(sig_items.len());
     for item in sig_items {
-        let obj = crate::util::as_object(item, "dsseRequestV002.envelope.signatures")?;
-        let sig = pb_bytes(
-            obj,
-            "sig",
-            "sig",
-            "dsseRequestV002.envelope.signatures[].sig",
-        )?;
+        let sig = proto_bytes(&item.sig, "dsseRequestV002.envelope.signatures[].sig")?;
         // The signature's identity is its raw bytes; hex keeps the byte order when sorted.
         signatures.push(EnvelopeSignature {
             sig_text: hex::encode(&sig),

@@ -793,3 +793,118 @@ fn public_key_index_key_formats() {
     .unwrap();
     assert!(entry.index_keys.contains(&IndexKey::PublicKey(from_pem)));
 }
+
+fn invalid(field: &'static str, reason: &str) -> EntryError {
+    EntryError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+#[test]
+fn a_wrong_type_deep_in_a_request_names_its_field() {
+    let intoto: Value =
+        serde_json::from_slice(&read("rekor/v1/intoto-v0.0.2/proposed-entry.json")).unwrap();
+    let mut e = intoto.clone();
+    e["spec"]["content"]["envelope"]["signatures"][0]["keyid"] = json!(5);
+    assert_eq!(
+        v1(&e).unwrap_err(),
+        invalid(
+            "spec.content.envelope.signatures[].keyid",
+            "must be a string, found a number"
+        )
+    );
+    let mut e = intoto.clone();
+    e["spec"]["content"]["envelope"]["signatures"][0] = json!("x");
+    assert_eq!(
+        v1(&e).unwrap_err(),
+        invalid(
+            "spec.content.envelope.signatures",
+            "must be an object, found a string"
+        )
+    );
+    // A digest's own members name the digest.
+    let mut e = intoto;
+    e["spec"]["content"]["hash"]["algorithm"] = json!([]);
+    assert_eq!(
+        v1(&e).unwrap_err(),
+        invalid("spec.content.hash", "must be a string, found an array")
+    );
+
+    // Within the DSSE envelope string, as before: a signature's `sig` names the envelope.
+    let a = p256_key(1);
+    let env = dsse_envelope("text/plain", b"hello", &[&a]);
+    let mut inner: Value = serde_json::from_str(&env).unwrap();
+    inner["signatures"][0]["sig"] = json!(true);
+    assert_eq!(
+        v1(&dsse_entry(&inner.to_string(), &[&a])).unwrap_err(),
+        invalid(
+            "spec.proposedContent.envelope",
+            "signatures[].sig must be a string"
+        )
+    );
+    inner["signatures"][0] = json!(null);
+    assert_eq!(
+        v1(&dsse_entry(&inner.to_string(), &[&a])).unwrap_err(),
+        invalid(
+            "spec.proposedContent.envelope.signatures",
+            "must be an object, found null"
+        )
+    );
+
+    // Rekor v2: anything within a verifier names the verifier, under either member name.
+    let proposed: Value =
+        serde_json::from_slice(&read("rekor/v2/hashedrekord-v0.0.2/proposed-entry.json")).unwrap();
+    let mut e = proposed.clone();
+    let verifier = &mut e["hashedRekordRequestV002"]["signature"]["verifier"];
+    let cert = verifier.as_object_mut().unwrap().remove("x509Certificate");
+    assert!(cert.is_some());
+    verifier["x509_certificate"] = json!({"raw_bytes": 5});
+    assert_eq!(
+        v2(&e).unwrap_err(),
+        invalid(
+            "hashedRekordRequestV002.signature.verifier",
+            "must be a base64 string, found a number"
+        )
+    );
+    let request = json!({"dsse_request_v002": {
+        "envelope": {"payload_type": 1, "payload": "", "signatures": []},
+        "verifiers": [],
+    }});
+    assert_eq!(
+        v2(&request).unwrap_err(),
+        invalid("dsseRequestV002.envelope.payloadType", "must be a string")
+    );
+}
+
+#[test]
+fn field_errors_come_after_the_kind_and_its_size_limit() {
+    let mut e = p256_entry(b"a");
+    e["spec"]["signature"]["content"] = json!(5);
+    let bytes = serde_json::to_vec(&e).unwrap();
+    let parsed = rekor_types::ProposedEntry::parse_v1(&bytes).unwrap();
+    assert_eq!(parsed.kind(), "hashedrekord");
+    assert_eq!(
+        field_of(&parsed.canonicalize(None).unwrap_err()),
+        "spec.signature.content"
+    );
+}
+
+#[test]
+fn members_no_kind_reads_must_still_be_valid_json() {
+    let text = p256_entry(b"a").to_string();
+    let (head, tail) = text.split_at(text.find(r#""spec":{"#).unwrap() + 8);
+    assert!(
+        v1(&serde_json::from_str(&format!("{head}\"extra\":[1,{{}}],{tail}")).unwrap()).is_ok()
+    );
+    for extra in ["1e999", "\"\\ud800\""] {
+        let bad = format!("{head}\"extra\":{extra},{tail}");
+        assert!(
+            matches!(
+                canonicalize_v1(bad.as_bytes()),
+                Err(EntryError::Malformed(_))
+            ),
+            "{bad}"
+        );
+    }
+}
