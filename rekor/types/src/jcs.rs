@@ -6,7 +6,8 @@
 //! whitespace, strings escaped as ECMAScript `JSON.stringify` does (§3.2.2.2) and integers in
 //! their shortest decimal form (§3.2.2.3; our integers are far below 2^53). Floating-point
 //! numbers never occur; if one did, it is written with Rust's shortest round-trip formatting,
-//! which agrees with ECMAScript for integral values below 2^53.
+//! which agrees with ECMAScript for integral values below 2^53. The tests below check this writer
+//! against the `serde_json_canonicalizer` crate on arbitrary documents of that shape.
 
 use serde_json::Value;
 
@@ -117,6 +118,40 @@ mod tests {
             // serde_json escapes the same set (it writes \u001f-style escapes in lowercase hex
             // too), so the two must agree byte for byte.
             assert_eq!(out, serde_json::to_vec(&s).unwrap(), "U+{:04X}", c as u32);
+        }
+    }
+
+    /// The integers RFC 8785 writes exactly: it reads every number as an IEEE double, so above
+    /// 2^53 it rounds (`48462540449625097` becomes `…096`) where we would not. No document we
+    /// canonicalise holds such a number: log indices and times are far below.
+    const EXACT: i64 = 1 << 53;
+
+    /// JSON documents of the shape this crate canonicalises: any strings (control characters,
+    /// astral planes), integers RFC 8785 writes exactly, nested arrays and objects with any
+    /// member names.
+    fn documents() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-EXACT..=EXACT).prop_map(|i| json!(i)),
+            any::<String>().prop_map(Value::String),
+            "[\\u{0}-\\u{7f}\\u{fb01}\\u{1f600}]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(any::<String>(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_the_serde_json_canonicalizer_crate(doc in documents()) {
+            let crate_bytes = serde_json_canonicalizer::to_vec(&doc).unwrap();
+            proptest::prop_assert_eq!(canonical_json(&doc), crate_bytes);
         }
     }
 

@@ -42,6 +42,30 @@ fn v2_proposed_entries_canonicalise_byte_for_byte() {
 }
 
 #[test]
+fn canonical_bodies_and_set_payloads_are_rfc8785_by_another_implementation() {
+    // The hashedrekord body and the SET payload are written directly, not through our JCS
+    // writer: check both against the serde_json_canonicalizer crate as well as the vectors.
+    let jcs = |bytes: &[u8]| {
+        let value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        serde_json_canonicalizer::to_vec(&value).unwrap()
+    };
+    let mut bodies = Vec::new();
+    for name in V1 {
+        let proposed = read(&format!("rekor/v1/{name}/proposed-entry.json"));
+        bodies.push(canonicalize_v1(&proposed).unwrap().body);
+    }
+    for name in V2 {
+        let proposed = read(&format!("rekor/v2/{name}/proposed-entry.json"));
+        bodies.push(canonicalize_v2(&proposed).unwrap().body);
+    }
+    for body in bodies {
+        assert_eq!(show(&jcs(&body)), show(&body));
+        let payload = set_payload(&body, 1_700_000_000, "c0ffee\u{7}", 42);
+        assert_eq!(show(&jcs(&payload)), show(&payload));
+    }
+}
+
+#[test]
 fn set_payload_is_byte_exact_and_verifies_with_the_log_key() {
     let pem = String::from_utf8(read("rekor/v1/rekor.sigstore.dev.pub")).unwrap();
     let log_key = sigstack_keys::PublicKey::from_spki_pem(&pem).unwrap();
