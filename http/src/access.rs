@@ -54,25 +54,32 @@ fn request_id(request: &Request) -> HeaderValue {
 
 async fn access_log(State(service): State<&'static str>, request: Request, next: Next) -> Response {
     let id = request_id(&request);
-    let method = request.method().clone();
-    // The path only: query strings may carry what does not belong in a log.
-    let path = request.uri().path().to_owned();
     let span = tracing::info_span!("request", service, id = id.to_str().unwrap_or_default(),);
-    let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
-    let status = response.status().as_u16();
-    let error = crate::error_kind(&response).map(|k| k.category());
-    span.in_scope(|| {
-        tracing::info!(
-            target: ACCESS_TARGET,
-            %method,
-            path,
-            status,
-            error,
-            ms = format_args!("{millis:.1}"),
+    // What the access line needs is copied only when someone reads access lines.
+    let line = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO).then(|| {
+        // The path only: query strings may carry what does not belong in a log.
+        (
+            request.method().clone(),
+            request.uri().path().to_owned(),
+            Instant::now(),
         )
     });
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Some((method, path, started)) = line {
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        let status = response.status().as_u16();
+        let error = crate::error_kind(&response).map(|k| k.category());
+        span.in_scope(|| {
+            tracing::info!(
+                target: ACCESS_TARGET,
+                %method,
+                path,
+                status,
+                error,
+                ms = format_args!("{millis:.1}"),
+            )
+        });
+    }
     response.headers_mut().insert(REQUEST_ID_HEADER, id);
     response
 }

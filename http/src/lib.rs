@@ -25,7 +25,9 @@ pub use access::{with_access_log, ACCESS_TARGET, REQUEST_ID_HEADER};
 pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
 pub use metrics::{MetricsRegistry, METRICS_CONTENT_TYPE};
-pub use shape::{unknown_path, with_error_content_type, with_error_shape, ErrorShape};
+pub use shape::{
+    unknown_path, with_error_content_type, with_error_shape, with_error_shape_by_path, ErrorShape,
+};
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

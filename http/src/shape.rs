@@ -119,11 +119,34 @@ pub fn with_error_shape<S>(router: Router<S>, shape: ErrorShape) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    router.layer(axum::middleware::map_response_with_state(shape, reshape))
+    router.layer(axum::middleware::map_response_with_state(
+        ShapeChoice::Fixed(shape),
+        reshape,
+    ))
+}
+
+/// `router` with every error response rendered in the shape `shape_of` gives the request's
+/// path: for a service that speaks two upstream APIs on one listener (Rekor v1 and v2), one
+/// layer instead of one per API (each layer costs every request a hop).
+pub fn with_error_shape_by_path<S>(router: Router<S>, shape_of: fn(&str) -> ErrorShape) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(axum::middleware::map_response_with_state(
+        ShapeChoice::ByPath(shape_of),
+        reshape,
+    ))
+}
+
+/// How a shaping layer picks the shape.
+#[derive(Clone, Copy)]
+enum ShapeChoice {
+    Fixed(ErrorShape),
+    ByPath(fn(&str) -> ErrorShape),
 }
 
 async fn reshape(
-    State(shape): State<ErrorShape>,
+    State(choice): State<ShapeChoice>,
     method: Method,
     uri: Uri,
     response: Response,
@@ -132,6 +155,10 @@ async fn reshape(
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    let shape = match choice {
+        ShapeChoice::Fixed(shape) => shape,
+        ShapeChoice::ByPath(shape_of) => shape_of(uri.path()),
+    };
     if response.extensions().get::<Shaped>().is_some() {
         // An inner router (Rekor v2 inside Rekor) already rendered it in its own shape.
         return response;
@@ -247,6 +274,37 @@ mod tests {
         let (_, ct, body) = call(ErrorShape::CtText, get_req("/bad")).await;
         assert_eq!(ct, "text/plain; charset=utf-8");
         assert_eq!(body, "Bad Request\nlogIndex is required\n");
+    }
+
+    #[tokio::test]
+    async fn the_shape_can_follow_the_path() {
+        fn by_path(path: &str) -> ErrorShape {
+            if path.starts_with("/v2/") {
+                ErrorShape::GrpcGateway
+            } else {
+                ErrorShape::Swagger
+            }
+        }
+        let router: Router = with_error_shape_by_path(
+            Router::new().route(
+                "/{api}/bad",
+                get(|| async { Err::<(), _>(ApiError::bad_request("no")) }),
+            ),
+            by_path,
+        );
+        let body_of = |uri: &'static str| {
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(get_req(uri)).await.unwrap();
+                let bytes = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+                String::from_utf8(bytes.to_vec()).unwrap()
+            }
+        };
+        assert_eq!(body_of("/v1/bad").await, r#"{"code":400,"message":"no"}"#);
+        assert_eq!(
+            body_of("/v2/bad").await,
+            r#"{"code":3,"details":[],"message":"no"}"#
+        );
     }
 
     #[tokio::test]

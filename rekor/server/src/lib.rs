@@ -300,27 +300,29 @@ impl sigstack_http::BodyPolicy for Rekor {
     }
 }
 
+/// Errors in upstream's shapes: grpc-gateway's on the v2 routes (rekor-tiles), go-swagger's on
+/// v1 and anything else.
+fn error_shape(path: &str) -> ErrorShape {
+    if v2::serves(path) {
+        ErrorShape::GrpcGateway
+    } else {
+        ErrorShape::Swagger
+    }
+}
+
 /// The Rekor routes (v1 and v2), served at the root of the listener.
 pub fn router(rekor: Arc<Rekor>) -> Router {
     let limit = rekor.limits.max_body_bytes;
-    // Errors in upstream's shapes: go-swagger's for v1 (and anything else), grpc-gateway's for
-    // v2 (rekor-tiles).
     let router = Router::new()
-        .merge(sigstack_http::with_error_shape(
-            v1::routes(),
-            ErrorShape::Swagger,
-        ))
-        .merge(sigstack_http::with_error_shape(
-            v2::routes(),
-            ErrorShape::GrpcGateway,
-        ))
+        .merge(v1::routes())
+        .merge(v2::routes())
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/metrics", get(metrics::serve))
         .fallback(sigstack_http::unknown_path);
-    let router = sigstack_http::with_error_shape(router, ErrorShape::Swagger)
+    let router = sigstack_http::with_error_shape_by_path(router, error_shape)
         .layer(axum::middleware::from_fn_with_state(
             rekor.clone(),
             metrics::count_writes,

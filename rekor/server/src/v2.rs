@@ -19,11 +19,24 @@ use tlog_store::Submission;
 
 type AppState = Arc<Rekor>;
 
+const ENTRIES: &str = "/api/v2/log/entries";
+const CHECKPOINT: &str = "/api/v2/checkpoint";
+const TILES: &str = "/api/v2/tile/";
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/log/entries", post(create_entry))
-        .route("/api/v2/checkpoint", get(checkpoint))
-        .route("/api/v2/tile/{*path}", get(tile))
+        .route(ENTRIES, post(create_entry))
+        .route(CHECKPOINT, get(checkpoint))
+        .route(&format!("{TILES}{{*path}}"), get(tile))
+}
+
+/// Whether `path` is one of [`routes`]'s (so its errors take the v2 API's shape).
+pub(crate) fn serves(path: &str) -> bool {
+    path == ENTRIES
+        || path == CHECKPOINT
+        || path
+            .strip_prefix(TILES)
+            .is_some_and(|rest| !rest.is_empty())
 }
 
 async fn create_entry(
