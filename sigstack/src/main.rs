@@ -4,6 +4,7 @@
 mod ca_cmd;
 mod datadir;
 mod rekor_cmd;
+mod serve;
 mod services;
 mod trust_cmd;
 mod tsa_cmd;
@@ -24,6 +25,38 @@ use tlog_store::SqlStore;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text (coloured only on a terminal) or as JSON, one object per line.
+    #[arg(long, global = true, env = "SIGSTACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// How long a service may take, after SIGTERM or SIGINT, to finish the requests in flight.
+    #[arg(long, global = true, env = "SIGSTACK_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    shutdown_grace: std::time::Duration,
+}
+
+/// The format of log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines, with ANSI colours only when standard output is a terminal.
+    Text,
+    /// One JSON object per line: timestamp, level, target, message, fields, and the request span.
+    Json,
+}
+
+/// Installs the log subscriber: `RUST_LOG` filters (default `info`), `format` shapes.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -69,22 +102,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let grace = cli.shutdown_grace;
     match cli.command {
-        Command::Up(args) => up::run(args).await,
-        Command::Ctlog(args) => services::run_ctlog(args).await,
-        Command::Fulcio(args) => services::run_fulcio(args).await,
-        Command::Rekor(args) => rekor_cmd::run(args).await,
-        Command::DevIssuer(args) => trust_cmd::dev_issuer(args).await,
+        Command::Up(args) => up::run(args, grace).await,
+        Command::Ctlog(args) => services::run_ctlog(args, grace).await,
+        Command::Fulcio(args) => services::run_fulcio(args, grace).await,
+        Command::Rekor(args) => rekor_cmd::run(args, grace).await,
+        Command::DevIssuer(args) => trust_cmd::dev_issuer(args, grace).await,
         Command::Token(args) => trust_cmd::token(args).await,
         Command::Trust(args) => trust_cmd::run(args),
-        Command::Tsa(args) => tsa_cmd::run(args).await,
-        Command::Tuf(args) => tuf_cmd::run(args).await,
+        Command::Tsa(args) => tsa_cmd::run(args, grace).await,
+        Command::Tuf(args) => tuf_cmd::run(args, grace).await,
         Command::Ca(args) => ca_cmd::run(args),
         Command::Migrate { database_url } => {
             SqlStore::connect(&database_url)

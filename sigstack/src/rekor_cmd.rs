@@ -134,7 +134,7 @@ async fn open(
     Ok(rekor::Rekor::open(store, config).await?)
 }
 
-pub(crate) async fn run(args: RekorArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     if let Some(RekorCommand::NewShard { shards }) = args.command {
         let mut layout = rekor::ShardLayout::load_or_create(&shards)?;
         let frozen = layout.active;
@@ -164,11 +164,7 @@ pub(crate) async fn run(args: RekorArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", a.listen))?;
     tracing::info!(listen = %a.listen, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
-    axum::serve(listener, rekor::router(rekor))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    crate::serve::serve("rekor", listener, rekor::router(rekor), grace).await?;
     Ok(())
 }
 

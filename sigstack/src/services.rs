@@ -85,7 +85,7 @@ pub(crate) async fn open_ctlog(
     Ok(ctlog::CtLog::open(store, config).await?)
 }
 
-pub(crate) async fn run_ctlog(args: CtlogArgs) -> anyhow::Result<()> {
+pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
     let mut roots = Vec::new();
     for path in &args.root_certs {
@@ -99,11 +99,7 @@ pub(crate) async fn run_ctlog(args: CtlogArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(listen = %args.listen, origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
-    axum::serve(listener, ctlog::router(log))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    crate::serve::serve("ctlog", listener, ctlog::router(log), grace).await?;
     Ok(())
 }
 
@@ -186,7 +182,7 @@ pub(crate) fn dev_ca(dir: &Path) -> anyhow::Result<fulcio::CertificateAuthority>
     Ok(ca)
 }
 
-pub(crate) async fn run_fulcio(args: FulcioArgs) -> anyhow::Result<()> {
+pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     use fulcio_server::ca_files::{spawn_reloader, CaFiles, CaWatcher};
     let config = load_fulcio_config(&args.config)?;
     let (ca, watcher) = CaWatcher::start(CaFiles::new(&args.ca_key, &args.ca_chain))
@@ -219,10 +215,6 @@ pub(crate) async fn run_fulcio(args: FulcioArgs) -> anyhow::Result<()> {
         ca_reload_secs = args.ca_reload_secs,
         "Fulcio CA serving"
     );
-    axum::serve(listener, fulcio_server::router(server))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    crate::serve::serve("fulcio", listener, fulcio_server::router(server), grace).await?;
     Ok(())
 }

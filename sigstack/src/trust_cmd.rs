@@ -360,7 +360,10 @@ pub(crate) struct DevIssuerArgs {
 }
 
 /// Runs the DEVELOPMENT OpenID issuer on its own (`sigstack up` runs it itself).
-pub(crate) async fn dev_issuer(args: DevIssuerArgs) -> anyhow::Result<()> {
+pub(crate) async fn dev_issuer(
+    args: DevIssuerArgs,
+    grace: std::time::Duration,
+) -> anyhow::Result<()> {
     dev_oidc::check_listen_addr(args.listen, args.allow_non_loopback_unsafe)?;
     let mut options = dev_oidc::DevIssuerOptions::default();
     if args.allow_non_loopback_unsafe {
@@ -371,10 +374,6 @@ pub(crate) async fn dev_issuer(args: DevIssuerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::warn!(listen = %args.listen, issuer = %args.issuer_url, "DEVELOPMENT OIDC issuer serving: tokens for any email; never use in production");
-    axum::serve(listener, dev_oidc::make_service(issuer))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    crate::serve::serve("dev-issuer", listener, dev_oidc::router(issuer), grace).await?;
     Ok(())
 }

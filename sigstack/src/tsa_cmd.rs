@@ -40,7 +40,7 @@ pub(crate) struct Args {
 }
 
 /// Runs `sigstack tsa` until interrupted.
-pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Result<()> {
     let policy: tsa::ObjectIdentifier = args
         .policy_oid
         .parse()
@@ -75,17 +75,15 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         args.listen,
         chain_path.display()
     );
-    axum::serve(listener, router(server))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    crate::serve::serve("tsa", listener, router(server), grace).await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const GRACE: std::time::Duration = std::time::Duration::from_secs(1);
     use clap::Parser;
 
     #[derive(Parser)]
@@ -131,9 +129,9 @@ mod tests {
             policy_oid: policy.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         };
-        let err = run(args("not an oid", true)).await.unwrap_err();
+        let err = run(args("not an oid", true), GRACE).await.unwrap_err();
         assert!(err.to_string().contains("--policy-oid"), "{err}");
-        let err = run(args("1.2.3.4", false)).await.unwrap_err();
+        let err = run(args("1.2.3.4", false), GRACE).await.unwrap_err();
         assert!(format!("{err:#}").contains("--dev"), "{err:#}");
     }
 }

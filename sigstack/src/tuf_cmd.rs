@@ -422,7 +422,7 @@ fn stage(
 }
 
 /// Runs one `sigstack tuf` command.
-pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Result<()> {
     match args.command {
         Command::Keygen { file, algorithm } => {
             if file.exists() {
@@ -524,11 +524,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             tracing::info!(%listen, dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
-            let served = axum::serve(listener, router(repo.dir.clone()))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await;
+            let served =
+                crate::serve::serve("tuf", listener, router(repo.dir.clone()), grace).await;
             if let Some(h) = refresher {
                 h.abort();
             }

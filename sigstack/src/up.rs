@@ -46,7 +46,7 @@ pub(crate) struct UpArgs {
     dev_issuer_listen: SocketAddr,
 }
 
-pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let dir = datadir::DataDir::open(&args.data_dir)?;
     let data = dir.path().to_path_buf();
@@ -61,7 +61,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
             .with_context(|| format!("opening the store in {}", data.display()))?,
     );
     let http = |addr: SocketAddr| format!("http://{addr}");
-    let mut servers = Servers::default();
+    let mut servers = crate::serve::Servers::default();
 
     // The development issuer, and Fulcio trusting it unless the data directory says otherwise.
     dev_oidc::check_listen_addr(args.dev_issuer_listen, false)?;
@@ -126,32 +126,32 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     trust_cmd::publish(&data, &trust_dir, &repo, &urls, &material)?;
     let _refresher = tuf_repo::spawn_refresher(repo.clone());
 
-    servers
-        .add(
+    servers = servers
+        .bind(
             "dev-issuer",
             args.dev_issuer_listen,
             dev_oidc::router(issuer),
         )
         .await?;
-    servers
-        .add("ctlog", args.ctlog_listen, ctlog::router(ctlog.clone()))
+    servers = servers
+        .bind("ctlog", args.ctlog_listen, ctlog::router(ctlog.clone()))
         .await?;
-    servers
-        .add("rekor", args.rekor_listen, rekor::router(rekor.clone()))
+    servers = servers
+        .bind("rekor", args.rekor_listen, rekor::router(rekor.clone()))
         .await?;
-    servers
-        .add("tsa", args.tsa_listen, tsa_server::router(tsa))
+    servers = servers
+        .bind("tsa", args.tsa_listen, tsa_server::router(tsa))
         .await?;
-    servers
-        .add(
+    servers = servers
+        .bind(
             "tuf",
             args.tuf_listen,
             tuf_repo::router(repo.dir().to_owned()),
         )
         .await?;
     let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &urls.ctlog);
-    servers
-        .add(
+    servers = servers
+        .bind(
             "fulcio",
             args.fulcio_listen,
             fulcio_server::router(ca_server),
@@ -216,68 +216,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("  cosign verify-blob --trusted-root {t}/trusted_root.json --bundle artifact.cosign.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer_url} artifact.txt");
     println!("press Ctrl-C to stop");
     servers
-        .run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .run_until(crate::serve::shutdown_signal(), grace)
         .await?;
     println!("stopped");
     Ok(())
-}
-
-/// The listeners of `up`: bound before anything is announced, stopped together. On shutdown
-/// each stops accepting and finishes the requests in flight (an acknowledged entry is always
-/// committed first, so nothing acknowledged is lost either way).
-#[derive(Default)]
-struct Servers {
-    bound: Vec<(&'static str, tokio::net::TcpListener, axum::Router)>,
-}
-
-impl Servers {
-    async fn add(
-        &mut self,
-        name: &'static str,
-        addr: SocketAddr,
-        router: axum::Router,
-    ) -> anyhow::Result<()> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("{name}: listening on {addr}"))?;
-        self.bound.push((name, listener, router));
-        Ok(())
-    }
-
-    async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut tasks = tokio::task::JoinSet::new();
-        for (name, listener, router) in self.bound {
-            let mut stopped = stopped.clone();
-            tasks.spawn(async move {
-                // Connect info: the development issuer refuses non-loopback peers with it.
-                axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-                .with_context(|| format!("{name} stopped"))
-            });
-        }
-        tokio::select! {
-            _ = signal => {}
-            Some(done) = tasks.join_next() => {
-                // A server that stops on its own is a failure: bring the others down too.
-                let _ = stop.send(true);
-                done??;
-                anyhow::bail!("a service stopped unexpectedly");
-            }
-        }
-        println!("stopping: finishing requests in flight");
-        let _ = stop.send(true);
-        while let Some(done) = tasks.join_next().await {
-            done??;
-        }
-        Ok(())
-    }
 }

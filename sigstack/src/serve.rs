@@ -1,0 +1,129 @@
+//! Serving a router until the process is told to stop: SIGTERM (what orchestrators and
+//! `docker stop` send) and SIGINT (Ctrl-C) both stop accepting connections and let the requests
+//! in flight finish (an entry is acknowledged only after its round commits, so none that was
+//! answered is lost), for at most the shutdown grace period.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub(crate) async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// Serves `router` on `listener` until [`shutdown_signal`], then drains for up to `grace`.
+pub(crate) async fn serve(
+    name: &str,
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    Servers::default()
+        .with(name.to_owned(), listener, router)
+        .run_until(shutdown_signal(), grace)
+        .await
+}
+
+/// Listeners that stop together: bound first (so a busy port fails start-up before anything is
+/// announced), served until a signal, then drained within the grace period.
+#[derive(Default)]
+pub(crate) struct Servers {
+    bound: Vec<(String, tokio::net::TcpListener, axum::Router)>,
+}
+
+impl Servers {
+    /// Adds a bound listener and its router.
+    pub(crate) fn with(
+        mut self,
+        name: String,
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+    ) -> Self {
+        self.bound.push((name, listener, router));
+        self
+    }
+
+    /// Binds `addr` for `router`.
+    pub(crate) async fn bind(
+        self,
+        name: &str,
+        addr: SocketAddr,
+        router: axum::Router,
+    ) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("{name}: listening on {addr}"))?;
+        Ok(self.with(name.to_owned(), listener, router))
+    }
+
+    /// Serves every listener until `signal`, then stops accepting and waits up to `grace` for
+    /// the requests in flight. A server that stops on its own brings the others down and is an
+    /// error.
+    pub(crate) async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+        grace: Duration,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (name, listener, router) in self.bound {
+            let mut stopped = stopped.clone();
+            tasks.spawn(async move {
+                // Connect info: the development issuer refuses non-loopback peers with it.
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+                .with_context(|| format!("{name} stopped"))
+            });
+        }
+        tokio::select! {
+            _ = signal => {}
+            Some(done) = tasks.join_next() => {
+                let _ = stop.send(true);
+                done??;
+                anyhow::bail!("a service stopped unexpectedly");
+            }
+        }
+        tracing::info!(
+            grace_secs = grace.as_secs_f64(),
+            "stopping: finishing the requests in flight"
+        );
+        let _ = stop.send(true);
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(done) = tasks.join_next().await {
+                done??;
+            }
+            anyhow::Ok(())
+        })
+        .await;
+        match drained {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    grace_secs = grace.as_secs_f64(),
+                    "the shutdown grace period ended with requests still in flight"
+                );
+                Ok(())
+            }
+        }
+    }
+}
