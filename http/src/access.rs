@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -23,7 +25,9 @@ pub const ACCESS_TARGET: &str = "access";
 const MAX_REQUEST_ID: usize = 128;
 
 /// `router` with an access log: every request runs inside a `request` span carrying its id,
-/// and ends with one `access` line (method, path, status, error kind, milliseconds).
+/// and ends with one `access` line: method, path, route (the pattern that matched), status,
+/// error kind, response bytes (where the length is known up front), remote address (where the
+/// server was made with connect info) and milliseconds.
 pub fn with_access_log<S>(router: Router<S>, service: &'static str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -56,32 +60,59 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
     let id = request_id(&request);
     let span = tracing::info_span!("request", service, id = id.to_str().unwrap_or_default(),);
     // What the access line needs is copied only when someone reads access lines.
-    let line = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO).then(|| {
+    let line = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO).then(|| AccessLine {
+        method: request.method().clone(),
         // The path only: query strings may carry what does not belong in a log.
-        (
-            request.method().clone(),
-            request.uri().path().to_owned(),
-            Instant::now(),
-        )
+        path: request.uri().path().to_owned(),
+        route: request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned()),
+        remote: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0),
+        started: Instant::now(),
     });
     let mut response = next.run(request).instrument(span.clone()).await;
-    if let Some((method, path, started)) = line {
-        let millis = started.elapsed().as_secs_f64() * 1000.0;
-        let status = response.status().as_u16();
-        let error = crate::error_kind(&response).map(|k| k.category());
-        span.in_scope(|| {
-            tracing::info!(
-                target: ACCESS_TARGET,
-                %method,
-                path,
-                status,
-                error,
-                ms = format_args!("{millis:.1}"),
-            )
-        });
+    if let Some(line) = line {
+        span.in_scope(|| line.log(&response));
     }
     response.headers_mut().insert(REQUEST_ID_HEADER, id);
     response
+}
+
+/// What one access line says about the request, taken before it is handled.
+struct AccessLine {
+    method: axum::http::Method,
+    path: String,
+    route: Option<String>,
+    remote: Option<SocketAddr>,
+    started: Instant,
+}
+
+impl AccessLine {
+    fn log(self, response: &Response) {
+        let millis = self.started.elapsed().as_secs_f64() * 1000.0;
+        use axum::body::HttpBody as _;
+        let bytes = response
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .or_else(|| response.body().size_hint().exact());
+        tracing::info!(
+            target: ACCESS_TARGET,
+            method = %self.method,
+            path = self.path,
+            route = self.route,
+            status = response.status().as_u16(),
+            error = crate::error_kind(response).map(|k| k.category()),
+            bytes,
+            remote = self.remote.map(tracing::field::display),
+            ms = format_args!("{millis:.1}"),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +155,9 @@ mod tests {
         if let Some(id) = id {
             request = request.header("x-request-id", id);
         }
+        // What `into_make_service_with_connect_info` puts in every request.
+        let remote: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        let request = request.extension(ConnectInfo(remote));
         app()
             .oneshot(request.body(Body::empty()).unwrap())
             .await
@@ -172,6 +206,11 @@ mod tests {
         let access: Vec<&&str> = lines.iter().filter(|l| l.contains(" access:")).collect();
         assert_eq!(access.len(), 2, "{log}");
         assert!(access[0].contains("method=GET"), "{log}");
+        assert!(
+            access[1].contains("route=\"/ok\"") && access[1].contains("bytes=4"),
+            "{log}"
+        );
+        assert!(access[1].contains("remote=192.0.2.7:40000"), "{log}");
         assert!(access[0].contains("id=\"req-1\"") && access[0].contains("status=500"));
         assert!(access[0].contains("error=\"internal\"") && access[0].contains("path=\"/broken\""));
         assert!(!log.contains("secret"), "{log}");
