@@ -86,7 +86,7 @@ pub(crate) async fn open_ctlog(
 }
 
 pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> anyhow::Result<()> {
-    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
+    // The configuration is checked before anything is written (the database, the key).
     let mut roots = Vec::new();
     for path in &args.root_certs {
         roots.extend(load_certificates(path)?);
@@ -94,6 +94,7 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
     if roots.is_empty() {
         bail!("the CT log needs at least one --root-cert: chains must end in a root it accepts");
     }
+    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
     let log = open_ctlog(store, &args.key, &args.origin, roots).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

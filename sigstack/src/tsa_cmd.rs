@@ -133,5 +133,7 @@ mod tests {
         assert!(err.to_string().contains("--policy-oid"), "{err}");
         let err = run(args("1.2.3.4", false), GRACE).await.unwrap_err();
         assert!(format!("{err:#}").contains("--dev"), "{err:#}");
+        // Refused before anything was written: no key was generated for the missing chain.
+        assert!(!dir.path().join("tsa-key.pem").exists());
     }
 }

@@ -228,3 +228,25 @@ fn sigterm_under_write_load_answers_every_request_in_flight_and_loses_nothing() 
     let (status, _) = rekor.wait();
     assert!(status.success());
 }
+
+#[test]
+fn bad_configuration_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    // The CT log without a root it accepts: no database, no key.
+    let (ok, text) = sigstack(&[
+        "ctlog",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &format!("sqlite://{}", path("ct.sqlite")),
+        "--key",
+        &path("ct.pem"),
+    ]);
+    assert!(!ok && text.contains("--root-cert"), "{text}");
+    // The TSA without a chain (and without --dev): no key.
+    let (ok, text) = sigstack(&["tsa", "--listen", "127.0.0.1:0", "--key", &path("tsa.pem")]);
+    assert!(!ok && text.contains("--dev"), "{text}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "files written: {left:?}");
+}

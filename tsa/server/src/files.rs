@@ -89,6 +89,12 @@ pub fn load_authority(
     dev: bool,
     config: AuthorityConfig,
 ) -> Result<TimestampAuthority, AuthorityFilesError> {
+    // Refused before anything is written: no key is generated for a chain that cannot be had.
+    if !dev && !chain_path.exists() {
+        return Err(AuthorityFilesError::MissingChain {
+            path: chain_path.to_owned(),
+        });
+    }
     let key = Arc::new(
         SoftwareKey::load_or_generate(key_path, Algorithm::EcdsaP256Sha256).map_err(|source| {
             AuthorityFilesError::Key {
@@ -123,6 +129,7 @@ pub fn load_authority(
         );
         chain
     } else {
+        // Checked above; the file went away since.
         return Err(AuthorityFilesError::MissingChain {
             path: chain_path.to_owned(),
         });
