@@ -166,6 +166,18 @@ impl ApiError {
         Self::new(ErrorKind::Unavailable, message)
     }
 
+    /// 503 caused by `source` (a dependency that cannot be reached, such as the database): the
+    /// client reads `message` and retries; the whole chain is logged as a warning.
+    pub fn unavailable_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ApiError {
+            source: Some(Box::new(source)),
+            ..Self::new(ErrorKind::Unavailable, message)
+        }
+    }
+
     /// 500 described by `context` alone (logged, never sent).
     pub fn internal(context: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, context)
@@ -230,6 +242,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.kind == ErrorKind::Internal {
             tracing::error!(error = %self.chain(), "internal error");
+        } else if self.kind == ErrorKind::Unavailable && self.source.is_some() {
+            tracing::warn!(error = %self.chain(), "request refused: a dependency is unavailable");
         } else {
             tracing::debug!(error = %self.message, category = self.category(), "request refused");
         }
