@@ -10,6 +10,7 @@
 //! - [`null_as_default`]: JSON `null` taken as an absent field, as upstream's Go servers do.
 //! - [`with_access_log`]: one access line per request, and a request id (`X-Request-Id`, taken
 //!   from the request or made) on every line the request logs and on the response.
+//! - [`Readiness`]: the `/readyz` answer from a service's checks.
 //! - [`MetricsRegistry`]: a service's Prometheus registry and its `/metrics` response.
 //! - [`bytes_response`], [`IMMUTABLE`], [`NO_CACHE`]: raw responses with a cache policy.
 
@@ -17,6 +18,7 @@ mod access;
 mod body;
 mod error;
 mod metrics;
+mod ready;
 mod shape;
 #[cfg(feature = "tlog-store")]
 mod store;
@@ -25,6 +27,7 @@ pub use access::{with_access_log, ACCESS_TARGET, REQUEST_ID_HEADER};
 pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
 pub use metrics::{MetricsRegistry, METRICS_CONTENT_TYPE};
+pub use ready::Readiness;
 pub use shape::{
     unknown_path, with_error_content_type, with_error_shape, with_error_shape_by_path, ErrorShape,
 };

@@ -203,9 +203,9 @@ async fn reshape(
     Response::from_parts(parts, Body::new(rendered_body))
 }
 
-/// Marks a response already rendered by a shaping layer.
+/// Marks a response already rendered by a shaping layer, or one whose body must stay as it is.
 #[derive(Debug, Clone, Copy)]
-struct Shaped;
+pub(crate) struct Shaped;
 
 #[cfg(test)]
 mod tests {

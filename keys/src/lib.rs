@@ -109,6 +109,14 @@ pub trait Signer: Send + Sync {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
 }
 
+/// Whether `signer` signs now, with a signature its own public key verifies: what a readiness
+/// probe asks of a key that may live in an HSM or a KMS.
+pub fn check_signer(signer: &dyn Signer) -> Result<(), KeyError> {
+    const PROBE: &[u8] = b"sigstack readiness probe";
+    let signature = signer.sign(PROBE)?;
+    PublicKey::from_spki_der(signer.public_key_der())?.verify(PROBE, &signature)
+}
+
 /// The SHA-256 of a DER `SubjectPublicKeyInfo`: Rekor's and CT's log ID.
 pub fn key_id(spki_der: &[u8]) -> [u8; 32] {
     Sha256::digest(spki_der).into()
@@ -117,6 +125,17 @@ pub fn key_id(spki_der: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_working_signer_passes_the_probe() {
+        for alg in [
+            Algorithm::EcdsaP256Sha256,
+            Algorithm::EcdsaP384Sha384,
+            Algorithm::Ed25519,
+        ] {
+            check_signer(&SoftwareKey::generate(alg)).unwrap();
+        }
+    }
 
     #[test]
     fn every_algorithm_signs_and_verifies_and_rejects_tampering() {

@@ -89,6 +89,17 @@ log "first start ready after ${READY}s (keys, CA, TUF root, trust files created)
 T="$DATA/trust"
 require "up exported the trust files" test -s "$T/trust_config.json" -a -s "$T/trusted_root.json" -a -s "$T/root.json"
 
+ready_everywhere() {
+    "$PY" - "$CT_URL" "$FULCIO_URL" "$REKOR_URL" "$TSA_URL" "$TUF_URL" <<'PY'
+import json, sys, urllib.request
+for base in sys.argv[1:]:
+    with urllib.request.urlopen(base + "/readyz", timeout=10) as r:
+        body = json.load(r)
+    assert body["status"] == "ready", (base, body)
+PY
+}
+check "every service answers /readyz with ready (database, sequencers, keys, TUF metadata)" ready_everywhere
+
 check "a second up on the same data directory is refused" \
     bash -c '! "$1" up --data-dir "$2" >"$3" 2>&1 && grep -q "already running" "$3"' _ "$SIGSTACK" "$DATA" "$D/second-up.log"
 

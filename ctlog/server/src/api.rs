@@ -37,12 +37,24 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
         .fallback(sigstack_http::unknown_path);
     // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(log);
     sigstack_http::with_access_log(router, "ctlog")
+}
+
+/// `/readyz`: the log takes writes (sequencer running, database answering within 2 s) and its
+/// key signs.
+async fn readyz(State(log): State<AppState>) -> sigstack_http::Readiness {
+    sigstack_http::Readiness::new()
+        .check(
+            "log",
+            log.log.check_ready(std::time::Duration::from_secs(2)).await,
+        )
+        .check("key", sigstack_keys::check_signer(log.key.as_ref()))
 }
 
 #[derive(Deserialize)]

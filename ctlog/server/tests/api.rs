@@ -72,15 +72,15 @@ struct Server {
 }
 
 async fn start(roots: Vec<Vec<u8>>) -> Server {
+    start_on(None, roots).await
+}
+
+/// A CT log on the database at `url`, or on SQLite in a temporary directory.
+async fn start_on(url: Option<&str>, roots: Vec<Vec<u8>>) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn LogStore> = Arc::new(
-        SqlStore::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("ct.sqlite").display()
-        ))
-        .await
-        .unwrap(),
-    );
+    let sqlite = format!("sqlite://{}", dir.path().join("ct.sqlite").display());
+    let store: Arc<dyn LogStore> =
+        Arc::new(SqlStore::connect(url.unwrap_or(&sqlite)).await.unwrap());
     let key = Arc::new(sigstack_keys::SoftwareKey::generate(
         sigstack_keys::Algorithm::EcdsaP256Sha256,
     ));
@@ -586,4 +586,49 @@ async fn the_log_refuses_a_non_p256_key() {
     assert!(CtLog::open(store, CtLogConfig::new("x", key, vec![]))
         .await
         .is_err());
+}
+
+/// `/readyz` follows the database: a real PostgreSQL database is made to refuse connections
+/// (and its sessions are ended), then let back in. Needs `SIGSTACK_TEST_DATABASE_URL`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database() {
+    if std::env::var("SIGSTACK_TEST_DATABASE_URL").is_err() {
+        eprintln!("skipped: SIGSTACK_TEST_DATABASE_URL is not set (scripts/with-postgres.sh)");
+        return;
+    }
+    let db = sigstack_bench_support::BenchDatabase::fresh("ctlog_ready").await;
+    assert_eq!(db.backend(), "postgres");
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let ca = test_ca("readiness root");
+    let server = start_on(Some(&db.url), vec![ca.root_der.clone()]).await;
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["checks"]["log"], "ok");
+
+    use sqlx::Connection as _;
+    let admin_url = std::env::var("SIGSTACK_TEST_DATABASE_URL").unwrap();
+    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+    for sql in [
+        format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"),
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    ] {
+        sqlx::query(&sql).execute(&mut admin).await.unwrap();
+    }
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "unready");
+    assert_ne!(body["checks"]["log"], "ok", "{body}");
+    assert_eq!(body["checks"]["key"], "ok");
+
+    let allow = format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true");
+    sqlx::query(&allow).execute(&mut admin).await.unwrap();
+    let mut ready = false;
+    for _ in 0..50 {
+        if server.get("/readyz").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ready, "still unready after the database came back");
 }

@@ -179,6 +179,11 @@ impl CertificateAuthority {
         Self::new(signer, vec![root])
     }
 
+    /// The key the CA signs with.
+    pub fn signer(&self) -> &dyn Signer {
+        self.signer.as_ref()
+    }
+
     /// The chain, DER: issuing CA certificate first, root last.
     pub fn chain(&self) -> &[Vec<u8>] {
         &self.chain

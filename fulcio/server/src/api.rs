@@ -32,6 +32,7 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
         .route("/api/v1/rootCert", get(root_cert))
         .route("/api/v2/configuration", get(configuration))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
     let router = sigstack_http::with_error_shape(router, ErrorShape::GrpcGateway)
@@ -379,6 +380,12 @@ async fn issue_v1(
         }
     }
     Ok(response)
+}
+
+/// `/readyz`: the CA's key signs.
+async fn readyz(State(server): State<AppState>) -> sigstack_http::Readiness {
+    sigstack_http::Readiness::new()
+        .check("ca key", sigstack_keys::check_signer(server.ca().signer()))
 }
 
 async fn metrics(State(server): State<AppState>) -> Response {

@@ -300,6 +300,26 @@ impl sigstack_http::BodyPolicy for Rekor {
     }
 }
 
+/// How long a readiness probe waits for the database.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `/readyz`: the active v1 shard and the v2 log take writes (sequencer running, database
+/// answering), and both log keys sign.
+async fn readyz(
+    axum::extract::State(rekor): axum::extract::State<Arc<Rekor>>,
+) -> sigstack_http::Readiness {
+    let active = &rekor
+        .shards
+        .last()
+        .expect("a Rekor has an active shard")
+        .log;
+    sigstack_http::Readiness::new()
+        .check("v1 log", active.check_ready(READY_TIMEOUT).await)
+        .check("v2 log", rekor.v2.check_ready(READY_TIMEOUT).await)
+        .check("v1 key", sigstack_keys::check_signer(rekor.v1_key.as_ref()))
+        .check("v2 key", sigstack_keys::check_signer(rekor.v2_key.as_ref()))
+}
+
 /// Errors in upstream's shapes: grpc-gateway's on the v2 routes (rekor-tiles), go-swagger's on
 /// v1 and anything else.
 fn error_shape(path: &str) -> ErrorShape {
@@ -320,6 +340,7 @@ pub fn router(rekor: Arc<Rekor>) -> Router {
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::serve))
         .fallback(sigstack_http::unknown_path);
     let router = sigstack_http::with_error_shape_by_path(router, error_shape)

@@ -246,6 +246,22 @@ impl Log {
         answer.await.map_err(|_| AppendError::ShuttingDown)?
     }
 
+    /// Whether the log can take writes now: its sequencer runs, and the database answers one
+    /// read of the head (not the cached one) within `timeout`. The reason when not.
+    pub async fn check_ready(&self, timeout: Duration) -> Result<(), String> {
+        if self.inner.queue.is_closed() {
+            return Err("the sequencer has stopped".into());
+        }
+        match tokio::time::timeout(timeout, self.inner.store.head(self.inner.id)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "the database did not answer within {} ms",
+                timeout.as_millis()
+            )),
+        }
+    }
+
     /// The latest committed head, at most `head_max_age` older than the store's.
     pub async fn head(&self) -> Result<Arc<LogHead>, StoreError> {
         let (cached, at) = self.inner.head.lock().expect("head lock").clone();

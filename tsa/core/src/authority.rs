@@ -318,6 +318,11 @@ impl TimestampAuthority {
         })
     }
 
+    /// The key the authority signs with.
+    pub fn signer(&self) -> &dyn Signer {
+        self.signer.as_ref()
+    }
+
     /// The chain, DER: TSA certificate first, root last.
     pub fn chain(&self) -> &[Vec<u8>] {
         &self.chain

@@ -40,6 +40,7 @@ pub fn router(server: Arc<TsaServer>) -> Router {
         )
         .route("/api/v1/timestamp/certchain", get(cert_chain))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::Swagger)
@@ -229,6 +230,14 @@ async fn cert_chain(State(server): State<AppState>) -> Response {
         server.chain_pem.clone(),
     )
         .into_response()
+}
+
+/// `/readyz`: the timestamping key signs.
+async fn readyz(State(server): State<AppState>) -> sigstack_http::Readiness {
+    sigstack_http::Readiness::new().check(
+        "tsa key",
+        sigstack_keys::check_signer(server.authority().signer()),
+    )
 }
 
 async fn metrics(State(server): State<AppState>) -> Response {

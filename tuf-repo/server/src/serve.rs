@@ -34,10 +34,21 @@ pub const CACHE_ROOT: &str = "public, max-age=300";
 pub fn router(dir: PathBuf) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/{file}", get(metadata))
         .route(&format!("/{TARGETS_DIR}/{{file}}"), get(target))
         .with_state(Arc::new(dir));
     sigstack_http::with_access_log(router, "tuf")
+}
+
+/// `/readyz`: the repository's `timestamp.json` can be read (the directory is mounted and
+/// published).
+async fn readyz(State(dir): State<Arc<PathBuf>>) -> sigstack_http::Readiness {
+    let timestamp = tokio::fs::metadata(dir.join(TIMESTAMP_JSON))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{TIMESTAMP_JSON}: {e}"));
+    sigstack_http::Readiness::new().check("metadata", timestamp)
 }
 
 async fn metadata(State(dir): State<Arc<PathBuf>>, UrlPath(file): UrlPath<String>) -> Response {
