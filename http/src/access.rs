@@ -13,6 +13,8 @@ use axum::response::Response;
 use axum::Router;
 use tracing::Instrument as _;
 
+use crate::HttpMetrics;
+
 /// The header a request id arrives in (from a load balancer or client that set one) and is
 /// returned in.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -28,11 +30,28 @@ const MAX_REQUEST_ID: usize = 128;
 /// and ends with one `access` line: method, path, route (the pattern that matched), status,
 /// error kind, response bytes (where the length is known up front), remote address (where the
 /// server was made with connect info) and milliseconds.
-pub fn with_access_log<S>(router: Router<S>, service: &'static str) -> Router<S>
+///
+/// With `metrics`, the same layer records upstream's per-request metrics
+/// ([`crate::MetricsRegistry::http_metrics`]).
+pub fn with_access_log<S>(
+    router: Router<S>,
+    service: &'static str,
+    metrics: Option<HttpMetrics>,
+) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    router.layer(axum::middleware::from_fn_with_state(service, access_log))
+    router.layer(axum::middleware::from_fn_with_state(
+        AccessState { service, metrics },
+        access_log,
+    ))
+}
+
+/// What the access-log layer knows of its service.
+#[derive(Clone)]
+struct AccessState {
+    service: &'static str,
+    metrics: Option<HttpMetrics>,
 }
 
 /// The id the request came with, if it is one we can log as it is (it ends up in log lines, so
@@ -56,8 +75,16 @@ fn request_id(request: &Request) -> HeaderValue {
     })
 }
 
-async fn access_log(State(service): State<&'static str>, request: Request, next: Next) -> Response {
+async fn access_log(State(state): State<AccessState>, request: Request, next: Next) -> Response {
+    let service = state.service;
     let id = request_id(&request);
+    let measured = state.metrics.as_ref().map(|_| {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+        (route, request.method().clone(), Instant::now())
+    });
     let span = tracing::info_span!("request", service, id = id.to_str().unwrap_or_default(),);
     // What the access line needs is copied only when someone reads access lines.
     let line = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO).then(|| AccessLine {
@@ -75,6 +102,14 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
         started: Instant::now(),
     });
     let mut response = next.run(request).instrument(span.clone()).await;
+    if let (Some(metrics), Some((route, method, started))) = (&state.metrics, measured) {
+        metrics.record(
+            &route,
+            method.as_str(),
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
     if let Some(line) = line {
         span.in_scope(|| line.log(&response));
     }
@@ -147,7 +182,7 @@ mod tests {
                 ))
             }),
         );
-        with_access_log(router, "test")
+        with_access_log(router, "test", None)
     }
 
     async fn call(uri: &str, id: Option<&str>) -> Response {

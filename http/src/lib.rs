@@ -26,7 +26,7 @@ mod store;
 pub use access::{with_access_log, ACCESS_TARGET, REQUEST_ID_HEADER};
 pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
-pub use metrics::{MetricsRegistry, METRICS_CONTENT_TYPE};
+pub use metrics::{HttpMetrics, MetricsRegistry, METRICS_CONTENT_TYPE};
 pub use ready::Readiness;
 pub use shape::{
     unknown_path, with_error_content_type, with_error_shape, with_error_shape_by_path, ErrorShape,

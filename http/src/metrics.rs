@@ -34,6 +34,22 @@ impl MetricsRegistry {
         Self::default()
     }
 
+    /// The registry of a service whose metric names start with `prefix` (upstream's: `rekor`,
+    /// `fulcio`, `timestamp_authority`), holding `<prefix>_build_info{version}` = 1 as
+    /// upstream's services do.
+    pub fn for_service(prefix: &str) -> Self {
+        let registry = Self::new();
+        let opts = Opts::new(
+            format!("{prefix}_build_info"),
+            "A metric with a constant '1' value labeled by the version the service was built from",
+        )
+        .const_label("version", env!("CARGO_PKG_VERSION"));
+        registry
+            .register(prometheus::IntGauge::with_opts(opts).expect("valid metric"))
+            .set(1);
+        registry
+    }
+
     fn register<C: Collector + Clone + 'static>(&self, metric: C) -> C {
         self.registry
             .register(Box::new(metric.clone()))
@@ -69,6 +85,35 @@ impl MetricsRegistry {
         self.register(HistogramVec::new(opts, labels).expect("valid metric"))
     }
 
+    /// The per-request metrics of upstream's HTTP middleware, named with `prefix`:
+    /// `<prefix>_qps_by_api{path,method,code}` (requests), `<prefix>_latency_by_api{path,method}`
+    /// (nanoseconds, as upstream records it, buckets 1 ms to 4 s) and
+    /// `<prefix>_api_latency{path,code}` (seconds). `path` is the route pattern that matched.
+    pub fn http_metrics(&self, prefix: &str) -> HttpMetrics {
+        // Upstream's ExponentialBucketsRange(1 ms, 4 s, 10), in nanoseconds.
+        let factor = (4_000.0f64).powf(1.0 / 9.0);
+        let ns_buckets: Vec<f64> = (0..10).map(|i| 1e6 * factor.powi(i)).collect();
+        HttpMetrics(std::sync::Arc::new(HttpMetricsInner {
+            requests: self.counter_vec(
+                &format!("{prefix}_qps_by_api"),
+                "Api QPS by path, method, and response code",
+                &["path", "method", "code"],
+            ),
+            latency_ns: self.histogram_vec(
+                &format!("{prefix}_latency_by_api"),
+                "Api Latency (in ns) by path and method",
+                &["path", "method"],
+                &ns_buckets,
+            ),
+            latency: self.histogram_vec(
+                &format!("{prefix}_api_latency"),
+                "Api Latency on calls",
+                &["path", "code"],
+                prometheus::DEFAULT_BUCKETS,
+            ),
+        }))
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -88,6 +133,62 @@ impl MetricsRegistry {
     }
 }
 
+/// Per-request HTTP metrics, recorded by the access-log layer
+/// ([`crate::with_access_log`]); made by [`MetricsRegistry::http_metrics`].
+#[derive(Clone)]
+pub struct HttpMetrics(std::sync::Arc<HttpMetricsInner>);
+
+struct HttpMetricsInner {
+    requests: IntCounterVec,
+    latency_ns: HistogramVec,
+    latency: HistogramVec,
+}
+
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpMetrics").finish_non_exhaustive()
+    }
+}
+
+impl HttpMetrics {
+    /// Records one request: its route (`unmatched` for none), method, status and duration.
+    pub(crate) fn record(
+        &self,
+        route: &str,
+        method: &str,
+        status: u16,
+        elapsed: std::time::Duration,
+    ) {
+        let mut code = itoa_buffer();
+        let code = format_status(status, &mut code);
+        self.0
+            .requests
+            .with_label_values(&[route, method, code])
+            .inc();
+        self.0
+            .latency_ns
+            .with_label_values(&[route, method])
+            .observe(elapsed.as_nanos() as f64);
+        self.0
+            .latency
+            .with_label_values(&[route, code])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+fn itoa_buffer() -> [u8; 3] {
+    [b'0'; 3]
+}
+
+/// A three-digit status code as text, without allocating.
+fn format_status(status: u16, buffer: &mut [u8; 3]) -> &str {
+    let status = status.min(999);
+    buffer[0] = b'0' + (status / 100) as u8;
+    buffer[1] = b'0' + (status / 10 % 10) as u8;
+    buffer[2] = b'0' + (status % 10) as u8;
+    std::str::from_utf8(buffer).expect("ASCII digits")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +205,42 @@ mod tests {
         assert!(text.contains("x_seconds_bucket{le=\"1\"} 1"), "{text}");
         let response = metrics.response();
         assert_eq!(response.headers()["content-type"], METRICS_CONTENT_TYPE);
+    }
+
+    #[test]
+    fn a_service_registry_has_build_info_and_upstreams_request_metrics() {
+        let metrics = MetricsRegistry::for_service("rekor");
+        let http = metrics.http_metrics("rekor");
+        http.record(
+            "/api/v1/log",
+            "GET",
+            200,
+            std::time::Duration::from_millis(3),
+        );
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(
+            text.contains(&format!(
+                "rekor_build_info{{version=\"{}\"}} 1",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("rekor_qps_by_api{code=\"200\",method=\"GET\",path=\"/api/v1/log\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rekor_latency_by_api_count{method=\"GET\",path=\"/api/v1/log\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rekor_latency_by_api_sum{method=\"GET\",path=\"/api/v1/log\"} 3000000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rekor_api_latency_count{code=\"200\",path=\"/api/v1/log\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -100,6 +100,24 @@ PY
 }
 check "every service answers /readyz with ready (database, sequencers, keys, TUF metadata)" ready_everywhere
 
+metrics_everywhere() {
+    "$PY" - "$CT_URL" ctlog "$FULCIO_URL" fulcio "$REKOR_URL" rekor "$TSA_URL" timestamp_authority \
+        "$TUF_URL" tuf <<'PY'
+import sys, urllib.request
+args = sys.argv[1:]
+extra = {"rekor": ["rekor_new_entries"], "fulcio": ["fulcio_new_certs"]}
+for base, prefix in zip(args[::2], args[1::2]):
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    for name in [f"{prefix}_build_info", f"{prefix}_qps_by_api", f"{prefix}_latency_by_api",
+                 f"{prefix}_api_latency"] + extra.get(prefix, []):
+        assert name in text, (base, name)
+    # The readiness probes above were counted under their route.
+    assert f'{prefix}_qps_by_api{{code="200",method="GET",path="/readyz"}}' in text, (base, prefix)
+PY
+}
+check "every service serves /metrics with build_info and upstream's per-request metrics" metrics_everywhere
+
 check "a second up on the same data directory is refused" \
     bash -c '! "$1" up --data-dir "$2" >"$3" 2>&1 && grep -q "already running" "$3"' _ "$SIGSTACK" "$DATA" "$D/second-up.log"
 

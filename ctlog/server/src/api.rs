@@ -24,6 +24,7 @@ type AppState = Arc<CtLog>;
 /// The CT log's routes, served at the root of its listener.
 pub fn router(log: Arc<CtLog>) -> Router {
     let limit = log.max_body_bytes;
+    let http = log.http_metrics.clone();
     let router = Router::new()
         .route("/ct/v1/add-chain", post(add_chain))
         .route("/ct/v1/add-pre-chain", post(add_pre_chain))
@@ -38,12 +39,18 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
     // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(log);
-    sigstack_http::with_access_log(router, "ctlog")
+    sigstack_http::with_access_log(router, "ctlog", Some(http))
+}
+
+/// `/metrics`: Prometheus text exposition.
+async fn metrics(State(log): State<AppState>) -> axum::response::Response {
+    log.metrics.response()
 }
 
 /// `/readyz`: the log takes writes (sequencer running, database answering within 2 s) and its

@@ -93,6 +93,9 @@ pub struct CtLog {
     max_body_bytes: usize,
     /// Issuer certificates by SHA-256, each known to be in the store: few, small, immutable.
     issuers: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
+    /// `ctlog_build_info` and the per-request metrics (`ctlog_qps_by_api`, …), at `/metrics`.
+    metrics: sigstack_http::MetricsRegistry,
+    http_metrics: sigstack_http::HttpMetrics,
 }
 
 impl CtLog {
@@ -119,6 +122,7 @@ impl CtLog {
             config.log_options,
         )
         .await?;
+        let metrics = sigstack_http::MetricsRegistry::for_service("ctlog");
         Ok(Arc::new(Self {
             log,
             log_id: sigstack_keys::key_id(config.key.public_key_der()),
@@ -128,6 +132,8 @@ impl CtLog {
             max_get_entries: config.max_get_entries.max(1),
             max_body_bytes: config.max_body_bytes,
             issuers: Mutex::new(HashMap::new()),
+            http_metrics: metrics.http_metrics("ctlog"),
+            metrics,
         }))
     }
 

@@ -25,6 +25,7 @@ pub use sigstack_http::ApiError;
 /// The CA's routes, served at the root of its listener (sigstore-python drops any path prefix).
 pub fn router(server: Arc<FulcioServer>) -> Router {
     let limit = server.max_body_bytes;
+    let http = server.metrics.http.clone();
     let router = Router::new()
         .route("/api/v2/signingCert", post(signing_cert_v2))
         .route("/api/v1/signingCert", post(signing_cert_v1))
@@ -38,7 +39,7 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
     let router = sigstack_http::with_error_shape(router, ErrorShape::GrpcGateway)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(server);
-    sigstack_http::with_access_log(router, "fulcio")
+    sigstack_http::with_access_log(router, "fulcio", Some(http))
 }
 
 impl sigstack_http::BodyPolicy for FulcioServer {
@@ -151,7 +152,10 @@ impl FulcioServer {
     /// Counts the outcome of a signing request.
     fn record<T>(&self, result: &Result<T, ApiError>, issuer_type: Option<&str>) {
         match (result, issuer_type) {
-            (Ok(_), Some(t)) => self.metrics.issued.with_label_values(&[t]).inc(),
+            (Ok(_), Some(t)) => {
+                self.metrics.issued.with_label_values(&[t]).inc();
+                self.metrics.new_certs.inc();
+            }
             (Err(e), _) => self.metrics.errors.with_label_values(&[e.category()]).inc(),
             (Ok(_), None) => {}
         }

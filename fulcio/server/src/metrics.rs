@@ -1,7 +1,7 @@
 //! The CA's Prometheus metrics, owned by the server (no globals), served at `/metrics`.
 
-use prometheus::{Histogram, IntCounterVec};
-use sigstack_http::MetricsRegistry;
+use prometheus::{Histogram, IntCounter, IntCounterVec};
+use sigstack_http::{HttpMetrics, MetricsRegistry};
 
 /// Counters and latencies of one CA.
 pub(crate) struct Metrics {
@@ -14,12 +14,25 @@ pub(crate) struct Metrics {
     pub(crate) ct_latency: Histogram,
     /// CA reloads from changed files, by result (`loaded`, `refused`).
     pub(crate) ca_reloads: IntCounterVec,
+    /// Upstream's `fulcio_new_certs`: certificates issued.
+    pub(crate) new_certs: IntCounter,
+    /// Per-request metrics (`fulcio_qps_by_api`, `fulcio_latency_by_api`, `fulcio_api_latency`),
+    /// recorded by the access-log layer.
+    pub(crate) http: HttpMetrics,
 }
 
 impl Metrics {
     pub(crate) fn new() -> Self {
-        let registry = MetricsRegistry::new();
+        let registry = MetricsRegistry::for_service("fulcio");
         Self {
+            new_certs: registry
+                .counter_vec(
+                    "fulcio_new_certs",
+                    "The total number of certificates generated",
+                    &[],
+                )
+                .with_label_values::<&str>(&[]),
+            http: registry.http_metrics("fulcio"),
             issued: registry.counter_vec(
                 "fulcio_certificates_issued_total",
                 "Certificates issued, by issuer type",

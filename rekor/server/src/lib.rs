@@ -333,6 +333,7 @@ fn error_shape(path: &str) -> ErrorShape {
 /// The Rekor routes (v1 and v2), served at the root of the listener.
 pub fn router(rekor: Arc<Rekor>) -> Router {
     let limit = rekor.limits.max_body_bytes;
+    let http = rekor.metrics.http.clone();
     let router = Router::new()
         .merge(v1::routes())
         .merge(v2::routes())
@@ -350,5 +351,5 @@ pub fn router(rekor: Arc<Rekor>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(rekor);
-    sigstack_http::with_access_log(router, "rekor")
+    sigstack_http::with_access_log(router, "rekor", Some(http))
 }

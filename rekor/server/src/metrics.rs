@@ -5,8 +5,8 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec};
-use sigstack_http::MetricsRegistry;
+use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGaugeVec};
+use sigstack_http::{HttpMetrics, MetricsRegistry};
 use std::sync::Arc;
 
 /// Counters and latencies of one Rekor.
@@ -20,12 +20,25 @@ pub(crate) struct Metrics {
     pub(crate) integration: HistogramVec,
     /// Tree size of the active log, by API.
     pub(crate) tree_size: IntGaugeVec,
+    /// Upstream's `rekor_new_entries`: entries logged, both APIs.
+    pub(crate) new_entries: IntCounter,
+    /// Upstream's per-request metrics (`rekor_qps_by_api`, `rekor_latency_by_api`,
+    /// `rekor_api_latency`), recorded by the access-log layer.
+    pub(crate) http: HttpMetrics,
 }
 
 impl Metrics {
     pub(crate) fn new() -> Self {
-        let registry = MetricsRegistry::new();
+        let registry = MetricsRegistry::for_service("rekor");
         Self {
+            new_entries: registry
+                .counter_vec(
+                    "rekor_new_entries",
+                    "The total number of new log entries",
+                    &[],
+                )
+                .with_label_values::<&str>(&[]),
+            http: registry.http_metrics("rekor"),
             entries: registry.counter_vec(
                 "rekor_entries_total",
                 "Entries logged, by API and kind",
@@ -74,6 +87,7 @@ pub(crate) async fn count_writes(
     let metrics = &rekor.metrics;
     if let Some(LoggedKind(kind)) = response.extensions().get::<LoggedKind>() {
         metrics.entries.with_label_values(&[api, kind]).inc();
+        metrics.new_entries.inc();
         metrics
             .integration
             .with_label_values(&[api])

@@ -44,9 +44,9 @@ pub fn router(server: Arc<TsaServer>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::Swagger)
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(server);
-    sigstack_http::with_access_log(router, "tsa")
+        .layer(DefaultBodyLimit::max(limit));
+    let http = server.metrics.http.clone();
+    sigstack_http::with_access_log(router.with_state(server), "tsa", Some(http))
 }
 
 /// sigstore-js's request (field names as upstream timestamp-authority's `JSONRequest`).

@@ -1,7 +1,7 @@
 //! The TSA's Prometheus metrics, owned by the server (no globals), served at `/metrics`.
 
 use prometheus::{Histogram, IntCounterVec};
-use sigstack_http::MetricsRegistry;
+use sigstack_http::{HttpMetrics, MetricsRegistry};
 
 /// Counters and latencies of one TSA.
 pub(crate) struct Metrics {
@@ -13,12 +13,16 @@ pub(crate) struct Metrics {
     pub(crate) refused: IntCounterVec,
     /// Time to build and sign one token.
     pub(crate) signing: Histogram,
+    /// Upstream's per-request metrics (`timestamp_authority_latency_by_api`,
+    /// `timestamp_authority_api_latency`, and `…_qps_by_api`), recorded by the access-log layer.
+    pub(crate) http: HttpMetrics,
 }
 
 impl Metrics {
     pub(crate) fn new() -> Self {
-        let registry = MetricsRegistry::new();
+        let registry = MetricsRegistry::for_service("timestamp_authority");
         Self {
+            http: registry.http_metrics("timestamp_authority"),
             issued: registry.counter_vec(
                 "tsa_timestamps_issued_total",
                 "Timestamps issued, by message imprint hash algorithm",

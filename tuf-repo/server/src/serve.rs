@@ -32,13 +32,16 @@ pub const CACHE_ROOT: &str = "public, max-age=300";
 /// Only those names are served: never the staging area, the lock or keys. Clients use
 /// `metadata_base_url = URL` and `target_base_url = URL + "/targets/"`.
 pub fn router(dir: PathBuf) -> Router {
+    let registry = sigstack_http::MetricsRegistry::for_service("tuf");
+    let http = registry.http_metrics("tuf");
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(move || async move { registry.response() }))
         .route("/{file}", get(metadata))
         .route(&format!("/{TARGETS_DIR}/{{file}}"), get(target))
         .with_state(Arc::new(dir));
-    sigstack_http::with_access_log(router, "tuf")
+    sigstack_http::with_access_log(router, "tuf", Some(http))
 }
 
 /// `/readyz`: the repository's `timestamp.json` can be read (the directory is mounted and
