@@ -3,4 +3,5 @@
 mod cjson;
 mod next;
 mod sign;
+mod support;
 mod vectors;

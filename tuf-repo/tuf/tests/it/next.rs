@@ -1,12 +1,13 @@
 //! `next_metadata`: the next online metadata of a repository, built, signed and checked without
 //! I/O.
 
+use crate::support::Published;
 use sigstack_keys::{Algorithm, KeyError, Signer, SoftwareKey};
 use std::collections::BTreeMap;
 use tuf::{
     next_metadata, sigstore_custom, Key, MetaFile, Metadata, NextMetadata, NextMetadataError,
-    NextMetadataRequest, PublishedVersions, RepositoryView, RoleName, Root, Snapshot, TargetFile,
-    Targets, Time, Timestamp, TufError, SNAPSHOT_META, SPEC_VERSION, TARGETS_META,
+    NextMetadataRequest, PublishedVersions, RepositoryView, RoleName, Root, TargetFile, Targets,
+    Time, Timestamp, TufError, SNAPSHOT_META, SPEC_VERSION, TARGETS_META,
 };
 
 const NOW: Time = Time::from_unix(1_800_000_000);
@@ -68,24 +69,7 @@ fn request<'a>(
     }
 }
 
-/// A repository as published: the metadata parsed back from the files `next_metadata` made.
-struct Published {
-    root: Metadata<Root>,
-    targets: (Metadata<Targets>, Vec<u8>),
-    snapshot: (Metadata<Snapshot>, Vec<u8>),
-    timestamp: Metadata<Timestamp>,
-}
-
 impl Published {
-    fn view(&self) -> RepositoryView<'_> {
-        RepositoryView {
-            root: &self.root,
-            targets: (&self.targets.0, &self.targets.1),
-            snapshot: (&self.snapshot.0, &self.snapshot.1),
-            timestamp: &self.timestamp,
-        }
-    }
-
     /// The repository after writing `next` (files it does not replace stay).
     fn apply(&self, next: &NextMetadata) -> Published {
         let targets = match &next.targets_file {

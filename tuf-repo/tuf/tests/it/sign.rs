@@ -1,12 +1,13 @@
 //! Metadata we sign ourselves: thresholds, expiry, rollback, rotation, consistency.
 
+use crate::support::Published;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use sigstack_keys::{Algorithm, SoftwareKey};
 use tuf::{
     canonical_json, check_advances, sigstore_custom, verify_root_rotation, Key, MetaFile, Metadata,
-    PublishedVersions, RepositoryView, RoleName, Root, Snapshot, TargetFile, Targets, Time,
-    Timestamp, TufError, SNAPSHOT_META, SPEC_VERSION, TARGETS_META,
+    PublishedVersions, RoleName, Root, Snapshot, TargetFile, Targets, Time, Timestamp, TufError,
+    SNAPSHOT_META, SPEC_VERSION, TARGETS_META,
 };
 
 const NOW: Time = Time::from_unix(1_800_000_000);
@@ -137,25 +138,7 @@ fn rotation_needs_old_and_new_thresholds() {
     verify_root_rotation(&r1, &both).unwrap();
 }
 
-struct Repo {
-    root: Metadata<Root>,
-    targets: (Metadata<Targets>, Vec<u8>),
-    snapshot: (Metadata<Snapshot>, Vec<u8>),
-    timestamp: Metadata<Timestamp>,
-}
-
-impl Repo {
-    fn view(&self) -> RepositoryView<'_> {
-        RepositoryView {
-            root: &self.root,
-            targets: (&self.targets.0, &self.targets.1),
-            snapshot: (&self.snapshot.0, &self.snapshot.1),
-            timestamp: &self.timestamp,
-        }
-    }
-}
-
-fn repo(ts_expires: Time) -> Repo {
+fn repo(ts_expires: Time) -> Published {
     let rk = keys(1, Algorithm::EcdsaP256Sha256);
     let online = SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
     let root_md = signed(root(&rk, 1, &online), &[&rk[0]]);
@@ -197,7 +180,7 @@ fn repo(ts_expires: Time) -> Repo {
         },
         &[&online],
     );
-    Repo {
+    Published {
         root: root_md,
         targets: (targets, tb),
         snapshot: (snapshot, sb),
