@@ -44,6 +44,49 @@ pub(crate) struct UpArgs {
         default_value = "127.0.0.1:5556"
     )]
     dev_issuer_listen: SocketAddr,
+    /// The host name clients reach the services by, put in every published URL (trust files,
+    /// signing_config, the Rekor v2 origin). Default: each service's listen address, which
+    /// must then not be a wildcard (0.0.0.0, ::).
+    #[arg(long, env = "SIGSTACK_PUBLIC_HOST")]
+    public_host: Option<String>,
+    /// Bind every service (not the development issuer, which stays on loopback) to this
+    /// address, keeping each one's port.
+    #[arg(long, env = "SIGSTACK_LISTEN_HOST")]
+    listen_host: Option<std::net::IpAddr>,
+}
+
+/// The URL a client in this process uses for a service listening on `addr` (a wildcard
+/// address is reached on loopback).
+fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+impl UpArgs {
+    /// `addr` with its IP replaced by `--listen-host`, if given.
+    fn listen(&self, addr: SocketAddr) -> SocketAddr {
+        self.listen_host
+            .map_or(addr, |host| SocketAddr::new(host, addr.port()))
+    }
+
+    /// The URL clients use for the service listening on `listen`: `--public-host` with its
+    /// port, else the listen address itself. A wildcard address is never published.
+    fn public_url(&self, listen: SocketAddr) -> anyhow::Result<String> {
+        match &self.public_host {
+            Some(host) if host.contains(':') && !host.starts_with('[') => {
+                Ok(format!("http://[{host}]:{}", listen.port()))
+            }
+            Some(host) => Ok(format!("http://{host}:{}", listen.port())),
+            None if listen.ip().is_unspecified() => anyhow::bail!(
+                "listening on {listen} (every interface): pass --public-host with the name clients use, so that no wildcard address is published"
+            ),
+            None => Ok(format!("http://{listen}")),
+        }
+    }
 }
 
 pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Result<()> {
@@ -89,16 +132,17 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         roots,
     )
     .await?;
-    let rekor_url = http(args.rekor_listen);
+    let listen = |addr: SocketAddr| args.listen(addr);
+    let rekor_url = args.public_url(listen(args.rekor_listen))?;
     let rekor = rekor_cmd::open_in(store.clone(), &data, &rekor_url).await?;
     let tsa = tsa_server::TsaServer::new(tsa_server::dev_authority(&data)?)?;
 
     // The trust documents of exactly these keys and URLs, published through TUF.
     let urls = trust_cmd::Urls {
-        fulcio: http(args.fulcio_listen),
-        ctlog: http(args.ctlog_listen),
+        fulcio: args.public_url(listen(args.fulcio_listen))?,
+        ctlog: args.public_url(listen(args.ctlog_listen))?,
         rekor: rekor_url.clone(),
-        tsa: http(args.tsa_listen),
+        tsa: args.public_url(listen(args.tsa_listen))?,
         oidc: issuer_url.clone(),
     };
     let material = trust_cmd::Material {
@@ -134,26 +178,36 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         )
         .await?;
     servers = servers
-        .bind("ctlog", args.ctlog_listen, ctlog::router(ctlog.clone()))
+        .bind(
+            "ctlog",
+            listen(args.ctlog_listen),
+            ctlog::router(ctlog.clone()),
+        )
         .await?;
     servers = servers
-        .bind("rekor", args.rekor_listen, rekor::router(rekor.clone()))
+        .bind(
+            "rekor",
+            listen(args.rekor_listen),
+            rekor::router(rekor.clone()),
+        )
         .await?;
     servers = servers
-        .bind("tsa", args.tsa_listen, tsa_server::router(tsa))
+        .bind("tsa", listen(args.tsa_listen), tsa_server::router(tsa))
         .await?;
     servers = servers
         .bind(
             "tuf",
-            args.tuf_listen,
+            listen(args.tuf_listen),
             tuf_repo::router(repo.dir().to_owned()),
         )
         .await?;
-    let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &urls.ctlog);
+    // The CA reaches the CT log in this process directly, not through the public name.
+    let ctlog_local = local_url(listen(args.ctlog_listen));
+    let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &ctlog_local);
     servers = servers
         .bind(
             "fulcio",
-            args.fulcio_listen,
+            listen(args.fulcio_listen),
             fulcio_server::router(ca_server),
         )
         .await?;
@@ -178,7 +232,7 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         rekor.v2_origin()
     );
     println!("  timestamp authority  {}/api/v1/timestamp", urls.tsa);
-    let tuf_url = http(args.tuf_listen);
+    let tuf_url = args.public_url(listen(args.tuf_listen))?;
     println!("  TUF repository       {tuf_url}/root.json");
     println!("  OIDC issuer          {issuer_url}  (DEVELOPMENT issuer: tokens for any email, loopback only)");
     println!(
@@ -220,4 +274,67 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         .await?;
     println!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        up: UpArgs,
+    }
+
+    fn args(flags: &[&str]) -> UpArgs {
+        Cli::try_parse_from(std::iter::once("up").chain(flags.iter().copied()))
+            .unwrap()
+            .up
+    }
+
+    #[test]
+    fn only_the_public_host_is_published() {
+        let up = args(&[
+            "--listen-host",
+            "0.0.0.0",
+            "--public-host",
+            "sigstore.example.org",
+        ]);
+        let rekor = up.listen(up.rekor_listen);
+        assert_eq!(rekor, "0.0.0.0:3000".parse().unwrap());
+        assert_eq!(
+            up.public_url(rekor).unwrap(),
+            "http://sigstore.example.org:3000"
+        );
+        assert_eq!(
+            up.public_url(up.listen(up.tuf_listen)).unwrap(),
+            "http://sigstore.example.org:8081"
+        );
+        // The CA in the same process reaches the CT log on loopback.
+        assert_eq!(
+            local_url(up.listen(up.ctlog_listen)),
+            "http://127.0.0.1:6962"
+        );
+    }
+
+    #[test]
+    fn a_wildcard_address_is_never_published() {
+        let up = args(&["--rekor-listen", "0.0.0.0:3000"]);
+        let err = up.public_url(up.listen(up.rekor_listen)).unwrap_err();
+        assert!(err.to_string().contains("--public-host"), "{err}");
+        let up = args(&["--listen-host", "::"]);
+        assert!(up.public_url(up.listen(up.fulcio_listen)).is_err());
+        // Without either flag, the loopback defaults are published as they are.
+        let up = args(&[]);
+        assert_eq!(
+            up.public_url(up.listen(up.fulcio_listen)).unwrap(),
+            "http://127.0.0.1:5555"
+        );
+        let up = args(&["--public-host", "::1"]);
+        assert_eq!(
+            up.public_url(up.listen(up.tsa_listen)).unwrap(),
+            "http://[::1]:3003"
+        );
+    }
 }
