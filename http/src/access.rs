@@ -2,9 +2,8 @@
 //! request logged (an internal error's source chain, above all) and to the client, which gets
 //! it back in `X-Request-Id`.
 
-use std::time::Instant;
-
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue};
@@ -76,60 +75,64 @@ fn request_id(request: &Request) -> HeaderValue {
 }
 
 async fn access_log(State(state): State<AccessState>, request: Request, next: Next) -> Response {
-    let service = state.service;
     let id = request_id(&request);
-    let measured = state.metrics.as_ref().map(|_| {
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-        (route, request.method().clone(), Instant::now())
-    });
-    let span = tracing::info_span!("request", service, id = id.to_str().unwrap_or_default(),);
-    // What the access line needs is copied only when someone reads access lines.
-    let line = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO).then(|| AccessLine {
+    let span = tracing::info_span!(
+        "request",
+        service = state.service,
+        id = id.to_str().unwrap_or_default(),
+    );
+    // What the access line and the metrics need is taken only when one of them is wanted.
+    let log_access = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO);
+    let seen = (log_access || state.metrics.is_some()).then(|| Seen {
         method: request.method().clone(),
+        route: request.extensions().get::<MatchedPath>().cloned(),
+        started: Instant::now(),
+    });
+    let line = log_access.then(|| AccessLine {
         // The path only: query strings may carry what does not belong in a log.
         path: request.uri().path().to_owned(),
-        route: request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_owned()),
         remote: request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0),
-        started: Instant::now(),
     });
     let mut response = next.run(request).instrument(span.clone()).await;
-    if let (Some(metrics), Some((route, method, started))) = (&state.metrics, measured) {
-        metrics.record(
-            &route,
-            method.as_str(),
-            response.status().as_u16(),
-            started.elapsed(),
-        );
-    }
-    if let Some(line) = line {
-        span.in_scope(|| line.log(&response));
+    if let Some(seen) = seen {
+        let elapsed = seen.started.elapsed();
+        if let Some(metrics) = &state.metrics {
+            let route = seen.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            metrics.record(
+                route,
+                seen.method.as_str(),
+                response.status().as_u16(),
+                elapsed,
+            );
+        }
+        if let Some(line) = line {
+            span.in_scope(|| line.log(&seen, elapsed, &response));
+        }
     }
     response.headers_mut().insert(REQUEST_ID_HEADER, id);
     response
 }
 
-/// What one access line says about the request, taken before it is handled.
-struct AccessLine {
+/// What the access line and the metrics both need of a request.
+struct Seen {
     method: axum::http::Method,
-    path: String,
-    route: Option<String>,
-    remote: Option<SocketAddr>,
+    route: Option<MatchedPath>,
     started: Instant,
 }
 
+/// What only the access line needs.
+struct AccessLine {
+    path: String,
+    remote: Option<SocketAddr>,
+}
+
 impl AccessLine {
-    fn log(self, response: &Response) {
-        let millis = self.started.elapsed().as_secs_f64() * 1000.0;
+    fn log(self, seen: &Seen, elapsed: std::time::Duration, response: &Response) {
         use axum::body::HttpBody as _;
+        let millis = elapsed.as_secs_f64() * 1000.0;
         let bytes = response
             .headers()
             .get(axum::http::header::CONTENT_LENGTH)
@@ -138,9 +141,9 @@ impl AccessLine {
             .or_else(|| response.body().size_hint().exact());
         tracing::info!(
             target: ACCESS_TARGET,
-            method = %self.method,
+            method = %seen.method,
             path = self.path,
-            route = self.route,
+            route = seen.route.as_ref().map(MatchedPath::as_str),
             status = response.status().as_u16(),
             error = crate::error_kind(response).map(|k| k.category()),
             bytes,

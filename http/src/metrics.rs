@@ -159,8 +159,8 @@ impl HttpMetrics {
         status: u16,
         elapsed: std::time::Duration,
     ) {
-        let mut code = itoa_buffer();
-        let code = format_status(status, &mut code);
+        let mut buffer = [0u8; 3];
+        let code = format_status(status, &mut buffer);
         self.0
             .requests
             .with_label_values(&[route, method, code])
@@ -174,10 +174,6 @@ impl HttpMetrics {
             .with_label_values(&[route, code])
             .observe(elapsed.as_secs_f64());
     }
-}
-
-fn itoa_buffer() -> [u8; 3] {
-    [b'0'; 3]
 }
 
 /// A three-digit status code as text, without allocating.

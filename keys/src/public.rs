@@ -1,6 +1,5 @@
 use crate::{Algorithm, KeyError};
 use ecdsa::signature::Verifier;
-use spki::DecodePublicKey;
 
 /// A public key of a supported algorithm, parsed from DER `SubjectPublicKeyInfo`.
 #[derive(Clone, Debug)]
@@ -14,20 +13,16 @@ pub enum PublicKey {
 }
 
 impl PublicKey {
-    /// Parses a DER `SubjectPublicKeyInfo`.
+    /// Parses a DER `SubjectPublicKeyInfo` of one of our key types: the client-key parse
+    /// ([`ClientPublicKey::from_spki_der`]), narrowed to what a log or CA key may be.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(PublicKey::P256(k));
+        match ClientPublicKey::from_spki_der(der)? {
+            ClientPublicKey::Standard(key) => Ok(key),
+            other => Err(KeyError::Malformed(format!(
+                "a {:?} key is not a P-256, P-384 or Ed25519 key",
+                other.kind()
+            ))),
         }
-        if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(PublicKey::P384(k));
-        }
-        if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_der(der) {
-            return Ok(PublicKey::Ed25519(k));
-        }
-        Err(KeyError::Malformed(
-            "not a P-256, P-384 or Ed25519 SubjectPublicKeyInfo".into(),
-        ))
     }
 
     /// Parses a PEM `PUBLIC KEY`.
