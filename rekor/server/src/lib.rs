@@ -169,6 +169,26 @@ pub struct Rekor {
 }
 
 impl Rekor {
+    /// Parses a write request once with `parse` and refuses it (413) if it is larger than its
+    /// kind's limit: the kind that one parse finds sets the limit, and the same parse is then
+    /// verified. `noun` is what the 413 calls it (`entry` for v1, `request` for v2).
+    pub(crate) fn parse_within_limit<'a>(
+        &self,
+        bytes: &'a [u8],
+        parse: fn(&'a [u8]) -> Result<rekor_types::ProposedEntry<'a>, rekor_types::EntryError>,
+        noun: &str,
+    ) -> Result<rekor_types::ProposedEntry<'a>, ApiError> {
+        let proposed = parse(bytes).map_err(error::refused)?;
+        let limit = self.limits.for_kind(proposed.kind());
+        if bytes.len() > limit {
+            return Err(ApiError::payload_too_large(
+                format_args!("a {} {noun}", proposed.kind()),
+                limit,
+            ));
+        }
+        Ok(proposed)
+    }
+
     /// Opens (creating where needed) every v1 shard and the v2 log in `store` and starts the
     /// sequencers of the active v1 shard and of the v2 log.
     pub async fn open(

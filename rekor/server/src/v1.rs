@@ -54,15 +54,8 @@ async fn create_entry(
 }
 
 async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response), ApiError> {
-    // One parse: the kind it finds sets the size limit, then the same parse is verified.
-    let proposed = rekor_types::ProposedEntry::parse_v1(bytes).map_err(refused)?;
-    let limit = rekor.limits.for_kind(proposed.kind());
-    if bytes.len() > limit {
-        return Err(ApiError::payload_too_large(
-            format_args!("a {} entry", proposed.kind()),
-            limit,
-        ));
-    }
+    let proposed =
+        rekor.parse_within_limit(bytes, rekor_types::ProposedEntry::parse_v1, "entry")?;
     let canonical = proposed
         .canonicalize(Some(&rekor.verifiers))
         .map_err(refused)?;

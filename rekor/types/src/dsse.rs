@@ -276,12 +276,7 @@ pub(crate) fn canonicalize(spec: &Spec<'_>) -> Result<CanonicalEntry, EntryError
             "signature": sig_text,
             "verifier": b64(v.canonical_pem().as_bytes()),
         }));
-        index_keys.push(IndexKey::PublicKey(v.index_hash()));
-        index_keys.extend(
-            v.subjects
-                .iter()
-                .map(|s| IndexKey::Subject(s.to_lowercase())),
-        );
+        index_keys.extend(v.index_keys());
     }
     index_keys.push(IndexKey::ArtifactHash(format!("sha256:{payload_hash}")));
     index_keys.push(IndexKey::ArtifactHash(format!("sha256:{envelope_hash}")));

@@ -199,12 +199,7 @@ pub(crate) fn canonicalize(spec: &Spec<'_>) -> Result<CanonicalEntry, EntryError
 
     let mut index_keys = Vec::new();
     for (v, _) in &verifiers {
-        index_keys.push(IndexKey::PublicKey(v.index_hash()));
-        index_keys.extend(
-            v.subjects
-                .iter()
-                .map(|s| IndexKey::Subject(s.to_lowercase())),
-        );
+        index_keys.extend(v.index_keys());
     }
     index_keys.push(IndexKey::ArtifactHash(format!("sha256:{payload_hash}")));
     index_keys.extend(in_toto_index_keys(payload_type, &payload));

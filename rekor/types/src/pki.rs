@@ -16,7 +16,7 @@ use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::Certificate;
 
 use crate::util::{invalid, sha256_hex};
-use crate::EntryError;
+use crate::{EntryError, IndexKey};
 
 const SAN_OID: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.29.17");
 /// Fulcio's OtherName SAN (username identities), returned by upstream `Subjects()`.
@@ -36,6 +36,19 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
+    /// The search keys this verifier gives an entry: the hash of its canonical PEM, then its
+    /// subjects (lowercased, as upstream's index stores them).
+    pub(crate) fn index_keys(&self) -> impl Iterator<Item = IndexKey> + '_ {
+        std::iter::once(IndexKey::PublicKey(self.index_hash())).chain(self.subject_keys())
+    }
+
+    /// The subject search keys alone (for a caller that has the key hash cached).
+    pub(crate) fn subject_keys(&self) -> impl Iterator<Item = IndexKey> + '_ {
+        self.subjects
+            .iter()
+            .map(|s| IndexKey::Subject(s.to_lowercase()))
+    }
+
     /// Parses a DER certificate (Rekor v2 `x509Certificate.rawBytes`).
     pub(crate) fn from_cert_der(field: &'static str, der: &[u8]) -> Result<Self, EntryError> {
         let cert = Certificate::from_der(der)

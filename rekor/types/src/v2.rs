@@ -280,15 +280,6 @@ fn parse_verifier(
     })
 }
 
-fn verifier_index_keys(v: &Verifier, keys: &mut Vec<IndexKey>) {
-    keys.push(IndexKey::PublicKey(v.index_hash()));
-    keys.extend(
-        v.subjects
-            .iter()
-            .map(|s| IndexKey::Subject(s.to_lowercase())),
-    );
-}
-
 pub(crate) fn hashedrekord(req: &HashedRekordRequest<'_>) -> Result<CanonicalEntry, EntryError> {
     let digest = proto_bytes(&req.digest, "hashedRekordRequestV002.digest")?;
     let signature = required(&req.signature, "hashedRekordRequestV002.signature")?;
@@ -334,7 +325,7 @@ pub(crate) fn hashedrekord(req: &HashedRekordRequest<'_>) -> Result<CanonicalEnt
         },
     }));
     let mut index_keys = Vec::new();
-    verifier_index_keys(&v.verifier, &mut index_keys);
+    index_keys.extend(v.verifier.index_keys());
     index_keys.push(IndexKey::ArtifactHash(format!(
         "{}:{}",
         hash_prefix(hash),
@@ -401,7 +392,7 @@ pub(crate) fn dsse(req: &DsseRequest<'_>) -> Result<CanonicalEntry, EntryError> 
             continue;
         };
         sig_entries.push(json!({"content": b64(&sig), "verifier": v.canonical}));
-        verifier_index_keys(&v.verifier, &mut index_keys);
+        index_keys.extend(v.verifier.index_keys());
     }
     let payload_hash = sha2_256(&payload);
     index_keys.push(IndexKey::ArtifactHash(format!(
