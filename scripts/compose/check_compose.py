@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -72,12 +73,67 @@ def check(what: str, cond: bool, detail: str = "") -> bool:
     return cond
 
 
-# ---- interpolation (the subset of Compose's rules the file uses) -----------------------------
+# ---- interpolation (Compose's rules: $$, $NAME, ${NAME}, ${NAME:-x}, -, :?, ?, :+, +, nested) --
 
-_VAR = re.compile(
-    r"\$(?:(?P<esc>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
-    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
-)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _expand(text: str, i: int, env: dict[str, str], stop: str | None) -> tuple[str, int]:
+    """Expands `text` from `i` up to `stop` (a closing brace) or the end; returns the text and
+    the index after it."""
+    out = []
+    while i < len(text):
+        c = text[i]
+        if stop and c == stop:
+            return "".join(out), i
+        if c != "$":
+            out.append(c)
+            i += 1
+            continue
+        nxt = text[i + 1 : i + 2]
+        if nxt == "$":
+            out.append("$")
+            i += 2
+        elif nxt == "{":
+            m = _NAME.match(text, i + 2)
+            if not m:
+                raise ValueError(f"invalid interpolation at {text[i:]!r}")
+            name, j = m.group(), m.end()
+            op = ""
+            for candidate in (":-", ":?", ":+", "-", "?", "+"):
+                if text.startswith(candidate, j):
+                    op, j = candidate, j + len(candidate)
+                    break
+            arg, j = _expand(text, j, env, "}") if op else ("", j)
+            if text[j : j + 1] != "}":
+                raise ValueError(f"unterminated ${{{name} in {text!r}")
+            out.append(_apply(name, op, arg, env))
+            i = j + 1
+        else:
+            m = _NAME.match(text, i + 1)
+            if m:
+                out.append(env.get(m.group(), ""))
+                i = m.end()
+            else:
+                out.append("$")
+                i += 1
+    if stop:
+        raise ValueError(f"unterminated expression in {text!r}")
+    return "".join(out), i
+
+
+def _apply(name: str, op: str, arg: str, env: dict[str, str]) -> str:
+    val = env.get(name)
+    if op in (":-", "-"):
+        use_default = val is None or (op == ":-" and val == "")
+        return arg if use_default else val
+    if op in (":?", "?"):
+        if val is None or (op == ":?" and val == ""):
+            raise ValueError(f"required variable {name} is not set: {arg}")
+        return val
+    if op in (":+", "+"):
+        return arg if val else ""
+    return val or ""
 
 
 def interpolate(value, env: dict[str, str]):
@@ -87,25 +143,30 @@ def interpolate(value, env: dict[str, str]):
         return [interpolate(v, env) for v in value]
     if not isinstance(value, str):
         return value
+    return _expand(value, 0, env, None)[0]
 
-    def sub(m: re.Match) -> str:
-        if m.group("esc"):
-            return "$"
-        name = m.group("braced") or m.group("plain")
-        op, arg = m.group("op"), m.group("arg") or ""
-        val = env.get(name)
-        if op in (":-", "-"):
-            use_default = val is None or (op == ":-" and val == "")
-            return arg if use_default else val
-        if op in (":?", "?"):
-            if val is None or (op == ":?" and val == ""):
-                raise ValueError(f"required variable {name} is not set: {arg}")
-            return val
-        if op in (":+", "+"):
-            return arg if val else ""
-        return val or ""
 
-    return _VAR.sub(sub, value)
+def defaults_by_variable(value, found: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
+    """Every `${NAME:-default}` default in the file, by variable (nested ones too)."""
+    found = {} if found is None else found
+    if isinstance(value, dict):
+        for v in value.values():
+            defaults_by_variable(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            defaults_by_variable(v, found)
+    elif isinstance(value, str):
+        for m in re.finditer(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-", value):
+            # The default runs to the matching brace.
+            depth, j = 1, m.end()
+            while j < len(value) and depth:
+                if value.startswith("${", j):
+                    depth, j = depth + 1, j + 2
+                    continue
+                depth -= value[j] == "}"
+                j += 1
+            found.setdefault(m.group(1), set()).add(value[m.end() : j - 1])
+    return found
 
 
 # ---- static checks ---------------------------------------------------------------------------
@@ -164,6 +225,25 @@ def static_checks(path: Path, schema_path: Path, sigstack: str, init_script: Pat
     services: dict = doc.get("services", {})
     raw_services: dict = raw.get("services", {})
     declared_volumes = set((doc.get("volumes") or {}).keys())
+
+    # Ports and public URLs are set in one place: a variable's default is the same everywhere.
+    several = {k: sorted(v) for k, v in defaults_by_variable(raw).items() if len(v) > 1}
+    check("every variable has one default throughout the file", not several, repr(several))
+    # The development issuer is opt-in, and nothing outside its profile needs it.
+    profiled = {n for n, svc in services.items() if svc.get("profiles")}
+    if "dev-issuer" in services:
+        check("dev-issuer: starts only with `--profile dev`", services["dev-issuer"].get("profiles") == ["dev"])
+    for name, svc in services.items():
+        if not svc.get("profiles"):
+            needs = [d for d in (svc.get("depends_on") or {}) if d in profiled]
+            check(f"{name}: depends on no service behind a profile", not needs, f"depends on {needs}")
+    if "init" in services:
+        issuer = env_of(services["init"]).get("SIGSTACK_INIT_OIDC_ISSUER_URL", "")
+        check(
+            "init: trusts no issuer by default (the operator names one)",
+            issuer == "",
+            f"SIGSTACK_INIT_OIDC_ISSUER_URL defaults to {issuer!r}",
+        )
 
     for name, svc in services.items():
         ours = uses_our_image(raw_services[name])
@@ -226,15 +306,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def container_port(svc: dict) -> int | None:
-    for p in svc.get("ports") or []:
-        if isinstance(p, str):
-            return int(p.rsplit(":", 1)[1].split("/")[0])
-    blob = json.dumps([svc.get("command"), svc.get("environment")])
-    m = re.search(r"0\.0\.0\.0:(\d+)", blob)
-    return int(m.group(1)) if m else None
-
-
 def topo_order(services: dict) -> list[str]:
     order: list[str] = []
     seen: set[str] = set()
@@ -280,12 +351,14 @@ class Smoke:
             d = self.work / "volumes" / vol
             d.mkdir(parents=True)
             d.chmod(0o700)
+        # The host ports are those the file publishes (the smoke run sets every port
+        # variable to a free port, so overrides are what is tested).
         for name, svc in self.services.items():
             if not uses_our_image(self.raw["services"][name]):
                 continue
-            cp = container_port(svc)
-            if cp is not None:
-                self.ports[name] = (cp, free_port())
+            for p in svc.get("ports") or []:
+                _host_ip, hp, cp = str(p).split(":")
+                self.ports[name] = (int(cp), int(hp))
 
     def rewrite(self, name: str, value: str) -> str:
         """A container-side string as the host sees it."""
@@ -459,12 +532,95 @@ class Smoke:
                 flat = served.replace("\n", "")
                 return all(w in flat for w in want), "served chain differs from the one init created"
             attempt("tsa serves the chain that init created", tsa_chain)
+        if {"rekor", "tuf"} <= running and "init" not in self.absent:
+            self.check_published_urls(SMOKE_REKOR_PUBLIC_URL, "overridden ports and host")
         if "tuf" in running:
             def tuf_meta():
                 ts = json.loads(self.get("tuf", "/timestamp.json"))
                 root = json.loads(self.get("tuf", "/root.json"))
                 return ts["signed"]["_type"] == "timestamp" and root["signed"]["_type"] == "root", ""
             attempt("tuf serves the repository that init created", tuf_meta)
+
+    def tuf_target(self, name: str) -> dict:
+        """A target as TUF clients fetch it from the running repository."""
+        meta = json.loads(self.get("tuf", "/timestamp.json"))["signed"]["meta"]
+        snapshot = json.loads(self.get("tuf", f"/{meta['snapshot.json']['version']}.snapshot.json"))
+        version = snapshot["signed"]["meta"]["targets.json"]["version"]
+        targets = json.loads(self.get("tuf", f"/{version}.targets.json"))["signed"]["targets"]
+        digest = targets[name]["hashes"]["sha256"]
+        return json.loads(self.get("tuf", f"/targets/{digest}.{name}"))
+
+    def check_published_urls(self, rekor_url: str, case: str) -> None:
+        """The trust files served through TUF name exactly the public URLs `init` was given,
+        Rekor's being `rekor_url`, and Rekor v2 signs with the origin (the host of the first
+        public URL, SMOKE_REKOR_PUBLIC_URL) and log ID that trusted_root.json publishes."""
+        init_env = env_of(self.services["init"])
+
+        def trust_files_agree():
+            sc = self.tuf_target("signing_config.v0.2.json")
+            tr = self.tuf_target("trusted_root.json")
+            url = {k: init_env[f"SIGSTACK_{k}_PUBLIC_URL"] for k in ("FULCIO", "CTLOG", "REKOR", "TSA")}
+            pairs = [
+                ("signing_config caUrls", [u["url"] for u in sc["caUrls"]], url["FULCIO"]),
+                ("signing_config rekorTlogUrls", [u["url"] for u in sc["rekorTlogUrls"]], url["REKOR"]),
+                ("signing_config tsaUrls", [u["url"] for u in sc["tsaUrls"]], url["TSA"]),
+                ("trusted_root tlogs", [t["baseUrl"] for t in tr["tlogs"]], url["REKOR"]),
+                ("trusted_root ctlogs", [t["baseUrl"] for t in tr["ctlogs"]], url["CTLOG"]),
+                ("trusted_root certificateAuthorities", [c["uri"] for c in tr["certificateAuthorities"]], url["FULCIO"]),
+                ("trusted_root timestampAuthorities", [c["uri"] for c in tr["timestampAuthorities"]], url["TSA"]),
+            ]
+            wrong = [f"{what}: {got} (want {want}…)" for what, got, want in pairs if not got or any(not g.startswith(want) for g in got)]
+            fine = not wrong and SMOKE_PUBLIC_HOST in url["FULCIO"] and url["REKOR"] == rekor_url
+            return fine, "\n".join(wrong) or repr(url)
+
+        def v2_origin_agrees():
+            note = self.get("rekor", "/api/v2/checkpoint").decode()
+            origin = note.split("\n", 1)[0]
+            host = urllib.parse.urlsplit(SMOKE_REKOR_PUBLIC_URL).hostname
+            sigs = [line for line in note.split("\n") if line.startswith("\u2014 ")]
+            hints = {base64.b64decode(line.split(" ")[2])[:4] for line in sigs if line.split(" ")[1] == origin}
+            ids = set()
+            for t in self.tuf_target("trusted_root.json")["tlogs"]:
+                if t["publicKey"]["keyDetails"] == "PKIX_ED25519":
+                    raw = base64.b64decode(t["publicKey"]["rawBytes"])[-32:]
+                    log_id = base64.b64decode(t["logId"]["keyId"])
+                    ids.add((log_id == hashlib.sha256(origin.encode() + b"\n\x01" + raw).digest(), log_id[:4]))
+            matched = any(ok_id and hint in hints for ok_id, hint in ids)
+            return origin == host and matched, f"origin {origin!r} (want {host!r}); trusted_root v2 logs {ids}; checkpoint key hints {hints}"
+
+        for what, fn in [
+            (f"the trust files publish exactly the public URLs the services were given ({case})", trust_files_agree),
+            (f"Rekor v2 signs with the origin and log ID trusted_root.json publishes ({case})", v2_origin_agrees),
+        ]:
+            try:
+                cond, detail = fn()
+                check(what, cond, detail)
+            except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+                fail(what, repr(e))
+
+    def change_rekor_url(self) -> None:
+        """docs/deploy.md's "Changing a public URL": a new Rekor URL, init run again, Rekor and
+        the repository restarted. The trust files move to the new URL; the logs keep their name
+        (v2 origin and log ID), so bundles made before still verify."""
+        moved = "https://rekor-moved.compose-check.test"
+        for name in ("init", "rekor"):
+            self.services[name]["environment"]["SIGSTACK_REKOR_PUBLIC_URL"] = moved
+        if not self.run_one_shot("init", " (Rekor's public URL changed)"):
+            return
+        if self.start("rekor") and self.start("tuf"):
+            self.check_published_urls(moved, "after Rekor's public URL changed")
+        self.stop_all()
+
+    def init_refuses_without_an_issuer(self) -> None:
+        argv, env = self.argv_env("init")
+        env["SIGSTACK_INIT_OIDC_ISSUER_URL"] = ""
+        r = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=60, cwd=self.work)
+        written = [str(f) for f in (self.work / "volumes").rglob("*") if f.is_file()]
+        check(
+            "init: without SIGSTACK_OIDC_ISSUER_URL refuses, says so and writes nothing",
+            r.returncode != 0 and "SIGSTACK_OIDC_ISSUER_URL" in r.stderr and not written,
+            f"exit {r.returncode}; wrote {written}\n{r.stdout}{r.stderr}",
+        )
 
     def volume_digest(self) -> dict[str, str]:
         out = {}
@@ -479,6 +635,8 @@ class Smoke:
         others = [n for n in self.services if n not in ours]
         for n in others:
             ok(f"{n}: not our image; the host's PostgreSQL stands in for it")
+        if "init" in ours:
+            self.init_refuses_without_an_issuer()
         for name in ours:
             svc = self.services[name]
             words = subcommand_words(list(svc.get("command") or []))
@@ -504,6 +662,8 @@ class Smoke:
                 after = self.volume_digest()
                 changed = [k for k in after if before.get(k) != after[k]] + [k for k in before if k not in after]
                 check("init: a second run changes no key, certificate or configuration", not changed, "\n".join(changed))
+            if {"rekor", "tuf"} <= set(self.services) - self.absent:
+                self.change_rekor_url()
 
 
 # ---- the Dockerfile and its build context ----------------------------------------------------
@@ -611,6 +771,29 @@ def docker_compose_config(compose: Path) -> None:
     skip("`docker compose config -q`: no compose plugin or docker-compose on this machine")
 
 
+# What the smoke run sets, as an operator would in .env: every published port moved, a public
+# host, one public URL overridden with a path prefix (a reverse proxy's), the development
+# issuer through its profile.
+SMOKE_PUBLIC_HOST = "sigstack.compose-check.test"
+SMOKE_REKOR_PUBLIC_URL = "https://transparency.compose-check.test/rekor"
+SMOKE_PROFILES = {"dev"}
+
+
+def smoke_document(raw: dict) -> dict:
+    env = {name: str(free_port()) for name in defaults_by_variable(raw) if name.endswith("_PORT")}
+    env.update(
+        SIGSTACK_PUBLIC_HOST=SMOKE_PUBLIC_HOST,
+        SIGSTACK_REKOR_PUBLIC_URL=SMOKE_REKOR_PUBLIC_URL,
+        SIGSTACK_OIDC_ISSUER_URL="http://dev-issuer:8080",
+    )
+    print(f"compose-check: smoke run with {' '.join(f'{k}={v}' for k, v in sorted(env.items()))} --profile dev", flush=True)
+    doc = interpolate(raw, env)
+    doc["services"] = {
+        n: svc for n, svc in doc["services"].items() if not svc.get("profiles") or set(svc["profiles"]) & SMOKE_PROFILES
+    }
+    return doc
+
+
 def tail(path: Path, n: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
@@ -640,7 +823,7 @@ def main() -> int:
 
         fail("Dockerfile checks", traceback.format_exc())
     if args.database_url and args.work:
-        smoke = Smoke(parsed["doc"], parsed["raw"], args)
+        smoke = Smoke(smoke_document(parsed["raw"]), parsed["raw"], args)
         try:
             smoke.run()
         except Exception:  # noqa: BLE001 - a bug here must still end in a counted failure and a closing line

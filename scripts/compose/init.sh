@@ -11,22 +11,34 @@
 #   SIGSTACK_INIT_OFFLINE_DIR     the TUF root key: keep it offline     (/offline)
 #   SIGSTACK_INIT_DATA_DIR        configuration and the TUF repository  (/data)
 #   SIGSTACK_INIT_CA_COMMON_NAME  subject CN of a new Fulcio root       (sigstack CA)
-#   SIGSTACK_INIT_OIDC_ISSUER_URL issuer written to a new fulcio-config.yaml
-#                                 (http://dev-issuer:8080, the development issuer)
+#   SIGSTACK_INIT_OIDC_ISSUER_URL the OIDC issuer Fulcio trusts, written to a new
+#                                 fulcio-config.yaml and to signing_config (required: your
+#                                 IdP, or http://dev-issuer:8080 with `--profile dev`)
 #   SIGSTACK_INIT_OIDC_CLIENT_ID  its audience                          (sigstore)
-#   SIGSTACK_PUBLIC_{FULCIO,CTLOG,REKOR,TSA,OIDC}_URL
+#   SIGSTACK_FULCIO_PUBLIC_URL, SIGSTACK_CTLOG_PUBLIC_URL, SIGSTACK_REKOR_PUBLIC_URL,
+#   SIGSTACK_TSA_PUBLIC_URL, SIGSTACK_TUF_PUBLIC_URL
 #                                 the URLs clients use, written into the trust files
-#                                 (http://127.0.0.1:<published port>; the issuer URL)
+#                                 (required; docker-compose.yml derives them from one place)
 set -eu
 
 KEYS=${SIGSTACK_INIT_KEYS_DIR:-/keys}
 OFFLINE=${SIGSTACK_INIT_OFFLINE_DIR:-/offline}
 DATA=${SIGSTACK_INIT_DATA_DIR:-/data}
 CA_CN=${SIGSTACK_INIT_CA_COMMON_NAME:-sigstack CA}
-ISSUER=${SIGSTACK_INIT_OIDC_ISSUER_URL:-http://dev-issuer:8080}
+ISSUER=${SIGSTACK_INIT_OIDC_ISSUER_URL:-}
 CLIENT_ID=${SIGSTACK_INIT_OIDC_CLIENT_ID:-sigstore}
 
 say() { printf 'init: %s\n' "$*"; }
+die() { printf 'init: error: %s\n' "$*" >&2; exit 1; }
+
+# Everything is checked before anything is written.
+[ -n "$ISSUER" ] || die "SIGSTACK_OIDC_ISSUER_URL is not set: name the OIDC issuer Fulcio is to trust (your organisation's IdP), or for a trial run the development issuer: SIGSTACK_OIDC_ISSUER_URL=http://dev-issuer:8080 docker compose --profile dev up"
+for var in SIGSTACK_FULCIO_PUBLIC_URL SIGSTACK_CTLOG_PUBLIC_URL SIGSTACK_REKOR_PUBLIC_URL \
+    SIGSTACK_TSA_PUBLIC_URL SIGSTACK_TUF_PUBLIC_URL; do
+    eval "value=\${$var:-}"
+    [ -n "$value" ] || die "$var is not set (docker-compose.yml sets it from SIGSTACK_PUBLIC_HOST and the ports)"
+done
+say "public URLs: fulcio $SIGSTACK_FULCIO_PUBLIC_URL, ctlog $SIGSTACK_CTLOG_PUBLIC_URL, rekor $SIGSTACK_REKOR_PUBLIC_URL, tsa $SIGSTACK_TSA_PUBLIC_URL, tuf $SIGSTACK_TUF_PUBLIC_URL"
 
 umask 077
 mkdir -p "$KEYS" "$OFFLINE" "$DATA/config" "$DATA/rekor" "$DATA/tuf"
@@ -82,12 +94,14 @@ else
 fi
 # 6. trusted_root.json and signing_config.v0.2.json for exactly these keys and the URLs clients
 #    use, through TUF, with the key history in $DATA (a rotated key keeps its entry, its
-#    window closed). Client files land in $DATA/trust/. Re-run after any rotation.
+#    window closed). Client files land in $DATA/trust/. Re-run after any rotation or URL
+#    change. The Rekor logs' name (the v2 origin) comes from the shard layout Rekor uses,
+#    recorded there by whichever of the two runs first.
 sigstack trust publish --repo "$DATA/tuf" --online-key "$KEYS/tuf-online.pem" --state-dir "$DATA" \
-    --fulcio-url "${SIGSTACK_PUBLIC_FULCIO_URL:-http://127.0.0.1:5555}" --fulcio-chain "$KEYS/fulcio-chain.pem" \
-    --ctlog-url "${SIGSTACK_PUBLIC_CTLOG_URL:-http://127.0.0.1:6962}" --ctlog-key "$KEYS/ctlog.pem" \
-    --rekor-url "${SIGSTACK_PUBLIC_REKOR_URL:-http://127.0.0.1:3000}" \
+    --fulcio-url "$SIGSTACK_FULCIO_PUBLIC_URL" --fulcio-chain "$KEYS/fulcio-chain.pem" \
+    --ctlog-url "$SIGSTACK_CTLOG_PUBLIC_URL" --ctlog-key "$KEYS/ctlog.pem" \
+    --rekor-url "$SIGSTACK_REKOR_PUBLIC_URL" --rekor-shards "$DATA/rekor/shards.json" \
     --rekor-v1-key "$KEYS/rekor-v1.pem" --rekor-v2-key "$KEYS/rekor-v2.pem" \
-    --tsa-url "${SIGSTACK_PUBLIC_TSA_URL:-http://127.0.0.1:3003}" --tsa-chain "$KEYS/tsa-chain.pem" \
-    --oidc-url "${SIGSTACK_PUBLIC_OIDC_URL:-$ISSUER}"
+    --tsa-url "$SIGSTACK_TSA_PUBLIC_URL" --tsa-chain "$KEYS/tsa-chain.pem" \
+    --oidc-url "$ISSUER"
 say "done"

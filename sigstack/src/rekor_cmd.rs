@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tlog_store::{LogStore, SqlStore};
 
+use crate::public_url::PublicUrl;
+
 /// Flags of `sigstack rekor`.
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -46,14 +48,17 @@ struct ServeArgs {
     /// new shard if missing.
     #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
     shards: Option<PathBuf>,
-    /// The URL clients use; its host names both logs (v1 checkpoints `<host> - <tree ID>`, the
-    /// v2 checkpoint origin and log ID).
+    /// The URL clients use (env SIGSTACK_REKOR_PUBLIC_URL; `--url` is its old name): a new
+    /// entry's `Location` is under it, and at the first start its host names both logs (v1
+    /// checkpoints `<host> - <tree ID>`, the v2 checkpoint origin and log ID). That name is
+    /// recorded in the shard layout and kept when the URL changes later (docs/deploy.md).
     #[arg(
-        long,
-        env = "SIGSTACK_REKOR_URL",
+        long = "public-url",
+        visible_alias = "url",
+        env = "SIGSTACK_REKOR_PUBLIC_URL",
         default_value = "http://rekor.sigstack.local"
     )]
-    url: String,
+    public_url: PublicUrl,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -86,23 +91,11 @@ impl From<LimitArgs> for rekor::Limits {
     }
 }
 
-/// The host of a URL (`http://host:port/path` → `host`), which names the logs.
-pub(crate) fn url_host(url: &str) -> anyhow::Result<String> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority
-        .rsplit_once(':')
-        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(authority, |(h, _)| h);
-    anyhow::ensure!(!host.is_empty(), "{url:?} has no host");
-    Ok(host.to_string())
-}
-
 /// Keys, shards and names of a Rekor whose files live under `dir` (as `sigstack up` keeps them).
 pub(crate) async fn open_in(
     store: Arc<dyn LogStore>,
     dir: &Path,
-    url: &str,
+    url: &PublicUrl,
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     open(
         store,
@@ -120,18 +113,43 @@ async fn open(
     v1_key: &Path,
     v2_key: &Path,
     shards: &Path,
-    url: &str,
+    url: &PublicUrl,
     limits: rekor::Limits,
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     let v1 = SoftwareKey::load_or_generate(v1_key, Algorithm::EcdsaP256Sha256)
         .with_context(|| format!("Rekor v1 key {}", v1_key.display()))?;
     let v2 = SoftwareKey::load_or_generate(v2_key, Algorithm::Ed25519)
         .with_context(|| format!("Rekor v2 key {}", v2_key.display()))?;
-    let layout = rekor::ShardLayout::load_or_create(shards)?;
-    let host = url_host(url)?;
-    let mut config = rekor::RekorConfig::new(Arc::new(v1), Arc::new(v2), &host, &host, layout);
+    let (layout, name) = settled_layout(shards, url)?;
+    let mut config = rekor::RekorConfig::new(Arc::new(v1), Arc::new(v2), &name, &name, layout);
+    config.public_url = Some(url.to_string());
     config.limits = limits;
     Ok(rekor::Rekor::open(store, config).await?)
+}
+
+/// The shard layout in `path` (created if missing) and the logs' name: the one it records, or
+/// else the host of `url`, which it then records. Shared by the service and `trust publish`, so
+/// that the v2 origin in `trusted_root.json` is the one the log signs with.
+pub(crate) fn settled_layout(
+    path: &Path,
+    url: &PublicUrl,
+) -> anyhow::Result<(rekor::ShardLayout, String)> {
+    let mut layout = rekor::ShardLayout::load_or_create(path)?;
+    let settled = layout.settle_name(url.host());
+    match &settled {
+        rekor::SettledName::Recorded(name) => {
+            layout.save(path)?;
+            tracing::info!(name, layout = %path.display(), "the Rekor logs are named for the public URL's host");
+        }
+        rekor::SettledName::Same(_) => {}
+        rekor::SettledName::Kept { name, host } => tracing::warn!(
+            name,
+            public_host = host,
+            layout = %path.display(),
+            "the public URL's host differs from the logs' recorded name, which stays: it is part of the logs' identity (docs/deploy.md, changing a public URL)"
+        ),
+    }
+    Ok((layout, settled.name().to_owned()))
 }
 
 pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::Result<()> {
@@ -142,6 +160,15 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         layout.save(&shards)?;
         println!("froze shard {frozen}; new entries go to shard {new} once Rekor restarts");
         return Ok(());
+    }
+    // The variable's old name: a deployment that still sets it must not silently publish the
+    // default URL instead, which would name new, empty logs.
+    if std::env::var_os("SIGSTACK_REKOR_URL").is_some()
+        && std::env::var_os("SIGSTACK_REKOR_PUBLIC_URL").is_none()
+    {
+        anyhow::bail!(
+            "SIGSTACK_REKOR_URL is now SIGSTACK_REKOR_PUBLIC_URL: rename it (the value stays)"
+        );
     }
     let a = args.serve;
     let need = |v: Option<PathBuf>, flag: &str| {
@@ -156,34 +183,18 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         &need(a.v1_key, "v1-key")?,
         &need(a.v2_key, "v2-key")?,
         &need(a.shards, "shards")?,
-        &a.url,
+        &a.public_url,
         a.limits.into(),
     )
     .await?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("listening on {}", a.listen))?;
-    tracing::info!(listen = %a.listen, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
+    tracing::info!(listen = %a.listen, public_url = %a.public_url, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
     crate::serve::serve("rekor", listener, rekor::router(rekor), grace).await?;
     Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::url_host;
-
-    #[test]
-    fn hosts_of_urls() {
-        assert_eq!(url_host("http://127.0.0.1:3000").unwrap(), "127.0.0.1");
-        assert_eq!(
-            url_host("https://rekor.example.com/x").unwrap(),
-            "rekor.example.com"
-        );
-        assert_eq!(url_host("rekor.local").unwrap(), "rekor.local");
-        assert!(url_host("http://").is_err());
-    }
 }

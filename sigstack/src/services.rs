@@ -14,6 +14,11 @@ pub(crate) struct CtlogArgs {
     /// Address to serve on.
     #[arg(long, env = "SIGSTACK_CTLOG_LISTEN", default_value = "127.0.0.1:6962")]
     listen: SocketAddr,
+    /// The URL clients use for the CT log (what `trust publish` writes into the trust files
+    /// from the same variable); logged at start. The log's name is `--origin`, not this: the
+    /// origin names the log in the database, so it must not follow a URL change.
+    #[arg(long, env = "SIGSTACK_CTLOG_PUBLIC_URL")]
+    public_url: Option<crate::public_url::PublicUrl>,
     /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
     #[arg(long, env = "SIGSTACK_DATABASE_URL")]
     database_url: String,
@@ -99,7 +104,7 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(listen = %args.listen, origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
+    tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
     crate::serve::serve("ctlog", listener, ctlog::router(log), grace).await?;
     Ok(())
 }
@@ -110,6 +115,10 @@ pub(crate) struct FulcioArgs {
     /// Address to serve on.
     #[arg(long, env = "SIGSTACK_FULCIO_LISTEN", default_value = "127.0.0.1:5555")]
     listen: SocketAddr,
+    /// The URL clients use for this service (what `trust publish` writes into the trust files
+    /// from the same variable); logged at start. Its responses carry no URL of their own.
+    #[arg(long, env = "SIGSTACK_FULCIO_PUBLIC_URL")]
+    public_url: Option<crate::public_url::PublicUrl>,
     /// Issuer configuration: upstream Fulcio's YAML or JSON format (`oidc-issuers`,
     /// `meta-issuers`, `ci-issuer-metadata`).
     #[arg(long, env = "SIGSTACK_FULCIO_CONFIG")]
@@ -211,6 +220,7 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(
         listen = %args.listen,
+        public_url = args.public_url.as_ref().map(tracing::field::display),
         ct = %args.ct_url,
         ?sct_mode,
         ca_reload_secs = args.ca_reload_secs,

@@ -6,6 +6,8 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::public_url::PublicUrl;
+
 /// Where the history of an instance's keys is kept, in its data directory.
 pub(crate) const HISTORY_FILE: &str = "trust-history.json";
 
@@ -171,35 +173,40 @@ struct PublishArgs {
     /// written to `<state-dir>/trust/`.
     #[arg(long, env = "SIGSTACK_TRUST_STATE_DIR")]
     state_dir: PathBuf,
-    /// Fulcio's URL, as clients reach it.
-    #[arg(long, env = "SIGSTACK_PUBLIC_FULCIO_URL")]
-    fulcio_url: String,
+    /// Fulcio's URL, as clients reach it (the variable `sigstack fulcio --public-url` reads).
+    #[arg(long, env = "SIGSTACK_FULCIO_PUBLIC_URL")]
+    fulcio_url: PublicUrl,
     /// Fulcio's certificate chain (PEM, issuing certificate first).
     #[arg(long, env = "SIGSTACK_FULCIO_CA_CHAIN")]
     fulcio_chain: PathBuf,
-    /// The CT log's URL.
-    #[arg(long, env = "SIGSTACK_PUBLIC_CTLOG_URL")]
-    ctlog_url: String,
+    /// The CT log's URL (the variable `sigstack ctlog --public-url` reads).
+    #[arg(long, env = "SIGSTACK_CTLOG_PUBLIC_URL")]
+    ctlog_url: PublicUrl,
     /// The CT log's key: its public key (SPKI PEM) or its private key file.
     #[arg(long)]
     ctlog_key: PathBuf,
-    /// Rekor's URL (its host is the Rekor v2 origin, as `sigstack rekor --url` makes it).
-    #[arg(long, env = "SIGSTACK_PUBLIC_REKOR_URL")]
-    rekor_url: String,
+    /// Rekor's URL (the variable `sigstack rekor --public-url` reads).
+    #[arg(long, env = "SIGSTACK_REKOR_PUBLIC_URL")]
+    rekor_url: PublicUrl,
+    /// Rekor's shard layout, which records the logs' name (the v2 origin): the first of Rekor
+    /// and this command to run records the URL's host there. Without it, the v2 origin is the
+    /// URL's host, which is wrong once the URL has changed.
+    #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
+    rekor_shards: Option<PathBuf>,
     /// Rekor's v1 key (public SPKI PEM or private key file).
     #[arg(long)]
     rekor_v1_key: PathBuf,
     /// Rekor's v2 key (public SPKI PEM or private key file).
     #[arg(long)]
     rekor_v2_key: PathBuf,
-    /// The TSA's URL.
-    #[arg(long, env = "SIGSTACK_PUBLIC_TSA_URL")]
-    tsa_url: String,
+    /// The TSA's URL (the variable `sigstack tsa --public-url` reads).
+    #[arg(long, env = "SIGSTACK_TSA_PUBLIC_URL")]
+    tsa_url: PublicUrl,
     /// The TSA's certificate chain (PEM, TSA certificate first).
     #[arg(long)]
     tsa_chain: PathBuf,
     /// An OIDC issuer clients may get tokens from (signing_config `oidcUrls`).
-    #[arg(long, env = "SIGSTACK_PUBLIC_OIDC_URL")]
+    #[arg(long, env = "SIGSTACK_OIDC_ISSUER_URL")]
     oidc_url: String,
 }
 
@@ -234,11 +241,15 @@ fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
         online,
         tuf_repo::RepoOptions::default(),
     )?);
+    let rekor_v2_origin = match &a.rekor_shards {
+        Some(path) => crate::rekor_cmd::settled_layout(path, &a.rekor_url)?.1,
+        None => a.rekor_url.host().to_owned(),
+    };
     let urls = Urls {
-        fulcio: a.fulcio_url,
-        ctlog: a.ctlog_url,
-        rekor: a.rekor_url.clone(),
-        tsa: a.tsa_url,
+        fulcio: a.fulcio_url.to_string(),
+        ctlog: a.ctlog_url.to_string(),
+        rekor: a.rekor_url.to_string(),
+        tsa: a.tsa_url.to_string(),
         oidc: a.oidc_url,
     };
     let material = Material {
@@ -246,7 +257,7 @@ fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
         ctlog_key: public_key_der(&a.ctlog_key)?,
         rekor_v1_key: public_key_der(&a.rekor_v1_key)?,
         rekor_v2_key: public_key_der(&a.rekor_v2_key)?,
-        rekor_v2_origin: crate::rekor_cmd::url_host(&a.rekor_url)?,
+        rekor_v2_origin,
         tsa_chain: crate::services::load_certificates(&a.tsa_chain)?,
     };
     std::fs::create_dir_all(&a.state_dir)?;

@@ -15,6 +15,10 @@ pub(crate) struct Args {
     /// Address to listen on.
     #[arg(long, env = "SIGSTACK_TSA_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// The URL clients use for this service (what `trust publish` writes into the trust files
+    /// from the same variable); logged at start. Its responses carry no URL of their own.
+    #[arg(long, env = "SIGSTACK_TSA_PUBLIC_URL")]
+    pub public_url: Option<crate::public_url::PublicUrl>,
     /// The TSA signing key, PKCS#8 PEM (ECDSA P-256 or P-384). Created (P-256, mode 0600) if
     /// missing.
     #[arg(long, env = "SIGSTACK_TSA_KEY", default_value = "tsa-key.pem")]
@@ -59,6 +63,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
     let authority = load_authority(&args.key, &chain_path, args.dev, config)?;
     tracing::info!(
         listen = %args.listen,
+        public_url = args.public_url.as_ref().map(tracing::field::display),
         key = %args.key.display(),
         cert_chain = %chain_path.display(),
         policy = %policy,
@@ -123,6 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let args = |policy: &str, dev: bool| Args {
             listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
             key: dir.path().join("tsa-key.pem"),
             cert_chain: None,
             dev,

@@ -104,8 +104,12 @@ enum Command {
         #[command(flatten)]
         repo: RepoArg,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8081")]
+        #[arg(long, env = "SIGSTACK_TUF_LISTEN", default_value = "127.0.0.1:8081")]
         listen: std::net::SocketAddr,
+        /// The URL clients use for the repository (their `--tuf-mirror-url`); logged at start.
+        /// Its metadata carries no URL of its own.
+        #[arg(long, env = "SIGSTACK_TUF_PUBLIC_URL")]
+        public_url: Option<crate::public_url::PublicUrl>,
         /// Serve only: do not re-sign expiring metadata.
         #[arg(long)]
         no_refresh: bool,
@@ -195,7 +199,7 @@ struct RepoArg {
 #[derive(clap::Args, Debug)]
 struct OnlineArg {
     /// The online key (timestamp, snapshot, targets). Default: REPO/private/online.pem.
-    #[arg(long = "online-key")]
+    #[arg(long = "online-key", env = "SIGSTACK_TUF_ONLINE_KEY")]
     online_key: Option<PathBuf>,
 }
 
@@ -510,6 +514,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         Command::Serve {
             repo,
             listen,
+            public_url,
             no_refresh,
             online,
             expiry,
@@ -523,7 +528,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
-            tracing::info!(%listen, dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
+            tracing::info!(%listen, public_url = public_url.as_ref().map(tracing::field::display), dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
             let served =
                 crate::serve::serve("tuf", listener, router(repo.dir.clone()), grace).await;
             if let Some(h) = refresher {

@@ -4,6 +4,7 @@
 //! TSA chain, the TUF root and the trust files; later starts reuse them, and the logs keep
 //! growing. One `up` per data directory (a lock file); Ctrl-C drains requests in flight.
 
+use crate::public_url::PublicUrl;
 use crate::trust_cmd::DEFAULT_DEV_ISSUER_URL;
 use crate::{datadir, rekor_cmd, services, trust_cmd};
 use anyhow::Context;
@@ -75,17 +76,19 @@ impl UpArgs {
 
     /// The URL clients use for the service listening on `listen`: `--public-host` with its
     /// port, else the listen address itself. A wildcard address is never published.
-    fn public_url(&self, listen: SocketAddr) -> anyhow::Result<String> {
-        match &self.public_host {
+    fn public_url(&self, listen: SocketAddr) -> anyhow::Result<PublicUrl> {
+        let url = match &self.public_host {
             Some(host) if host.contains(':') && !host.starts_with('[') => {
-                Ok(format!("http://[{host}]:{}", listen.port()))
+                format!("http://[{host}]:{}", listen.port())
             }
-            Some(host) => Ok(format!("http://{host}:{}", listen.port())),
+            Some(host) => format!("http://{host}:{}", listen.port()),
             None if listen.ip().is_unspecified() => anyhow::bail!(
                 "listening on {listen} (every interface): pass --public-host with the name clients use, so that no wildcard address is published"
             ),
-            None => Ok(format!("http://{listen}")),
-        }
+            None => format!("http://{listen}"),
+        };
+        url.parse()
+            .with_context(|| format!("--public-host {:?}", self.public_host))
     }
 }
 
@@ -139,10 +142,10 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
 
     // The trust documents of exactly these keys and URLs, published through TUF.
     let urls = trust_cmd::Urls {
-        fulcio: args.public_url(listen(args.fulcio_listen))?,
-        ctlog: args.public_url(listen(args.ctlog_listen))?,
-        rekor: rekor_url.clone(),
-        tsa: args.public_url(listen(args.tsa_listen))?,
+        fulcio: args.public_url(listen(args.fulcio_listen))?.to_string(),
+        ctlog: args.public_url(listen(args.ctlog_listen))?.to_string(),
+        rekor: rekor_url.to_string(),
+        tsa: args.public_url(listen(args.tsa_listen))?.to_string(),
         oidc: issuer_url.clone(),
     };
     let material = trust_cmd::Material {
@@ -304,11 +307,11 @@ mod tests {
         let rekor = up.listen(up.rekor_listen);
         assert_eq!(rekor, "0.0.0.0:3000".parse().unwrap());
         assert_eq!(
-            up.public_url(rekor).unwrap(),
+            up.public_url(rekor).unwrap().to_string(),
             "http://sigstore.example.org:3000"
         );
         assert_eq!(
-            up.public_url(up.listen(up.tuf_listen)).unwrap(),
+            up.public_url(up.listen(up.tuf_listen)).unwrap().to_string(),
             "http://sigstore.example.org:8081"
         );
         // The CA in the same process reaches the CT log on loopback.
@@ -325,15 +328,19 @@ mod tests {
         assert!(err.to_string().contains("--public-host"), "{err}");
         let up = args(&["--listen-host", "::"]);
         assert!(up.public_url(up.listen(up.fulcio_listen)).is_err());
+        let up = args(&["--public-host", "0.0.0.0"]);
+        assert!(up.public_url(up.listen(up.fulcio_listen)).is_err());
         // Without either flag, the loopback defaults are published as they are.
         let up = args(&[]);
         assert_eq!(
-            up.public_url(up.listen(up.fulcio_listen)).unwrap(),
+            up.public_url(up.listen(up.fulcio_listen))
+                .unwrap()
+                .to_string(),
             "http://127.0.0.1:5555"
         );
         let up = args(&["--public-host", "::1"]);
         assert_eq!(
-            up.public_url(up.listen(up.tsa_listen)).unwrap(),
+            up.public_url(up.listen(up.tsa_listen)).unwrap().to_string(),
             "http://[::1]:3003"
         );
     }

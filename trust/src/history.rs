@@ -51,6 +51,24 @@ impl TrustItem {
             _ => now,
         }
     }
+
+    /// The item with its URLs blanked: what identifies it as a trust anchor. A CA, log or
+    /// TSA that moves to another URL keeps its keys, and with them its validity window.
+    fn anchor(&self) -> Option<TrustItem> {
+        let mut item = self.clone();
+        match &mut item {
+            TrustItem::CertificateAuthority(ca) => ca.url.clear(),
+            TrustItem::CtLog(log) => log.base_url.clear(),
+            TrustItem::TransparencyLog(log) => log.base_url.clear(),
+            TrustItem::TimestampAuthority(tsa) => {
+                tsa.base_url.clear();
+                tsa.url.clear();
+            }
+            // A provider is nothing but its URL.
+            TrustItem::OidcProvider(_) => return None,
+        }
+        Some(item)
+    }
 }
 
 /// An item and the window it was (or is) in use.
@@ -164,6 +182,20 @@ impl TrustHistory {
             }
         }
 
+        // A current anchor at a new URL moves in place rather than closing its window: its
+        // key did not change, and clients that index logs by key ID (sigstore-go keeps one
+        // entry per log ID) must keep seeing one window that covers its whole use.
+        for item in &items {
+            let Some(anchor) = item.anchor() else {
+                continue;
+            };
+            if let Some(e) = self.entries.iter_mut().find(|e| {
+                e.is_current() && e.item != *item && e.item.anchor().as_ref() == Some(&anchor)
+            }) {
+                e.item = item.clone();
+                changed = true;
+            }
+        }
         for e in &mut self.entries {
             if e.valid_for.end.is_none() && !items.contains(&e.item) {
                 // A clock that went backwards must not make an inverted window.

@@ -19,7 +19,7 @@ mod v1;
 mod v2;
 
 pub use error::ApiError;
-pub use shards::{ShardLayout, ShardLayoutError};
+pub use shards::{SettledName, ShardLayout, ShardLayoutError};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -83,6 +83,9 @@ pub struct RekorConfig {
     pub v2_origin: String,
     /// The v1 shards (tree IDs), oldest first; the last is active.
     pub shards: ShardLayout,
+    /// The URL clients use (`https://rekor.example.com`, no trailing slash): a new entry's
+    /// `Location` is absolute under it. `None`: the path alone, as upstream answers.
+    pub public_url: Option<String>,
     /// Request limits.
     pub limits: Limits,
     /// Sequencing and caching of the logs.
@@ -110,6 +113,7 @@ impl RekorConfig {
             hostname: hostname.into(),
             v2_origin: v2_origin.into(),
             shards,
+            public_url: None,
             limits: Limits::default(),
             log_options,
             verifier_cache: rekor_types::DEFAULT_VERIFIER_CACHE,
@@ -162,6 +166,8 @@ pub struct Rekor {
     pub(crate) v2_key: Arc<dyn Signer>,
     pub(crate) v2_log_id: [u8; 32],
     pub(crate) v2_origin: String,
+    /// What a new entry's `Location` starts with: the public URL, or empty (path only).
+    pub(crate) entry_location_base: String,
     pub(crate) limits: Limits,
     pub(crate) metrics: metrics::Metrics,
     /// Parsed verifiers of recent v1 entries (see [`RekorConfig::verifier_cache`]).
@@ -263,6 +269,10 @@ impl Rekor {
             v2_log_id: ed25519_key_id(&config.v2_origin, &raw),
             v2_key: config.v2_key,
             v2_origin: config.v2_origin,
+            entry_location_base: config
+                .public_url
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .unwrap_or_default(),
             limits: config.limits,
             metrics: metrics::Metrics::new(),
             verifiers: rekor_types::VerifierCache::new(config.verifier_cache),

@@ -9,15 +9,46 @@ use serde::{Deserialize, Serialize};
 use sigstack_keys::files::{write_atomically, FileAccess};
 use std::path::Path;
 
-/// The tree IDs of the v1 shards.
+/// The tree IDs of the v1 shards, and the name of the logs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShardLayout {
+    /// The logs' name: v1 checkpoints are `<name> - <tree ID>`, and it is the v2 checkpoint
+    /// origin (so part of the v2 log ID). Recorded from the public URL's host at the first
+    /// start and kept afterwards: a name that followed the URL would silently start new, empty
+    /// logs and orphan every entry of the old ones. Absent in layouts older than the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Frozen shards, oldest first.
     #[serde(default)]
     pub inactive: Vec<i64>,
     /// The shard new entries go to.
     pub active: i64,
+}
+
+/// The logs' name a layout settles on for a public URL's host (see [`ShardLayout::settle_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettledName {
+    /// The layout had no name: it now records the host (save it).
+    Recorded(String),
+    /// The layout's name is the host.
+    Same(String),
+    /// The layout names the logs otherwise; its name stays.
+    Kept {
+        /// The recorded name, which stays.
+        name: String,
+        /// The public URL's host, which names nothing.
+        host: String,
+    },
+}
+
+impl SettledName {
+    /// The name the logs go by.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Recorded(n) | Self::Same(n) | Self::Kept { name: n, .. } => n,
+        }
+    }
 }
 
 /// Why a shard layout could not be read or written.
@@ -32,7 +63,7 @@ pub enum ShardLayoutError {
         source: std::io::Error,
     },
     /// The file is not a shard layout.
-    #[error("{path} is not a shard layout ({{\"inactive\": [tree IDs], \"active\": tree ID}}): {reason}")]
+    #[error("{path} is not a shard layout ({{\"name\": host, \"inactive\": [tree IDs], \"active\": tree ID}}): {reason}")]
     Malformed {
         /// The file.
         path: String,
@@ -45,8 +76,25 @@ impl ShardLayout {
     /// A layout of one new shard with a random tree ID.
     pub fn new_random() -> Self {
         Self {
+            name: None,
             inactive: Vec::new(),
             active: random_tree_id(),
+        }
+    }
+
+    /// The logs' name for a public URL whose host is `host`: the recorded name if there is
+    /// one, else `host`, which the layout then records.
+    pub fn settle_name(&mut self, host: &str) -> SettledName {
+        match &self.name {
+            None => {
+                self.name = Some(host.to_owned());
+                SettledName::Recorded(host.to_owned())
+            }
+            Some(name) if name == host => SettledName::Same(name.clone()),
+            Some(name) => SettledName::Kept {
+                name: name.clone(),
+                host: host.to_owned(),
+            },
         }
     }
 
@@ -97,6 +145,9 @@ impl ShardLayout {
                 return Err(malformed(format!("tree ID {id} appears twice")));
             }
         }
+        if layout.name.as_deref().is_some_and(str::is_empty) {
+            return Err(malformed("the name is empty".into()));
+        }
         Ok(layout)
     }
 
@@ -132,6 +183,26 @@ mod tests {
             vec![first, second, third]
         );
         assert_eq!(layout.active, third);
+    }
+
+    #[test]
+    fn the_first_name_is_recorded_and_then_kept() {
+        let mut layout = ShardLayout::new_random();
+        assert_eq!(
+            layout.settle_name("rekor.example"),
+            SettledName::Recorded("rekor.example".into())
+        );
+        assert_eq!(
+            layout.settle_name("rekor.example"),
+            SettledName::Same("rekor.example".into())
+        );
+        let moved = layout.settle_name("transparency.example");
+        assert_eq!(moved.name(), "rekor.example");
+        assert!(matches!(moved, SettledName::Kept { .. }));
+        // Layouts written before the name existed still load, and serialise without it.
+        let old: ShardLayout = serde_json::from_str(r#"{"inactive": [], "active": 7}"#).unwrap();
+        assert_eq!(old.name, None);
+        assert!(!serde_json::to_string(&old).unwrap().contains("name"));
     }
 
     #[test]

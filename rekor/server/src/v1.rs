@@ -73,7 +73,7 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
         .set(appended.head.size as i64);
     let uuid = hex_lower(&appended.entry.leaf_hash);
     let id = entry_id(shard.tree_id, &uuid);
-    let location = format!("/api/v1/log/entries/{id}");
+    let location = format!("{}/api/v1/log/entries/{id}", rekor.entry_location_base);
     if appended.duplicate {
         return Err(ApiError::conflict(
             format!("an equivalent entry already exists in the transparency log with UUID {uuid}"),

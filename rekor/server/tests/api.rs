@@ -39,7 +39,17 @@ struct Server {
 }
 
 async fn start(store: Arc<dyn LogStore>, keys: &Keys, layout: ShardLayout) -> Server {
+    start_with(store, keys, layout, None).await
+}
+
+async fn start_with(
+    store: Arc<dyn LogStore>,
+    keys: &Keys,
+    layout: ShardLayout,
+    public_url: Option<&str>,
+) -> Server {
     let mut config = RekorConfig::new(keys.v1.clone(), keys.v2.clone(), HOST, HOST, layout);
+    config.public_url = public_url.map(str::to_owned);
     config.log_options.sequencer.max_delay = Duration::from_millis(2);
     config.log_options.head_max_age = Duration::ZERO;
     config.limits.hashedrekord_bytes = 16 * 1024;
@@ -443,6 +453,31 @@ impl Server {
             .await;
         assert_eq!(status, 200, "{proof}");
         hash32(proof["rootHash"].as_str().unwrap())
+    }
+}
+
+#[tokio::test]
+async fn locations_are_absolute_under_the_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(
+        sqlite_store(&dir).await,
+        &keys(),
+        ShardLayout::new_random(),
+        // A reverse proxy's path prefix, and a trailing slash that must not double.
+        Some("https://transparency.example/rekor/"),
+    )
+    .await;
+    let entry = ArtifactSigner::with_key().hashedrekord(b"located");
+    for want in [201, 409] {
+        let (status, body, headers) = server
+            .post_raw("/api/v1/log/entries", serde_json::to_vec(&entry).unwrap())
+            .await;
+        assert_eq!(status, want, "{body}");
+        let location = headers["location"].to_str().unwrap();
+        assert!(
+            location.starts_with("https://transparency.example/rekor/api/v1/log/entries/"),
+            "{location}"
+        );
     }
 }
 

@@ -121,6 +121,35 @@ fn rotation_closes_the_old_key_and_keeps_it_listed() {
 }
 
 #[test]
+fn a_service_that_moves_keeps_its_window_under_the_new_url() {
+    let mut inst = common::instance();
+    let mut h = TrustHistory::from_instance(&inst, at(0));
+    let moved = "https://transparency.example.net/rekor";
+    for log in &mut inst.tlogs {
+        *log = match log.api() {
+            RekorApi::V1 => TransparencyLog::rekor_v1(moved, log.spki_der()).unwrap(),
+            _ => TransparencyLog::rekor_v2_spki(moved, log.origin().unwrap(), log.spki_der())
+                .unwrap(),
+        };
+    }
+    assert!(h.observe(&inst, at(1000)));
+    // Moved in place: one entry per log key, still open from the start, at the new URL only.
+    assert_eq!(h.entries().len(), 6);
+    let root = json(&h.trusted_root().to_json());
+    let tlogs = root["tlogs"].as_array().unwrap();
+    assert_eq!(tlogs.len(), 2);
+    for log in tlogs {
+        assert_eq!(log["baseUrl"], moved);
+        assert_eq!(
+            log["publicKey"]["validFor"]["start"],
+            at(0).to_string().as_str()
+        );
+        assert!(log["publicKey"]["validFor"].get("end").is_none());
+    }
+    assert!(!h.observe(&inst, at(2000)), "settled");
+}
+
+#[test]
 fn removing_a_service_closes_it_and_a_clock_going_back_never_inverts_a_window() {
     let inst = common::instance();
     let mut h = TrustHistory::from_instance(&inst, at(500));
