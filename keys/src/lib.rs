@@ -12,9 +12,13 @@
 //!   what Rekor and CT clients call the log ID.
 
 pub mod files;
+mod loader;
+pub mod pkcs11;
 mod public;
 mod software;
 
+pub use loader::{password_from_file, KeyLoader, PlaintextKeys};
+pub use pkcs11::{Pkcs11Key, Pkcs11Uri};
 pub use public::{
     ClientKeyKind, ClientPublicKey, HashAlgorithm, Jwk, PublicKey, RsaPublicKey, RSA_MAX_BITS,
     RSA_MIN_BITS, SHA256_OID, SHA384_OID, SHA512_OID,
@@ -88,6 +92,24 @@ pub enum KeyError {
     /// A client key of a type that is neither EC, Ed25519 nor RSA (its algorithm OID or JWK type).
     #[error("unsupported public key algorithm {0}")]
     UnsupportedKeyType(String),
+    /// The key file is encrypted (`ENCRYPTED PRIVATE KEY`) and no password was given.
+    #[error("the key is encrypted and no password was given (--key-password-file or SIGSTACK_KEY_PASSWORD)")]
+    PasswordRequired,
+    /// The password does not decrypt the key file.
+    #[error("wrong password for the encrypted key (or the file is corrupt)")]
+    WrongPassword,
+    /// A plaintext key file where the policy demands an encrypted key or an HSM.
+    #[error("{0} is a plaintext private key: encrypt it (`sigstack keys encrypt`), keep the key in a PKCS#11 token, or pass --insecure-plaintext-key")]
+    PlaintextRefused(std::path::PathBuf),
+    /// A PKCS#11 URI that does not parse, a module that does not load, a token, object or PIN
+    /// that is wrong.
+    #[error("PKCS#11 {uri}: {reason}")]
+    Pkcs11 {
+        /// The URI, without any PIN value.
+        uri: String,
+        /// What failed.
+        reason: String,
+    },
     /// The signer could not produce a signature (an HSM being unreachable, for example).
     #[error("signing failed: {0}")]
     Signing(String),

@@ -4,6 +4,8 @@ use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use spki::EncodePublicKey;
 use std::path::Path;
 
+const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+
 /// A private key held in process memory, loaded from a PKCS#8 PEM file or generated.
 pub struct SoftwareKey {
     inner: Inner,
@@ -72,18 +74,73 @@ impl SoftwareKey {
 
     /// Parses a PKCS#8 `PRIVATE KEY` PEM (P-256, P-384 or Ed25519).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
-        let inner = if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+        let (label, der) = pkcs8::SecretDocument::from_pem(pem).map_err(|_| {
+            KeyError::Malformed(
+                "expected a PKCS#8 PRIVATE KEY PEM for P-256, P-384 or Ed25519".into(),
+            )
+        })?;
+        if label == ENCRYPTED_LABEL {
+            return Err(KeyError::PasswordRequired);
+        }
+        if label != "PRIVATE KEY" {
+            return Err(KeyError::Malformed(format!(
+                "a {label} PEM, not a PKCS#8 PRIVATE KEY"
+            )));
+        }
+        Self::from_pkcs8_der(der.as_bytes())
+    }
+
+    /// Parses a PKCS#8 `PrivateKeyInfo` in DER (P-256, P-384 or Ed25519).
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+        let inner = if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
             return Self::p256(k);
-        } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+        } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_der(der) {
             Inner::P384(k)
-        } else if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
+        } else if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
             Inner::Ed25519(k)
         } else {
             return Err(KeyError::Malformed(
-                "expected a PKCS#8 PRIVATE KEY PEM for P-256, P-384 or Ed25519".into(),
+                "expected a PKCS#8 private key for P-256, P-384 or Ed25519".into(),
             ));
         };
         Self::from_inner(inner)
+    }
+
+    /// Parses a PKCS#8 `ENCRYPTED PRIVATE KEY` PEM (PBES2: scrypt or PBKDF2, with AES-CBC),
+    /// as OpenSSL and upstream Fulcio's file CA write them.
+    pub fn from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Self, KeyError> {
+        let (label, der) = pkcs8::Document::from_pem(pem)
+            .map_err(|e| KeyError::Malformed(format!("not a PEM key: {e}")))?;
+        if label != ENCRYPTED_LABEL {
+            return Err(KeyError::Malformed(format!(
+                "a {label} PEM, not an {ENCRYPTED_LABEL}"
+            )));
+        }
+        let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_bytes())
+            .map_err(|e| KeyError::Malformed(format!("encrypted PKCS#8: {e}")))?;
+        // A wrong password shows as bad padding or a key that does not parse: the same error
+        // either way, and never the plaintext's bytes.
+        let plain = info
+            .decrypt(password)
+            .map_err(|_| KeyError::WrongPassword)?;
+        Self::from_pkcs8_der(plain.as_bytes()).map_err(|_| KeyError::WrongPassword)
+    }
+
+    /// Encodes the key as an `ENCRYPTED PRIVATE KEY` PEM under `password`: PBES2 with scrypt
+    /// (the pkcs8 crate's recommended cost) and AES-256-CBC, which OpenSSL reads too.
+    pub fn to_encrypted_pkcs8_pem(&self, password: &[u8]) -> Result<String, KeyError> {
+        let pem = self.to_pkcs8_pem()?;
+        let (_, der) = pkcs8::SecretDocument::from_pem(&pem)
+            .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let info = pkcs8::PrivateKeyInfo::try_from(der.as_bytes())
+            .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let encrypted = info
+            .encrypt(rand_core::OsRng, password)
+            .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let pem = encrypted
+            .to_pem(ENCRYPTED_LABEL, LineEnding::LF)
+            .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        Ok(pem.to_string())
     }
 
     /// Encodes the key as PKCS#8 PEM. The caller is responsible for where it goes.
