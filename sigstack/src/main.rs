@@ -3,6 +3,7 @@
 
 mod ca_cmd;
 mod datadir;
+mod metrics_args;
 mod rekor_cmd;
 mod serve;
 mod services;

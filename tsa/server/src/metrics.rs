@@ -1,7 +1,8 @@
-//! The TSA's Prometheus metrics, owned by the server (no globals), served at `/metrics`.
+//! The TSA's Prometheus metrics, owned by the server (no globals); the binary serves them at
+//! `/metrics` ([`crate::TsaServer::metrics`]).
 
 use prometheus::{Histogram, IntCounterVec};
-use sigstack_http::{HttpMetrics, MetricsRegistry};
+use sigstack_http::{HttpMetricNames, HttpMetrics, MetricsRegistry};
 
 /// Counters and latencies of one TSA.
 pub(crate) struct Metrics {
@@ -13,8 +14,9 @@ pub(crate) struct Metrics {
     pub(crate) refused: IntCounterVec,
     /// Time to build and sign one token.
     pub(crate) signing: Histogram,
-    /// Upstream's per-request metrics (`timestamp_authority_latency_by_api`,
-    /// `timestamp_authority_api_latency`, and `…_qps_by_api`), recorded by the access-log layer.
+    /// Upstream's per-request metrics (`timestamp_authority_http_requests_total`,
+    /// `timestamp_authority_latency_by_api`, `timestamp_authority_api_latency`), recorded by the
+    /// access-log layer.
     pub(crate) http: HttpMetrics,
 }
 
@@ -22,7 +24,7 @@ impl Metrics {
     pub(crate) fn new() -> Self {
         let registry = MetricsRegistry::for_service("timestamp_authority");
         Self {
-            http: registry.http_metrics("timestamp_authority"),
+            http: registry.http_metrics(HttpMetricNames::TimestampAuthority),
             issued: registry.counter_vec(
                 "tsa_timestamps_issued_total",
                 "Timestamps issued, by message imprint hash algorithm",
