@@ -256,6 +256,10 @@ const REQUIRED: &[(&str, &[(&str, &str)])] = &[
             ("timestamp_authority_api_latency", "histogram"),
             ("timestamp_authority_latency_by_api", "histogram"),
             ("timestamp_authority_http_requests_total", "counter"),
+            (
+                "timestamp_authority_certificate_valid_days_remaining",
+                "gauge",
+            ),
         ],
     ),
     (
@@ -325,6 +329,14 @@ fn every_service_serves_upstreams_names_build_info_and_the_process() {
             fulcio.contains(r#"http_requests_total{code="200",method="get"} "#),
             "{fulcio}"
         );
+        let (_, tsa) = get(&format!("{}/metrics", up.url("tsa"))).await;
+        let days: f64 = tsa
+            .lines()
+            .find_map(|l| l.strip_prefix("timestamp_authority_certificate_valid_days_remaining "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(days > 1.0, "{days}");
         let (_, rekor) = get(&format!("{}/metrics", up.url("rekor"))).await;
         for series in [
             r#"rekor_new_entries 1"#,

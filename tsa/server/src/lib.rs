@@ -54,11 +54,12 @@ impl TsaServer {
         max_body_bytes: usize,
     ) -> Result<Arc<Self>, tsa::CertError> {
         let chain_pem = tsa::chain_to_pem(authority.chain())?;
+        let metrics = metrics::Metrics::new(authority.chain_expiry());
         Ok(Arc::new(Self {
             authority,
             chain_pem,
             max_body_bytes,
-            metrics: metrics::Metrics::new(),
+            metrics,
         }))
     }
 

@@ -1,8 +1,11 @@
 //! The TSA's Prometheus metrics, owned by the server (no globals); the binary serves them at
 //! `/metrics` ([`crate::TsaServer::metrics`]).
 
-use prometheus::{Histogram, IntCounterVec};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{Gauge, Histogram, IntCounterVec};
 use sigstack_http::{HttpMetricNames, HttpMetrics, MetricsRegistry};
+use std::time::SystemTime;
 
 /// Counters and latencies of one TSA.
 pub(crate) struct Metrics {
@@ -21,8 +24,10 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    /// The metrics of an authority whose chain's first certificate expires at `chain_expiry`.
+    pub(crate) fn new(chain_expiry: SystemTime) -> Self {
         let registry = MetricsRegistry::for_service("timestamp_authority");
+        registry.register_collector(Box::new(DaysRemaining::new(chain_expiry)));
         Self {
             http: registry.http_metrics(HttpMetricNames::TimestampAuthority),
             issued: registry.counter_vec(
@@ -42,5 +47,41 @@ impl Metrics {
             ),
             registry,
         }
+    }
+}
+
+/// Upstream's `timestamp_authority_certificate_valid_days_remaining`: days until the first
+/// certificate of the chain expires (negative once it has), computed at each scrape.
+#[derive(Clone)]
+struct DaysRemaining {
+    chain_expiry: SystemTime,
+    gauge: Gauge,
+}
+
+impl DaysRemaining {
+    fn new(chain_expiry: SystemTime) -> Self {
+        Self {
+            chain_expiry,
+            gauge: Gauge::new(
+                "timestamp_authority_certificate_valid_days_remaining",
+                "Number of days remaining in validity period of signing certificate",
+            )
+            .expect("valid metric"),
+        }
+    }
+}
+
+impl Collector for DaysRemaining {
+    fn desc(&self) -> Vec<&Desc> {
+        self.gauge.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let seconds = match self.chain_expiry.duration_since(SystemTime::now()) {
+            Ok(left) => left.as_secs_f64(),
+            Err(past) => -past.duration().as_secs_f64(),
+        };
+        self.gauge.set(seconds / 86_400.0);
+        self.gauge.collect()
     }
 }
