@@ -28,8 +28,7 @@ pub use access::{with_access_log, ACCESS_TARGET, REQUEST_ID_HEADER};
 pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
 pub use metrics::{
-    metrics_router, render as render_metrics, HttpMetricNames, HttpMetrics, MetricsRegistry,
-    METRICS_CONTENT_TYPE, REQUEST_SECONDS_BUCKETS,
+    metrics_router, HttpMetricNames, HttpMetrics, MetricsRegistry, METRICS_CONTENT_TYPE,
 };
 pub use ready::Readiness;
 pub use shape::{
