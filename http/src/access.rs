@@ -30,8 +30,8 @@ const MAX_REQUEST_ID: usize = 128;
 /// error kind, response bytes (where the length is known up front), remote address (where the
 /// server was made with connect info) and milliseconds.
 ///
-/// With `metrics`, the same layer records upstream's per-request metrics
-/// ([`crate::MetricsRegistry::http_metrics`]).
+/// With `metrics`, the same layer records the per-request metrics, under upstream's names
+/// where upstream has the service ([`crate::MetricsRegistry::http_metrics`]).
 pub fn with_access_log<S>(
     router: Router<S>,
     service: &'static str,

@@ -11,7 +11,8 @@
 //! - [`with_access_log`]: one access line per request, and a request id (`X-Request-Id`, taken
 //!   from the request or made) on every line the request logs and on the response.
 //! - [`Readiness`]: the `/readyz` answer from a service's checks.
-//! - [`MetricsRegistry`]: a service's Prometheus registry and its `/metrics` response.
+//! - [`MetricsRegistry`]: a service's Prometheus registry, its per-request metrics under
+//!   upstream's names ([`HttpMetricNames`]), and [`metrics_router`], the `/metrics` route.
 //! - [`bytes_response`], [`IMMUTABLE`], [`NO_CACHE`]: raw responses with a cache policy.
 
 mod access;
@@ -26,7 +27,9 @@ mod store;
 pub use access::{with_access_log, ACCESS_TARGET, REQUEST_ID_HEADER};
 pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
 pub use error::{error_kind, ApiError, ErrorKind};
-pub use metrics::{HttpMetrics, MetricsRegistry, METRICS_CONTENT_TYPE};
+pub use metrics::{
+    metrics_router, HttpMetricNames, HttpMetrics, MetricsRegistry, METRICS_CONTENT_TYPE,
+};
 pub use ready::Readiness;
 pub use shape::{
     unknown_path, with_error_content_type, with_error_shape, with_error_shape_by_path, ErrorShape,

@@ -4,6 +4,7 @@
 mod ca_cmd;
 mod datadir;
 mod public_url;
+mod metrics_args;
 mod rekor_cmd;
 mod serve;
 mod services;

@@ -61,6 +61,8 @@ struct ServeArgs {
     public_url: PublicUrl,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    metrics: crate::metrics_args::MetricsArgs,
 }
 
 /// Request limits, in bytes.
@@ -187,12 +189,19 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         a.limits.into(),
     )
     .await?;
-    let listener = tokio::net::TcpListener::bind(a.listen)
-        .await
-        .with_context(|| format!("listening on {}", a.listen))?;
+    let (servers, router) = a
+        .metrics
+        .place_one(
+            crate::serve::Servers::default(),
+            rekor::router(rekor.clone()),
+            rekor.metrics().clone(),
+        )
+        .await?;
+    let servers = servers.bind("rekor", a.listen, router).await?;
     tracing::info!(listen = %a.listen, public_url = %a.public_url, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
-    crate::serve::serve("rekor", listener, rekor::router(rekor), grace).await?;
-    Ok(())
+    servers
+        .run_until(crate::serve::shutdown_signal(), grace)
+        .await
 }
 
 fn hex(bytes: &[u8]) -> String {

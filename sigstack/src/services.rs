@@ -1,5 +1,6 @@
 //! Wiring of each service: keys, roots and listeners from flags and the data directory.
 
+use crate::serve::{shutdown_signal, Servers};
 use anyhow::{bail, Context};
 use base64::Engine;
 use sigstack_keys::{Algorithm, SoftwareKey};
@@ -39,6 +40,8 @@ pub(crate) struct CtlogArgs {
         value_delimiter = ','
     )]
     root_certs: Vec<PathBuf>,
+    #[command(flatten)]
+    metrics: crate::metrics_args::MetricsArgs,
 }
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
@@ -101,12 +104,17 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
     }
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
     let log = open_ctlog(store, &args.key, &args.origin, roots).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let (servers, router) = args
+        .metrics
+        .place_one(
+            Servers::default(),
+            ctlog::router(log.clone()),
+            log.metrics().clone(),
+        )
+        .await?;
+    let servers = servers.bind("ctlog", args.listen, router).await?;
     tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
-    crate::serve::serve("ctlog", listener, ctlog::router(log), grace).await?;
-    Ok(())
+    servers.run_until(shutdown_signal(), grace).await
 }
 
 /// Flags of `sigstack fulcio`.
@@ -151,6 +159,8 @@ pub(crate) struct FulcioArgs {
         default_value = "http://127.0.0.1:6962"
     )]
     ct_url: String,
+    #[command(flatten)]
+    metrics: crate::metrics_args::MetricsArgs,
 }
 
 /// Loads an issuer configuration file.
@@ -215,9 +225,15 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
             std::time::Duration::from_secs(args.ca_reload_secs),
         )
     });
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let (servers, router) = args
+        .metrics
+        .place_one(
+            Servers::default(),
+            fulcio_server::router(server.clone()),
+            server.metrics().clone(),
+        )
+        .await?;
+    let servers = servers.bind("fulcio", args.listen, router).await?;
     tracing::info!(
         listen = %args.listen,
         public_url = args.public_url.as_ref().map(tracing::field::display),
@@ -226,6 +242,5 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
         ca_reload_secs = args.ca_reload_secs,
         "Fulcio CA serving"
     );
-    crate::serve::serve("fulcio", listener, fulcio_server::router(server), grace).await?;
-    Ok(())
+    servers.run_until(shutdown_signal(), grace).await
 }

@@ -1,6 +1,5 @@
 //! `sigstack tsa …`: the command line of the timestamp authority.
 
-use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +40,8 @@ pub(crate) struct Args {
     /// Largest accepted request body, in bytes (larger ones get 413).
     #[arg(long, env = "SIGSTACK_TSA_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub metrics: crate::metrics_args::MetricsArgs,
 }
 
 /// Runs `sigstack tsa` until interrupted.
@@ -72,16 +73,23 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         "starting the timestamp authority"
     );
     let server = TsaServer::with_max_body_bytes(authority, args.max_body_bytes)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let (servers, router) = args
+        .metrics
+        .place_one(
+            crate::serve::Servers::default(),
+            router(server.clone()),
+            server.metrics().clone(),
+        )
+        .await?;
+    let servers = servers.bind("tsa", args.listen, router).await?;
     println!(
         "TSA: http://{}/api/v1/timestamp (chain: {})",
         args.listen,
         chain_path.display()
     );
-    crate::serve::serve("tsa", listener, router(server), grace).await?;
-    Ok(())
+    servers
+        .run_until(crate::serve::shutdown_signal(), grace)
+        .await
 }
 
 #[cfg(test)]
@@ -134,6 +142,7 @@ mod tests {
             dev,
             policy_oid: policy.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            metrics: crate::metrics_args::MetricsArgs::default(),
         };
         let err = run(args("not an oid", true), GRACE).await.unwrap_err();
         assert!(err.to_string().contains("--policy-oid"), "{err}");

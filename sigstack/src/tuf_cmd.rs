@@ -117,6 +117,8 @@ enum Command {
         online: OnlineArg,
         #[command(flatten)]
         expiry: ExpiryArgs,
+        #[command(flatten)]
+        metrics: crate::metrics_args::MetricsArgs,
     },
     /// Show the published versions and expiries, the staged root, and whether the repository
     /// verifies now (exit status 1 if not).
@@ -518,6 +520,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             no_refresh,
             online,
             expiry,
+            metrics,
         } => {
             let r = Arc::new(Repository::open(
                 &repo.dir,
@@ -525,12 +528,16 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
                 expiry.options()?,
             )?);
             let refresher = (!no_refresh).then(|| spawn_refresher(r.clone()));
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("binding {listen}"))?;
+            let registry = sigstack_http::MetricsRegistry::for_service("tuf");
+            let router = router(repo.dir.clone(), &registry);
+            let (servers, router) = metrics
+                .place_one(crate::serve::Servers::default(), router, registry)
+                .await?;
+            let servers = servers.bind("tuf", listen, router).await?;
             tracing::info!(%listen, public_url = public_url.as_ref().map(tracing::field::display), dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
-            let served =
-                crate::serve::serve("tuf", listener, router(repo.dir.clone()), grace).await;
+            let served = servers
+                .run_until(crate::serve::shutdown_signal(), grace)
+                .await;
             if let Some(h) = refresher {
                 h.abort();
             }

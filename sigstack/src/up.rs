@@ -54,6 +54,8 @@ pub(crate) struct UpArgs {
     /// address, keeping each one's port.
     #[arg(long, env = "SIGSTACK_LISTEN_HOST")]
     listen_host: Option<std::net::IpAddr>,
+    #[command(flatten)]
+    metrics: crate::metrics_args::MetricsArgs,
 }
 
 /// The URL a client in this process uses for a service listening on `addr` (a wildcard
@@ -180,40 +182,44 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
             dev_oidc::router(issuer),
         )
         .await?;
-    servers = servers
-        .bind(
-            "ctlog",
-            listen(args.ctlog_listen),
-            ctlog::router(ctlog.clone()),
-        )
-        .await?;
-    servers = servers
-        .bind(
-            "rekor",
-            listen(args.rekor_listen),
-            rekor::router(rekor.clone()),
-        )
-        .await?;
-    servers = servers
-        .bind("tsa", listen(args.tsa_listen), tsa_server::router(tsa))
-        .await?;
-    servers = servers
-        .bind(
-            "tuf",
-            listen(args.tuf_listen),
-            tuf_repo::router(repo.dir().to_owned()),
-        )
-        .await?;
     // The CA reaches the CT log in this process directly, not through the public name.
     let ctlog_local = local_url(listen(args.ctlog_listen));
     let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &ctlog_local);
-    servers = servers
-        .bind(
-            "fulcio",
-            listen(args.fulcio_listen),
-            fulcio_server::router(ca_server),
-        )
-        .await?;
+    let tuf_metrics = sigstack_http::MetricsRegistry::for_service("tuf");
+    let (addresses, services): (Vec<_>, Vec<_>) = [
+        (
+            ("ctlog", args.ctlog_listen),
+            (ctlog::router(ctlog.clone()), ctlog.metrics().clone()),
+        ),
+        (
+            ("rekor", args.rekor_listen),
+            (rekor::router(rekor.clone()), rekor.metrics().clone()),
+        ),
+        (
+            ("tsa", args.tsa_listen),
+            (tsa_server::router(tsa.clone()), tsa.metrics().clone()),
+        ),
+        (
+            ("tuf", args.tuf_listen),
+            (
+                tuf_repo::router(repo.dir().to_owned(), &tuf_metrics),
+                tuf_metrics,
+            ),
+        ),
+        (
+            ("fulcio", args.fulcio_listen),
+            (
+                fulcio_server::router(ca_server.clone()),
+                ca_server.metrics().clone(),
+            ),
+        ),
+    ]
+    .into_iter()
+    .unzip();
+    let (mut servers, routers) = args.metrics.place(servers, services).await?;
+    for ((name, addr), router) in addresses.into_iter().zip(routers) {
+        servers = servers.bind(name, listen(addr), router).await?;
+    }
 
     let t = trust_dir.display();
     println!(

@@ -39,18 +39,12 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
     // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(log);
     sigstack_http::with_access_log(router, "ctlog", Some(http))
-}
-
-/// `/metrics`: Prometheus text exposition.
-async fn metrics(State(log): State<AppState>) -> axum::response::Response {
-    log.metrics.response()
 }
 
 /// `/readyz`: the log takes writes (sequencer running, database answering within 2 s) and its

@@ -93,7 +93,7 @@ pub struct CtLog {
     max_body_bytes: usize,
     /// Issuer certificates by SHA-256, each known to be in the store: few, small, immutable.
     issuers: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
-    /// `ctlog_build_info` and the per-request metrics (`ctlog_qps_by_api`, …), at `/metrics`.
+    /// The per-request metrics (`ctlog_http_requests_total`, …) and the log's (`tlog_*`).
     metrics: sigstack_http::MetricsRegistry,
     http_metrics: sigstack_http::HttpMetrics,
 }
@@ -114,15 +114,18 @@ impl CtLog {
         let signer = Arc::new(encoder::CtCheckpointSigner {
             key: config.key.clone(),
         });
+        let metrics = sigstack_http::MetricsRegistry::for_service("ctlog");
+        let mut log_options = config.log_options;
+        log_options.metrics = tlog_store::LogMetrics::new();
+        metrics.register_collector(Box::new(log_options.metrics.clone()));
         let log = Log::open_or_create(
             store,
             &config.origin,
             Arc::new(encoder::CtEntryEncoder),
             signer,
-            config.log_options,
+            log_options,
         )
         .await?;
-        let metrics = sigstack_http::MetricsRegistry::for_service("ctlog");
         Ok(Arc::new(Self {
             log,
             log_id: sigstack_keys::key_id(config.key.public_key_der()),
@@ -132,7 +135,7 @@ impl CtLog {
             max_get_entries: config.max_get_entries.max(1),
             max_body_bytes: config.max_body_bytes,
             issuers: Mutex::new(HashMap::new()),
-            http_metrics: metrics.http_metrics("ctlog"),
+            http_metrics: metrics.http_metrics(sigstack_http::HttpMetricNames::Ours("ctlog")),
             metrics,
         }))
     }
@@ -150,6 +153,11 @@ impl CtLog {
     /// The DER SPKI of the log key.
     pub fn public_key_der(&self) -> &[u8] {
         self.key.public_key_der()
+    }
+
+    /// The service's metrics, for whoever serves `/metrics` ([`sigstack_http::metrics_router`]).
+    pub fn metrics(&self) -> &sigstack_http::MetricsRegistry {
+        &self.metrics
     }
 
     /// The underlying log.

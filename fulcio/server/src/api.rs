@@ -34,7 +34,6 @@ pub fn router(server: Arc<FulcioServer>) -> Router {
         .route("/api/v2/configuration", get(configuration))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
     let router = sigstack_http::with_error_shape(router, ErrorShape::GrpcGateway)
         .layer(DefaultBodyLimit::max(limit))
@@ -390,10 +389,6 @@ async fn issue_v1(
 async fn readyz(State(server): State<AppState>) -> sigstack_http::Readiness {
     sigstack_http::Readiness::new()
         .check("ca key", sigstack_keys::check_signer(server.ca().signer()))
-}
-
-async fn metrics(State(server): State<AppState>) -> Response {
-    server.metrics.registry.response()
 }
 
 async fn trust_bundle(State(server): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -121,6 +121,12 @@ impl FulcioServer {
         *self.ca.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ca);
     }
 
+    /// The service's metrics (`fulcio_new_certs`, `fulcio_api_latency`, `http_requests_total`,
+    /// ours), for whoever serves `/metrics` ([`sigstack_http::metrics_router`]).
+    pub fn metrics(&self) -> &sigstack_http::MetricsRegistry {
+        &self.metrics.registry
+    }
+
     /// The certificate chain clients must trust now: issuing CA first, root last (DER).
     pub fn chain(&self) -> Vec<Vec<u8>> {
         self.ca().chain().to_vec()

@@ -1,7 +1,8 @@
-//! The CA's Prometheus metrics, owned by the server (no globals), served at `/metrics`.
+//! The CA's Prometheus metrics, owned by the server (no globals); the binary serves them at
+//! `/metrics` ([`crate::FulcioServer::metrics`]).
 
 use prometheus::{Histogram, IntCounter, IntCounterVec};
-use sigstack_http::{HttpMetrics, MetricsRegistry};
+use sigstack_http::{HttpMetricNames, HttpMetrics, MetricsRegistry};
 
 /// Counters and latencies of one CA.
 pub(crate) struct Metrics {
@@ -16,8 +17,8 @@ pub(crate) struct Metrics {
     pub(crate) ca_reloads: IntCounterVec,
     /// Upstream's `fulcio_new_certs`: certificates issued.
     pub(crate) new_certs: IntCounter,
-    /// Per-request metrics (`fulcio_qps_by_api`, `fulcio_latency_by_api`, `fulcio_api_latency`),
-    /// recorded by the access-log layer.
+    /// Upstream's per-request metrics (`http_requests_total`, `fulcio_api_latency`), recorded by
+    /// the access-log layer.
     pub(crate) http: HttpMetrics,
 }
 
@@ -32,7 +33,7 @@ impl Metrics {
                     &[],
                 )
                 .with_label_values::<&str>(&[]),
-            http: registry.http_metrics("fulcio"),
+            http: registry.http_metrics(HttpMetricNames::Fulcio),
             issued: registry.counter_vec(
                 "fulcio_certificates_issued_total",
                 "Certificates issued, by issuer type",

@@ -88,7 +88,8 @@ pub struct RekorConfig {
     pub public_url: Option<String>,
     /// Request limits.
     pub limits: Limits,
-    /// Sequencing and caching of the logs.
+    /// Sequencing and caching of the logs (their `metrics` are the service's own, whatever
+    /// is set here).
     pub log_options: LogOptions,
     /// How many parsed client verifiers (public keys, certificates) to remember, keyed by the
     /// exact text of the entry's `publicKey.content`: entries signed with a key seen recently
@@ -230,6 +231,9 @@ impl Rekor {
         )
         .map_err(|e| bad_name(&config.v2_origin, &e))?]));
 
+        let metrics = metrics::Metrics::new();
+        let mut log_options = config.log_options;
+        log_options.metrics = metrics.logs.clone();
         let mut shards = Vec::new();
         let mut offset = 0;
         for tree_id in config.shards.tree_ids() {
@@ -239,7 +243,7 @@ impl Rekor {
                 &origin,
                 Arc::new(PlainEntries),
                 v1_signer.clone(),
-                config.log_options.clone(),
+                log_options.clone(),
             )
             .await?;
             let size = log.head().await?.size;
@@ -255,7 +259,7 @@ impl Rekor {
             &config.v2_origin,
             Arc::new(PlainEntries),
             v2_signer,
-            config.log_options,
+            log_options,
         )
         .await?;
         let raw: [u8; 32] = config.v2_key.public_key_der()[12..]
@@ -274,9 +278,15 @@ impl Rekor {
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or_default(),
             limits: config.limits,
-            metrics: metrics::Metrics::new(),
+            metrics,
             verifiers: rekor_types::VerifierCache::new(config.verifier_cache),
         }))
+    }
+
+    /// The service's metrics: upstream's (`rekor_new_entries`, `rekor_qps_by_api`, …), ours and
+    /// the logs' (`tlog_*`), for whoever serves `/metrics` ([`sigstack_http::metrics_router`]).
+    pub fn metrics(&self) -> &sigstack_http::MetricsRegistry {
+        &self.metrics.registry
     }
 
     /// The v1 log ID: SHA-256 of the v1 key's DER SPKI (what `trusted_root.json` lists).
@@ -372,7 +382,6 @@ pub fn router(rekor: Arc<Rekor>) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::serve))
         .fallback(sigstack_http::unknown_path);
     let router = sigstack_http::with_error_shape_by_path(router, error_shape)
         .layer(axum::middleware::from_fn_with_state(

@@ -1,25 +1,26 @@
-//! Rekor's Prometheus metrics, owned by the service (no globals), served at `/metrics`.
+//! Rekor's Prometheus metrics, owned by the service (no globals); the binary serves them at
+//! `/metrics` ([`crate::Rekor::metrics`]).
 
 use crate::Rekor;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGaugeVec};
-use sigstack_http::{HttpMetrics, MetricsRegistry};
+use prometheus::{HistogramVec, IntCounter, IntCounterVec};
+use sigstack_http::{HttpMetricNames, HttpMetrics, MetricsRegistry};
 use std::sync::Arc;
 
 /// Counters and latencies of one Rekor.
 pub(crate) struct Metrics {
-    registry: MetricsRegistry,
+    pub(crate) registry: MetricsRegistry,
+    /// The sequencers and proof reads of every log (v1 shards and v2), by origin.
+    pub(crate) logs: tlog_store::LogMetrics,
     /// Entries logged, by API (`v1`, `v2`) and kind.
     pub(crate) entries: IntCounterVec,
     /// Refused or failed requests, by API and reason.
     pub(crate) refused: IntCounterVec,
     /// Time from submission to an acknowledged, committed entry (sequencing round included).
     pub(crate) integration: HistogramVec,
-    /// Tree size of the active log, by API.
-    pub(crate) tree_size: IntGaugeVec,
     /// Upstream's `rekor_new_entries`: entries logged, both APIs.
     pub(crate) new_entries: IntCounter,
     /// Upstream's per-request metrics (`rekor_qps_by_api`, `rekor_latency_by_api`,
@@ -38,7 +39,12 @@ impl Metrics {
                     &[],
                 )
                 .with_label_values::<&str>(&[]),
-            http: registry.http_metrics("rekor"),
+            http: registry.http_metrics(HttpMetricNames::Rekor),
+            logs: {
+                let logs = tlog_store::LogMetrics::new();
+                registry.register_collector(Box::new(logs.clone()));
+                logs
+            },
             entries: registry.counter_vec(
                 "rekor_entries_total",
                 "Entries logged, by API and kind",
@@ -54,11 +60,6 @@ impl Metrics {
                 "Time from submission to the committed entry, by API",
                 &["api"],
                 &[0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0],
-            ),
-            tree_size: registry.gauge_vec(
-                "rekor_tree_size",
-                "Tree size of the active log, by API",
-                &["api"],
             ),
             registry,
         }
@@ -99,8 +100,4 @@ pub(crate) async fn count_writes(
             .inc();
     }
     response
-}
-
-pub(crate) async fn serve(State(rekor): State<Arc<Rekor>>) -> Response {
-    rekor.metrics.registry.response()
 }

@@ -38,7 +38,8 @@ pub(crate) fn routes() -> Router<AppState> {
             post(create_entry).get(entry_by_index),
         )
         .route("/api/v1/log/entries/retrieve", post(retrieve_entries))
-        .route("/api/v1/log/entries/{id}", get(entry_by_uuid))
+        // Upstream's parameter name: the route pattern is the `path` label of the metrics.
+        .route("/api/v1/log/entries/{entryUUID}", get(entry_by_uuid))
         .route("/api/v1/index/retrieve", post(search_index))
 }
 
@@ -66,11 +67,6 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
         index_keys: canonical.index_keys.iter().map(index_key).collect(),
     };
     let appended = shard.log.append(submission).await?;
-    rekor
-        .metrics
-        .tree_size
-        .with_label_values(&["v1"])
-        .set(appended.head.size as i64);
     let uuid = hex_lower(&appended.entry.leaf_hash);
     let id = entry_id(shard.tree_id, &uuid);
     let location = format!("{}/api/v1/log/entries/{id}", rekor.entry_location_base);

@@ -58,11 +58,6 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
         index_keys: Vec::new(),
     };
     let appended = rekor.v2.append(submission).await?;
-    rekor
-        .metrics
-        .tree_size
-        .with_label_values(&["v2"])
-        .set(appended.head.size as i64);
     if appended.duplicate {
         return Err(ApiError::conflict(
             format!(

@@ -56,8 +56,10 @@ async fn start_with(
     let rekor = Rekor::open(store, config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let r = rekor.clone();
-    tokio::spawn(async move { axum::serve(listener, rekor::router(r)).await });
+    // `/metrics` beside the API, as the binary serves it without `--metrics-listen`.
+    let app = rekor::router(rekor.clone())
+        .merge(sigstack_http::metrics_router(vec![rekor.metrics().clone()]));
+    tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
         url,
         rekor,

@@ -6,6 +6,8 @@
 //! - [`Log`]: a handle on one log. Appends go through its batching sequencer and resolve only
 //!   once the batch holding them is committed; reads (checkpoint, tiles, entries, proofs) are
 //!   served from memory where possible and from the store otherwise.
+//! - [`LogMetrics`]: what the sequencers and proof reads measure, owned by the service that
+//!   registers them and handed to its logs in [`LogOptions`].
 //! - [`plan`]: the pure part of an integration round (assign indexes, deduplicate, grow the tree
 //!   edge), which the store runs inside its transaction.
 //!
@@ -14,6 +16,7 @@
 mod error;
 mod log;
 mod memo;
+mod metrics;
 pub mod plan;
 mod runtime;
 mod sequencer;
@@ -23,6 +26,7 @@ mod store;
 
 pub use error::{AppendError, ReadError, StoreError};
 pub use log::{AppendResult, Appended, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEFAULT_TILE_CACHE};
+pub use metrics::LogMetrics;
 pub use plan::{EntryEncoder, IndexKey, PlainEntries, StoredEntry, Submission};
 pub use sequencer::{SequencerConfig, DEFAULT_MAX_BATCH, DEFAULT_MAX_DELAY, DEFAULT_MAX_PENDING};
 pub use signer::{CheckpointSigner, NoteCheckpointSigner};

@@ -1,4 +1,5 @@
 use crate::error::{AppendError, ReadError, StoreError};
+use crate::metrics::{LogMetrics, OneLog};
 use crate::plan::{EntryEncoder, StoredEntry, Submission};
 use crate::sequencer::{Pending, Sequenced, Sequencer, SequencerConfig, SharedHead};
 use crate::signer::CheckpointSigner;
@@ -21,6 +22,9 @@ pub struct LogOptions {
     /// How old the in-memory head may get before a read checks the store for a newer one
     /// (written by another process sharing the database).
     pub head_max_age: Duration,
+    /// Where the log's sequencer and proof reads are measured: the service's [`LogMetrics`],
+    /// registered with its registry (the default is registered nowhere).
+    pub metrics: LogMetrics,
 }
 
 /// Default number of cached full tiles (32 MiB).
@@ -34,6 +38,7 @@ impl Default for LogOptions {
             sequencer: SequencerConfig::default(),
             tile_cache: DEFAULT_TILE_CACHE,
             head_max_age: DEFAULT_HEAD_MAX_AGE,
+            metrics: LogMetrics::default(),
         }
     }
 }
@@ -79,6 +84,7 @@ struct Inner {
     head_max_age: Duration,
     /// Full hash tiles: immutable, so caching them can never serve stale data.
     tiles: Mutex<LruCache<TileId, Arc<Vec<Hash>>>>,
+    metrics: OneLog,
 }
 
 impl std::fmt::Debug for Log {
@@ -134,6 +140,8 @@ impl Log {
                 head.size
             )));
         }
+        let metrics = options.metrics.for_log(origin);
+        metrics.tree_size(head.size);
         let shared: SharedHead = Arc::new(Mutex::new((Arc::new(head), Instant::now())));
         let (queue, rx) = mpsc::channel(options.sequencer.max_pending.max(1));
         let sequencer = Sequencer {
@@ -145,6 +153,7 @@ impl Log {
             signer,
             config: options.sequencer.clone(),
             head: shared.clone(),
+            metrics: metrics.clone(),
         };
         // On its own runtime: see `runtime.rs`.
         crate::runtime::sequencing().spawn(sequencer.run(rx));
@@ -158,6 +167,7 @@ impl Log {
                 head: shared,
                 head_max_age: options.head_max_age,
                 tiles: Mutex::new(LruCache::new(cache)),
+                metrics,
             }),
         })
     }
@@ -284,7 +294,10 @@ impl Log {
                 "index {index} is not in a tree of size {size}"
             )));
         }
-        self.prove_inclusion(index, size, None).await
+        let started = Instant::now();
+        let proof = self.prove_inclusion(index, size, None).await?;
+        self.inner.metrics.inclusion_proof(started.elapsed());
+        Ok(proof)
     }
 
     /// Consistency proof from the tree of size `old` to the tree of size `new`.
@@ -295,8 +308,11 @@ impl Log {
                 "no consistency proof from size {old} to size {new}: need 0 < first <= second"
             )));
         }
+        let started = Instant::now();
         let ranges = merkle::consistency_proof_ranges(old, new)?;
-        self.hash_ranges(ranges, new, None).await
+        let proof = self.hash_ranges(ranges, new, None).await?;
+        self.inner.metrics.consistency_proof(started.elapsed());
+        Ok(proof)
     }
 
     /// The root hash of the tree of `size` (at most the current size).

@@ -4,6 +4,7 @@
 
 use crate::error::AppendError;
 use crate::memo::MemoReader;
+use crate::metrics::OneLog;
 use crate::plan::{EntryEncoder, Outcome, StoredEntry, Submission, MAX_ENTRY_BYTES};
 use crate::signer::CheckpointSigner;
 use crate::store::{IntegrateRequest, LogHead, LogId, LogStore};
@@ -75,6 +76,7 @@ pub(crate) struct Sequencer {
     pub(crate) signer: Arc<dyn CheckpointSigner>,
     pub(crate) config: SequencerConfig,
     pub(crate) head: SharedHead,
+    pub(crate) metrics: OneLog,
 }
 
 fn now_ms() -> u64 {
@@ -109,7 +111,9 @@ impl Sequencer {
                 let Some(p) = next else { break };
                 batch.push(p);
             }
+            self.metrics.queued(queue.len());
             self.round(batch).await;
+            self.metrics.queued(queue.len());
         }
         tracing::debug!(origin = %self.origin, "sequencer stopped");
     }
@@ -138,6 +142,8 @@ impl Sequencer {
                 // Nothing of this round is acknowledged. The edge is left as it was: the next
                 // round checks it against the committed head and rebuilds it if needed.
                 tracing::error!(origin = %self.origin, error = %e, entries = submissions.len(), "integration round failed");
+                self.metrics
+                    .round(submissions.len(), started.elapsed(), false);
                 let e = Arc::new(e);
                 for (_, reply) in replies {
                     let _ = reply.send(Err(AppendError::RoundFailed(e.clone())));
@@ -145,6 +151,9 @@ impl Sequencer {
                 return;
             }
         };
+        self.metrics
+            .round(submissions.len(), started.elapsed(), true);
+        self.metrics.tree_size(integrated.head.size);
         self.edge = integrated.edge;
         let head = Arc::new(integrated.head);
         {

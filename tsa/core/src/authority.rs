@@ -212,6 +212,8 @@ pub struct TimestampAuthority {
     hash: HashFn,
     /// notBefore and notAfter of the TSA certificate: no token is issued outside them.
     validity: (SystemTime, SystemTime),
+    /// The earliest notAfter of the chain: when the first of its certificates expires.
+    chain_expiry: SystemTime,
 }
 
 impl std::fmt::Debug for TimestampAuthority {
@@ -269,6 +271,11 @@ impl TimestampAuthority {
             tbs.validity.not_before.to_system_time(),
             tbs.validity.not_after.to_system_time(),
         );
+        let chain_expiry = certs
+            .iter()
+            .map(|c| c.tbs_certificate.validity.not_after.to_system_time())
+            .min()
+            .unwrap_or(validity.1);
         let (digest_oid, signature_oid, hash): (_, _, HashFn) = match signer.algorithm() {
             Algorithm::EcdsaP256Sha256 => (crate::request::SHA256_OID, ECDSA_WITH_SHA256, sha256),
             Algorithm::EcdsaP384Sha384 => (crate::request::SHA384_OID, ECDSA_WITH_SHA384, sha384),
@@ -315,6 +322,7 @@ impl TimestampAuthority {
             },
             hash,
             validity,
+            chain_expiry,
         })
     }
 
@@ -337,6 +345,11 @@ impl TimestampAuthority {
     /// outside them (`systemFailure`).
     pub fn validity(&self) -> (SystemTime, SystemTime) {
         self.validity
+    }
+
+    /// The earliest notAfter of the chain's certificates: when the chain stops verifying.
+    pub fn chain_expiry(&self) -> SystemTime {
+        self.chain_expiry
     }
 
     /// Refuses what this authority does not serve: a `reqPolicy` other than its policy.

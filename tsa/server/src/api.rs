@@ -1,5 +1,5 @@
 //! HTTP: `POST /api/v1/timestamp` (DER and JSON requests), `GET /api/v1/timestamp/certchain`,
-//! `/healthz`, `/metrics`.
+//! `/healthz`, `/readyz`.
 
 use crate::TsaServer;
 use axum::body::Bytes;
@@ -41,7 +41,6 @@ pub fn router(server: Arc<TsaServer>) -> Router {
         .route("/api/v1/timestamp/certchain", get(cert_chain))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .fallback(sigstack_http::unknown_path);
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::Swagger)
         .layer(DefaultBodyLimit::max(limit));
@@ -238,8 +237,4 @@ async fn readyz(State(server): State<AppState>) -> sigstack_http::Readiness {
         "tsa key",
         sigstack_keys::check_signer(server.authority().signer()),
     )
-}
-
-async fn metrics(State(server): State<AppState>) -> Response {
-    server.metrics.registry.response()
 }

@@ -6,7 +6,7 @@
 //!   is always a DER `TimeStampResp` (`application/timestamp-reply`), HTTP 200, granted or
 //!   rejected with a PKIFailureInfo. Bodies that are no request at all get a 400 JSON error.
 //! - `GET /api/v1/timestamp/certchain`: the PEM chain, TSA certificate first.
-//! - `/healthz` and Prometheus `/metrics`.
+//! - `/healthz` and `/readyz`; Prometheus metrics in [`TsaServer::metrics`], served by the binary.
 //!
 //! Every decision about the bytes is made by the pure [`tsa`] crate; this crate adds the clock,
 //! serial numbers, key and chain files, and HTTP.
@@ -54,12 +54,19 @@ impl TsaServer {
         max_body_bytes: usize,
     ) -> Result<Arc<Self>, tsa::CertError> {
         let chain_pem = tsa::chain_to_pem(authority.chain())?;
+        let metrics = metrics::Metrics::new(authority.chain_expiry());
         Ok(Arc::new(Self {
             authority,
             chain_pem,
             max_body_bytes,
-            metrics: metrics::Metrics::new(),
+            metrics,
         }))
+    }
+
+    /// The service's metrics (`timestamp_authority_*`, ours), for whoever serves `/metrics`
+    /// ([`sigstack_http::metrics_router`]).
+    pub fn metrics(&self) -> &sigstack_http::MetricsRegistry {
+        &self.metrics.registry
     }
 
     /// The authority (its chain, DER, TSA certificate first: what a trusted root lists).

@@ -1,7 +1,11 @@
-//! The TSA's Prometheus metrics, owned by the server (no globals), served at `/metrics`.
+//! The TSA's Prometheus metrics, owned by the server (no globals); the binary serves them at
+//! `/metrics` ([`crate::TsaServer::metrics`]).
 
-use prometheus::{Histogram, IntCounterVec};
-use sigstack_http::{HttpMetrics, MetricsRegistry};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{Gauge, Histogram, IntCounterVec};
+use sigstack_http::{HttpMetricNames, HttpMetrics, MetricsRegistry};
+use std::time::SystemTime;
 
 /// Counters and latencies of one TSA.
 pub(crate) struct Metrics {
@@ -13,16 +17,19 @@ pub(crate) struct Metrics {
     pub(crate) refused: IntCounterVec,
     /// Time to build and sign one token.
     pub(crate) signing: Histogram,
-    /// Upstream's per-request metrics (`timestamp_authority_latency_by_api`,
-    /// `timestamp_authority_api_latency`, and `…_qps_by_api`), recorded by the access-log layer.
+    /// Upstream's per-request metrics (`timestamp_authority_http_requests_total`,
+    /// `timestamp_authority_latency_by_api`, `timestamp_authority_api_latency`), recorded by the
+    /// access-log layer.
     pub(crate) http: HttpMetrics,
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    /// The metrics of an authority whose chain's first certificate expires at `chain_expiry`.
+    pub(crate) fn new(chain_expiry: SystemTime) -> Self {
         let registry = MetricsRegistry::for_service("timestamp_authority");
+        registry.register_collector(Box::new(DaysRemaining::new(chain_expiry)));
         Self {
-            http: registry.http_metrics("timestamp_authority"),
+            http: registry.http_metrics(HttpMetricNames::TimestampAuthority),
             issued: registry.counter_vec(
                 "tsa_timestamps_issued_total",
                 "Timestamps issued, by message imprint hash algorithm",
@@ -40,5 +47,41 @@ impl Metrics {
             ),
             registry,
         }
+    }
+}
+
+/// Upstream's `timestamp_authority_certificate_valid_days_remaining`: days until the first
+/// certificate of the chain expires (negative once it has), computed at each scrape.
+#[derive(Clone)]
+struct DaysRemaining {
+    chain_expiry: SystemTime,
+    gauge: Gauge,
+}
+
+impl DaysRemaining {
+    fn new(chain_expiry: SystemTime) -> Self {
+        Self {
+            chain_expiry,
+            gauge: Gauge::new(
+                "timestamp_authority_certificate_valid_days_remaining",
+                "Number of days remaining in validity period of signing certificate",
+            )
+            .expect("valid metric"),
+        }
+    }
+}
+
+impl Collector for DaysRemaining {
+    fn desc(&self) -> Vec<&Desc> {
+        self.gauge.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let seconds = match self.chain_expiry.duration_since(SystemTime::now()) {
+            Ok(left) => left.as_secs_f64(),
+            Err(past) => -past.duration().as_secs_f64(),
+        };
+        self.gauge.set(seconds / 86_400.0);
+        self.gauge.collect()
     }
 }

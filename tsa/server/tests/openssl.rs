@@ -31,7 +31,11 @@ async fn serve(dir: tempfile::TempDir, authority: tsa::TimestampAuthority, limit
     let server = TsaServer::with_max_body_bytes(authority, limit).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(server)).await });
+    // `/metrics` beside the API, as the binary serves it without `--metrics-listen`.
+    let app = router(server.clone()).merge(sigstack_http::metrics_router(vec![server
+        .metrics()
+        .clone()]));
+    tokio::spawn(async move { axum::serve(listener, app).await });
     let root = dir.path().join("root.pem");
     let leaf = dir.path().join("leaf.pem");
     std::fs::write(&leaf, tsa::chain_to_pem(&chain[..1]).unwrap()).unwrap();

@@ -40,7 +40,10 @@
 //!     NewTarget::sigstore("signing_config.v0.2.json", b"{}".to_vec(), "Unknown"),
 //! ])?;
 //! let _refresher = tuf_repo::spawn_refresher(repo.clone());
-//! let app = tuf_repo::router(repo.dir().to_owned());
+//! // Requests are counted in `metrics`; serve it at `/metrics` here or on a listener of its own.
+//! let metrics = sigstack_http::MetricsRegistry::for_service("tuf");
+//! let app = tuf_repo::router(repo.dir().to_owned(), &metrics)
+//!     .merge(sigstack_http::metrics_router(vec![metrics.clone()]));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }

@@ -31,13 +31,16 @@ pub const CACHE_ROOT: &str = "public, max-age=300";
 ///
 /// Only those names are served: never the staging area, the lock or keys. Clients use
 /// `metadata_base_url = URL` and `target_base_url = URL + "/targets/"`.
-pub fn router(dir: PathBuf) -> Router {
-    let registry = sigstack_http::MetricsRegistry::for_service("tuf");
-    let http = registry.http_metrics("tuf");
+///
+/// Requests are counted in `metrics` (`tuf_http_requests_total`,
+/// `tuf_http_request_duration_seconds`), a registry made with
+/// `MetricsRegistry::for_service("tuf")` that whoever serves `/metrics` serves; once per
+/// registry (a second router on the same one panics).
+pub fn router(dir: PathBuf, metrics: &sigstack_http::MetricsRegistry) -> Router {
+    let http = metrics.http_metrics(sigstack_http::HttpMetricNames::Ours("tuf"));
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(move || async move { registry.response() }))
         .route("/{file}", get(metadata))
         .route(&format!("/{TARGETS_DIR}/{{file}}"), get(target))
         .with_state(Arc::new(dir));

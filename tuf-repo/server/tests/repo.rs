@@ -347,7 +347,8 @@ async fn router_serves_published_files_only() {
     )])
     .unwrap();
     stage_root(tmp.path(), &[], Duration::from_secs(86_400 * 180)).unwrap();
-    let app = tuf_repo::router(tmp.path().to_owned());
+    let metrics = sigstack_http::MetricsRegistry::for_service("tuf");
+    let app = tuf_repo::router(tmp.path().to_owned(), &metrics);
 
     let (s, ct, cc, body) = get(&app, "/1.root.json").await;
     assert_eq!(s, StatusCode::OK);

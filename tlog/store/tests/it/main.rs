@@ -3,4 +3,5 @@
 #[macro_use]
 mod common;
 mod conformance;
+mod metrics;
 mod multiprocess;

@@ -158,7 +158,13 @@ pub(crate) async fn start_with(setup: Setup) -> Stack {
     };
     let config = (setup.config)(&issuer.url);
     let server = fulcio_server::FulcioServer::with_options(config, ca, &ct_url, setup.options);
-    let fulcio = serve(fulcio_server::router(server.clone())).await;
+    // `/metrics` beside the API, as the binary serves it without `--metrics-listen`.
+    let fulcio = serve(
+        fulcio_server::router(server.clone()).merge(sigstack_http::metrics_router(vec![server
+            .metrics()
+            .clone()])),
+    )
+    .await;
     Stack {
         fulcio,
         issuer,
