@@ -56,6 +56,8 @@ struct ServeArgs {
     url: String,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Request limits, in bytes.
@@ -144,6 +146,7 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         return Ok(());
     }
     let a = args.serve;
+    let tls = a.tls.load()?;
     let need = |v: Option<PathBuf>, flag: &str| {
         v.with_context(|| format!("--{flag} is required to serve Rekor"))
     };
@@ -163,8 +166,8 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("listening on {}", a.listen))?;
-    tracing::info!(listen = %a.listen, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
-    crate::serve::serve("rekor", listener, rekor::router(rekor), grace).await?;
+    tracing::info!(listen = %a.listen, tls = tls.is_some(), v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
+    crate::serve::serve("rekor", listener, rekor::router(rekor), tls, grace).await?;
     Ok(())
 }
 

@@ -37,6 +37,8 @@ pub(crate) struct Args {
     /// Largest accepted request body, in bytes (larger ones get 413).
     #[arg(long, env = "SIGSTACK_TSA_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// Runs `sigstack tsa` until interrupted.
@@ -46,6 +48,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         .parse()
         .map_err(|e| anyhow::anyhow!("--policy-oid {:?}: {e}", args.policy_oid))?;
     anyhow::ensure!(args.max_body_bytes > 0, "--max-body-bytes must be positive");
+    let tls = args.tls.load()?;
     let chain_path = args.cert_chain.clone().unwrap_or_else(|| {
         args.key
             .parent()
@@ -64,6 +67,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         policy = %policy,
         max_body_bytes = args.max_body_bytes,
         dev = args.dev,
+        tls = tls.is_some(),
         "starting the timestamp authority"
     );
     let server = TsaServer::with_max_body_bytes(authority, args.max_body_bytes)?;
@@ -71,11 +75,12 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     println!(
-        "TSA: http://{}/api/v1/timestamp (chain: {})",
+        "TSA: {}://{}/api/v1/timestamp (chain: {})",
+        if tls.is_some() { "https" } else { "http" },
         args.listen,
         chain_path.display()
     );
-    crate::serve::serve("tsa", listener, router(server), grace).await?;
+    crate::serve::serve("tsa", listener, router(server), tls, grace).await?;
     Ok(())
 }
 
@@ -128,6 +133,7 @@ mod tests {
             dev,
             policy_oid: policy.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            tls: Default::default(),
         };
         let err = run(args("not an oid", true), GRACE).await.unwrap_err();
         assert!(err.to_string().contains("--policy-oid"), "{err}");

@@ -113,6 +113,8 @@ enum Command {
         online: OnlineArg,
         #[command(flatten)]
         expiry: ExpiryArgs,
+        #[command(flatten)]
+        tls: crate::tls::TlsArgs,
     },
     /// Show the published versions and expiries, the staged root, and whether the repository
     /// verifies now (exit status 1 if not).
@@ -513,7 +515,9 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             no_refresh,
             online,
             expiry,
+            tls,
         } => {
+            let tls = tls.load()?;
             let r = Arc::new(Repository::open(
                 &repo.dir,
                 online.load(&repo.dir)?,
@@ -523,9 +527,9 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
-            tracing::info!(%listen, dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
+            tracing::info!(%listen, tls = tls.is_some(), dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
             let served =
-                crate::serve::serve("tuf", listener, router(repo.dir.clone()), grace).await;
+                crate::serve::serve("tuf", listener, router(repo.dir.clone()), tls, grace).await;
             if let Some(h) = refresher {
                 h.abort();
             }
