@@ -110,13 +110,13 @@ impl Servers {
     ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
-        for bound in self.bound {
-            let Bound {
-                name,
-                listener,
-                router,
-                tls,
-            } = bound;
+        for Bound {
+            name,
+            listener,
+            router,
+            tls,
+        } in self.bound
+        {
             let mut stopped = stopped.clone();
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;

@@ -449,6 +449,45 @@ mod tests {
         server.await.unwrap().unwrap();
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stop_lets_https_requests_in_flight_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert_path, key_path) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+        let (ca, cert, key, _) = issue("drain");
+        std::fs::write(&cert_path, &cert).unwrap();
+        std::fs::write(&key_path, &key).unwrap();
+        let tls = ServerTls::load(TlsFiles::new(&cert_path, &key_path), None).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = axum::Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                "done"
+            }),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            crate::serve::Servers::default()
+                .with_tls("test".into(), listener, router, Some(tls))
+                .run_until(
+                    async {
+                        let _ = stopped.await;
+                    },
+                    Duration::from_secs(10),
+                ),
+        );
+        let in_flight = tokio::spawn(client(&ca).get(format!("https://{addr}/slow")).send());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stop.send(()).unwrap();
+        let answer = in_flight.await.unwrap().unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.text().await.unwrap(), "done");
+        server.await.unwrap().unwrap();
+        // Stopped: no new connections.
+        assert!(TcpStream::connect(addr).await.is_err());
+    }
+
     fn error_chain(e: &dyn std::error::Error) -> String {
         let mut text = e.to_string();
         let mut source = e.source();
