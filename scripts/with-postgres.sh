@@ -44,6 +44,11 @@
 #   SIGSTACK_PG_BINDIR=DIR  look for initdb/pg_ctl only in DIR (for (c)).
 #   SIGSTACK_PG_START_TIMEOUT=SECONDS  how long to wait for the throwaway
 #       cluster to accept connections (default 60).
+#   SIGSTACK_PG_TLS_CERT=FILE SIGSTACK_PG_TLS_KEY=FILE  (both or neither) the
+#       throwaway cluster serves TLS (ssl=on) with this certificate chain and
+#       key (PEM; copied into the cluster's directory, so they may be anywhere
+#       the caller can read). Only a cluster started here can be given them:
+#       auto mode skips (0), (a) and (b), and existing mode refuses.
 
 # --- helpers -----------------------------------------------------------------
 
@@ -299,6 +304,20 @@ _sigstack_pg_throwaway() {
 
     # Run the owner's commands from inside the temp dir: as root our cwd may
     # be one the owner cannot enter, which makes initdb/pg_ctl complain.
+    # TLS (see SIGSTACK_PG_TLS_CERT above): the server wants the key owned by
+    # the user it runs as and unreadable by others.
+    local tls_opts=""
+    if [[ -n "${SIGSTACK_PG_TLS_CERT:-}" ]]; then
+        if ! { mkdir "$dir/tls" &&
+            cp -- "$SIGSTACK_PG_TLS_CERT" "$dir/tls/server.crt" &&
+            cp -- "$SIGSTACK_PG_TLS_KEY" "$dir/tls/server.key" &&
+            chmod 0600 "$dir/tls/server.key" &&
+            { [[ "$(id -u)" != 0 ]] || chown -R "$_SIGSTACK_PG_OWNER:" "$dir/tls"; }; }; then
+            _sigstack_pg_fail "could not copy SIGSTACK_PG_TLS_CERT and SIGSTACK_PG_TLS_KEY into $dir/tls"
+        fi
+        tls_opts="-c ssl=on -c ssl_cert_file='$dir/tls/server.crt' -c ssl_key_file='$dir/tls/server.key'"
+    fi
+
     # --no-sync, fsync=off etc.: it's a throwaway cluster, durability is moot.
     if ! (cd "$dir" && _sigstack_pg_as_owner "$bindir/initdb" -D "$dir/data" -U postgres \
         --auth=trust --encoding=UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1); then
@@ -325,13 +344,13 @@ _sigstack_pg_throwaway() {
         (cd "$dir" && _sigstack_pg_as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
             -w -t "$timeout" start -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir/sock' \
             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=200" >"$dir/pg_ctl.log" 2>&1) && ok=1
+            -c max_connections=200 $tls_opts" >"$dir/pg_ctl.log" 2>&1) && ok=1
         _SIGSTACK_PG_STARTING=
         if [[ -n "$ok" ]]; then
             elapsed=$((($(date +%s%N) - started) / 1000000))
             version=$("$bindir/postgres" --version 2>/dev/null | sed 's/^postgres (PostgreSQL) /PostgreSQL /')
             export SIGSTACK_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
-            _sigstack_pg_log "using throwaway cluster: $SIGSTACK_TEST_DATABASE_URL" \
+            _sigstack_pg_log "using throwaway cluster${tls_opts:+ (TLS on)}: $SIGSTACK_TEST_DATABASE_URL" \
                 "(${version:-PostgreSQL} from $bindir, in $dir, started in $((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000)))s)"
             return 0
         fi
@@ -370,6 +389,18 @@ sigstack_pg_start() {
     esac
     if [[ "$mode" != auto && -n "${DATABASE_URL:-}" ]]; then
         _sigstack_pg_log "SIGSTACK_TEST_PG=$mode: ignoring DATABASE_URL"
+    fi
+    if [[ -n "${SIGSTACK_PG_TLS_CERT:-}" || -n "${SIGSTACK_PG_TLS_KEY:-}" ]]; then
+        [[ -n "${SIGSTACK_PG_TLS_CERT:-}" && -n "${SIGSTACK_PG_TLS_KEY:-}" ]] ||
+            _sigstack_pg_fail "SIGSTACK_PG_TLS_CERT and SIGSTACK_PG_TLS_KEY go together"
+        [[ -r "$SIGSTACK_PG_TLS_CERT" && -r "$SIGSTACK_PG_TLS_KEY" ]] ||
+            _sigstack_pg_fail "SIGSTACK_PG_TLS_CERT=$SIGSTACK_PG_TLS_CERT or SIGSTACK_PG_TLS_KEY=$SIGSTACK_PG_TLS_KEY is not a readable file"
+        [[ "$mode" != existing ]] ||
+            _sigstack_pg_fail "SIGSTACK_PG_TLS_CERT: only a throwaway cluster can be given a certificate, not SIGSTACK_TEST_PG=existing"
+        if [[ "$mode" == auto ]]; then
+            _sigstack_pg_log "SIGSTACK_PG_TLS_CERT is set: starting a throwaway cluster with TLS"
+            mode=throwaway_or_pgserver
+        fi
     fi
 
     # (0) Already set up by an outer invocation (e.g. with-postgres.sh wrapping

@@ -32,6 +32,7 @@ LANE_B=(
     scripts/interop/tuf.sh
     scripts/interop/ctlog.sh
     scripts/interop/rekor_js.sh
+    scripts/interop/pg_tls.sh
 )
 
 OUT=$(mktemp -d)

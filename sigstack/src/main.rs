@@ -3,11 +3,12 @@
 
 mod ca_cmd;
 mod datadir;
-mod public_url;
 mod metrics_args;
+mod public_url;
 mod rekor_cmd;
 mod serve;
 mod services;
+mod tls;
 mod trust_cmd;
 mod tsa_cmd;
 mod tuf_cmd;
@@ -105,6 +106,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // One TLS provider for the whole process, the one sqlx and the listeners name: reqwest
+    // takes the process default, and falls back to ring without one.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     init_logging(cli.log_format);
     let grace = cli.shutdown_grace;
     match cli.command {

@@ -63,6 +63,8 @@ struct ServeArgs {
     limits: LimitArgs,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Request limits, in bytes.
@@ -173,6 +175,7 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         );
     }
     let a = args.serve;
+    let tls = a.tls.load()?;
     let need = |v: Option<PathBuf>, flag: &str| {
         v.with_context(|| format!("--{flag} is required to serve Rekor"))
     };
@@ -197,8 +200,9 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
             rekor.metrics().clone(),
         )
         .await?;
-    let servers = servers.bind("rekor", a.listen, router).await?;
-    tracing::info!(listen = %a.listen, public_url = %a.public_url, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
+    let tls_on = tls.is_some();
+    let servers = servers.bind_tls("rekor", a.listen, router, tls).await?;
+    tracing::info!(listen = %a.listen, public_url = %a.public_url, tls = tls_on, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
     servers
         .run_until(crate::serve::shutdown_signal(), grace)
         .await

@@ -1,12 +1,16 @@
 //! Serving a router until the process is told to stop: SIGTERM (what orchestrators and
 //! `docker stop` send) and SIGINT (Ctrl-C) both stop accepting connections and let the requests
 //! in flight finish (an entry is acknowledged only after its round commits, so none that was
-//! answered is lost), for at most the shutdown grace period.
+//! answered is lost), for at most the shutdown grace period. A listener given a
+//! [`ServerTls`] speaks HTTPS ([`crate::tls`]) and drains the same way.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
+
+use crate::tls::ServerTls;
 
 /// Resolves when SIGTERM or SIGINT arrives.
 pub(crate) async fn shutdown_signal() {
@@ -25,35 +29,61 @@ pub(crate) async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-/// Serves `router` on `listener` until [`shutdown_signal`], then drains for up to `grace`.
+/// Serves `router` on `listener` (over TLS if `tls` is given) until [`shutdown_signal`], then
+/// drains for up to `grace`.
 pub(crate) async fn serve(
     name: &str,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    tls: Option<ServerTls>,
     grace: Duration,
 ) -> anyhow::Result<()> {
     Servers::default()
-        .with(name.to_owned(), listener, router)
+        .with_tls(name.to_owned(), listener, router, tls)
         .run_until(shutdown_signal(), grace)
         .await
+}
+
+/// A bound listener, what it serves, and whether over TLS.
+struct Bound {
+    name: String,
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    tls: Option<ServerTls>,
 }
 
 /// Listeners that stop together: bound first (so a busy port fails start-up before anything is
 /// announced), served until a signal, then drained within the grace period.
 #[derive(Default)]
 pub(crate) struct Servers {
-    bound: Vec<(String, tokio::net::TcpListener, axum::Router)>,
+    bound: Vec<Bound>,
 }
 
 impl Servers {
     /// Adds a bound listener and its router.
     pub(crate) fn with(
-        mut self,
+        self,
         name: String,
         listener: tokio::net::TcpListener,
         router: axum::Router,
     ) -> Self {
-        self.bound.push((name, listener, router));
+        self.with_tls(name, listener, router, None)
+    }
+
+    /// Adds a bound listener and its router, served over TLS if `tls` is given.
+    pub(crate) fn with_tls(
+        mut self,
+        name: String,
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+        tls: Option<ServerTls>,
+    ) -> Self {
+        self.bound.push(Bound {
+            name,
+            listener,
+            router,
+            tls,
+        });
         self
     }
 
@@ -70,6 +100,20 @@ impl Servers {
         Ok(self.with(name.to_owned(), listener, router))
     }
 
+    /// Binds `addr` for `router`, served over TLS if `tls` is given.
+    pub(crate) async fn bind_tls(
+        self,
+        name: &str,
+        addr: SocketAddr,
+        router: axum::Router,
+        tls: Option<ServerTls>,
+    ) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("{name}: listening on {addr}"))?;
+        Ok(self.with_tls(name.to_owned(), listener, router, tls))
+    }
+
     /// Serves every listener until `signal`, then stops accepting and waits up to `grace` for
     /// the requests in flight. A server that stops on its own brings the others down and is an
     /// error.
@@ -80,18 +124,36 @@ impl Servers {
     ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
-        for (name, listener, router) in self.bound {
+        for Bound {
+            name,
+            listener,
+            router,
+            tls,
+        } in self.bound
+        {
             let mut stopped = stopped.clone();
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            // Connect info: the access log records the peer, and the development issuer
+            // refuses non-loopback peers with it.
+            let app = router.into_make_service_with_connect_info::<SocketAddr>();
             tasks.spawn(async move {
-                // Connect info: the development issuer refuses non-loopback peers with it.
-                axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
+                match tls {
+                    None => {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(shutdown)
+                            .await
+                    }
+                    Some(tls) => {
+                        let (listener, _reloader) = tls.listen(listener);
+                        // The no-op tap: axum gives `SocketAddr` connect info for its own
+                        // TcpListener and for `TapIo` around any listener, not for others.
+                        axum::serve(listener.tap_io(|_| {}), app)
+                            .with_graceful_shutdown(shutdown)
+                            .await
+                    }
+                }
                 .with_context(|| format!("{name} stopped"))
             });
         }

@@ -42,6 +42,8 @@ pub(crate) struct CtlogArgs {
     root_certs: Vec<PathBuf>,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
@@ -95,6 +97,7 @@ pub(crate) async fn open_ctlog(
 
 pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     // The configuration is checked before anything is written (the database, the key).
+    let tls = args.tls.load()?;
     let mut roots = Vec::new();
     for path in &args.root_certs {
         roots.extend(load_certificates(path)?);
@@ -112,8 +115,9 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
             log.metrics().clone(),
         )
         .await?;
-    let servers = servers.bind("ctlog", args.listen, router).await?;
-    tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
+    let tls_on = tls.is_some();
+    let servers = servers.bind_tls("ctlog", args.listen, router, tls).await?;
+    tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), tls = tls_on, origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
     servers.run_until(shutdown_signal(), grace).await
 }
 
@@ -161,6 +165,17 @@ pub(crate) struct FulcioArgs {
     ct_url: String,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
+    /// A PEM file of CA certificates to trust, beside the system's store, for Fulcio's outbound
+    /// HTTPS: every OIDC issuer's discovery document and keys, and the CT log (repeatable).
+    /// For an IdP or CT log behind a private CA; one issuer's CA can go in its `ca-cert`.
+    #[arg(
+        long = "https-ca-file",
+        env = "SIGSTACK_FULCIO_HTTPS_CA_FILES",
+        value_delimiter = ','
+    )]
+    https_ca_files: Vec<PathBuf>,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Loads an issuer configuration file.
@@ -204,6 +219,16 @@ pub(crate) fn dev_ca(dir: &Path) -> anyhow::Result<fulcio::CertificateAuthority>
 
 pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     use fulcio_server::ca_files::{spawn_reloader, CaFiles, CaWatcher};
+    let tls = args.tls.load()?;
+    let mut https_roots = fulcio_server::ExtraRoots::default();
+    for path in &args.https_ca_files {
+        let pem =
+            std::fs::read(path).with_context(|| format!("--https-ca-file {}", path.display()))?;
+        https_roots.extend(
+            fulcio_server::ExtraRoots::from_pem(&pem)
+                .with_context(|| format!("--https-ca-file {}", path.display()))?,
+        );
+    }
     let config = load_fulcio_config(&args.config)?;
     let (ca, watcher) = CaWatcher::start(CaFiles::new(&args.ca_key, &args.ca_chain))
         .context("loading the CA key and chain")?;
@@ -216,7 +241,9 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
         config,
         ca,
         &args.ct_url,
-        fulcio_server::ServerOptions::default().with_sct_mode(sct_mode),
+        fulcio_server::ServerOptions::default()
+            .with_sct_mode(sct_mode)
+            .with_https_roots(https_roots),
     );
     let _reloader = (args.ca_reload_secs > 0).then(|| {
         spawn_reloader(
@@ -233,13 +260,16 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
             server.metrics().clone(),
         )
         .await?;
-    let servers = servers.bind("fulcio", args.listen, router).await?;
+    let tls_on = tls.is_some();
+    let servers = servers.bind_tls("fulcio", args.listen, router, tls).await?;
     tracing::info!(
         listen = %args.listen,
         public_url = args.public_url.as_ref().map(tracing::field::display),
+        tls = tls_on,
         ct = %args.ct_url,
         ?sct_mode,
         ca_reload_secs = args.ca_reload_secs,
+        https_ca_files = args.https_ca_files.len(),
         "Fulcio CA serving"
     );
     servers.run_until(shutdown_signal(), grace).await

@@ -368,6 +368,8 @@ pub(crate) struct DevIssuerArgs {
     /// network of development containers only.
     #[arg(long)]
     allow_non_loopback_unsafe: bool,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs the DEVELOPMENT OpenID issuer on its own (`sigstack up` runs it itself).
@@ -376,6 +378,7 @@ pub(crate) async fn dev_issuer(
     grace: std::time::Duration,
 ) -> anyhow::Result<()> {
     dev_oidc::check_listen_addr(args.listen, args.allow_non_loopback_unsafe)?;
+    let tls = args.tls.load()?;
     let mut options = dev_oidc::DevIssuerOptions::default();
     if args.allow_non_loopback_unsafe {
         options = options.allow_non_loopback_unsafe();
@@ -385,6 +388,6 @@ pub(crate) async fn dev_issuer(
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::warn!(listen = %args.listen, issuer = %args.issuer_url, "DEVELOPMENT OIDC issuer serving: tokens for any email; never use in production");
-    crate::serve::serve("dev-issuer", listener, dev_oidc::router(issuer), grace).await?;
+    crate::serve::serve("dev-issuer", listener, dev_oidc::router(issuer), tls, grace).await?;
     Ok(())
 }

@@ -42,6 +42,8 @@ pub(crate) struct Args {
     pub max_body_bytes: usize,
     #[command(flatten)]
     pub metrics: crate::metrics_args::MetricsArgs,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// Runs `sigstack tsa` until interrupted.
@@ -51,6 +53,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         .parse()
         .map_err(|e| anyhow::anyhow!("--policy-oid {:?}: {e}", args.policy_oid))?;
     anyhow::ensure!(args.max_body_bytes > 0, "--max-body-bytes must be positive");
+    let tls = args.tls.load()?;
     let chain_path = args.cert_chain.clone().unwrap_or_else(|| {
         args.key
             .parent()
@@ -70,6 +73,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         policy = %policy,
         max_body_bytes = args.max_body_bytes,
         dev = args.dev,
+        tls = tls.is_some(),
         "starting the timestamp authority"
     );
     let server = TsaServer::with_max_body_bytes(authority, args.max_body_bytes)?;
@@ -81,9 +85,10 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             server.metrics().clone(),
         )
         .await?;
-    let servers = servers.bind("tsa", args.listen, router).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let servers = servers.bind_tls("tsa", args.listen, router, tls).await?;
     println!(
-        "TSA: http://{}/api/v1/timestamp (chain: {})",
+        "TSA: {scheme}://{}/api/v1/timestamp (chain: {})",
         args.listen,
         chain_path.display()
     );
@@ -143,6 +148,7 @@ mod tests {
             policy_oid: policy.into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             metrics: crate::metrics_args::MetricsArgs::default(),
+            tls: Default::default(),
         };
         let err = run(args("not an oid", true), GRACE).await.unwrap_err();
         assert!(err.to_string().contains("--policy-oid"), "{err}");

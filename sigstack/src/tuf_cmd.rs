@@ -119,6 +119,8 @@ enum Command {
         expiry: ExpiryArgs,
         #[command(flatten)]
         metrics: crate::metrics_args::MetricsArgs,
+        #[command(flatten)]
+        tls: crate::tls::TlsArgs,
     },
     /// Show the published versions and expiries, the staged root, and whether the repository
     /// verifies now (exit status 1 if not).
@@ -521,7 +523,9 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             online,
             expiry,
             metrics,
+            tls,
         } => {
+            let tls = tls.load()?;
             let r = Arc::new(Repository::open(
                 &repo.dir,
                 online.load(&repo.dir)?,
@@ -533,8 +537,9 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             let (servers, router) = metrics
                 .place_one(crate::serve::Servers::default(), router, registry)
                 .await?;
-            let servers = servers.bind("tuf", listen, router).await?;
-            tracing::info!(%listen, public_url = public_url.as_ref().map(tracing::field::display), dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
+            let tls_on = tls.is_some();
+            let servers = servers.bind_tls("tuf", listen, router, tls).await?;
+            tracing::info!(%listen, public_url = public_url.as_ref().map(tracing::field::display), tls = tls_on, dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
             let served = servers
                 .run_until(crate::serve::shutdown_signal(), grace)
                 .await;

@@ -247,6 +247,94 @@ fn bad_configuration_is_refused_before_anything_is_written() {
     // The TSA without a chain (and without --dev): no key.
     let (ok, text) = sigstack(&["tsa", "--listen", "127.0.0.1:0", "--key", &path("tsa.pem")]);
     assert!(!ok && text.contains("--dev"), "{text}");
+    // A listener certificate that does not load, on every service: no database, no key.
+    let inputs = tempfile::tempdir().unwrap();
+    let input = |name: &str, contents: &str| {
+        let p = inputs.path().join(name);
+        std::fs::write(&p, contents).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let (cert, key) = (
+        input("tls.crt", "not a certificate\n"),
+        input("tls.key", ""),
+    );
+    let db = format!("sqlite://{}", path("db.sqlite"));
+    let (v1, v2, shards) = (path("v1.pem"), path("v2.pem"), path("shards.json"));
+    let (ct_key, tsa_key, issuer_key) = (path("ct.pem"), path("tsa.pem"), path("issuer.pem"));
+    let (config, ca_key, ca_chain, repo) = (
+        path("fulcio.yaml"),
+        path("ca.pem"),
+        path("chain.pem"),
+        path("repo"),
+    );
+    for service in [
+        vec![
+            "ctlog",
+            "--database-url",
+            &db,
+            "--key",
+            &ct_key,
+            "--root-cert",
+            &cert,
+        ],
+        vec![
+            "rekor",
+            "--database-url",
+            &db,
+            "--v1-key",
+            &v1,
+            "--v2-key",
+            &v2,
+            "--shards",
+            &shards,
+        ],
+        vec!["tsa", "--key", &tsa_key, "--dev"],
+        vec![
+            "fulcio",
+            "--config",
+            &config,
+            "--ca-key",
+            &ca_key,
+            "--ca-chain",
+            &ca_chain,
+        ],
+        vec!["tuf", "serve", "--repo", &repo],
+        vec!["dev-issuer", "--key", &issuer_key],
+    ] {
+        let mut args = service.clone();
+        args.extend([
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ]);
+        let (ok, text) = sigstack(&args);
+        assert!(
+            !ok && text.contains(&format!(
+                "Error: --tls-cert {cert}: no PEM certificate in it"
+            )),
+            "{service:?}: {text}"
+        );
+    }
+    // Fulcio's outbound CA file that holds no certificate.
+    let (ok, text) = sigstack(&[
+        "fulcio",
+        "--config",
+        &config,
+        "--ca-key",
+        &ca_key,
+        "--ca-chain",
+        &ca_chain,
+        "--https-ca-file",
+        &cert,
+    ]);
+    assert!(
+        !ok && text.contains(&format!("--https-ca-file {cert}"))
+            && text.contains("no PEM certificate"),
+        "{text}"
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "files written: {left:?}");
 }

@@ -598,7 +598,7 @@ async fn readiness_follows_the_database() {
     }
     let db = sigstack_bench_support::BenchDatabase::fresh("ctlog_ready").await;
     assert_eq!(db.backend(), "postgres");
-    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let name = db.name.clone().unwrap();
     let ca = test_ca("readiness root");
     let server = start_on(Some(&db.url), vec![ca.root_der.clone()]).await;
     let (status, body) = server.get("/readyz").await;

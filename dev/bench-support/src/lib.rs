@@ -11,11 +11,20 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// `url` naming database `name` instead: the rest, `sslmode=` and `sslrootcert=` included, kept.
+pub fn with_database(url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(url).expect("a PostgreSQL URL");
+    url.set_path(&format!("/{name}"));
+    url.into()
+}
+
 /// A database for one benchmark run. SQLite files live in a temporary directory removed with
 /// this value; PostgreSQL databases are kept (a benchmark's data may be worth a look).
 pub struct BenchDatabase {
     /// The database URL.
     pub url: String,
+    /// The PostgreSQL database's name (`None` on SQLite).
+    pub name: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -38,6 +47,7 @@ impl BenchDatabase {
             let url = format!("sqlite://{}", dir.path().join("bench.sqlite").display());
             return Self {
                 url,
+                name: None,
                 _dir: Some(dir),
             };
         }
@@ -52,9 +62,9 @@ impl BenchDatabase {
             .execute(&mut conn)
             .await
             .unwrap();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         Self {
-            url: format!("{base}/{name}"),
+            url: with_database(&admin, &name),
+            name: Some(name),
             _dir: None,
         }
     }

@@ -5,6 +5,8 @@ use base64::Engine;
 use ct::{CtExtensions, DigitallySigned, SignedCertificateTimestamp};
 use std::time::Duration;
 
+use crate::https::{error_chain, ExtraRoots};
+
 /// Why no SCT was obtained. The CA then issues nothing.
 #[derive(Debug, thiserror::Error)]
 #[error("CT log {url}: {reason}")]
@@ -23,12 +25,18 @@ pub struct CtClient {
 impl CtClient {
     /// A client of the log at `url` (its base URL, without `/ct/v1`).
     pub fn new(url: &str) -> Self {
+        Self::with_roots(url, &ExtraRoots::default())
+    }
+
+    /// As [`CtClient::new`], trusting `roots` too (beside the system's store) over HTTPS.
+    pub fn with_roots(url: &str, roots: &ExtraRoots) -> Self {
         Self {
             url: url.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+            http: roots
+                .apply(reqwest::Client::builder().timeout(Duration::from_secs(30)))
                 .build()
-                .expect("a client with a timeout builds"),
+                // ExtraRoots::from_pem built a client with these roots already.
+                .expect("a client with a timeout and usable roots builds"),
         }
     }
 
@@ -66,7 +74,7 @@ impl CtClient {
             .json(&body)
             .send()
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| fail(error_chain(&e)))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| fail(e.to_string()))?;
         if !status.is_success() {

@@ -3,16 +3,19 @@
 //!
 //! The decisions (which issuer, whether the token is valid, what identity, which key, which
 //! extensions) are made by the pure [`fulcio`] crate; this crate adds the I/O around them:
-//! issuer key discovery ([`oidc`]), the CT log ([`ct_client`]), CA key and chain files
-//! reloaded on change ([`ca_files`]) and HTTP ([`router`]).
+//! issuer key discovery ([`oidc`]), the CT log ([`ct_client`]), both over HTTPS that trusts
+//! the system's store and [`ExtraRoots`] ([`https`]), CA key and chain files reloaded on
+//! change ([`ca_files`]) and HTTP ([`router`]).
 
 mod api;
 pub mod ca_files;
 pub mod ct_client;
+pub mod https;
 mod metrics;
 pub mod oidc;
 
 pub use api::{router, ApiError};
+pub use https::{ExtraRoots, ExtraRootsError};
 
 use fulcio::{CertificateAuthority, FulcioConfig};
 use std::sync::{Arc, RwLock};
@@ -50,6 +53,9 @@ pub struct ServerOptions {
     pub max_body_bytes: usize,
     /// Minimum time between two key fetches of one issuer. Default [`DEFAULT_MIN_JWKS_REFRESH`].
     pub min_jwks_refresh: Duration,
+    /// CA certificates trusted, beside the system's store, when fetching from every issuer and
+    /// submitting to the CT log over HTTPS. Default none.
+    pub https_roots: ExtraRoots,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +64,7 @@ impl Default for ServerOptions {
             sct_mode: SctMode::Embedded,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             min_jwks_refresh: DEFAULT_MIN_JWKS_REFRESH,
+            https_roots: ExtraRoots::default(),
         }
     }
 }
@@ -66,6 +73,12 @@ impl ServerOptions {
     /// The defaults with the given SCT mode.
     pub fn with_sct_mode(mut self, sct_mode: SctMode) -> Self {
         self.sct_mode = sct_mode;
+        self
+    }
+
+    /// These options trusting `roots` too for outbound HTTPS.
+    pub fn with_https_roots(mut self, roots: ExtraRoots) -> Self {
+        self.https_roots = roots;
         self
     }
 }
@@ -100,8 +113,8 @@ impl FulcioServer {
         Arc::new(Self {
             config,
             ca: RwLock::new(Arc::new(ca)),
-            keys: oidc::KeyCache::new(options.min_jwks_refresh),
-            ct: ct_client::CtClient::new(ct_url),
+            keys: oidc::KeyCache::with_roots(options.min_jwks_refresh, options.https_roots.clone()),
+            ct: ct_client::CtClient::with_roots(ct_url, &options.https_roots),
             max_body_bytes: options.max_body_bytes,
             sct_mode: options.sct_mode,
             metrics: metrics::Metrics::new(),

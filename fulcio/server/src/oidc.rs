@@ -6,7 +6,11 @@
 //! under way wait for that fetch and share its result, success or failure, so a burst of tokens
 //! signed with a new key (or an unreachable issuer) costs the issuer one round trip, not one per
 //! request.
+//!
+//! Fetches trust the system's certificate store, the [`ExtraRoots`] the cache was made with,
+//! and the issuer's own `ca-cert` (for that issuer only).
 
+use crate::https::{error_chain, ExtraRoots};
 use fulcio::{IssuerConfig, Jwks};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,16 +62,23 @@ pub struct KeyCache {
     clients: std::sync::Mutex<HashMap<String, reqwest::Client>>,
     min_refresh: Duration,
     timeout: Duration,
+    roots: ExtraRoots,
 }
 
 impl KeyCache {
     /// A cache that refreshes an issuer's keys at most once per `min_refresh`.
     pub fn new(min_refresh: Duration) -> Self {
+        Self::with_roots(min_refresh, ExtraRoots::default())
+    }
+
+    /// As [`KeyCache::new`], trusting `roots` too for every issuer.
+    pub fn with_roots(min_refresh: Duration, roots: ExtraRoots) -> Self {
         Self {
             slots: std::sync::Mutex::new(HashMap::new()),
             clients: std::sync::Mutex::new(HashMap::new()),
             min_refresh,
             timeout: Duration::from_secs(10),
+            roots,
         }
     }
 
@@ -135,29 +146,19 @@ impl KeyCache {
             issuer: issuer.issuer_url.clone(),
             reason,
         };
-        let mut builder = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .redirect(reqwest::redirect::Policy::none());
+        let mut builder = self.roots.apply(
+            reqwest::Client::builder()
+                .timeout(self.timeout)
+                .redirect(reqwest::redirect::Policy::none()),
+        );
         if let Some(pem) = &issuer.ca_cert {
             // An IdP behind an internal CA: trust that CA (every certificate in the PEM) for
-            // this issuer only. reqwest takes text without any certificate in it silently, so
-            // parse it here first, and say so if it is not one.
-            let not_pem =
-                |reason: String| fail(format!("its ca-cert is not a PEM certificate: {reason}"));
-            if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(not_pem("no BEGIN CERTIFICATE block".into()));
-            }
-            let certs = x509_cert::Certificate::load_pem_chain(pem.as_bytes())
-                .map_err(|e| not_pem(e.to_string()))?;
-            for cert in certs {
-                use x509_cert::der::Encode;
-                let der = cert.to_der().map_err(|e| not_pem(e.to_string()))?;
-                let cert =
-                    reqwest::Certificate::from_der(&der).map_err(|e| not_pem(e.to_string()))?;
-                builder = builder.add_root_certificate(cert);
-            }
+            // this issuer only.
+            let roots = ExtraRoots::from_pem(pem.as_bytes())
+                .map_err(|e| fail(format!("its ca-cert is unusable: {e}")))?;
+            builder = roots.apply(builder);
         }
-        let client = builder.build().map_err(|e| fail(e.to_string()))?;
+        let client = builder.build().map_err(|e| fail(error_chain(&e)))?;
         clients.insert(issuer.issuer_url.clone(), client.clone());
         Ok(client)
     }
@@ -197,14 +198,14 @@ async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
     if !response.status().is_success() {
         return Err(format!("GET {url}: HTTP {}", response.status()));
     }
     let body = response
         .bytes()
         .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
     if body.len() > MAX_DOCUMENT_BYTES {
         return Err(format!(
             "GET {url}: document larger than {MAX_DOCUMENT_BYTES} bytes"

@@ -145,11 +145,10 @@ fn proofs(c: &mut Criterion) {
                     .await
                     .unwrap();
             }
-            let base = admin
-                .rsplit_once('/')
-                .map_or(admin.as_str(), |(b, _)| b)
-                .to_string();
-            format!("{base}/sigstack_bench_proofs")
+            // The admin URL with another database; its query (sslmode=…) kept.
+            let mut url = url::Url::parse(&admin).unwrap();
+            url.set_path("/sigstack_bench_proofs");
+            String::from(url)
         });
         bench_backend(c, "postgres", &url);
     }

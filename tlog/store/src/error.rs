@@ -27,6 +27,17 @@ pub enum StoreError {
     /// The database URL names no supported backend.
     #[error("unsupported database URL {0:?}: use postgres://… or sqlite://…")]
     UnsupportedUrl(String),
+    /// A TLS file the PostgreSQL connection needs (`sslrootcert`, `sslcert`, `sslkey`, or
+    /// their `PGSSL…` environment variables) cannot be read.
+    #[error("{name}={path} cannot be read")]
+    TlsFile {
+        /// The URL parameter or environment variable naming the file.
+        name: String,
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -43,7 +54,7 @@ impl StoreError {
             StoreError::LogExists(_) => "log_exists",
             StoreError::Corrupt(_) => "corrupt",
             StoreError::Signing(_) => "signing",
-            StoreError::UnsupportedUrl(_) => "config",
+            StoreError::UnsupportedUrl(_) | StoreError::TlsFile { .. } => "config",
         }
     }
 }

@@ -64,6 +64,56 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Checks that the TLS files a PostgreSQL URL names can be read. sqlx reads them only while
+/// connecting, and reports a missing one as a bare "No such file or directory"; this error names
+/// the file. Only files sqlx would read are looked at: the root certificate in the `verify-ca`
+/// and `verify-full` modes, a client certificate and key whenever TLS may be used. As in sqlx,
+/// the last of repeated URL parameters counts, and the `PGSSL…` variables stand in for
+/// missing ones.
+fn check_tls_files(url: &str) -> Result<(), StoreError> {
+    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+    let mode = PgConnectOptions::from_str(url)
+        .map_err(StoreError::db)?
+        .get_ssl_mode();
+    if matches!(mode, PgSslMode::Disable) {
+        return Ok(());
+    }
+    let verify = matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull);
+    // PgConnectOptions parsed it just now, so it is a URL.
+    let query: Vec<(String, String)> = url::Url::parse(url)
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default();
+    let named = |aliases: &[&str], env: &str| {
+        query
+            .iter()
+            .rev()
+            .find(|(k, _)| aliases.contains(&k.as_str()))
+            .cloned()
+            .or_else(|| std::env::var(env).ok().map(|v| (env.to_owned(), v)))
+    };
+    let files = [
+        (
+            verify,
+            named(&["sslrootcert", "ssl-root-cert", "ssl-ca"], "PGSSLROOTCERT"),
+        ),
+        (true, named(&["sslcert", "ssl-cert"], "PGSSLCERT")),
+        (true, named(&["sslkey", "ssl-key"], "PGSSLKEY")),
+    ];
+    for (name, path) in files
+        .into_iter()
+        .filter_map(|(read, file)| file.filter(|_| read))
+    {
+        // sqlx takes a value that is PEM text as the certificate itself, not as a path.
+        if path.trim_start().starts_with("-----BEGIN") {
+            continue;
+        }
+        if let Err(source) = std::fs::File::open(&path) {
+            return Err(StoreError::TlsFile { name, path, source });
+        }
+    }
+    Ok(())
+}
+
 /// A [`LogStore`] in a PostgreSQL or SQLite database.
 #[derive(Clone)]
 pub struct SqlStore {
@@ -161,6 +211,9 @@ impl SqlStore {
             )),
             _ => Cow::Borrowed(url),
         };
+        if backend == Backend::Postgres {
+            check_tls_files(&url)?;
+        }
         let options = AnyConnectOptions::from_str(&url).map_err(StoreError::db)?;
         let pool = pool_options(
             backend,
@@ -789,6 +842,43 @@ mod tests {
             .to_string();
         assert!(!err.contains("secret"), "{err}");
         assert!(err.contains("mysql://u:***@h/db"), "{err}");
+    }
+
+    #[test]
+    fn missing_tls_files_are_named_when_they_would_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let missing = dir.path().join("missing.pem");
+        let url = |query: String| format!("postgres://u@h/db?{query}");
+        let (ca, missing) = (ca.display(), missing.display());
+
+        for mode in ["verify-full", "verify-ca"] {
+            assert!(check_tls_files(&url(format!("sslmode={mode}&sslrootcert={ca}"))).is_ok());
+            let err =
+                check_tls_files(&url(format!("sslmode={mode}&sslrootcert={missing}"))).unwrap_err();
+            assert!(matches!(err, StoreError::TlsFile { .. }), "{err}");
+            assert_eq!(
+                err.to_string(),
+                format!("sslrootcert={missing} cannot be read")
+            );
+        }
+        // The last of repeated parameters counts, as in sqlx.
+        assert!(check_tls_files(&url(format!(
+            "sslmode=verify-full&sslrootcert={missing}&sslrootcert={ca}"
+        )))
+        .is_ok());
+        // Not verifying: sqlx does not read the root certificate.
+        assert!(check_tls_files(&url(format!("sslmode=require&sslrootcert={missing}"))).is_ok());
+        // A client key is read whenever TLS may be used, and never without it.
+        let err = check_tls_files(&url(format!("sslmode=prefer&ssl-key={missing}"))).unwrap_err();
+        assert!(err.to_string().starts_with("ssl-key="), "{err}");
+        assert!(check_tls_files(&url(format!("sslmode=disable&sslkey={missing}"))).is_ok());
+        // PEM text in place of a path is the certificate itself.
+        assert!(check_tls_files(&url(
+            "sslmode=verify-full&sslrootcert=-----BEGIN%20CERTIFICATE-----".into()
+        ))
+        .is_ok());
     }
 
     #[test]

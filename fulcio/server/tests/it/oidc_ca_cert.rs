@@ -34,7 +34,7 @@ async fn https_issuer() -> (String, String) {
         ("/keys".to_owned(), jwks.to_string()),
     ]));
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
@@ -121,4 +121,41 @@ async fn issuer_behind_an_internal_ca_is_reached_with_its_ca_cert_only() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("ca-cert"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_files_given_to_the_server_are_trusted_for_every_issuer() {
+    use fulcio_server::{ExtraRoots, ExtraRootsError};
+    let (url, ca_pem) = https_issuer().await;
+    let refresh = std::time::Duration::from_secs(30);
+
+    // The operator's CA file (`sigstack fulcio --https-ca-file`), no ca-cert on the issuer.
+    let roots = ExtraRoots::from_pem(ca_pem.as_bytes()).unwrap();
+    assert_eq!(roots.len(), 1);
+    let keys = fulcio_server::oidc::KeyCache::with_roots(refresh, roots)
+        .keys(&issuer(&url, None))
+        .await
+        .unwrap();
+    assert_eq!(keys.keys.len(), 1);
+
+    // Without it the system's store does not know the CA, and the error says so.
+    let err = fulcio_server::oidc::KeyCache::with_roots(refresh, ExtraRoots::default())
+        .keys(&issuer(&url, None))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("invalid peer certificate") && err.contains("UnknownIssuer"),
+        "{err}"
+    );
+
+    // Files that are not CA certificates are refused when loaded, not at the first fetch.
+    assert!(matches!(
+        ExtraRoots::from_pem(b"hello"),
+        Err(ExtraRootsError::NoCertificate)
+    ));
+    assert!(matches!(
+        ExtraRoots::from_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+        Err(ExtraRootsError::NotPem(_))
+    ));
 }

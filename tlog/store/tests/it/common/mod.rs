@@ -49,11 +49,10 @@ impl TestDb {
             .execute(&mut conn)
             .await
             .unwrap();
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_string();
-        let url = format!("{base}/{name}");
+        // The admin URL with another database; its query (sslmode=…) kept.
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        let url = String::from(url);
         TestDb {
             url,
             pg_name: Some(name),
