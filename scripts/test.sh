@@ -41,6 +41,9 @@ tools_pid=$!
 step "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "SoftHSM2 for the tests of keys in tokens (scripts/softhsm.sh)"
+bash scripts/softhsm.sh
+
 # Only now: no point starting a server if the lints already failed.
 step "PostgreSQL for the tests"
 # shellcheck source=scripts/with-postgres.sh

@@ -101,6 +101,9 @@ pub enum KeyError {
     /// A plaintext key file where the policy demands an encrypted key or an HSM.
     #[error("{0} is a plaintext private key: encrypt it (`sigstack keys encrypt`), keep the key in a PKCS#11 token, or pass --insecure-plaintext-key")]
     PlaintextRefused(std::path::PathBuf),
+    /// A new key file would be plaintext where plaintext is refused.
+    #[error("{0}: a new key is written encrypted, and no key password was given (--key-password-file or SIGSTACK_KEY_PASSWORD); --insecure-plaintext-key writes it in plaintext")]
+    PasswordNeededToWrite(std::path::PathBuf),
     /// A PKCS#11 URI that does not parse, a module that does not load, a token, object or PIN
     /// that is wrong.
     #[error("PKCS#11 {uri}: {reason}")]

@@ -49,6 +49,21 @@ impl KeyLoader {
         Self::new(None, PlaintextKeys::Allowed)
     }
 
+    /// Whether plaintext key files are allowed.
+    pub fn plaintext(&self) -> PlaintextKeys {
+        self.plaintext
+    }
+
+    /// Whether new key files are written encrypted.
+    pub fn encrypts(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// The same password, under another plaintext policy.
+    pub fn with_plaintext(&self, plaintext: PlaintextKeys) -> Self {
+        Self::new(self.password.clone(), plaintext)
+    }
+
     /// The key `spec` names: a `pkcs11:` URI, or the path of a PEM file.
     pub fn load(&self, spec: &Path) -> Result<Arc<dyn Signer>, KeyError> {
         if let Some(uri) = spec.to_str().filter(|s| Pkcs11Uri::is_uri(s)) {
@@ -60,6 +75,12 @@ impl KeyLoader {
                 source,
             })?,
         );
+        self.from_pem(spec, &pem)
+    }
+
+    /// The key in `pem`, read from the file `spec` (named in errors), under this loader's
+    /// password and plaintext policy.
+    pub fn from_pem(&self, spec: &Path, pem: &str) -> Result<Arc<dyn Signer>, KeyError> {
         let with_path = |e: KeyError| match e {
             KeyError::Malformed(m) => KeyError::Malformed(format!("{}: {m}", spec.display())),
             KeyError::WrongPassword | KeyError::PasswordRequired => {
@@ -71,11 +92,11 @@ impl KeyLoader {
             let password = self.password.as_ref().ok_or(KeyError::PasswordRequired);
             return Ok(Arc::new(
                 password
-                    .and_then(|p| SoftwareKey::from_encrypted_pkcs8_pem(&pem, p))
+                    .and_then(|p| SoftwareKey::from_encrypted_pkcs8_pem(pem, p))
                     .map_err(with_path)?,
             ));
         }
-        let key = SoftwareKey::from_pkcs8_pem(&pem).map_err(with_path)?;
+        let key = SoftwareKey::from_pkcs8_pem(pem).map_err(with_path)?;
         if self.plaintext == PlaintextKeys::Refused {
             return Err(KeyError::PlaintextRefused(spec.to_owned()));
         }
@@ -98,6 +119,12 @@ impl KeyLoader {
         Ok(Arc::new(self.generate_file(spec, algorithm)?))
     }
 
+    /// `key` as an `ENCRYPTED PRIVATE KEY` PEM under this loader's password.
+    pub fn encrypt_pem(&self, key: &SoftwareKey) -> Result<String, KeyError> {
+        let password = self.password.as_ref().ok_or(KeyError::PasswordRequired)?;
+        key.to_encrypted_pkcs8_pem(password)
+    }
+
     /// Writes a new key of `algorithm` to `path` under this loader's policy.
     pub fn generate_file(
         &self,
@@ -109,7 +136,7 @@ impl KeyLoader {
             (Some(password), _) => key.to_encrypted_pkcs8_pem(password)?,
             (None, PlaintextKeys::Allowed) => key.to_pkcs8_pem()?,
             (None, PlaintextKeys::Refused) => {
-                return Err(KeyError::PlaintextRefused(path.to_owned()))
+                return Err(KeyError::PasswordNeededToWrite(path.to_owned()))
             }
         };
         crate::files::write_atomically(path, pem.as_bytes(), crate::files::FileAccess::OwnerOnly)
@@ -187,7 +214,7 @@ mod tests {
         assert!(matches!(
             KeyLoader::new(None, PlaintextKeys::Refused)
                 .load_or_generate(&dir.path().join("new.pem"), Algorithm::Ed25519),
-            Err(KeyError::PlaintextRefused(_))
+            Err(KeyError::PasswordNeededToWrite(_))
         ));
         assert!(!dir.path().join("new.pem").exists());
     }

@@ -538,6 +538,27 @@ impl Pkcs11Key {
         Self::open(uri)
     }
 
+    /// Opens the key, generating it in the token first if the token has none by that name:
+    /// for `sigstack up` with its keys in a token, never for a production command.
+    pub fn open_or_generate(uri: &Pkcs11Uri, algorithm: Algorithm) -> Result<Self, KeyError> {
+        let ctx = context(uri)?;
+        let slot = find_slot(&ctx, uri)?;
+        let session = ctx
+            .open_ro_session(slot)
+            .map_err(|e| uri.error(format!("opening a session: {e}")))?;
+        login(&session, uri)?;
+        let exists = !session
+            .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
+            .map_err(|e| uri.error(format!("looking for the key: {e}")))?
+            .is_empty();
+        drop(session);
+        if exists {
+            Self::open(uri)
+        } else {
+            Self::generate(uri, algorithm)
+        }
+    }
+
     /// The URI the key was opened by (without a PIN value).
     pub fn uri(&self) -> &Pkcs11Uri {
         &self.uri

@@ -192,7 +192,7 @@ def help_env_vars(sigstack: str, words: list[str]) -> set[str] | None:
     r = subprocess.run([sigstack, *words, "--help"], check=False, capture_output=True, text=True)
     if r.returncode != 0:
         return None
-    return set(re.findall(r"\[env: ([A-Z0-9_]+)=", r.stdout))
+    return set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", r.stdout))
 
 
 def subcommand_words(command: list[str]) -> list[str]:
@@ -501,6 +501,13 @@ class Smoke:
             blocks = re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END", path.read_text(), re.DOTALL)
             return [base64.b64encode(base64.b64decode("".join(b.split()))).decode() for b in blocks]
 
+        if "init" not in self.absent:
+            def keys_encrypted():
+                keys = [f for f in (vol / "keys").glob("*.pem") if "PRIVATE KEY" in f.read_text()]
+                keys += [f for f in (vol / "tuf-root-key").glob("*.pem") if "PRIVATE KEY" in f.read_text()]
+                plain = [f.name for f in keys if "ENCRYPTED PRIVATE KEY" not in f.read_text()]
+                return len(keys) >= 7 and not plain, f"{len(keys)} keys; plaintext: {plain}"
+            attempt("init made every private key encrypted under SIGSTACK_KEY_PASSWORD", keys_encrypted)
         if "ctlog" in running:
             def ct_roots():
                 roots = json.loads(self.get("ctlog", "/ct/v1/get-roots"))["certificates"]
@@ -612,15 +619,19 @@ class Smoke:
         self.stop_all()
 
     def init_refuses_without_an_issuer(self) -> None:
-        argv, env = self.argv_env("init")
-        env["SIGSTACK_INIT_OIDC_ISSUER_URL"] = ""
-        r = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=60, cwd=self.work)
-        written = [str(f) for f in (self.work / "volumes").rglob("*") if f.is_file()]
-        check(
-            "init: without SIGSTACK_OIDC_ISSUER_URL refuses, says so and writes nothing",
-            r.returncode != 0 and "SIGSTACK_OIDC_ISSUER_URL" in r.stderr and not written,
-            f"exit {r.returncode}; wrote {written}\n{r.stdout}{r.stderr}",
-        )
+        for variable, init_variable in [
+            ("SIGSTACK_OIDC_ISSUER_URL", "SIGSTACK_INIT_OIDC_ISSUER_URL"),
+            ("SIGSTACK_KEY_PASSWORD", "SIGSTACK_KEY_PASSWORD"),
+        ]:
+            argv, env = self.argv_env("init")
+            env[init_variable] = ""
+            r = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=60, cwd=self.work)
+            written = [str(f) for f in (self.work / "volumes").rglob("*") if f.is_file()]
+            check(
+                f"init: without {variable} refuses, says so and writes nothing",
+                r.returncode != 0 and variable in r.stderr and not written,
+                f"exit {r.returncode}; wrote {written}\n{r.stdout}{r.stderr}",
+            )
 
     def volume_digest(self) -> dict[str, str]:
         out = {}
@@ -785,6 +796,7 @@ def smoke_document(raw: dict) -> dict:
         SIGSTACK_PUBLIC_HOST=SMOKE_PUBLIC_HOST,
         SIGSTACK_REKOR_PUBLIC_URL=SMOKE_REKOR_PUBLIC_URL,
         SIGSTACK_OIDC_ISSUER_URL="http://dev-issuer:8080",
+        SIGSTACK_KEY_PASSWORD="compose check key password",
     )
     print(f"compose-check: smoke run with {' '.join(f'{k}={v}' for k, v in sorted(env.items()))} --profile dev", flush=True)
     doc = interpolate(raw, env)

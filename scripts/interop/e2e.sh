@@ -22,6 +22,11 @@
 #     becomes a new TUF targets version listing the old TSA with its window closed, and old
 #     and new bundles verify.
 #
+# Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
+# directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
+# key of the stack in a SoftHSM2 token made for the run, `up --keys-pkcs11`; the TSA rotation,
+# which replaces a key file, is skipped). The closing line names the mode when it is not `files`.
+#
 # Tools are pinned and cached in .cache/interop/ (lib.sh's sigstore-python venv, shared with
 # fulcio.sh, and the sigstore-js install of rekor_js.sh). Ends with one line on stdout,
 # `e2e-interop: N passed, M failed`. KEEP_INTEROP_DIR=1 keeps the work directory.
@@ -34,8 +39,16 @@ REPO=$(pwd)
 
 JS_SRC="$REPO/scripts/interop/rekor_js"
 
-SUITE_NAME=e2e-interop
-LOG_NAME="e2e interop"
+E2E_KEYS=${E2E_KEYS:-files}
+case "$E2E_KEYS" in
+files) SUITE_NAME=e2e-interop ;;
+encrypted | pkcs11) SUITE_NAME="e2e-$E2E_KEYS-interop" ;;
+*)
+    echo "E2E_KEYS=$E2E_KEYS: files, encrypted or pkcs11" >&2
+    exit 2
+    ;;
+esac
+LOG_NAME="e2e interop ($E2E_KEYS keys)"
 # shellcheck source=scripts/interop/lib.sh
 source "$REPO/scripts/interop/lib.sh"
 UP_PID=""
@@ -70,8 +83,24 @@ TUF_URL=$(url SIGSTACK_TUF_LISTEN)
 ISSUER_URL=$(url SIGSTACK_DEV_ISSUER_LISTEN)
 export SIGSTACK_DEV_ISSUER_URL="$ISSUER_URL"
 
+KEY_FLAGS=()
+case "$E2E_KEYS" in
+encrypted)
+    printf 'an e2e key password\n' >"$D/key-password"
+    KEY_FLAGS=(--key-password-file "$D/key-password")
+    ;;
+pkcs11)
+    MODULE=$(softhsm2_module) || { log "SoftHSM2 is not installed (scripts/softhsm.sh installs it)"; exit 1; }
+    export SOFTHSM2_CONF="$D/softhsm2.conf"
+    mkdir -p "$D/tokens"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$D/tokens" >"$SOFTHSM2_CONF"
+    printf '1234\n' >"$D/pin"
+    softhsm2-util --init-token --free --label sigstack-e2e --pin 1234 --so-pin 5678 >/dev/null
+    KEY_FLAGS=(--keys-pkcs11 "pkcs11:token=sigstack-e2e?module-path=$MODULE&pin-source=file:$D/pin")
+    ;;
+esac
 start_up() {
-    RUST_LOG=info "$SIGSTACK" up --data-dir "$DATA" >>"$D/up.log" 2>&1 &
+    RUST_LOG=info "$SIGSTACK" up --data-dir "$DATA" "${KEY_FLAGS[@]}" >>"$D/up.log" 2>&1 &
     UP_PID=$!
 }
 wait_ready() {
@@ -239,9 +268,22 @@ check "after the restart, the keys are the same and the log keeps growing" \
 check "the restarted log continues from its size before the restart" \
     "$PY" -c 'import json,sys; e=json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]; assert int(e["logIndex"]) >= int(sys.argv[2]), e["logIndex"]' "$D/py-after.json" "$size_before"
 
+# The keys are where the mode says, and nowhere else.
+case "$E2E_KEYS" in
+files) check "the keys are plaintext development files" grep -q "BEGIN PRIVATE KEY" "$DATA/keys/ctlog.pem" ;;
+encrypted)
+    check "every key file is encrypted" bash -c 'for f in "$1"/keys/{fulcio-ca,ctlog,rekor-v1,rekor-v2,tsa-key,tuf-root,tuf-online}.pem; do grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$f" || { echo "$f"; exit 1; }; done' _ "$DATA"
+    ;;
+pkcs11)
+    check "no key of the stack is a file; the banner names the token" \
+        bash -c '! ls "$1"/keys/{fulcio-ca,ctlog,rekor-v1,rekor-v2,tsa-key,tuf-root,tuf-online}.pem 2>/dev/null && grep -q "in the PKCS#11 token" "$2"' _ "$DATA" "$D/up.log"
+    ;;
+esac
+
 # A key rotation: a new TSA key and chain. The restarted stack must publish a new targets
 # version whose trusted_root.json keeps the old TSA with its window closed, and clients must
 # still sign and verify (python-tuf refreshes from the root it already trusts).
+if [[ "$E2E_KEYS" != pkcs11 ]]; then
 kill -INT "$UP_PID"
 wait "$UP_PID" 2>/dev/null || true
 UP_PID=""
@@ -257,6 +299,7 @@ check "after the rotation, sigstore-python signs (Rekor v2 + the new TSA) and ve
         "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
     _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated.json" "$D/other.txt" "$ISSUER_URL"
 check "a bundle timestamped by the old TSA still verifies after the rotation" pverify "$D/py-v2.json" "$D/artifact.txt"
+fi
 
 if [[ $failed -gt 0 ]]; then
     for f in sigstore-python.log sigstore-js.log; do
@@ -265,5 +308,5 @@ if [[ $failed -gt 0 ]]; then
 fi
 log "ready after ${READY}s (first start), ${RESTART}s (restart); done in ${SECONDS}s"
 summary_printed=1
-printf 'e2e-interop: %d passed, %d failed\n' "$passed" "$failed"
+printf '%s: %d passed, %d failed\n' "$SUITE_NAME" "$passed" "$failed"
 [[ $failed -eq 0 ]]

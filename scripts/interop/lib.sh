@@ -18,6 +18,20 @@ FC="$REPO/scripts/interop/fulcio_client.py"
 # sigstore-python and its whole dependency closure, pinned: one venv for every suite using it.
 SIGSTORE_PY_REQS="$REPO/scripts/interop/requirements-sigstore.txt"
 
+# The suites test protocols with throwaway keys they make as files: production commands refuse
+# plaintext keys unless told (e2e.sh also runs with encrypted keys and with keys in SoftHSM2).
+export SIGSTACK_INSECURE_PLAINTEXT_KEY=1
+
+# The path of SoftHSM2's PKCS#11 module, if installed.
+softhsm2_module() {
+    local m
+    for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so \
+        /usr/local/lib/softhsm/libsofthsm2.so; do
+        [[ -f "$m" ]] && { echo "$m"; return 0; }
+    done
+    return 1
+}
+
 passed=0
 failed=0
 summary_printed=0

@@ -25,6 +25,7 @@ LANE_A=(
     scripts/interop/fulcio_oidc_provider.sh
     scripts/interop/rekor.sh
     scripts/conformance/run.sh
+    scripts/interop/e2e_encrypted.sh
 )
 LANE_B=(
     scripts/interop/e2e.sh
@@ -33,6 +34,7 @@ LANE_B=(
     scripts/interop/ctlog.sh
     scripts/interop/rekor_js.sh
     scripts/interop/pg_tls.sh
+    scripts/interop/e2e_pkcs11.sh
 )
 
 OUT=$(mktemp -d)

@@ -5,9 +5,8 @@
 //! checked against its key, so running them at every start is safe.
 
 use anyhow::Context;
-use sigstack_keys::{Algorithm, SoftwareKey};
+use sigstack_keys::Algorithm;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Flags of `sigstack ca`.
 #[derive(clap::Args)]
@@ -74,10 +73,9 @@ fn init(
         algorithm != Algorithm::Ed25519,
         "--algorithm: the CA key must be ecdsa-p256 or ecdsa-p384"
     );
-    let key: Arc<dyn sigstack_keys::Signer> = Arc::new(
-        SoftwareKey::load_or_generate(key_path, algorithm)
-            .with_context(|| format!("CA key {}", key_path.display()))?,
-    );
+    let key = crate::keys_cmd::loader()
+        .load_or_generate(key_path, algorithm)
+        .with_context(|| format!("CA key {}", key_path.display()))?;
     if chain_path.exists() {
         let chain = crate::services::load_certificates(chain_path)?;
         fulcio::CertificateAuthority::new(key, chain).with_context(|| {
@@ -110,68 +108,45 @@ fn init(
 }
 
 fn init_tsa(key_path: &Path, chain_path: &Path) -> anyhow::Result<()> {
-    // `tsa_server::dev_authority` keeps its files under `<dir>/keys/`: stage them there (an
-    // existing key and chain are copied in, so they are reused and checked), then copy back
-    // whatever it created.
-    let parent = chain_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let staging = parent.join(format!(".sigstack-ca-init-tsa-{}", std::process::id()));
-    let staged_keys = staging.join("keys");
-    std::fs::create_dir_all(&staged_keys)
-        .with_context(|| format!("creating {}", staged_keys.display()))?;
-    let result = (|| -> anyhow::Result<()> {
-        let staged_key = staged_keys.join(tsa_server::DEV_KEY_FILE);
-        let staged_chain = staged_keys.join(tsa_server::DEV_CHAIN_FILE);
-        let had_key = key_path.exists();
-        let had_chain = chain_path.exists();
-        anyhow::ensure!(
-            had_key || !had_chain,
-            "{} exists but its key {} does not",
+    let had_chain = chain_path.exists();
+    anyhow::ensure!(
+        !had_chain
+            || key_path.exists()
+            || key_path
+                .to_str()
+                .is_some_and(sigstack_keys::Pkcs11Uri::is_uri),
+        "{} exists but its key {} does not",
+        chain_path.display(),
+        key_path.display()
+    );
+    // With `dev`, a missing chain is made for the key (a missing key file is made first); an
+    // existing chain must fit the key.
+    tsa_server::load_authority(
+        &crate::keys_cmd::loader(),
+        key_path,
+        chain_path,
+        true,
+        tsa::AuthorityConfig::default(),
+    )
+    .with_context(|| {
+        format!(
+            "the TSA key {} and chain {}",
+            key_path.display(),
+            chain_path.display()
+        )
+    })?;
+    if had_chain {
+        println!(
+            "TSA chain {} exists and matches {}; kept",
             chain_path.display(),
             key_path.display()
         );
-        if had_key {
-            std::fs::copy(key_path, &staged_key)
-                .with_context(|| format!("reading {}", key_path.display()))?;
-        }
-        if had_chain {
-            std::fs::copy(chain_path, &staged_chain)
-                .with_context(|| format!("reading {}", chain_path.display()))?;
-        }
-        tsa_server::dev_authority(&staging).with_context(|| {
-            format!(
-                "the TSA key {} and chain {}",
-                key_path.display(),
-                chain_path.display()
-            )
-        })?;
-        if !had_key {
-            if let Some(dir) = key_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            // std::fs::copy keeps the owner-only mode the key was created with.
-            std::fs::copy(&staged_key, key_path)
-                .with_context(|| format!("writing {}", key_path.display()))?;
-        }
-        if had_chain {
-            println!(
-                "TSA chain {} exists and matches {}; kept",
-                chain_path.display(),
-                key_path.display()
-            );
-        } else {
-            let pem = std::fs::read(&staged_chain)?;
-            crate::write_public_file(chain_path, &pem)?;
-            println!(
-                "created the TSA chain {} for {}",
-                chain_path.display(),
-                key_path.display()
-            );
-        }
-        Ok(())
-    })();
-    let _ = std::fs::remove_dir_all(&staging);
-    result
+    } else {
+        println!(
+            "created the TSA chain {} for {}",
+            chain_path.display(),
+            key_path.display()
+        );
+    }
+    Ok(())
 }

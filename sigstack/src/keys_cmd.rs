@@ -10,17 +10,31 @@ use sigstack_keys::{Algorithm, KeyLoader, Pkcs11Key, PlaintextKeys, SoftwareKey}
 use zeroize::Zeroizing;
 
 /// The global flags that decide how keys load.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args)]
 pub(crate) struct KeyPolicyArgs {
     /// The password of encrypted key files (PKCS#8 `ENCRYPTED PRIVATE KEY`), read from this
-    /// file; new key files are written encrypted under it. SIGSTACK_KEY_PASSWORD gives the
-    /// password itself instead (for a secret injected as a variable).
+    /// file; new key files are written encrypted under it.
     #[arg(long, global = true, env = "SIGSTACK_KEY_PASSWORD_FILE")]
     key_password_file: Option<PathBuf>,
+    /// The password itself, for a secret injected as a variable (give it through the
+    /// variable: on the command line it shows in the process list).
+    #[arg(
+        long,
+        global = true,
+        env = "SIGSTACK_KEY_PASSWORD",
+        hide_env_values = true,
+        conflicts_with = "key_password_file"
+    )]
+    key_password: Option<String>,
     /// Accept (and write) plaintext key files in a production command. For trials only: a
     /// production key belongs in a PKCS#11 token or an encrypted file. `sigstack up` always
     /// accepts them (its keys are development keys).
-    #[arg(long, global = true, env = "SIGSTACK_INSECURE_PLAINTEXT_KEY")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGSTACK_INSECURE_PLAINTEXT_KEY",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     insecure_plaintext_key: bool,
 }
 
@@ -30,12 +44,12 @@ static LOADER: OnceLock<Arc<KeyLoader>> = OnceLock::new();
 /// process-wide value on purpose: every key of every service in the process loads under the
 /// same operator decision, and passing it through every command's wiring adds nothing.
 pub(crate) fn init_policy(args: &KeyPolicyArgs) -> anyhow::Result<()> {
-    let password = match &args.key_password_file {
-        Some(path) => Some(sigstack_keys::password_from_file(path)?),
-        None => std::env::var("SIGSTACK_KEY_PASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(|p| Zeroizing::new(p.into_bytes())),
+    let password = match (&args.key_password_file, &args.key_password) {
+        (Some(path), _) => Some(sigstack_keys::password_from_file(path)?),
+        (None, Some(value)) if !value.is_empty() => {
+            Some(Zeroizing::new(value.clone().into_bytes()))
+        }
+        (None, _) => None,
     };
     let plaintext = if args.insecure_plaintext_key {
         PlaintextKeys::Allowed
@@ -103,7 +117,10 @@ fn print_public(signer: &dyn sigstack_keys::Signer) -> anyhow::Result<()> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    eprintln!("{} key, key ID (SHA-256 of the SPKI) {id}", signer.algorithm().name());
+    eprintln!(
+        "{} key, key ID (SHA-256 of the SPKI) {id}",
+        signer.algorithm().name()
+    );
     Ok(())
 }
 

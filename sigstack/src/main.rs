@@ -3,6 +3,7 @@
 
 mod ca_cmd;
 mod datadir;
+mod keys_cmd;
 mod metrics_args;
 mod public_url;
 mod rekor_cmd;
@@ -34,6 +35,8 @@ struct Cli {
     /// How long a service may take, after SIGTERM or SIGINT, to finish the requests in flight.
     #[arg(long, global = true, env = "SIGSTACK_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     shutdown_grace: std::time::Duration,
+    #[command(flatten)]
+    keys: keys_cmd::KeyPolicyArgs,
 }
 
 /// The format of log lines.
@@ -90,6 +93,8 @@ enum Command {
     Tuf(tuf_cmd::Args),
     /// Create the Fulcio CA and the TSA chain before the services start (idempotent).
     Ca(ca_cmd::CaArgs),
+    /// Keys in a PKCS#11 token or an encrypted file: generate, encrypt, show the public key.
+    Keys(keys_cmd::KeysArgs),
     /// Apply the database schema and exit (services also do this at start-up).
     Migrate {
         /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
@@ -110,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
     // takes the process default, and falls back to ring without one.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     init_logging(cli.log_format);
+    keys_cmd::init_policy(&cli.keys)?;
     let grace = cli.shutdown_grace;
     match cli.command {
         Command::Up(args) => up::run(args, grace).await,
@@ -122,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tsa(args) => tsa_cmd::run(args, grace).await,
         Command::Tuf(args) => tuf_cmd::run(args, grace).await,
         Command::Ca(args) => ca_cmd::run(args),
+        Command::Keys(args) => keys_cmd::run(args),
         Command::Migrate { database_url } => {
             SqlStore::connect(&database_url)
                 .await

@@ -1,7 +1,7 @@
 //! `sigstack rekor`: the signature transparency log, standalone or inside `up`.
 
 use anyhow::Context;
-use sigstack_keys::{Algorithm, SoftwareKey};
+use sigstack_keys::Algorithm;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,12 +99,12 @@ impl From<LimitArgs> for rekor::Limits {
 pub(crate) async fn open_in(
     store: Arc<dyn LogStore>,
     dir: &Path,
+    keys: &crate::up::StackKeys,
     url: &PublicUrl,
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     open(
         store,
-        &dir.join("keys").join("rekor-v1.pem"),
-        &dir.join("keys").join("rekor-v2.pem"),
+        log_keys(&keys.loader, &keys.spec("rekor-v1"), &keys.spec("rekor-v2"))?,
         &dir.join("rekor-shards.json"),
         url,
         rekor::Limits::default(),
@@ -112,20 +112,36 @@ pub(crate) async fn open_in(
     .await
 }
 
-async fn open(
-    store: Arc<dyn LogStore>,
+/// The two log keys (made, as files, if missing).
+fn log_keys(
+    loader: &sigstack_keys::KeyLoader,
     v1_key: &Path,
     v2_key: &Path,
+) -> anyhow::Result<(
+    Arc<dyn sigstack_keys::Signer>,
+    Arc<dyn sigstack_keys::Signer>,
+)> {
+    let v1 = loader
+        .load_or_generate(v1_key, Algorithm::EcdsaP256Sha256)
+        .with_context(|| format!("Rekor v1 key {}", v1_key.display()))?;
+    let v2 = loader
+        .load_or_generate(v2_key, Algorithm::Ed25519)
+        .with_context(|| format!("Rekor v2 key {}", v2_key.display()))?;
+    Ok((v1, v2))
+}
+
+async fn open(
+    store: Arc<dyn LogStore>,
+    (v1, v2): (
+        Arc<dyn sigstack_keys::Signer>,
+        Arc<dyn sigstack_keys::Signer>,
+    ),
     shards: &Path,
     url: &PublicUrl,
     limits: rekor::Limits,
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
-    let v1 = SoftwareKey::load_or_generate(v1_key, Algorithm::EcdsaP256Sha256)
-        .with_context(|| format!("Rekor v1 key {}", v1_key.display()))?;
-    let v2 = SoftwareKey::load_or_generate(v2_key, Algorithm::Ed25519)
-        .with_context(|| format!("Rekor v2 key {}", v2_key.display()))?;
     let (layout, name) = settled_layout(shards, url)?;
-    let mut config = rekor::RekorConfig::new(Arc::new(v1), Arc::new(v2), &name, &name, layout);
+    let mut config = rekor::RekorConfig::new(v1, v2, &name, &name, layout);
     config.public_url = Some(url.to_string());
     config.limits = limits;
     Ok(rekor::Rekor::open(store, config).await?)
@@ -182,16 +198,15 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
     let database_url = a
         .database_url
         .context("--database-url is required to serve Rekor")?;
-    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&database_url).await?);
-    let rekor = open(
-        store,
+    // The keys before the database: a key that does not load must not leave a new database.
+    let keys = log_keys(
+        &crate::keys_cmd::loader(),
         &need(a.v1_key, "v1-key")?,
         &need(a.v2_key, "v2-key")?,
-        &need(a.shards, "shards")?,
-        &a.public_url,
-        a.limits.into(),
-    )
-    .await?;
+    )?;
+    let shards = need(a.shards, "shards")?;
+    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&database_url).await?);
+    let rekor = open(store, keys, &shards, &a.public_url, a.limits.into()).await?;
     let (servers, router) = a
         .metrics
         .place_one(

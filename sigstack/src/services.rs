@@ -3,7 +3,7 @@
 use crate::serve::{shutdown_signal, Servers};
 use anyhow::{bail, Context};
 use base64::Engine;
-use sigstack_keys::{Algorithm, SoftwareKey};
+use sigstack_keys::Algorithm;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -85,13 +85,11 @@ pub(crate) fn load_certificates_in(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
 
 pub(crate) async fn open_ctlog(
     store: Arc<dyn LogStore>,
-    key_path: &Path,
+    key: Arc<dyn sigstack_keys::Signer>,
     origin: &str,
     roots: Vec<Vec<u8>>,
 ) -> anyhow::Result<Arc<ctlog::CtLog>> {
-    let key = SoftwareKey::load_or_generate(key_path, Algorithm::EcdsaP256Sha256)
-        .with_context(|| format!("CT log key {}", key_path.display()))?;
-    let config = ctlog::CtLogConfig::new(origin, Arc::new(key), roots);
+    let config = ctlog::CtLogConfig::new(origin, key, roots);
     Ok(ctlog::CtLog::open(store, config).await?)
 }
 
@@ -105,8 +103,13 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
     if roots.is_empty() {
         bail!("the CT log needs at least one --root-cert: chains must end in a root it accepts");
     }
+    // The key before the database: a key that does not load must not leave a new database.
+    // The key before the database: a key that does not load must not leave a new database.
+    let key = crate::keys_cmd::loader()
+        .load_or_generate(&args.key, Algorithm::EcdsaP256Sha256)
+        .with_context(|| format!("CT log key {}", args.key.display()))?;
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
-    let log = open_ctlog(store, &args.key, &args.origin, roots).await?;
+    let log = open_ctlog(store, key, &args.origin, roots).await?;
     let (servers, router) = args
         .metrics
         .place_one(
@@ -189,14 +192,17 @@ pub(crate) fn load_fulcio_config(path: &Path) -> anyhow::Result<fulcio::FulcioCo
     Ok(config)
 }
 
-/// The development CA of a data directory: its key and self-signed root, created once.
-pub(crate) fn dev_ca(dir: &Path) -> anyhow::Result<fulcio::CertificateAuthority> {
-    let key_path = dir.join("keys").join("fulcio-ca.pem");
+/// The development CA of a data directory: its key (`key_path`, made if a missing file) and
+/// self-signed root, created once.
+pub(crate) fn dev_ca(
+    dir: &Path,
+    loader: &sigstack_keys::KeyLoader,
+    key_path: &Path,
+) -> anyhow::Result<fulcio::CertificateAuthority> {
     let root_path = dir.join("fulcio-root.pem");
-    let key: Arc<dyn sigstack_keys::Signer> = Arc::new(SoftwareKey::load_or_generate(
-        &key_path,
-        Algorithm::EcdsaP256Sha256,
-    )?);
+    let key = loader
+        .load_or_generate(key_path, Algorithm::EcdsaP256Sha256)
+        .with_context(|| format!("CA key {}", key_path.display()))?;
     if root_path.exists() {
         let chain = load_certificates(&root_path)?;
         return fulcio::CertificateAuthority::new(key, chain).with_context(|| {
@@ -230,8 +236,8 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
         );
     }
     let config = load_fulcio_config(&args.config)?;
-    let (ca, watcher) = CaWatcher::start(CaFiles::new(&args.ca_key, &args.ca_chain))
-        .context("loading the CA key and chain")?;
+    let files = CaFiles::new(&args.ca_key, &args.ca_chain).with_loader(crate::keys_cmd::loader());
+    let (ca, watcher) = CaWatcher::start(files).context("loading the CA key and chain")?;
     let sct_mode = if args.detached_sct {
         fulcio_server::SctMode::Detached
     } else {

@@ -224,18 +224,19 @@ fn public_key_der(path: &Path) -> anyhow::Result<Vec<u8>> {
         );
         return Ok(der);
     }
-    use sigstack_keys::Signer;
-    Ok(sigstack_keys::SoftwareKey::load(path)
+    // Only the public half is used: a plaintext private key file is read whatever the policy.
+    let any = crate::keys_cmd::loader().with_plaintext(sigstack_keys::PlaintextKeys::Allowed);
+    Ok(any
+        .load(path)
         .with_context(|| format!("{} is neither a public nor a private key", path.display()))?
         .public_key_der()
         .to_vec())
 }
 
 fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
-    let online: Arc<dyn sigstack_keys::Signer> = Arc::new(
-        sigstack_keys::SoftwareKey::load(&a.online_key)
-            .with_context(|| format!("online key {}", a.online_key.display()))?,
-    );
+    let online = crate::keys_cmd::loader()
+        .load(&a.online_key)
+        .with_context(|| format!("online key {}", a.online_key.display()))?;
     let repo = Arc::new(tuf_repo::Repository::open(
         &a.repo,
         online,

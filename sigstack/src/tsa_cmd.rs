@@ -64,7 +64,13 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         policy,
         ..tsa::AuthorityConfig::default()
     };
-    let authority = load_authority(&args.key, &chain_path, args.dev, config)?;
+    let authority = load_authority(
+        &crate::keys_cmd::loader(),
+        &args.key,
+        &chain_path,
+        args.dev,
+        config,
+    )?;
     tracing::info!(
         listen = %args.listen,
         public_url = args.public_url.as_ref().map(tracing::field::display),

@@ -21,7 +21,7 @@
 use anyhow::{bail, Context};
 use base64::Engine as _;
 use clap::Subcommand;
-use sigstack_keys::{Algorithm, SoftwareKey};
+use sigstack_keys::Algorithm;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -214,11 +214,11 @@ impl OnlineArg {
             .unwrap_or_else(|| default_online_key_path(repo))
     }
 
-    fn load(&self, repo: &Path) -> anyhow::Result<Arc<SoftwareKey>> {
+    fn load(&self, repo: &Path) -> anyhow::Result<Arc<dyn sigstack_keys::Signer>> {
         let path = self.path(repo);
-        Ok(Arc::new(SoftwareKey::load(&path).with_context(|| {
-            format!("loading the online key {}", path.display())
-        })?))
+        crate::keys_cmd::loader()
+            .load(&path)
+            .with_context(|| format!("loading the online key {}", path.display()))
     }
 }
 
@@ -309,6 +309,9 @@ fn spki_pem(der: &[u8]) -> String {
 }
 
 fn is_private_key_file(path: &Path) -> anyhow::Result<bool> {
+    if path.to_str().is_some_and(sigstack_keys::Pkcs11Uri::is_uri) {
+        return Ok(true);
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the key {}", path.display()))?;
     Ok(text.contains("PRIVATE KEY"))
@@ -322,7 +325,7 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
     for path in &a.root_keys {
         if is_private_key_file(path)? {
             let signer = load_signer(path)?;
-            keys.push(Key::from_signer(&signer)?);
+            keys.push(Key::from_signer(signer.as_ref())?);
             signers.push(signer);
         } else {
             keys.push(load_key(path)?);
@@ -332,15 +335,11 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
         .online_key
         .clone()
         .unwrap_or_else(|| default_online_key_path(dir));
-    let online = Arc::new(
-        SoftwareKey::load_or_generate(&online_path, Algorithm::EcdsaP256Sha256)
-            .with_context(|| format!("online key {}", online_path.display()))?,
-    );
+    let online = crate::keys_cmd::loader()
+        .load_or_generate(&online_path, Algorithm::EcdsaP256Sha256)
+        .with_context(|| format!("online key {}", online_path.display()))?;
     if signers.len() == keys.len() {
-        let refs: Vec<&dyn sigstack_keys::Signer> = signers
-            .iter()
-            .map(|s| s as &dyn sigstack_keys::Signer)
-            .collect();
+        let refs: Vec<&dyn sigstack_keys::Signer> = signers.iter().map(|s| s.as_ref()).collect();
         let repo = Repository::init(dir, &refs, a.threshold, online, opts)?;
         println!(
             "initialised {}: root v1 with {} root key(s), threshold {}; online key {}",
@@ -360,7 +359,7 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
     )?;
     println!("{status}");
     for signer in &signers {
-        let status = tuf_repo::sign_staged_root(dir, signer)?;
+        let status = tuf_repo::sign_staged_root(dir, signer.as_ref())?;
         println!("signed: {status}");
     }
     if tuf_repo::staged_root_status(dir)?.is_some_and(|s| s.ready()) {
@@ -373,8 +372,12 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_signer(path: &Path) -> anyhow::Result<SoftwareKey> {
-    SoftwareKey::load(path).with_context(|| format!("loading the key {}", path.display()))
+/// A private key: a file (encrypted, or plaintext where allowed) or a key in a token, as
+/// each keyholder of a root ceremony has it.
+fn load_signer(path: &Path) -> anyhow::Result<Arc<dyn sigstack_keys::Signer>> {
+    crate::keys_cmd::loader()
+        .load(path)
+        .with_context(|| format!("loading the key {}", path.display()))
 }
 
 /// The TUF key of a public (SPKI PEM) or private (PKCS#8 PEM) key file.
@@ -382,7 +385,7 @@ fn load_key(path: &Path) -> anyhow::Result<Key> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the key {}", path.display()))?;
     if text.contains("PRIVATE KEY") {
-        return Ok(Key::from_signer(&load_signer(path)?)?);
+        return Ok(Key::from_signer(load_signer(path)?.as_ref())?);
     }
     let body: String = text
         .lines()
@@ -411,7 +414,7 @@ fn key_id_of(arg: &str) -> anyhow::Result<String> {
 
 fn sign_staged(dir: &Path, keys: &[PathBuf]) -> anyhow::Result<()> {
     for path in keys {
-        let status = tuf_repo::sign_staged_root(dir, &load_signer(path)?)?;
+        let status = tuf_repo::sign_staged_root(dir, load_signer(path)?.as_ref())?;
         println!("signed with {}: {status}", path.display());
     }
     Ok(())
@@ -437,7 +440,7 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
                 bail!("{} already exists; not overwriting a key", file.display());
             }
             let alg: Algorithm = algorithm.parse()?;
-            let key = SoftwareKey::load_or_generate(&file, alg)?;
+            let key = crate::keys_cmd::loader().generate_file(&file, alg)?;
             let public = public_path(&file);
             std::fs::write(
                 &public,

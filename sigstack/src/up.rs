@@ -8,7 +8,7 @@ use crate::public_url::PublicUrl;
 use crate::trust_cmd::DEFAULT_DEV_ISSUER_URL;
 use crate::{datadir, rekor_cmd, services, trust_cmd};
 use anyhow::Context;
-use sigstack_keys::{Algorithm, SoftwareKey};
+use sigstack_keys::Algorithm;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +56,87 @@ pub(crate) struct UpArgs {
     listen_host: Option<std::net::IpAddr>,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
+    /// Keep every signing key of the stack (CA, CT log, Rekor v1 and v2, TSA, TUF root and
+    /// online) in this PKCS#11 token instead of files: a `pkcs11:` URI naming the token, its
+    /// module and PIN, without an object (`pkcs11:token=sigstack?module-path=…&pin-source=…`).
+    /// Each key is the object of its name (`fulcio-ca`, `ctlog`, …), generated in the token
+    /// at the first start.
+    #[arg(long, env = "SIGSTACK_KEYS_PKCS11")]
+    keys_pkcs11: Option<String>,
+}
+
+/// Where `up` keeps the stack's keys: files in the data directory, or objects in one token.
+pub(crate) struct StackKeys {
+    pub(crate) loader: Arc<sigstack_keys::KeyLoader>,
+    dir: PathBuf,
+    token: Option<String>,
+}
+
+/// Every key of the stack: its name (file stem or token object) and algorithm.
+const STACK_KEYS: [(&str, Algorithm); 7] = [
+    ("fulcio-ca", Algorithm::EcdsaP256Sha256),
+    ("ctlog", Algorithm::EcdsaP256Sha256),
+    ("rekor-v1", Algorithm::EcdsaP256Sha256),
+    ("rekor-v2", Algorithm::Ed25519),
+    ("tsa-key", Algorithm::EcdsaP256Sha256),
+    ("tuf-root", Algorithm::EcdsaP256Sha256),
+    ("tuf-online", Algorithm::EcdsaP256Sha256),
+];
+
+impl StackKeys {
+    /// Files under `dir`, or objects in the token of `token` (every key made there if missing).
+    pub(crate) fn open(dir: PathBuf, token: Option<String>) -> anyhow::Result<Self> {
+        let keys = Self {
+            loader: crate::keys_cmd::development_loader(),
+            dir,
+            token,
+        };
+        if keys.token.is_some() {
+            for (name, algorithm) in STACK_KEYS {
+                let spec = keys.spec(name);
+                let uri = spec.to_str().expect("a URI is text").parse()?;
+                sigstack_keys::Pkcs11Key::open_or_generate(&uri, algorithm)
+                    .with_context(|| format!("the {name} key in the token"))?;
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The key called `name`: `DIR/name.pem`, or the token's object `name`.
+    pub(crate) fn spec(&self, name: &str) -> PathBuf {
+        match &self.token {
+            Some(base) => {
+                let (path, query) = base.split_once('?').unwrap_or((base, ""));
+                let sep = if path.ends_with(':') { "" } else { ";" };
+                PathBuf::from(format!("{path}{sep}object={name}?{query}"))
+            }
+            None => self.dir.join(format!("{name}.pem")),
+        }
+    }
+
+    /// Loads the key `name`, making it (a file) if missing.
+    pub(crate) fn load(
+        &self,
+        name: &str,
+        algorithm: Algorithm,
+    ) -> anyhow::Result<Arc<dyn sigstack_keys::Signer>> {
+        let spec = self.spec(name);
+        self.loader
+            .load_or_generate(&spec, algorithm)
+            .with_context(|| format!("the {name} key"))
+    }
+
+    /// What the banner says about the keys.
+    fn describe(&self) -> String {
+        match (&self.token, self.loader.encrypts()) {
+            (Some(_), _) => "in the PKCS#11 token given by --keys-pkcs11".into(),
+            (None, true) => format!("encrypted files in {}", self.dir.display()),
+            (None, false) => format!(
+                "DEVELOPMENT keys: plaintext files in {} (production keys: --keys-pkcs11, or encrypted files with --key-password-file)",
+                self.dir.display()
+            ),
+        }
+    }
 }
 
 /// The URL a client in this process uses for a service listening on `addr` (a wildcard
@@ -123,8 +204,9 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
             .context("the development issuer's Fulcio configuration")?
     };
 
+    let stack_keys = StackKeys::open(keys.clone(), args.keys_pkcs11.clone())?;
     // The CA comes before the CT log: the log must accept its root.
-    let ca = services::dev_ca(&data)?;
+    let ca = services::dev_ca(&data, &stack_keys.loader, &stack_keys.spec("fulcio-ca"))?;
     let ca_chain = ca.chain().to_vec();
     let roots_dir = data.join("ct-roots");
     std::fs::create_dir_all(&roots_dir)?;
@@ -132,15 +214,21 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     roots.extend(services::load_certificates_in(&roots_dir)?);
     let ctlog = services::open_ctlog(
         store.clone(),
-        &keys.join("ctlog.pem"),
+        stack_keys.load("ctlog", Algorithm::EcdsaP256Sha256)?,
         "sigstack.local/ctlog",
         roots,
     )
     .await?;
     let listen = |addr: SocketAddr| args.listen(addr);
     let rekor_url = args.public_url(listen(args.rekor_listen))?;
-    let rekor = rekor_cmd::open_in(store.clone(), &data, &rekor_url).await?;
-    let tsa = tsa_server::TsaServer::new(tsa_server::dev_authority(&data)?)?;
+    let rekor = rekor_cmd::open_in(store.clone(), &data, &stack_keys, &rekor_url).await?;
+    let tsa = tsa_server::TsaServer::new(tsa_server::load_authority(
+        &stack_keys.loader,
+        &stack_keys.spec("tsa-key"),
+        &keys.join(tsa_server::DEV_CHAIN_FILE),
+        true,
+        tsa::AuthorityConfig::default(),
+    )?)?;
 
     // The trust documents of exactly these keys and URLs, published through TUF.
     let urls = trust_cmd::Urls {
@@ -158,15 +246,11 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         rekor_v2_origin: rekor.v2_origin().to_string(),
         tsa_chain: tsa.authority().chain().to_vec(),
     };
-    let root_key =
-        SoftwareKey::load_or_generate(&keys.join("tuf-root.pem"), Algorithm::EcdsaP256Sha256)?;
-    let online: Arc<dyn sigstack_keys::Signer> = Arc::new(SoftwareKey::load_or_generate(
-        &keys.join("tuf-online.pem"),
-        Algorithm::EcdsaP256Sha256,
-    )?);
+    let root_key = stack_keys.load("tuf-root", Algorithm::EcdsaP256Sha256)?;
+    let online = stack_keys.load("tuf-online", Algorithm::EcdsaP256Sha256)?;
     let repo = Arc::new(tuf_repo::Repository::open_or_init(
         &data.join("tuf"),
-        &[&root_key],
+        &[root_key.as_ref()],
         1,
         online,
         tuf_repo::RepoOptions::default(),
@@ -244,6 +328,7 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     let tuf_url = args.public_url(listen(args.tuf_listen))?;
     println!("  TUF repository       {tuf_url}/root.json");
     println!("  OIDC issuer          {issuer_url}  (DEVELOPMENT issuer: tokens for any email, loopback only)");
+    println!("  signing keys         {}", stack_keys.describe());
     println!(
         "  trust files          {t}/ (trust_config.json, trusted_root.json, root.json, README.txt)"
     );

@@ -59,7 +59,12 @@ impl RekorProcess {
             .port();
         let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
         let listen = format!("127.0.0.1:{port}");
+        // Its keys are made encrypted, under a password from a file, as in production.
+        let password = dir.join("key-password");
+        std::fs::write(&password, "a test password\n").unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_sigstack"))
+            .arg("--key-password-file")
+            .arg(&password)
             .args([
                 "--log-format",
                 "json",
@@ -337,4 +342,109 @@ fn bad_configuration_is_refused_before_anything_is_written() {
     );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "files written: {left:?}");
+}
+
+#[test]
+fn production_keys_are_encrypted_or_refused_and_bad_ones_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let password = path("password");
+    std::fs::write(&password, "correct horse battery staple\n").unwrap();
+    let wrong = path("wrong");
+    std::fs::write(&wrong, "tr0ub4dor\n").unwrap();
+
+    // No password and no --insecure-plaintext-key: a production key file is not written.
+    let (ok, text) = sigstack(&["keys", "generate", &path("k.pem")]);
+    assert!(!ok && text.contains("plaintext"), "{text}");
+    assert!(!dir.path().join("k.pem").exists());
+    // With a password it is written encrypted, and reads back only with that password.
+    let (ok, text) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "keys",
+        "generate",
+        &path("k.pem"),
+    ]);
+    assert!(ok, "{text}");
+    let pem = std::fs::read_to_string(path("k.pem")).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{pem}"
+    );
+    let (ok, public) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "keys",
+        "public",
+        &path("k.pem"),
+    ]);
+    assert!(
+        ok && public.contains("-----BEGIN PUBLIC KEY-----"),
+        "{public}"
+    );
+
+    // The CT log, with a CA root to accept (made for the test with a plaintext key).
+    let (ok, text) = sigstack(&[
+        "--insecure-plaintext-key",
+        "ca",
+        "init",
+        "--key",
+        &path("ca.pem"),
+        "--chain",
+        &path("chain.pem"),
+    ]);
+    assert!(ok, "{text}");
+    let ctlog = |extra: &[&str], key: &str| {
+        let db = format!("sqlite://{}", path("ct.sqlite"));
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend([
+            "ctlog",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &db,
+            "--root-cert",
+        ]);
+        let chain = path("chain.pem");
+        args.push(&chain);
+        args.extend(["--key", key]);
+        sigstack(&args)
+    };
+    // A wrong password, a plaintext key without the flag: one line each, and no database.
+    let (ok, text) = ctlog(&["--key-password-file", &wrong], &path("k.pem"));
+    assert!(!ok && text.contains("wrong password"), "{text}");
+    let (ok, text) = ctlog(&[], &path("ca.pem"));
+    assert!(
+        !ok && text.contains("plaintext private key") && text.contains("--insecure-plaintext-key"),
+        "{text}"
+    );
+    let (ok, text) = ctlog(&[], &path("k.pem"));
+    assert!(!ok && text.contains("no password"), "{text}");
+    assert!(!dir.path().join("ct.sqlite").exists(), "nothing written");
+
+    // A plaintext key encrypted in place then loads under the password.
+    let (ok, text) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "keys",
+        "encrypt",
+        &path("ca.pem"),
+    ]);
+    assert!(ok, "{text}");
+    let (ok, public) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "keys",
+        "public",
+        &path("ca.pem"),
+    ]);
+    assert!(ok, "{public}");
+    let (ok, text) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "keys",
+        "encrypt",
+        &path("ca.pem"),
+    ]);
+    assert!(!ok && text.contains("encrypted already"), "{text}");
 }

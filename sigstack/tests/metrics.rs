@@ -410,6 +410,7 @@ fn metrics_listen_moves_a_single_services_metrics() {
     let key = dir.path().join("tsa-key.pem");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sigstack"))
         .args([
+            "--insecure-plaintext-key",
             "tsa",
             "--dev",
             "--listen",

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fulcio::{CertError, CertificateAuthority};
-use sigstack_keys::{KeyError, Signer, SoftwareKey};
+use sigstack_keys::{KeyError, KeyLoader, Signer};
 use x509_cert::der::Encode;
 
 use crate::FulcioServer;
@@ -65,11 +65,12 @@ pub enum CaFilesError {
     },
 }
 
-/// The two files a CA is loaded from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The two files a CA is loaded from (the key may instead be a `pkcs11:` URI).
+#[derive(Debug, Clone)]
 pub struct CaFiles {
     key: PathBuf,
     chain: PathBuf,
+    loader: Arc<KeyLoader>,
 }
 
 /// The bytes of both files, as last read.
@@ -82,11 +83,27 @@ struct Contents {
 impl CaFiles {
     /// The CA whose private key is in `key` and whose chain (issuing certificate first, root
     /// last) is in `chain`.
+    /// The key loads as [`KeyLoader::development`] loads it (plaintext allowed); see
+    /// [`CaFiles::with_loader`].
     pub fn new(key: impl Into<PathBuf>, chain: impl Into<PathBuf>) -> Self {
         Self {
             key: key.into(),
             chain: chain.into(),
+            loader: Arc::new(KeyLoader::development()),
         }
+    }
+
+    /// Loads the key with `loader`: its password for an encrypted file, its plaintext policy,
+    /// and a token for a `pkcs11:` URI.
+    pub fn with_loader(mut self, loader: Arc<KeyLoader>) -> Self {
+        self.loader = loader;
+        self
+    }
+
+    fn key_is_uri(&self) -> bool {
+        self.key
+            .to_str()
+            .is_some_and(sigstack_keys::Pkcs11Uri::is_uri)
     }
 
     /// Reads and loads the CA once.
@@ -102,7 +119,12 @@ impl CaFiles {
             })
         };
         Ok(Contents {
-            key: read(&self.key)?,
+            // A key in a token does not change under us; the chain file still can.
+            key: if self.key_is_uri() {
+                Vec::new()
+            } else {
+                read(&self.key)?
+            },
             chain: read(&self.chain)?,
         })
     }
@@ -112,10 +134,13 @@ impl CaFiles {
             path: self.key.clone(),
             source,
         };
-        let pem = std::str::from_utf8(&contents.key)
-            .map_err(|_| key_error(KeyError::Malformed("not UTF-8 text".into())))?;
-        let signer: Arc<dyn Signer> =
-            Arc::new(SoftwareKey::from_pkcs8_pem(pem).map_err(key_error)?);
+        let signer: Arc<dyn Signer> = if self.key_is_uri() {
+            self.loader.load(&self.key).map_err(key_error)?
+        } else {
+            let pem = std::str::from_utf8(&contents.key)
+                .map_err(|_| key_error(KeyError::Malformed("not UTF-8 text".into())))?;
+            self.loader.from_pem(&self.key, pem).map_err(key_error)?
+        };
         let chain_error = |reason: String| CaFilesError::Chain {
             path: self.chain.clone(),
             reason,

@@ -2,9 +2,8 @@
 //! development chain that restarts reuse.
 
 use sigstack_keys::files::{write_atomically, FileAccess};
-use sigstack_keys::{Algorithm, KeyError, Signer, SoftwareKey};
+use sigstack_keys::{Algorithm, KeyError, KeyLoader, Signer, SoftwareKey};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use tsa::{
     AuthorityConfig, AuthorityError, CertError, CertificateParams, TimestampAuthority,
     DEV_CERT_LIFETIME_SECS,
@@ -72,6 +71,7 @@ pub const DEV_CHAIN_FILE: &str = "tsa-chain.pem";
 pub fn dev_authority(data_dir: &Path) -> Result<TimestampAuthority, AuthorityFilesError> {
     let keys = data_dir.join("keys");
     load_authority(
+        &KeyLoader::development(),
         &keys.join(DEV_KEY_FILE),
         &keys.join(DEV_CHAIN_FILE),
         true,
@@ -79,11 +79,13 @@ pub fn dev_authority(data_dir: &Path) -> Result<TimestampAuthority, AuthorityFil
     )
 }
 
-/// Loads the TSA key (PKCS#8 PEM; generated, ECDSA P-256, owner-only, if missing) and its chain
+/// Loads the TSA key with `loader` (a PEM file, generated ECDSA P-256 and owner-only if
+/// missing, or a `pkcs11:` URI) and its chain
 /// (PEM, TSA certificate first). If the chain file does not exist and `dev` is set, a
 /// development root and TSA certificate are generated for the key and written there;
 /// without `dev` a missing chain is an error.
 pub fn load_authority(
+    loader: &KeyLoader,
     key_path: &Path,
     chain_path: &Path,
     dev: bool,
@@ -95,14 +97,12 @@ pub fn load_authority(
             path: chain_path.to_owned(),
         });
     }
-    let key = Arc::new(
-        SoftwareKey::load_or_generate(key_path, Algorithm::EcdsaP256Sha256).map_err(|source| {
-            AuthorityFilesError::Key {
-                path: key_path.to_owned(),
-                source,
-            }
-        })?,
-    );
+    let key = loader
+        .load_or_generate(key_path, Algorithm::EcdsaP256Sha256)
+        .map_err(|source| AuthorityFilesError::Key {
+            path: key_path.to_owned(),
+            source,
+        })?;
     let chain_file = |writing: bool| {
         move |source| AuthorityFilesError::ChainFile {
             path: chain_path.to_owned(),

@@ -580,6 +580,7 @@ fn dev_authority_is_created_once_and_reused() {
     // Without --dev, a missing chain is an error.
     let other = tempfile::tempdir().unwrap();
     assert!(tsa_server::load_authority(
+        &sigstack_keys::KeyLoader::development(),
         &other.path().join("k.pem"),
         &other.path().join("chain.pem"),
         false,
