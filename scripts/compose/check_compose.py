@@ -612,10 +612,29 @@ class Smoke:
         moved = "https://rekor-moved.compose-check.test"
         for name in ("init", "rekor"):
             self.services[name]["environment"]["SIGSTACK_REKOR_PUBLIC_URL"] = moved
-        if not self.run_one_shot("init", " (Rekor's public URL changed)"):
+        # docs/deploy.md's "Rotating keys" at the same time: the CA's and the TSA's keys retired
+        # in the keys volume, made again and published by the init.
+        r = subprocess.run(
+            [self.args.sigstack, "rotate", "--keys-dir", str(self.work / "volumes" / "keys"), "all"],
+            check=False, capture_output=True, text=True, timeout=60,
+        )
+        check("`sigstack rotate --keys-dir /keys all` retires the CA's and the TSA's keys", r.returncode == 0, r.stdout + r.stderr)
+        if not self.run_one_shot("init", " (Rekor's public URL changed, CA and TSA rotated)"):
             return
         if self.start("rekor") and self.start("tuf"):
             self.check_published_urls(moved, "after Rekor's public URL changed")
+
+            def rotated():
+                tr = self.tuf_target("trusted_root.json")
+                closed = {
+                    k: [bool(i["validFor"].get("end")) for i in tr[k]] for k in ("certificateAuthorities", "timestampAuthorities")
+                }
+                return all(sorted(v) == [False, True] for v in closed.values()), repr(closed)
+            try:
+                cond, detail = rotated()
+                check("trusted_root.json lists the old CA and TSA (closed) and the new ones", cond, detail)
+            except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+                fail("trusted_root.json lists the old CA and TSA (closed) and the new ones", repr(e))
         self.stop_all()
 
     def init_refuses_without_an_issuer(self) -> None:

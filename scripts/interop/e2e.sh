@@ -18,9 +18,10 @@
 #   - negative checks for each client: another identity, another issuer, a tampered artifact, a
 #     tampered bundle;
 #   - lifecycle: a second `up` on the same data directory is refused; Ctrl-C (SIGINT) stops the
-#     stack cleanly; a restart reuses the keys and the logs keep growing; a rotated TSA key
-#     becomes a new TUF targets version listing the old TSA with its window closed, and old
-#     and new bundles verify.
+#     stack cleanly; a restart reuses the keys and the logs keep growing; `sigstack rotate all`
+#     (the CA and the TSA) becomes a new TUF targets version listing the old keys with their
+#     windows closed, and old and new bundles verify with both clients, offline and through TUF
+#     only; a log key's rotation is refused.
 #
 # Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
 # directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
@@ -280,25 +281,58 @@ pkcs11)
     ;;
 esac
 
-# A key rotation: a new TSA key and chain. The restarted stack must publish a new targets
-# version whose trusted_root.json keeps the old TSA with its window closed, and clients must
-# still sign and verify (python-tuf refreshes from the root it already trusts).
+# The CA's and the TSA's keys rotated (`sigstack rotate --data-dir D all`; a log's key is its
+# identity and is refused). The restarted stack must publish a new targets version whose
+# trusted_root.json keeps each old key with its window closed beside the new one; bundles made
+# before the rotation must still verify, offline and through TUF only, with sigstore-python and
+# sigstore-js, and both must sign and verify with the new keys. (In a token, keys are rotated
+# in the token: not here.)
 if [[ "$E2E_KEYS" != pkcs11 ]]; then
 kill -INT "$UP_PID"
 wait "$UP_PID" 2>/dev/null || true
 UP_PID=""
-rm -f "$DATA/keys/tsa-key.pem" "$DATA/keys/tsa-chain.pem"
+check "sigstack rotate refuses a log key, naming why" \
+    bash -c '! "$1" rotate --data-dir "$2" ctlog >"$3" 2>&1 && grep -q "identity" "$3"' _ "$SIGSTACK" "$DATA" "$D/rotate-log.log"
+check "sigstack rotate retires the CA's and the TSA's keys and chains (kept in keys/retired/)" \
+    bash -c '"$1" rotate --data-dir "$2" all >"$3" 2>&1 && test "$(ls "$2/keys/retired" | wc -l)" -eq 4' \
+    _ "$SIGSTACK" "$DATA" "$D/rotate.log"
 start_up
-require "sigstack up restarts after the TSA key was rotated" wait_ready
-check "python-tuf refreshes to a new trusted_root.json listing both TSAs, the old one closed" \
+require "sigstack up restarts with new keys" wait_ready
+check "rotate is refused while up runs" \
+    bash -c '! "$1" rotate --data-dir "$2" tsa >"$3" 2>&1 && grep -q "already running" "$3"' _ "$SIGSTACK" "$DATA" "$D/rotate-running.log"
+check "python-tuf refreshes to a trusted_root.json listing old (closed) and new of every key" \
     bash -c '"$1" "$2" fetch --url "$3" --workdir "$4" --target "trusted_root.json=$5/trusted_root.json" >/dev/null &&
-        "$1" -c "import json,sys; t=json.load(open(sys.argv[1]))[\"timestampAuthorities\"]; assert len(t)==2, t; assert sum(1 for a in t if \"end\" in a[\"validFor\"])==1, t" "$5/trusted_root.json"' \
+        "$1" - "$5/trusted_root.json" <<PY
+import json, sys
+root = json.load(open(sys.argv[1]))
+def windows(items, key):
+    return [bool(i[key]["validFor"].get("end")) if key else bool(i["validFor"].get("end")) for i in items]
+for name, items, key in [("CA", root["certificateAuthorities"], None), ("CT log", root["ctlogs"], "publicKey"),
+                         ("TSA", root["timestampAuthorities"], None), ("Rekor", root["tlogs"], "publicKey")]:
+    closed = windows(items, key)
+    want = {"CA": (2, 1), "TSA": (2, 1), "CT log": (1, 0), "Rekor": (2, 0)}[name]
+    assert (len(items), closed.count(True)) == want, (name, len(items), closed)
+PY' \
     _ "$PY" "$REPO/scripts/interop/tuf_client.py" "$TUF_URL" "$D/tuf-client" "$T"
-check "after the rotation, sigstore-python signs (Rekor v2 + the new TSA) and verifies" \
+check "after the rotation, sigstore-python signs (Rekor v2 + the new TSA, new CA) and verifies" \
     bash -c '"$1" --trust-config "$2" sign --identity-token "$("$3" token "$4")" --bundle "$5" "$6" >/dev/null 2>&1 &&
         "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
     _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated.json" "$D/other.txt" "$ISSUER_URL"
-check "a bundle timestamped by the old TSA still verifies after the rotation" pverify "$D/py-v2.json" "$D/artifact.txt"
+check "after the rotation, sigstore-python signs through Rekor v1 (a certificate of the new CA) and verifies" \
+    bash -c '"$1" --trust-config "$2" sign --rekor-version 1 --identity-token "$("$3" token "$4")" --bundle "$5" "$6" >/dev/null 2>&1 &&
+        "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
+    _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated-v1.json" "$D/other.txt" "$ISSUER_URL"
+for bundle in py-v1 py-attest py-v2; do
+    check "sigstore-python verifies $bundle.json, made before the rotation (the old CA and TSA)" \
+        pverify "$D/$bundle.json" "$D/artifact.txt"
+done
+check "sigstore-python verifies a bundle made before the rotation through TUF only (--instance)" \
+    env XDG_DATA_HOME="$D/xdg-data" XDG_CACHE_HOME="$D/xdg-cache" "$SP" --instance "$TUF_URL" verify identity --bundle "$D/py-tuf.json" --cert-identity "$EMAIL" --cert-oidc-issuer "$ISSUER_URL" "$D/artifact.txt"
+check "sigstore-js verifies its attestation made before the rotation, through TUF only" jsv "$D/js-attest.json"
+check "after the rotation, the sigstore-js CLI attests and verifies through TUF only" \
+    bash -c 'env CI=true SIGSTORE_ID_TOKEN="$("$1" token "$2")" node "$3" attest --fulcio-url "$4" --rekor-url "$5" --tsa-server-url "$6" -o "$7" "$8" >>"$9" 2>&1' \
+    _ "$SIGSTACK" "$EMAIL" "$SIGSTORE_JS_CLI" "$FULCIO_URL" "$REKOR_URL" "$TSA_URL" "$D/js-rotated.json" "$D/statement.json" "$D/sigstore-js.log"
+check "the sigstore-js attestation made after the rotation verifies through TUF only" jsv "$D/js-rotated.json"
 fi
 
 if [[ $failed -gt 0 ]]; then

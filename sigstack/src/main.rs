@@ -7,6 +7,7 @@ mod keys_cmd;
 mod metrics_args;
 mod public_url;
 mod rekor_cmd;
+mod rotate_cmd;
 mod serve;
 mod services;
 mod tls;
@@ -95,6 +96,9 @@ enum Command {
     Ca(ca_cmd::CaArgs),
     /// Keys in a PKCS#11 token or an encrypted file: generate, encrypt, show the public key.
     Keys(keys_cmd::KeysArgs),
+    /// Retire keys (the CA, the CT log, Rekor v1 or v2, the TSA) so that the next start makes
+    /// new ones and publishes them through TUF, the old ones kept with their windows closed.
+    Rotate(rotate_cmd::RotateArgs),
     /// Apply the database schema and exit (services also do this at start-up).
     Migrate {
         /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
@@ -129,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tuf(args) => tuf_cmd::run(args, grace).await,
         Command::Ca(args) => ca_cmd::run(args),
         Command::Keys(args) => keys_cmd::run(args),
+        Command::Rotate(args) => rotate_cmd::run(args),
         Command::Migrate { database_url } => {
             SqlStore::connect(&database_url)
                 .await
