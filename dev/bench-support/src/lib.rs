@@ -86,3 +86,33 @@ pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     };
     sorted[((sorted.len() as f64 * p) as usize).min(last)].as_secs_f64() * 1e3
 }
+
+/// A signing key for a benchmark: generated in memory, or, when `SIGSTACK_BENCH_PKCS11` names a
+/// token (a `pkcs11:` URI without an object, as `scripts/bench-softhsm.sh` sets it), the token's
+/// object `name` (made there if missing), so the same run measures signing in an HSM.
+pub fn bench_signer(
+    name: &str,
+    algorithm: sigstack_keys::Algorithm,
+) -> std::sync::Arc<dyn sigstack_keys::Signer> {
+    match std::env::var("SIGSTACK_BENCH_PKCS11") {
+        Ok(base) if !base.is_empty() => {
+            let (path, query) = base.split_once('?').unwrap_or((&base, ""));
+            let uri = format!("{path};object={name}?{query}")
+                .parse()
+                .expect("SIGSTACK_BENCH_PKCS11 is a pkcs11: URI");
+            std::sync::Arc::new(
+                sigstack_keys::Pkcs11Key::open_or_generate(&uri, algorithm)
+                    .expect("the benchmark's key in the token"),
+            )
+        }
+        _ => std::sync::Arc::new(sigstack_keys::SoftwareKey::generate(algorithm)),
+    }
+}
+
+/// Which keys [`bench_signer`] gives: `softhsm2` or `file` (in memory, as a key file loads).
+pub fn bench_keys_label() -> &'static str {
+    match std::env::var("SIGSTACK_BENCH_PKCS11") {
+        Ok(base) if !base.is_empty() => "softhsm2",
+        _ => "file",
+    }
+}

@@ -44,15 +44,22 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     // The CA and the CT log.
-    let ca = fulcio::CertificateAuthority::ephemeral("bench CA", 1_700_000_000).unwrap();
+    let ca = fulcio::CertificateAuthority::self_signed(
+        sigstack_bench_support::bench_signer(
+            "fulcio-ca",
+            sigstack_keys::Algorithm::EcdsaP256Sha256,
+        ),
+        "bench CA",
+        1_700_000_000,
+    )
+    .unwrap();
     let root = ca.chain().last().unwrap().clone();
     let db = BenchDatabase::fresh("sigstack_bench_fulcio").await;
     let url = db.url.clone();
     let store: Arc<dyn tlog_store::LogStore> =
         Arc::new(tlog_store::SqlStore::connect(&url).await.unwrap());
-    let ct_key = Arc::new(sigstack_keys::SoftwareKey::generate(
-        sigstack_keys::Algorithm::EcdsaP256Sha256,
-    ));
+    let ct_key =
+        sigstack_bench_support::bench_signer("ctlog", sigstack_keys::Algorithm::EcdsaP256Sha256);
     let log = ctlog::CtLog::open(
         store,
         ctlog::CtLogConfig::new("bench/ct", ct_key, vec![root]),
@@ -147,7 +154,8 @@ async fn main() {
     all.sort();
     let pct = |p: f64| percentile_ms(&all, p);
     println!(
-        "signingCert: {} certificates, {} errors in {:.1}s = {:.0} certificates/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} concurrent, CT log on {})",
+        "signingCert ({} keys): {} certificates, {} errors in {:.1}s = {:.0} certificates/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} concurrent, CT log on {})",
+        sigstack_bench_support::bench_keys_label(),
         all.len(),
         errors,
         elapsed,

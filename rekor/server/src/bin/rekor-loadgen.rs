@@ -116,12 +116,11 @@ async fn main() -> anyhow::Result<()> {
                 Arc::new(tlog_store::SqlStore::connect(&db.url).await?);
             _db = Some(db);
             let mut config = rekor::RekorConfig::new(
-                Arc::new(sigstack_keys::SoftwareKey::generate(
+                sigstack_bench_support::bench_signer(
+                    "rekor-v1",
                     sigstack_keys::Algorithm::EcdsaP256Sha256,
-                )),
-                Arc::new(sigstack_keys::SoftwareKey::generate(
-                    sigstack_keys::Algorithm::Ed25519,
-                )),
+                ),
+                sigstack_bench_support::bench_signer("rekor-v2", sigstack_keys::Algorithm::Ed25519),
                 "rekor.bench.example",
                 "rekor.bench.example",
                 rekor::ShardLayout::new_random(),
@@ -194,7 +193,8 @@ async fn main() -> anyhow::Result<()> {
         .map(|(a, b)| a.saturating_sub(b));
     latencies.sort();
     println!(
-        "rekor v1 hashedrekord ({backend}): {} entries in {elapsed:.1}s = {:.0} entries/s, p50 {:.1} ms, p99 {:.1} ms, concurrency {}, failures {failures} (every success carried SET + inclusion proof + checkpoint)",
+        "rekor v1 hashedrekord ({backend}, {} keys): {} entries in {elapsed:.1}s = {:.0} entries/s, p50 {:.1} ms, p99 {:.1} ms, concurrency {}, failures {failures} (every success carried SET + inclusion proof + checkpoint)",
+        sigstack_bench_support::bench_keys_label(),
         latencies.len(),
         latencies.len() as f64 / elapsed,
         percentile_ms(&latencies, 0.50),
