@@ -47,8 +47,8 @@ pub fn router(log: Arc<CtLog>) -> Router {
     sigstack_http::with_access_log(router, "ctlog", Some(http))
 }
 
-/// `/readyz`: the log takes writes (sequencer running, database answering within 2 s) and its
-/// key signs.
+/// `/readyz`: the log takes writes (sequencer running and not wedged, database answering
+/// within 2 s: `tlog_store::Log::check_ready`) and its key signs.
 async fn readyz(State(log): State<AppState>) -> sigstack_http::Readiness {
     sigstack_http::Readiness::new()
         .check(

@@ -343,8 +343,8 @@ impl sigstack_http::BodyPolicy for Rekor {
 /// How long a readiness probe waits for the database.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// `/readyz`: the active v1 shard and the v2 log take writes (sequencer running, database
-/// answering), and both log keys sign.
+/// `/readyz`: the active v1 shard and the v2 log take writes (sequencer running and not
+/// wedged, database answering: [`Log::check_ready`]), and both log keys sign.
 async fn readyz(
     axum::extract::State(rekor): axum::extract::State<Arc<Rekor>>,
 ) -> sigstack_http::Readiness {

@@ -1,3 +1,4 @@
+use std::time::Duration;
 use tlog::merkle::ProofError;
 
 /// A failure of the storage layer.
@@ -101,6 +102,38 @@ impl AppendError {
             AppendError::Read(_) => "read",
         }
     }
+}
+
+/// Why [`Log::check_ready`](crate::Log::check_ready) finds a log unable to take writes. The
+/// message names the reason; an unready instance is taken out of rotation, not restarted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotReady {
+    /// The sequencer task has ended (the service is shutting down, or the task died).
+    #[error("the sequencer has stopped")]
+    SequencerStopped,
+    /// Submissions wait and the sequencer has finished no round for longer than
+    /// [`SequencerConfig::wedged_after`](crate::SequencerConfig::wedged_after): a round is
+    /// stuck (a lock that is never released, a database call that never returns).
+    #[error(
+        "the sequencer is wedged: {waiting} submissions waiting and no round finished for {} ms (bound {} ms)",
+        stalled.as_millis(),
+        bound.as_millis()
+    )]
+    SequencerWedged {
+        /// Submissions queued or in the stuck round.
+        waiting: u64,
+        /// How long since the sequencer last made progress.
+        stalled: Duration,
+        /// The configured bound it exceeded.
+        bound: Duration,
+    },
+    /// The database did not answer a read of the head within the probe's timeout.
+    #[error("the database did not answer within {} ms", .0.as_millis())]
+    DatabaseTimeout(Duration),
+    /// The database answered a read of the head with an error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Why a read (entries, tiles, proofs) failed.

@@ -24,11 +24,14 @@ mod signer;
 mod sql;
 mod store;
 
-pub use error::{AppendError, ReadError, StoreError};
+pub use error::{AppendError, NotReady, ReadError, StoreError};
 pub use log::{AppendResult, Appended, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEFAULT_TILE_CACHE};
 pub use metrics::LogMetrics;
 pub use plan::{EntryEncoder, IndexKey, PlainEntries, StoredEntry, Submission};
-pub use sequencer::{SequencerConfig, DEFAULT_MAX_BATCH, DEFAULT_MAX_DELAY, DEFAULT_MAX_PENDING};
+pub use sequencer::{
+    SequencerConfig, DEFAULT_MAX_BATCH, DEFAULT_MAX_DELAY, DEFAULT_MAX_PENDING,
+    DEFAULT_WEDGED_AFTER,
+};
 pub use signer::{CheckpointSigner, NoteCheckpointSigner};
 pub use sql::{Backend, SqlStore};
 pub use store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};

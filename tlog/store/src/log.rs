@@ -1,7 +1,7 @@
-use crate::error::{AppendError, ReadError, StoreError};
+use crate::error::{AppendError, NotReady, ReadError, StoreError};
 use crate::metrics::{LogMetrics, OneLog};
 use crate::plan::{EntryEncoder, StoredEntry, Submission};
-use crate::sequencer::{Pending, Sequenced, Sequencer, SequencerConfig, SharedHead};
+use crate::sequencer::{Pending, Progress, Sequenced, Sequencer, SequencerConfig, SharedHead};
 use crate::signer::CheckpointSigner;
 use crate::store::{LogHead, LogId, LogStore};
 use lru::LruCache;
@@ -15,7 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 /// How a [`Log`] sequences and caches.
 #[derive(Debug, Clone)]
 pub struct LogOptions {
-    /// Batching of appends.
+    /// Batching of appends, and when a stalled sequencer reads as wedged
+    /// ([`SequencerConfig::wedged_after`]).
     pub sequencer: SequencerConfig,
     /// How many full (immutable) hash tiles to keep in memory: 8 KiB each.
     pub tile_cache: usize,
@@ -85,6 +86,10 @@ struct Inner {
     /// Full hash tiles: immutable, so caching them can never serve stale data.
     tiles: Mutex<LruCache<TileId, Arc<Vec<Hash>>>>,
     metrics: OneLog,
+    /// Shared with the sequencer: what waits and when it last moved.
+    progress: Arc<Progress>,
+    /// [`SequencerConfig::wedged_after`].
+    wedged_after: Duration,
 }
 
 impl std::fmt::Debug for Log {
@@ -144,6 +149,7 @@ impl Log {
         metrics.tree_size(head.size);
         let shared: SharedHead = Arc::new(Mutex::new((Arc::new(head), Instant::now())));
         let (queue, rx) = mpsc::channel(options.sequencer.max_pending.max(1));
+        let progress = Arc::new(Progress::new());
         let sequencer = Sequencer {
             store: store.clone(),
             log: id,
@@ -154,6 +160,7 @@ impl Log {
             config: options.sequencer.clone(),
             head: shared.clone(),
             metrics: metrics.clone(),
+            progress: progress.clone(),
         };
         // On its own runtime: see `runtime.rs`.
         crate::runtime::sequencing().spawn(sequencer.run(rx));
@@ -168,6 +175,8 @@ impl Log {
                 head_max_age: options.head_max_age,
                 tiles: Mutex::new(LruCache::new(cache)),
                 metrics,
+                progress,
+                wedged_after: options.sequencer.wedged_after,
             }),
         })
     }
@@ -241,6 +250,9 @@ impl Log {
         want_proof: bool,
     ) -> Result<Sequenced, AppendError> {
         let (reply, answer) = oneshot::channel();
+        // Counted before it is queued: once queued, the sequencer may finish its round (and
+        // take it off the count) before this task runs again.
+        self.inner.progress.submitted();
         self.inner
             .queue
             .try_send(Pending {
@@ -249,26 +261,41 @@ impl Log {
                 reply,
                 arrived: tokio::time::Instant::now(),
             })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AppendError::Pushback,
-                mpsc::error::TrySendError::Closed(_) => AppendError::ShuttingDown,
+            .map_err(|e| {
+                self.inner.progress.done(1);
+                match e {
+                    mpsc::error::TrySendError::Full(_) => AppendError::Pushback,
+                    mpsc::error::TrySendError::Closed(_) => AppendError::ShuttingDown,
+                }
             })?;
         answer.await.map_err(|_| AppendError::ShuttingDown)?
     }
 
-    /// Whether the log can take writes now: its sequencer runs, and the database answers one
-    /// read of the head (not the cached one) within `timeout`. The reason when not.
-    pub async fn check_ready(&self, timeout: Duration) -> Result<(), String> {
+    /// Whether the log can take writes now, checked in this order:
+    /// - its sequencer runs ([`NotReady::SequencerStopped`] when not);
+    /// - it is not wedged: when submissions wait, a round has finished within the last
+    ///   [`SequencerConfig::wedged_after`] ([`NotReady::SequencerWedged`] when not; an idle log
+    ///   is never wedged, and a round that failed still counts as progress: the database check
+    ///   reports that case);
+    /// - the database answers one read of the head (not the cached one) within `timeout`
+    ///   ([`NotReady::DatabaseTimeout`] or [`NotReady::Store`] when not).
+    ///
+    /// The sequencer part reads two atomics; only the database part does I/O.
+    pub async fn check_ready(&self, timeout: Duration) -> Result<(), NotReady> {
         if self.inner.queue.is_closed() {
-            return Err("the sequencer has stopped".into());
+            return Err(NotReady::SequencerStopped);
+        }
+        if let Some((waiting, stalled)) = self.inner.progress.stall(self.inner.wedged_after) {
+            return Err(NotReady::SequencerWedged {
+                waiting,
+                stalled,
+                bound: self.inner.wedged_after,
+            });
         }
         match tokio::time::timeout(timeout, self.inner.store.head(self.inner.id)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!(
-                "the database did not answer within {} ms",
-                timeout.as_millis()
-            )),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(NotReady::DatabaseTimeout(timeout)),
         }
     }
 

@@ -8,6 +8,7 @@ use crate::metrics::OneLog;
 use crate::plan::{EntryEncoder, Outcome, StoredEntry, Submission, MAX_ENTRY_BYTES};
 use crate::signer::CheckpointSigner;
 use crate::store::{IntegrateRequest, LogHead, LogId, LogStore};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tlog::merkle::{self, Hash};
@@ -23,6 +24,11 @@ pub struct SequencerConfig {
     pub max_delay: Duration,
     /// How many submissions may wait before new ones are refused with pushback.
     pub max_pending: usize,
+    /// How long the sequencer may go without finishing a round while submissions wait before
+    /// [`Log::check_ready`](crate::Log::check_ready) calls it wedged (a round blocked on a lock
+    /// or a database that never answers, while its submitters wait). It must exceed the
+    /// longest round the deployment expects; `Duration::MAX` turns the check off.
+    pub wedged_after: Duration,
 }
 
 /// Default round size: large enough that PostgreSQL commits stay a small share of the work.
@@ -32,6 +38,10 @@ pub const DEFAULT_MAX_BATCH: usize = 4096;
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_millis(20);
 /// Default bound on waiting submissions before pushback.
 pub const DEFAULT_MAX_PENDING: usize = 65_536;
+/// Default bound on a stall with work waiting before the sequencer reads as wedged: a healthy
+/// round takes milliseconds, and one that waits this long has outlasted the database pool's
+/// connect timeout and any lock held by a healthy peer.
+pub const DEFAULT_WEDGED_AFTER: Duration = Duration::from_secs(30);
 
 impl Default for SequencerConfig {
     fn default() -> Self {
@@ -39,6 +49,7 @@ impl Default for SequencerConfig {
             max_batch: DEFAULT_MAX_BATCH,
             max_delay: DEFAULT_MAX_DELAY,
             max_pending: DEFAULT_MAX_PENDING,
+            wedged_after: DEFAULT_WEDGED_AFTER,
         }
     }
 }
@@ -64,6 +75,75 @@ pub(crate) struct Pending {
     pub(crate) arrived: tokio::time::Instant,
 }
 
+/// Whether the sequencer gets through its work, shared between it (which finishes rounds) and
+/// the [`Log`](crate::Log) handles (which queue submissions and probe readiness). Two atomics,
+/// so that neither a submission nor a round takes a lock for it.
+///
+/// The sequencer is wedged when `outstanding > 0` and `progress` is older than the bound.
+/// `progress` is stamped when a round finishes (committed or failed: either way the sequencer
+/// moved) and when work arrives at an idle log, so that an idle spell before a submission is
+/// not mistaken for a stall.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    /// The origin of the stamps; `progress` counts milliseconds from it.
+    epoch: Instant,
+    /// When the sequencer last made progress, in milliseconds since `epoch`.
+    progress: AtomicU64,
+    /// Submissions queued and not yet answered by a finished round. Incremented by the sender
+    /// before it queues (and taken back when the queue refuses), decremented by the sequencer
+    /// after the round holding them finishes.
+    outstanding: AtomicU64,
+}
+
+impl Progress {
+    pub(crate) fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            progress: AtomicU64::new(0),
+            outstanding: AtomicU64::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// A submission is about to be queued.
+    pub(crate) fn submitted(&self) {
+        // Stamped before the count goes up, so that a probe seeing the new count sees the new
+        // stamp too: work arriving at an idle log starts its clock now, not at the last round.
+        // A stamp racing with a round's finish is harmless (progress was just made).
+        if self.outstanding.load(Ordering::Acquire) == 0 {
+            self.progress.store(self.now_ms(), Ordering::Release);
+        }
+        self.outstanding.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// `n` submissions left the sequencer's hands: refused by the queue, or answered by a
+    /// finished round.
+    pub(crate) fn done(&self, n: usize) {
+        self.outstanding.fetch_sub(n as u64, Ordering::AcqRel);
+    }
+
+    /// A round finished, committed or not.
+    fn round_finished(&self, n: usize) {
+        self.progress.store(self.now_ms(), Ordering::Release);
+        self.done(n);
+    }
+
+    /// When the sequencer has work and has made no progress for longer than `bound`: how many
+    /// submissions wait and for how long it has stalled.
+    pub(crate) fn stall(&self, bound: Duration) -> Option<(u64, Duration)> {
+        let waiting = self.outstanding.load(Ordering::Acquire);
+        if waiting == 0 {
+            return None;
+        }
+        let since = self.progress.load(Ordering::Acquire);
+        let stalled = Duration::from_millis(self.now_ms().saturating_sub(since));
+        (stalled > bound).then_some((waiting, stalled))
+    }
+}
+
 /// The head shared between the sequencer and readers, with when it was last confirmed.
 pub(crate) type SharedHead = Arc<Mutex<(Arc<LogHead>, Instant)>>;
 
@@ -77,6 +157,7 @@ pub(crate) struct Sequencer {
     pub(crate) config: SequencerConfig,
     pub(crate) head: SharedHead,
     pub(crate) metrics: OneLog,
+    pub(crate) progress: Arc<Progress>,
 }
 
 fn now_ms() -> u64 {
@@ -136,6 +217,9 @@ impl Sequencer {
                 now_ms: now_ms(),
             })
             .await;
+        // Before anyone is answered: a submitter that hears back and probes must see the log
+        // as progressing.
+        self.progress.round_finished(submissions.len());
         let integrated = match result {
             Ok(i) => i,
             Err(e) => {
