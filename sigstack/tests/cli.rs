@@ -448,3 +448,125 @@ fn production_keys_are_encrypted_or_refused_and_bad_ones_stop_the_start() {
     ]);
     assert!(!ok && text.contains("encrypted already"), "{text}");
 }
+
+/// The TUF root ceremony with each root key in its own PKCS#11 token (SoftHSM2, a token
+/// directory made here): keys generated inside, public keys exported, root v1 staged with
+/// threshold 2, signed from each token, published, and verifying.
+#[test]
+fn a_threshold_root_is_signed_across_two_tokens() {
+    let Some(module) = sigstack_keys::pkcs11::softhsm2_module() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "SoftHSM2 is not installed (scripts/test.sh installs it)"
+        );
+        eprintln!("SoftHSM2 is not installed: the root ceremony with tokens is not tried");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::create_dir(dir.path().join("tokens")).unwrap();
+    let conf = path("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            path("tokens")
+        ),
+    )
+    .unwrap();
+    std::fs::write(path("pin"), "1234\n").unwrap();
+    std::fs::write(path("password"), "online key password\n").unwrap();
+    // Every command of the ceremony sees the test's token directory and key password.
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sigstack"))
+            .env("SOFTHSM2_CONF", &conf)
+            .env("SIGSTACK_KEY_PASSWORD_FILE", path("password"))
+            .args(args)
+            .output()
+            .expect("run sigstack");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let uri = |token: &str| {
+        format!(
+            "pkcs11:token={token};object=tuf-root?module-path={}&pin-source=file:{}",
+            module.display(),
+            path("pin")
+        )
+    };
+    for holder in ["alice", "bob"] {
+        let out = Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &conf)
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                holder,
+                "--pin",
+                "1234",
+                "--so-pin",
+                "5678",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (ok, text) = run(&[
+            "keys",
+            "generate",
+            &uri(holder),
+            "--algorithm",
+            "ecdsa-p256",
+        ]);
+        assert!(ok, "{text}");
+        let (ok, public) = run(&["keys", "public", &uri(holder)]);
+        assert!(ok, "{public}");
+        let pem = &public[public.find("-----BEGIN").unwrap()
+            ..public.find("-----END PUBLIC KEY-----").unwrap() + 24];
+        std::fs::write(path(&format!("{holder}.pub")), format!("{pem}\n")).unwrap();
+    }
+    let repo = path("repo");
+    let (ok, text) = run(&[
+        "tuf",
+        "init",
+        "--repo",
+        &repo,
+        "--root-key",
+        &path("alice.pub"),
+        "--root-key",
+        &path("bob.pub"),
+        "--threshold",
+        "2",
+        "--online-key",
+        &path("online.pem"),
+    ]);
+    assert!(ok && text.contains("staged"), "{text}");
+    // One signature is not enough to publish.
+    let (ok, text) = run(&["tuf", "sign-root", "--repo", &repo, "--key", &uri("alice")]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["tuf", "publish", "--repo", &repo]);
+    assert!(!ok, "published with one of two signatures: {text}");
+    let (ok, text) = run(&["tuf", "sign-root", "--repo", &repo, "--key", &uri("bob")]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&[
+        "tuf",
+        "publish",
+        "--repo",
+        &repo,
+        "--online-key",
+        &path("online.pem"),
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["tuf", "status", "--repo", &repo]);
+    assert!(ok, "{text}");
+    assert!(
+        std::fs::read_to_string(path("online.pem"))
+            .unwrap()
+            .contains("ENCRYPTED PRIVATE KEY"),
+        "the online key is made encrypted under the key password"
+    );
+}
