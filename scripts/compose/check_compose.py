@@ -571,10 +571,11 @@ class Smoke:
                 ("signing_config caUrls", [u["url"] for u in sc["caUrls"]], url["FULCIO"]),
                 ("signing_config rekorTlogUrls", [u["url"] for u in sc["rekorTlogUrls"]], url["REKOR"]),
                 ("signing_config tsaUrls", [u["url"] for u in sc["tsaUrls"]], url["TSA"]),
-                ("trusted_root tlogs", [t["baseUrl"] for t in tr["tlogs"]], url["REKOR"]),
-                ("trusted_root ctlogs", [t["baseUrl"] for t in tr["ctlogs"]], url["CTLOG"]),
-                ("trusted_root certificateAuthorities", [c["uri"] for c in tr["certificateAuthorities"]], url["FULCIO"]),
-                ("trusted_root timestampAuthorities", [c["uri"] for c in tr["timestampAuthorities"]], url["TSA"]),
+                # Current entries only: a key retired before a move keeps the URL it had.
+                ("trusted_root tlogs", [t["baseUrl"] for t in tr["tlogs"] if "end" not in t["publicKey"]["validFor"]], url["REKOR"]),
+                ("trusted_root ctlogs", [t["baseUrl"] for t in tr["ctlogs"] if "end" not in t["publicKey"]["validFor"]], url["CTLOG"]),
+                ("trusted_root certificateAuthorities", [c["uri"] for c in tr["certificateAuthorities"] if "end" not in c["validFor"]], url["FULCIO"]),
+                ("trusted_root timestampAuthorities", [c["uri"] for c in tr["timestampAuthorities"] if "end" not in c["validFor"]], url["TSA"]),
             ]
             wrong = [f"{what}: {got} (want {want}…)" for what, got, want in pairs if not got or any(not g.startswith(want) for g in got)]
             fine = not wrong and SMOKE_PUBLIC_HOST in url["FULCIO"] and url["REKOR"] == rekor_url
@@ -614,11 +615,16 @@ class Smoke:
             self.services[name]["environment"]["SIGSTACK_REKOR_PUBLIC_URL"] = moved
         # docs/deploy.md's "Rotating keys" at the same time: the CA's and the TSA's keys retired
         # in the keys volume, made again and published by the init.
+        vol = self.work / "volumes"
         r = subprocess.run(
-            [self.args.sigstack, "rotate", "--keys-dir", str(self.work / "volumes" / "keys"), "all"],
+            [self.args.sigstack, "rotate", "--keys-dir", str(vol / "keys"), "--rekor-shards", str(vol / "data" / "rekor" / "shards.json"), "all"],
             check=False, capture_output=True, text=True, timeout=60,
         )
-        check("`sigstack rotate --keys-dir /keys all` retires the CA's and the TSA's keys", r.returncode == 0, r.stdout + r.stderr)
+        check(
+            "`sigstack rotate --keys-dir /keys --rekor-shards … all` retires the CA's, the TSA's and Rekor v1's keys",
+            r.returncode == 0 and "froze Rekor v1 shard" in r.stdout,
+            r.stdout + r.stderr,
+        )
         if not self.run_one_shot("init", " (Rekor's public URL changed, CA and TSA rotated)"):
             return
         if self.start("rekor") and self.start("tuf"):
@@ -629,12 +635,14 @@ class Smoke:
                 closed = {
                     k: [bool(i["validFor"].get("end")) for i in tr[k]] for k in ("certificateAuthorities", "timestampAuthorities")
                 }
-                return all(sorted(v) == [False, True] for v in closed.values()), repr(closed)
+                closed["tlogs"] = [bool(t["publicKey"]["validFor"].get("end")) for t in tr["tlogs"]]
+                want = {"certificateAuthorities": [False, True], "timestampAuthorities": [False, True], "tlogs": [False, False, True]}
+                return {k: sorted(v) for k, v in closed.items()} == want, repr(closed)
             try:
                 cond, detail = rotated()
-                check("trusted_root.json lists the old CA and TSA (closed) and the new ones", cond, detail)
+                check("trusted_root.json lists the old CA, TSA and Rekor v1 key (closed) and the new ones", cond, detail)
             except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
-                fail("trusted_root.json lists the old CA and TSA (closed) and the new ones", repr(e))
+                fail("trusted_root.json lists the old CA, TSA and Rekor v1 key (closed) and the new ones", repr(e))
         self.stop_all()
 
     def init_refuses_without_an_issuer(self) -> None:

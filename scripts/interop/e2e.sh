@@ -19,9 +19,9 @@
 #     tampered bundle;
 #   - lifecycle: a second `up` on the same data directory is refused; Ctrl-C (SIGINT) stops the
 #     stack cleanly; a restart reuses the keys and the logs keep growing; `sigstack rotate all`
-#     (the CA and the TSA) becomes a new TUF targets version listing the old keys with their
-#     windows closed, and old and new bundles verify with both clients, offline and through TUF
-#     only; a log key's rotation is refused.
+#     (the CA, the TSA, Rekor v1 with a new shard) becomes a new TUF targets version listing the
+#     old keys with their windows closed, and old and new bundles verify with both clients,
+#     offline and through TUF only; the CT log's key rotation is refused.
 #
 # Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
 # directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
@@ -281,8 +281,9 @@ pkcs11)
     ;;
 esac
 
-# The CA's and the TSA's keys rotated (`sigstack rotate --data-dir D all`; a log's key is its
-# identity and is refused). The restarted stack must publish a new targets version whose
+# The CA's, the TSA's and Rekor v1's keys rotated (`sigstack rotate --data-dir D all`: the v1
+# shard freezes with its key, a new shard takes the new one; the CT log's and Rekor v2's keys
+# are refused, a log's key being its identity). The restarted stack must publish a new targets version whose
 # trusted_root.json keeps each old key with its window closed beside the new one; bundles made
 # before the rotation must still verify, offline and through TUF only, with sigstore-python and
 # sigstore-js, and both must sign and verify with the new keys. (In a token, keys are rotated
@@ -293,8 +294,8 @@ wait "$UP_PID" 2>/dev/null || true
 UP_PID=""
 check "sigstack rotate refuses a log key, naming why" \
     bash -c '! "$1" rotate --data-dir "$2" ctlog >"$3" 2>&1 && grep -q "identity" "$3"' _ "$SIGSTACK" "$DATA" "$D/rotate-log.log"
-check "sigstack rotate retires the CA's and the TSA's keys and chains (kept in keys/retired/)" \
-    bash -c '"$1" rotate --data-dir "$2" all >"$3" 2>&1 && test "$(ls "$2/keys/retired" | wc -l)" -eq 4' \
+check "sigstack rotate retires the CA's, the TSA's and Rekor v1's keys (kept in keys/retired/), freezing the v1 shard" \
+    bash -c '"$1" rotate --data-dir "$2" all >"$3" 2>&1 && test "$(ls "$2/keys/retired" | wc -l)" -eq 5 && grep -q "froze Rekor v1 shard" "$3"' \
     _ "$SIGSTACK" "$DATA" "$D/rotate.log"
 start_up
 require "sigstack up restarts with new keys" wait_ready
@@ -310,7 +311,7 @@ def windows(items, key):
 for name, items, key in [("CA", root["certificateAuthorities"], None), ("CT log", root["ctlogs"], "publicKey"),
                          ("TSA", root["timestampAuthorities"], None), ("Rekor", root["tlogs"], "publicKey")]:
     closed = windows(items, key)
-    want = {"CA": (2, 1), "TSA": (2, 1), "CT log": (1, 0), "Rekor": (2, 0)}[name]
+    want = {"CA": (2, 1), "TSA": (2, 1), "CT log": (1, 0), "Rekor": (3, 1)}[name]
     assert (len(items), closed.count(True)) == want, (name, len(items), closed)
 PY' \
     _ "$PY" "$REPO/scripts/interop/tuf_client.py" "$TUF_URL" "$D/tuf-client" "$T"
@@ -318,12 +319,12 @@ check "after the rotation, sigstore-python signs (Rekor v2 + the new TSA, new CA
     bash -c '"$1" --trust-config "$2" sign --identity-token "$("$3" token "$4")" --bundle "$5" "$6" >/dev/null 2>&1 &&
         "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
     _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated.json" "$D/other.txt" "$ISSUER_URL"
-check "after the rotation, sigstore-python signs through Rekor v1 (a certificate of the new CA) and verifies" \
+check "after the rotation, sigstore-python signs through Rekor v1 (the new shard and key, the new CA) and verifies" \
     bash -c '"$1" --trust-config "$2" sign --rekor-version 1 --identity-token "$("$3" token "$4")" --bundle "$5" "$6" >/dev/null 2>&1 &&
         "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
     _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated-v1.json" "$D/other.txt" "$ISSUER_URL"
 for bundle in py-v1 py-attest py-v2; do
-    check "sigstore-python verifies $bundle.json, made before the rotation (the old CA and TSA)" \
+    check "sigstore-python verifies $bundle.json, made before the rotation (the old CA, TSA and Rekor v1 key)" \
         pverify "$D/$bundle.json" "$D/artifact.txt"
 done
 check "sigstore-python verifies a bundle made before the rotation through TUF only (--instance)" \

@@ -104,6 +104,7 @@ pub(crate) async fn open_in(
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     open(
         store,
+        &keys.loader,
         log_keys(&keys.loader, &keys.spec("rekor-v1"), &keys.spec("rekor-v2"))?,
         &dir.join("rekor-shards.json"),
         url,
@@ -132,6 +133,7 @@ fn log_keys(
 
 async fn open(
     store: Arc<dyn LogStore>,
+    loader: &sigstack_keys::KeyLoader,
     (v1, v2): (
         Arc<dyn sigstack_keys::Signer>,
         Arc<dyn sigstack_keys::Signer>,
@@ -141,7 +143,17 @@ async fn open(
     limits: rekor::Limits,
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     let (layout, name) = settled_layout(shards, url)?;
+    // Frozen shards signed by an earlier v1 key keep it (`sigstack rotate rekor-v1`).
+    let mut shard_keys = std::collections::BTreeMap::new();
+    for tree_id in layout.keys.keys() {
+        let path = layout.key_of(*tree_id, shards).expect("listed");
+        let key = loader
+            .load(&path)
+            .with_context(|| format!("the v1 key of frozen shard {tree_id}: {}", path.display()))?;
+        shard_keys.insert(*tree_id, key);
+    }
     let mut config = rekor::RekorConfig::new(v1, v2, &name, &name, layout);
+    config.v1_shard_keys = shard_keys;
     config.public_url = Some(url.to_string());
     config.limits = limits;
     Ok(rekor::Rekor::open(store, config).await?)
@@ -206,7 +218,15 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
     )?;
     let shards = need(a.shards, "shards")?;
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&database_url).await?);
-    let rekor = open(store, keys, &shards, &a.public_url, a.limits.into()).await?;
+    let rekor = open(
+        store,
+        &crate::keys_cmd::loader(),
+        keys,
+        &shards,
+        &a.public_url,
+        a.limits.into(),
+    )
+    .await?;
     let (servers, router) = a
         .metrics
         .place_one(

@@ -1,16 +1,17 @@
-//! `sigstack rotate`: retire the CA's or the TSA's key so that the next start makes a new one
-//! and publishes it through TUF, the old one kept in `trusted_root.json` with its `validFor`
-//! window closed.
+//! `sigstack rotate`: retire the CA's, the TSA's or Rekor v1's key so that the next start makes
+//! a new one and publishes it through TUF, the old one kept in `trusted_root.json` with its
+//! `validFor` window closed.
 //!
 //! Nothing is deleted: a retired key file (and the certificate chain made for it) moves to
-//! `<keys>/retired/`, where it stays for audits.
+//! `<keys>/retired/`, where it stays for audits and, for a log key, to keep signing its frozen
+//! shard.
 //!
-//! A log's key is not rotated in place: it signs the log's stored checkpoints, so it is the
-//! log's identity (the CT log ID, the Rekor log IDs). A new log key means a new log (a new
-//! shard) while the old one stays readable under its own key; `rotate` refuses the log keys
-//! and says so.
+//! A log's key signs the log's stored checkpoints and is its identity (its log ID), so it is
+//! never changed under a log: rotating Rekor v1's key freezes the active shard with the old key
+//! (recorded in the shard layout) and starts a new shard for the new key, as upstream rotates
+//! v1 keys. The CT log and Rekor v2, which serve one log each, are refused with the reason.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -26,6 +27,10 @@ pub(crate) struct RotateArgs {
     /// afterwards (`docker compose up -d --force-recreate`).
     #[arg(long, conflicts_with = "data_dir")]
     keys_dir: Option<PathBuf>,
+    /// With --keys-dir: Rekor's shard layout, where a Rekor v1 rotation freezes the active
+    /// shard with its key (compose's `/data/rekor/shards.json`).
+    #[arg(long, env = "SIGSTACK_REKOR_SHARDS", requires = "keys_dir")]
+    rekor_shards: Option<PathBuf>,
     /// The keys to retire.
     #[arg(required = true, value_enum)]
     keys: Vec<RotatedKey>,
@@ -38,23 +43,24 @@ enum RotatedKey {
     FulcioCa,
     /// The CT log's key: refused (a new key is a new log).
     Ctlog,
-    /// Rekor v1's key: refused (a new key is a new log).
+    /// Rekor v1's key: the active shard freezes with it, a new shard takes the new key.
     RekorV1,
     /// Rekor v2's key: refused (a new key is a new log).
     RekorV2,
     /// The timestamp authority's key and chain.
     Tsa,
-    /// Every key that rotates in place: the CA's and the TSA's.
+    /// Every key that rotates: the CA's, the TSA's and Rekor v1's.
     All,
 }
 
-const EVERY_KEY: [RotatedKey; 2] = [RotatedKey::FulcioCa, RotatedKey::Tsa];
+const EVERY_KEY: [RotatedKey; 3] = [RotatedKey::FulcioCa, RotatedKey::Tsa, RotatedKey::RekorV1];
 
 /// Where one layout keeps the files a rotation moves.
 struct Layout {
     keys: PathBuf,
     ca_chain: PathBuf,
     tsa_chain: PathBuf,
+    rekor_shards: Option<PathBuf>,
 }
 
 impl Layout {
@@ -64,9 +70,8 @@ impl Layout {
         match key {
             RotatedKey::FulcioCa => vec![file("fulcio-ca"), self.ca_chain.clone()],
             RotatedKey::Tsa => vec![file("tsa-key"), self.tsa_chain.clone()],
-            RotatedKey::Ctlog | RotatedKey::RekorV1 | RotatedKey::RekorV2 | RotatedKey::All => {
-                Vec::new()
-            }
+            RotatedKey::RekorV1 => vec![file("rekor-v1")],
+            RotatedKey::Ctlog | RotatedKey::RekorV2 | RotatedKey::All => Vec::new(),
         }
     }
 }
@@ -82,6 +87,7 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
                     keys: data.join("keys"),
                     ca_chain: data.join("fulcio-root.pem"),
                     tsa_chain: data.join("keys").join(tsa_server::DEV_CHAIN_FILE),
+                    rekor_shards: Some(data.join("rekor-shards.json")),
                 },
                 Some(locked),
                 "start `sigstack up` again: it makes the new keys and publishes them through TUF",
@@ -92,6 +98,7 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
                 keys: keys.clone(),
                 ca_chain: keys.join("fulcio-chain.pem"),
                 tsa_chain: keys.join("tsa-chain.pem"),
+                rekor_shards: args.rekor_shards.clone(),
             },
             None,
             "run the init (compose: `docker compose up -d --force-recreate`): it makes the new keys, publishes them through TUF, and the services restart with them",
@@ -105,14 +112,23 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
     };
     keys.dedup();
     // Everything is checked before anything moves.
-    if let Some(log) = keys.iter().find(|k| {
-        matches!(
-            k,
-            RotatedKey::Ctlog | RotatedKey::RekorV1 | RotatedKey::RekorV2
-        )
-    }) {
+    if let Some(log) = keys
+        .iter()
+        .find(|k| matches!(k, RotatedKey::Ctlog | RotatedKey::RekorV2))
+    {
         anyhow::bail!(
-            "{log:?}: a log's key signs its stored checkpoints and is its identity (its log ID), so it is not rotated in place; a new log key means a new log shard while the old one stays readable under its own key (not supported yet; the CA and the TSA rotate)"
+            "{log:?}: a log's key signs its stored checkpoints and is its identity (its log ID), so it is never changed under a log; a new key needs a new log beside the old one, which this service does not serve yet (Rekor v1, the CA and the TSA rotate)"
+        );
+    }
+    if keys.contains(&RotatedKey::RekorV1) {
+        let shards = layout
+            .rekor_shards
+            .as_deref()
+            .context("rotating the Rekor v1 key freezes the active shard: give --rekor-shards")?;
+        anyhow::ensure!(
+            shards.exists(),
+            "{} does not exist: no Rekor shard to freeze",
+            shards.display()
         );
     }
     for key in &keys {
@@ -133,6 +149,9 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
             std::fs::rename(file, &to)
                 .with_context(|| format!("moving {} to {}", file.display(), to.display()))?;
             println!("retired {} -> {}", file.display(), to.display());
+            if *key == RotatedKey::RekorV1 {
+                freeze_with_key(layout.rekor_shards.as_deref().expect("checked"), &to)?;
+            }
         }
     }
     println!("next: {next_step}");
@@ -148,4 +167,23 @@ fn chrono_like_stamp() -> String {
     let t = trust::Timestamp::from_unix_seconds(secs as i64).to_string();
     // RFC 3339 (`2026-12-06T02:15:00Z`) without separators, for a file name.
     t.replace(['-', ':'], "")
+}
+
+/// Freezes the active Rekor v1 shard with `retired_key` (recorded relative to the layout's
+/// directory when it lies below it, so a moved data directory still finds it).
+fn freeze_with_key(shards: &Path, retired_key: &Path) -> anyhow::Result<()> {
+    let mut layout = rekor::ShardLayout::load_or_create(shards)?;
+    let base = shards.parent().unwrap_or_else(|| Path::new("."));
+    let recorded = match (retired_key.canonicalize(), base.canonicalize()) {
+        (Ok(key), Ok(base)) => key
+            .strip_prefix(&base)
+            .map(Path::to_path_buf)
+            .unwrap_or(key),
+        _ => retired_key.to_path_buf(),
+    };
+    let frozen = layout.active;
+    let new = layout.rotate_key(recorded);
+    layout.save(shards)?;
+    println!("froze Rekor v1 shard {frozen} with its key; new entries go to shard {new}, signed by the new key");
+    Ok(())
 }

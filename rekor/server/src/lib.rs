@@ -83,6 +83,9 @@ pub struct RekorConfig {
     pub v2_origin: String,
     /// The v1 shards (tree IDs), oldest first; the last is active.
     pub shards: ShardLayout,
+    /// The keys of frozen v1 shards signed by an earlier v1 key, by tree ID (loaded from
+    /// [`ShardLayout::keys`]); every other shard signs with `v1_key`.
+    pub v1_shard_keys: std::collections::BTreeMap<i64, Arc<dyn Signer>>,
     /// The URL clients use (`https://rekor.example.com`, no trailing slash): a new entry's
     /// `Location` is absolute under it. `None`: the path alone, as upstream answers.
     pub public_url: Option<String>,
@@ -114,6 +117,7 @@ impl RekorConfig {
             hostname: hostname.into(),
             v2_origin: v2_origin.into(),
             shards,
+            v1_shard_keys: Default::default(),
             public_url: None,
             limits: Limits::default(),
             log_options,
@@ -155,6 +159,10 @@ pub(crate) struct Shard {
     pub(crate) log: Log,
     /// Global index of the shard's first entry (the sizes of all earlier shards).
     pub(crate) offset: u64,
+    /// The shard's key: it signs the shard's checkpoints and its entries' SETs.
+    pub(crate) key: Arc<dyn Signer>,
+    /// SHA-256 of the key's SPKI: the `logID` of the shard's entries.
+    pub(crate) log_id: [u8; 32],
 }
 
 /// A running Rekor: its v1 shards, its v2 log, keys and limits.
@@ -202,12 +210,14 @@ impl Rekor {
         store: Arc<dyn LogStore>,
         config: RekorConfig,
     ) -> Result<Arc<Self>, RekorError> {
-        if config.v1_key.algorithm() != Algorithm::EcdsaP256Sha256 {
-            return Err(RekorError::WrongKeyType {
-                api: "v1",
-                want: "ECDSA P-256",
-                got: config.v1_key.algorithm().name(),
-            });
+        for key in std::iter::once(&config.v1_key).chain(config.v1_shard_keys.values()) {
+            if key.algorithm() != Algorithm::EcdsaP256Sha256 {
+                return Err(RekorError::WrongKeyType {
+                    api: "v1",
+                    want: "ECDSA P-256",
+                    got: key.algorithm().name(),
+                });
+            }
         }
         if config.v2_key.algorithm() != Algorithm::Ed25519 {
             return Err(RekorError::WrongKeyType {
@@ -220,11 +230,12 @@ impl Rekor {
             name: name.to_string(),
             reason: e.to_string(),
         };
-        let v1_signer = Arc::new(NoteCheckpointSigner::new(vec![NoteSigner::ecdsa_rekor(
-            &config.hostname,
-            config.v1_key.clone(),
-        )
-        .map_err(|e| bad_name(&config.hostname, &e))?]));
+        let v1_signer = |key: &Arc<dyn Signer>| -> Result<Arc<NoteCheckpointSigner>, RekorError> {
+            Ok(Arc::new(NoteCheckpointSigner::new(vec![
+                NoteSigner::ecdsa_rekor(&config.hostname, key.clone())
+                    .map_err(|e| bad_name(&config.hostname, &e))?,
+            ])))
+        };
         let v2_signer = Arc::new(NoteCheckpointSigner::new(vec![NoteSigner::ed25519(
             &config.v2_origin,
             config.v2_key.clone(),
@@ -238,11 +249,16 @@ impl Rekor {
         let mut offset = 0;
         for tree_id in config.shards.tree_ids() {
             let origin = format!("{} - {tree_id}", config.hostname);
+            let key = config
+                .v1_shard_keys
+                .get(&tree_id)
+                .unwrap_or(&config.v1_key)
+                .clone();
             let log = Log::open_or_create(
                 store.clone(),
                 &origin,
                 Arc::new(PlainEntries),
-                v1_signer.clone(),
+                v1_signer(&key)?,
                 log_options.clone(),
             )
             .await?;
@@ -251,6 +267,8 @@ impl Rekor {
                 tree_id,
                 log,
                 offset,
+                log_id: sigstack_keys::key_id(key.public_key_der()),
+                key,
             });
             offset += size;
         }

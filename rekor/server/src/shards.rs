@@ -24,6 +24,12 @@ pub struct ShardLayout {
     pub inactive: Vec<i64>,
     /// The shard new entries go to.
     pub active: i64,
+    /// The v1 keys of frozen shards signed by an earlier key than the current one, by tree ID
+    /// (a file, relative to the layout's directory, or a `pkcs11:` URI). A shard not named here
+    /// signs with the current v1 key. Written by a v1 key rotation, which freezes the active
+    /// shard with its key: a shard's key is its identity (its log ID in every entry).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub keys: std::collections::BTreeMap<i64, std::path::PathBuf>,
 }
 
 /// The logs' name a layout settles on for a public URL's host (see [`ShardLayout::settle_name`]).
@@ -78,6 +84,7 @@ impl ShardLayout {
         Self {
             name: None,
             inactive: Vec::new(),
+            keys: Default::default(),
             active: random_tree_id(),
         }
     }
@@ -96,6 +103,28 @@ impl ShardLayout {
                 host: host.to_owned(),
             },
         }
+    }
+
+    /// Freezes the active shard with `retired_key`, the v1 key it was signed with until now,
+    /// and makes a new shard active (which the next key will sign). Returns the new tree ID.
+    pub fn rotate_key(&mut self, retired_key: std::path::PathBuf) -> i64 {
+        self.keys.insert(self.active, retired_key);
+        self.rotate()
+    }
+
+    /// The key file of frozen shard `tree_id`, if it has one of its own, resolved against the
+    /// directory of the layout file `layout_path`.
+    pub fn key_of(&self, tree_id: i64, layout_path: &Path) -> Option<std::path::PathBuf> {
+        let key = self.keys.get(&tree_id)?;
+        let is_uri = key.to_str().is_some_and(|k| k.starts_with("pkcs11:"));
+        Some(if key.is_absolute() || is_uri {
+            key.clone()
+        } else {
+            layout_path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join(key)
+        })
     }
 
     /// Every tree ID, oldest first (the active one last).
@@ -145,6 +174,11 @@ impl ShardLayout {
                 return Err(malformed(format!("tree ID {id} appears twice")));
             }
         }
+        if let Some(id) = layout.keys.keys().find(|id| !layout.inactive.contains(id)) {
+            return Err(malformed(format!(
+                "tree ID {id} has a key of its own but is not a frozen shard"
+            )));
+        }
         if layout.name.as_deref().is_some_and(str::is_empty) {
             return Err(malformed("the name is empty".into()));
         }
@@ -183,6 +217,27 @@ mod tests {
             vec![first, second, third]
         );
         assert_eq!(layout.active, third);
+    }
+
+    #[test]
+    fn a_key_rotation_freezes_the_shard_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shards.json");
+        let mut layout = ShardLayout::load_or_create(&path).unwrap();
+        let first = layout.active;
+        let second = layout.rotate_key("keys/retired/old-rekor-v1.pem".into());
+        layout.save(&path).unwrap();
+        let again = ShardLayout::load_or_create(&path).unwrap();
+        assert_eq!(again.inactive, vec![first]);
+        assert_eq!(again.active, second);
+        assert_eq!(
+            again.key_of(first, &path).unwrap(),
+            dir.path().join("keys/retired/old-rekor-v1.pem")
+        );
+        assert_eq!(again.key_of(second, &path), None);
+        // A key for a shard that is not frozen is refused.
+        std::fs::write(&path, r#"{"active": 3, "keys": {"3": "k.pem"}}"#).unwrap();
+        assert!(ShardLayout::load_or_create(&path).is_err());
     }
 
     #[test]

@@ -77,7 +77,6 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
         ));
     }
     let entry = render_entry(
-        rekor,
         shard,
         &appended.entry,
         &appended.head.checkpoint,
@@ -164,7 +163,6 @@ struct InclusionProof {
 /// The `LogEntry` of `entry` with its SignedEntryTimestamp (signed now) and its inclusion
 /// `proof` in the tree of `size`, whose root and checkpoint are given.
 fn render_entry(
-    rekor: &Rekor,
     shard: &Shard,
     entry: &StoredEntry,
     checkpoint: &[u8],
@@ -173,10 +171,10 @@ fn render_entry(
     proof: &[Hash],
 ) -> Result<LogEntry, ApiError> {
     let integrated_time = (entry.integrated_at_ms / 1000) as i64;
-    let log_id = hex_lower(&rekor.v1_log_id);
+    let log_id = hex_lower(&shard.log_id);
     let global_index = shard.offset + entry.index;
-    let set = rekor
-        .v1_key
+    let set = shard
+        .key
         .sign(&rekor_types::set_payload(
             &entry.data,
             integrated_time,
@@ -217,11 +215,7 @@ impl LogEntry {
 }
 
 /// An entry with a proof against its shard's current head.
-async fn entry_with_proof(
-    rekor: &Rekor,
-    shard: &Shard,
-    entry: &StoredEntry,
-) -> Result<(String, Value), ApiError> {
+async fn entry_with_proof(shard: &Shard, entry: &StoredEntry) -> Result<(String, Value), ApiError> {
     let head = shard.log.head().await?;
     if entry.index >= head.size {
         // Committed by another replica after our view of the head: the proof must wait.
@@ -231,7 +225,6 @@ async fn entry_with_proof(
     }
     let proof = shard.log.inclusion_proof(entry.index, head.size).await?;
     let value = render_entry(
-        rekor,
         shard,
         entry,
         &head.checkpoint,
@@ -272,7 +265,7 @@ async fn by_global_index(rekor: &Rekor, index: u64) -> Result<(String, Value), A
     let not_found = || ApiError::not_found(format!("no entry at logIndex {index}"));
     let (shard, local) = rekor.shard_for_index(index).ok_or_else(not_found)?;
     let entry = shard.log.entry(local).await?.ok_or_else(not_found)?;
-    entry_with_proof(rekor, shard, &entry).await
+    entry_with_proof(shard, &entry).await
 }
 
 /// A UUID (64 hex digits) or an entry ID (16 hex digits of tree ID, then the UUID).
@@ -303,7 +296,7 @@ async fn find_by_uuid(rekor: &Rekor, id: &str) -> Result<Option<(String, Value)>
     };
     for shard in shards {
         if let Some(entry) = shard.log.entry_by_leaf_hash(&leaf).await? {
-            return entry_with_proof(rekor, shard, &entry).await.map(Some);
+            return entry_with_proof(shard, &entry).await.map(Some);
         }
     }
     Ok(None)
@@ -543,11 +536,12 @@ async fn public_key(
     State(rekor): State<AppState>,
     Query(q): Query<TreeQuery>,
 ) -> Result<Response, ApiError> {
-    pick_shard(&rekor, q.tree_id.as_deref())?;
+    // Each shard's own key, as upstream answers `?treeID=` (the active shard's without it).
+    let shard = pick_shard(&rekor, q.tree_id.as_deref())?;
     let pem = pem_rfc7468::encode_string(
         "PUBLIC KEY",
         pem_rfc7468::LineEnding::LF,
-        rekor.v1_key.public_key_der(),
+        shard.key.public_key_der(),
     )
     .map_err(|e| ApiError::internal(format!("PEM encoding: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())

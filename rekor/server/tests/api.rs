@@ -50,6 +50,10 @@ async fn start_with(
 ) -> Server {
     let mut config = RekorConfig::new(keys.v1.clone(), keys.v2.clone(), HOST, HOST, layout);
     config.public_url = public_url.map(str::to_owned);
+    start_config(store, config).await
+}
+
+async fn start_config(store: Arc<dyn LogStore>, mut config: RekorConfig) -> Server {
     config.log_options.sequencer.max_delay = Duration::from_millis(2);
     config.log_options.head_max_age = Duration::ZERO;
     config.limits.hashedrekord_bytes = 16 * 1024;
@@ -102,6 +106,16 @@ impl Server {
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let (s, v, _) = self.post_raw(path, serde_json::to_vec(body).unwrap()).await;
         (s, v)
+    }
+
+    async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -216,11 +230,15 @@ fn hash32(hex_str: &str) -> [u8; 32] {
 
 /// Checks a v1 `LogEntry` the way a client does: SET, inclusion proof, checkpoint.
 fn check_v1_entry(server: &Server, entry: &Value) {
-    let log_key =
-        p256::ecdsa::VerifyingKey::from_public_key_der(server.rekor.v1_public_key_der()).unwrap();
+    check_v1_entry_signed_by(entry, server.rekor.v1_public_key_der());
+}
+
+/// [`check_v1_entry`] for an entry of a shard signed by the key `key_der`.
+fn check_v1_entry_signed_by(entry: &Value, key_der: &[u8]) {
+    let log_key = p256::ecdsa::VerifyingKey::from_public_key_der(key_der).unwrap();
     let body = B64.decode(entry["body"].as_str().unwrap()).unwrap();
     let log_id = entry["logID"].as_str().unwrap();
-    assert_eq!(log_id, hex::encode(server.rekor.v1_log_id()));
+    assert_eq!(log_id, hex::encode(sigstack_keys::key_id(key_der)));
     // The SET: RFC 8785 JSON of four members, whose keys happen to be in sorted order here.
     let payload = format!(
         r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
@@ -259,7 +277,7 @@ fn check_v1_entry(server: &Server, entry: &Value) {
         &root,
     )
     .expect("inclusion proof verifies");
-    let verifier = NoteVerifier::ecdsa_rekor(HOST, server.rekor.v1_public_key_der()).unwrap();
+    let verifier = NoteVerifier::ecdsa_rekor(HOST, key_der).unwrap();
     let (checkpoint, _) = Checkpoint::open(
         proof["checkpoint"].as_str().unwrap().as_bytes(),
         &[verifier],
@@ -783,4 +801,69 @@ async fn shards_freeze_and_global_indexes_continue() {
         )
         .await;
     assert_eq!(found.as_array().unwrap().len(), 4, "{found}");
+}
+
+#[tokio::test]
+async fn a_v1_key_rotation_freezes_the_shard_which_keeps_its_own_key() {
+    use sigstack_keys::Signer as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let old = keys();
+    let mut layout = ShardLayout::new_random();
+    let first_tree = layout.active;
+    let signer = ArtifactSigner::with_key();
+    {
+        let server = start(store.clone(), &old, layout.clone()).await;
+        let (status, body) = server
+            .post(
+                "/api/v1/log/entries",
+                &signer.hashedrekord(b"under the old key"),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // The rotation: the active shard freezes with the old key; a new key signs the new shard.
+    layout.rotate_key("retired-v1.pem".into());
+    let new_v1 = Arc::new(SoftwareKey::generate(Algorithm::EcdsaP256Sha256));
+    let mut config = RekorConfig::new(new_v1.clone(), old.v2.clone(), HOST, HOST, layout);
+    config
+        .v1_shard_keys
+        .insert(first_tree, old.v1.clone() as Arc<dyn sigstack_keys::Signer>);
+    let server = start_config(store, config).await;
+    let (status, body) = server
+        .post(
+            "/api/v1/log/entries",
+            &signer.hashedrekord(b"under the new key"),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, entry) = only_value(&body);
+    check_v1_entry_signed_by(entry, new_v1.public_key_der());
+    // The frozen shard's entry still carries, and is signed by, the old key's log ID.
+    let (status, body) = server.get("/api/v1/log/entries?logIndex=0").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, entry) = only_value(&body);
+    check_v1_entry_signed_by(entry, old.v1.public_key_der());
+    // Each shard's public key, as upstream serves it by treeID.
+    let (status, pem) = server
+        .get_text(&format!("/api/v1/log/publicKey?treeID={first_tree}"))
+        .await;
+    assert_eq!(status, 200);
+    let old_pem = pem_rfc7468::encode_string(
+        "PUBLIC KEY",
+        pem_rfc7468::LineEnding::LF,
+        old.v1.public_key_der(),
+    )
+    .unwrap();
+    assert_eq!(pem, old_pem);
+    // A key of another type for a frozen shard is refused at start.
+    let dir = tempfile::tempdir().unwrap();
+    let mut layout = ShardLayout::new_random();
+    let frozen = layout.active;
+    layout.rotate_key("x.pem".into());
+    let mut config = RekorConfig::new(old.v1.clone(), old.v2.clone(), HOST, HOST, layout);
+    config
+        .v1_shard_keys
+        .insert(frozen, old.v2.clone() as Arc<dyn sigstack_keys::Signer>);
+    assert!(Rekor::open(sqlite_store(&dir).await, config).await.is_err());
 }
