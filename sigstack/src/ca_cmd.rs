@@ -17,10 +17,12 @@ pub(crate) struct CaArgs {
 
 #[derive(clap::Subcommand)]
 enum CaCommand {
-    /// Create the Fulcio CA: its key (if missing) and a self-signed root certificate for it
-    /// (if the chain file is missing; valid for 10 years). An existing chain is checked
-    /// against the key and kept. Feed the results to `sigstack fulcio --ca-key --ca-chain`
-    /// and the root to `sigstack ctlog --root-cert`.
+    /// Create the Fulcio CA: its key (if missing; a `pkcs11:` URI names a key in a token) and,
+    /// if the chain file is missing, a self-signed root certificate for it, or with
+    /// --root-key an intermediate certificate for it under a new root for the root key (both
+    /// valid for 10 years). An existing chain is checked against the key and kept. Feed the
+    /// results to `sigstack fulcio --ca-key --ca-chain` and the chain to `sigstack ctlog
+    /// --root-cert`.
     Init {
         /// The CA private key (PKCS#8 PEM); created owner-only if missing.
         #[arg(long, env = "SIGSTACK_FULCIO_CA_KEY")]
@@ -34,6 +36,10 @@ enum CaCommand {
         /// Algorithm of a newly created key: ecdsa-p256 or ecdsa-p384.
         #[arg(long, default_value = "ecdsa-p256")]
         algorithm: String,
+        /// Make the CA key an intermediate under a root for this key (a file or a `pkcs11:`
+        /// URI; it must exist), which then stays offline: only the intermediate's key signs.
+        #[arg(long)]
+        root_key: Option<PathBuf>,
     },
     /// Create the TSA key (if missing, ECDSA P-256) and a certificate chain for it (if the
     /// chain file is missing): a timestamping certificate under a self-signed root whose key
@@ -57,7 +63,8 @@ pub(crate) fn run(args: CaArgs) -> anyhow::Result<()> {
             chain,
             common_name,
             algorithm,
-        } => init(&key, &chain, &common_name, &algorithm),
+            root_key,
+        } => init(&key, &chain, &common_name, &algorithm, root_key.as_deref()),
         CaCommand::InitTsa { key, chain } => init_tsa(&key, &chain),
     }
 }
@@ -67,6 +74,7 @@ fn init(
     chain_path: &Path,
     common_name: &str,
     algorithm: &str,
+    root_key: Option<&Path>,
 ) -> anyhow::Result<()> {
     let algorithm: Algorithm = algorithm.parse()?;
     anyhow::ensure!(
@@ -95,13 +103,36 @@ fn init(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    let ca = fulcio::CertificateAuthority::self_signed(key, common_name, now - 60)?;
-    let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca.chain()[0])
-        .map_err(|e| anyhow::anyhow!("encoding the CA root: {e}"))?;
+    let ca = match root_key {
+        None => fulcio::CertificateAuthority::self_signed(key, common_name, now - 60)?,
+        Some(root_path) => {
+            let root = crate::keys_cmd::loader()
+                .load(root_path)
+                .with_context(|| format!("root key {}", root_path.display()))?;
+            fulcio::CertificateAuthority::with_intermediate(
+                root.as_ref(),
+                key,
+                common_name,
+                now - 60,
+            )?
+        }
+    };
+    let mut pem = String::new();
+    for cert in ca.chain() {
+        pem.push_str(
+            &der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, cert)
+                .map_err(|e| anyhow::anyhow!("encoding the CA chain: {e}"))?,
+        );
+    }
     crate::write_public_file(chain_path, pem.as_bytes())?;
     println!(
-        "created the CA root {} (CN={common_name}) for {}",
+        "created the CA chain {} (CN={common_name}{}) for {}",
         chain_path.display(),
+        if root_key.is_some() {
+            ": an intermediate under a root for the root key"
+        } else {
+            ": a self-signed root"
+        },
         key_path.display()
     );
     Ok(())

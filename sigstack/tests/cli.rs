@@ -453,7 +453,7 @@ fn production_keys_are_encrypted_or_refused_and_bad_ones_stop_the_start() {
 /// directory made here): keys generated inside, public keys exported, root v1 staged with
 /// threshold 2, signed from each token, published, and verifying.
 #[test]
-fn a_threshold_root_is_signed_across_two_tokens() {
+fn a_threshold_root_is_signed_across_two_tokens_and_a_ca_root_stays_in_one() {
     let Some(module) = sigstack_keys::pkcs11::softhsm2_module() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -569,4 +569,32 @@ fn a_threshold_root_is_signed_across_two_tokens() {
             .contains("ENCRYPTED PRIVATE KEY"),
         "the online key is made encrypted under the key password"
     );
+
+    // The CA as an intermediate under a root whose key stays in a token.
+    let ca_root = uri("alice").replace("object=tuf-root", "object=ca-root");
+    let (ok, text) = run(&["keys", "generate", &ca_root]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&[
+        "ca",
+        "init",
+        "--key",
+        &path("ca.pem"),
+        "--chain",
+        &path("chain.pem"),
+        "--root-key",
+        &ca_root,
+    ]);
+    assert!(ok && text.contains("intermediate"), "{text}");
+    let chain = std::fs::read_to_string(path("chain.pem")).unwrap();
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");
+    // Run again, it checks the chain against the key and keeps it.
+    let (ok, text) = run(&[
+        "ca",
+        "init",
+        "--key",
+        &path("ca.pem"),
+        "--chain",
+        &path("chain.pem"),
+    ]);
+    assert!(ok && text.contains("kept"), "{text}");
 }

@@ -169,6 +169,49 @@ impl CertificateAuthority {
         Self::new(signer, vec![root])
     }
 
+    /// A CA whose issuing certificate is an intermediate for `signer`'s key, signed by
+    /// `root_signer`, under a new self-signed root for `root_signer`'s key (`CN=<common_name>`
+    /// for the root, `CN=<common_name> intermediate` for the intermediate, both `O=sigstack`,
+    /// valid for 10 years from `not_before`). The intermediate, as upstream Fulcio's, is a CA
+    /// for code signing only (pathLen 0, EKU codeSigning), so the root key can stay offline
+    /// (another token, another machine) once this is made.
+    pub fn with_intermediate(
+        root_signer: &dyn Signer,
+        signer: Arc<dyn Signer>,
+        common_name: &str,
+        not_before: u64,
+    ) -> Result<Self, CertError> {
+        let root = self_signed_root(root_signer, common_name, not_before)?;
+        let root_spki = parse_spki(root_signer.public_key_der())?;
+        let root_ski = key_identifier(&root_spki);
+        let spki = parse_spki(signer.public_key_der())?;
+        let ski = key_identifier(&spki);
+        let extensions = vec![
+            basic_constraints_extension(true, Some(0))?,
+            key_usage_extension(KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
+            extended_key_usage_extension(vec![ID_KP_CODE_SIGNING], false)?,
+            subject_key_identifier_extension(&ski)?,
+            authority_key_identifier_extension(&root_ski)?,
+        ];
+        let mut serial = [0u8; 20];
+        serial[..16].copy_from_slice(&ski[..16]);
+        serial[16] = 1;
+        let tbs = TbsCertificate {
+            version: Version::V3,
+            serial_number: positive_serial(&serial)?,
+            signature: signature_algorithm(root_signer.algorithm())?,
+            issuer: name("sigstack", common_name)?,
+            validity: validity(not_before, EPHEMERAL_ROOT_LIFETIME_SECS)?,
+            subject: name("sigstack", &format!("{common_name} intermediate"))?,
+            subject_public_key_info: spki,
+            issuer_unique_id: None,
+            subject_unique_id: None,
+            extensions: Some(extensions),
+        };
+        let intermediate = sign_tbs(root_signer, tbs)?;
+        Self::new(signer, vec![intermediate, root])
+    }
+
     /// For development and tests only: a fresh ECDSA P-256 key and a self-signed root
     /// certificate (`CN=<common_name>, O=sigstack`, CA, keyCertSign and cRLSign, valid for 10
     /// years from `not_before`, in seconds since the Unix epoch). The key exists only in
@@ -401,6 +444,39 @@ mod tests {
                 .to_der()
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn an_intermediate_under_an_offline_root_issues_leaves() {
+        let root_key = SoftwareKey::generate(Algorithm::EcdsaP384Sha384);
+        let issuing: Arc<dyn Signer> = Arc::new(SoftwareKey::generate(Algorithm::EcdsaP256Sha256));
+        let ca =
+            CertificateAuthority::with_intermediate(&root_key, issuing, "org CA", NOW).unwrap();
+        assert_eq!(ca.chain().len(), 2);
+        ct::verify_issued_by(ca.issuing_certificate(), ca.root_certificate()).unwrap();
+        let leaf = build_certificate(
+            &ca,
+            &principal(),
+            &subject_key(Algorithm::EcdsaP256Sha256),
+            [9; 20],
+            NOW,
+        )
+        .unwrap();
+        ct::verify_issued_by(&leaf, ca.issuing_certificate()).unwrap();
+        let intermediate = Certificate::from_der(ca.issuing_certificate()).unwrap();
+        let tbs = &intermediate.tbs_certificate;
+        assert_eq!(tbs.subject.to_string(), "CN=org CA intermediate,O=sigstack");
+        let (_, constraints) = tbs
+            .get::<x509_cert::ext::pkix::BasicConstraints>()
+            .unwrap()
+            .unwrap();
+        assert!(constraints.ca);
+        assert_eq!(constraints.path_len_constraint, Some(0));
+        let (_, eku) = tbs.get::<ExtendedKeyUsage>().unwrap().unwrap();
+        assert_eq!(eku.0, vec![ID_KP_CODE_SIGNING]);
+        // The leaf names the intermediate as its issuer.
+        let leaf = Certificate::from_der(&leaf).unwrap();
+        assert_eq!(leaf.tbs_certificate.issuer, tbs.subject);
     }
 
     #[test]
