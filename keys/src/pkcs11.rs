@@ -285,6 +285,31 @@ fn login(session: &Session, uri: &Pkcs11Uri) -> Result<(), KeyError> {
     }
 }
 
+/// A session on the URI's token, logged in with its PIN (read-write to make objects).
+fn logged_in_session(
+    uri: &Pkcs11Uri,
+    read_write: bool,
+) -> Result<(Pkcs11, Slot, Session), KeyError> {
+    let ctx = context(uri)?;
+    let slot = find_slot(&ctx, uri)?;
+    let session = if read_write {
+        ctx.open_rw_session(slot)
+    } else {
+        ctx.open_ro_session(slot)
+    }
+    .map_err(|e| uri.error(format!("opening a session: {e}")))?;
+    login(&session, uri)?;
+    Ok((ctx, slot, session))
+}
+
+/// Whether the token holds a private key by the URI's label/id.
+fn has_private_key(session: &Session, uri: &Pkcs11Uri) -> Result<bool, KeyError> {
+    Ok(!session
+        .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
+        .map_err(|e| uri.error(format!("looking for the key: {e}")))?
+        .is_empty())
+}
+
 fn key_template(uri: &Pkcs11Uri, class: ObjectClass) -> Vec<Attribute> {
     let mut template = vec![Attribute::Class(class)];
     if let Some(label) = &uri.object {
@@ -459,12 +484,7 @@ impl Pkcs11Key {
     /// Opens the key the URI names: loads the module, finds the token, logs in, finds the
     /// private key and its public key, and checks that the two belong together by signing.
     pub fn open(uri: &Pkcs11Uri) -> Result<Self, KeyError> {
-        let ctx = context(uri)?;
-        let slot = find_slot(&ctx, uri)?;
-        let session = ctx
-            .open_ro_session(slot)
-            .map_err(|e| uri.error(format!("opening a session: {e}")))?;
-        login(&session, uri)?;
+        let (ctx, slot, session) = logged_in_session(uri, false)?;
         let key = find_one(&session, uri, ObjectClass::PRIVATE_KEY)?;
         let public = find_one(&session, uri, ObjectClass::PUBLIC_KEY)?;
         let (algorithm, public_der) = public_key(&session, uri, public)?;
@@ -492,17 +512,8 @@ impl Pkcs11Key {
     /// Generates a key pair inside the token, labelled with the URI's `object` (and `id`):
     /// the private key sensitive and not extractable, so it never leaves the token.
     pub fn generate(uri: &Pkcs11Uri, algorithm: Algorithm) -> Result<Self, KeyError> {
-        let ctx = context(uri)?;
-        let slot = find_slot(&ctx, uri)?;
-        let session = ctx
-            .open_rw_session(slot)
-            .map_err(|e| uri.error(format!("opening a read-write session: {e}")))?;
-        login(&session, uri)?;
-        if !session
-            .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
-            .map_err(|e| uri.error(format!("looking for an existing key: {e}")))?
-            .is_empty()
-        {
+        let (_, _, session) = logged_in_session(uri, true)?;
+        if has_private_key(&session, uri)? {
             return Err(uri.error("a key with that label/id exists already; nothing generated"));
         }
         let (mechanism, params) = match algorithm {
@@ -541,16 +552,8 @@ impl Pkcs11Key {
     /// Opens the key, generating it in the token first if the token has none by that name:
     /// for `sigstack up` with its keys in a token, never for a production command.
     pub fn open_or_generate(uri: &Pkcs11Uri, algorithm: Algorithm) -> Result<Self, KeyError> {
-        let ctx = context(uri)?;
-        let slot = find_slot(&ctx, uri)?;
-        let session = ctx
-            .open_ro_session(slot)
-            .map_err(|e| uri.error(format!("opening a session: {e}")))?;
-        login(&session, uri)?;
-        let exists = !session
-            .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
-            .map_err(|e| uri.error(format!("looking for the key: {e}")))?
-            .is_empty();
+        let (_, _, session) = logged_in_session(uri, false)?;
+        let exists = has_private_key(&session, uri)?;
         drop(session);
         if exists {
             Self::open(uri)

@@ -91,7 +91,7 @@ encrypted)
     KEY_FLAGS=(--key-password-file "$D/key-password")
     ;;
 pkcs11)
-    MODULE=$(softhsm2_module) || { log "SoftHSM2 is not installed (scripts/softhsm.sh installs it)"; exit 1; }
+    MODULE=$(bash "$REPO/scripts/softhsm.sh") || { log "SoftHSM2 is not installed and could not be (scripts/softhsm.sh)"; exit 1; }
     export SOFTHSM2_CONF="$D/softhsm2.conf"
     mkdir -p "$D/tokens"
     printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$D/tokens" >"$SOFTHSM2_CONF"

@@ -22,15 +22,6 @@ SIGSTORE_PY_REQS="$REPO/scripts/interop/requirements-sigstore.txt"
 # plaintext keys unless told (e2e.sh also runs with encrypted keys and with keys in SoftHSM2).
 export SIGSTACK_INSECURE_PLAINTEXT_KEY=1
 
-# The path of SoftHSM2's PKCS#11 module, if installed.
-softhsm2_module() {
-    local m
-    for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so \
-        /usr/local/lib/softhsm/libsofthsm2.so; do
-        [[ -f "$m" ]] && { echo "$m"; return 0; }
-    done
-    return 1
-}
 
 passed=0
 failed=0
