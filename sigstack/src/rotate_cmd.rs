@@ -110,6 +110,7 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
     } else {
         args.keys.clone()
     };
+    keys.sort_by_key(|k| *k as u8);
     keys.dedup();
     // Everything is checked before anything moves.
     if let Some(log) = keys
