@@ -106,6 +106,20 @@ impl Pkcs11Uri {
         self.object.as_deref()
     }
 
+    /// The same key URI text with the object label replaced: `spec` is the URI's text as
+    /// given (with its PIN source), so that the result opens the relabelled key.
+    pub fn with_object(spec: &str, label: &str) -> String {
+        let (path, query) = spec.split_once('?').unwrap_or((spec, ""));
+        let path: Vec<&str> = path
+            .trim_start_matches("pkcs11:")
+            .split(';')
+            .filter(|a| !a.is_empty() && !a.starts_with("object="))
+            .collect();
+        let label =
+            percent_encoding::utf8_percent_encode(label, percent_encoding::NON_ALPHANUMERIC);
+        format!("pkcs11:{};object={label}?{query}", path.join(";"))
+    }
+
     fn error(&self, reason: impl Into<String>) -> KeyError {
         KeyError::Pkcs11 {
             uri: self.to_string(),
@@ -562,6 +576,20 @@ impl Pkcs11Key {
         }
     }
 
+    /// Renames the key pair the URI names (its private and public objects) to `label`, in
+    /// place: how a key in a token is retired without being destroyed, so that a new key can
+    /// take its name while the old one stays usable under the new label.
+    pub fn relabel(uri: &Pkcs11Uri, label: &str) -> Result<(), KeyError> {
+        let (_, _, session) = logged_in_session(uri, true)?;
+        for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            let object = find_one(&session, uri, class)?;
+            session
+                .update_attributes(object, &[Attribute::Label(label.as_bytes().to_vec())])
+                .map_err(|e| uri.error(format!("relabelling the key: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// The URI the key was opened by (without a PIN value).
     pub fn uri(&self) -> &Pkcs11Uri {
         &self.uri
@@ -671,6 +699,19 @@ mod tests {
                 .unwrap();
         assert!(matches!(&uri.pin, Some(PinSource::File(p)) if p == Path::new("/run/pin")));
         assert_eq!(uri.slot_id, Some(3));
+    }
+
+    #[test]
+    fn the_object_of_a_uri_is_replaced_keeping_the_rest() {
+        let spec = "pkcs11:token=t;object=ctlog?module-path=/m.so&pin-source=file:/p";
+        assert_eq!(
+            Pkcs11Uri::with_object(spec, "retired-1 ctlog"),
+            "pkcs11:token=t;object=retired%2D1%20ctlog?module-path=/m.so&pin-source=file:/p"
+        );
+        let parsed: Pkcs11Uri = Pkcs11Uri::with_object(spec, "retired-1 ctlog")
+            .parse()
+            .unwrap();
+        assert_eq!(parsed.object(), Some("retired-1 ctlog"));
     }
 
     #[test]

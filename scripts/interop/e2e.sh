@@ -25,8 +25,8 @@
 #
 # Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
 # directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
-# key of the stack in a SoftHSM2 token made for the run, `up --keys-pkcs11`; the TSA rotation,
-# which replaces a key file, is skipped). The closing line names the mode when it is not `files`.
+# key of the stack in a SoftHSM2 token made for the run, `up --keys-pkcs11`; the rotation
+# renames the old keys in the token). The closing line names the mode when it is not `files`.
 #
 # Tools are pinned and cached in .cache/interop/ (lib.sh's sigstore-python venv, shared with
 # fulcio.sh, and the sigstore-js install of rekor_js.sh). Ends with one line on stdout,
@@ -100,6 +100,14 @@ pkcs11)
     KEY_FLAGS=(--keys-pkcs11 "pkcs11:token=sigstack-e2e?module-path=$MODULE&pin-source=file:$D/pin")
     ;;
 esac
+# `sigstack rotate` retires keys where they are: files move to keys/retired/ (with the chains
+# made for them), keys in the token are renamed there (only the chains move).
+ROTATE_FLAGS=()
+RETIRED_FILES=5
+if [[ "$E2E_KEYS" == pkcs11 ]]; then
+    ROTATE_FLAGS=("${KEY_FLAGS[@]}")
+    RETIRED_FILES=2
+fi
 start_up() {
     RUST_LOG=info "$SIGSTACK" up --data-dir "$DATA" "${KEY_FLAGS[@]}" >>"$D/up.log" 2>&1 &
     UP_PID=$!
@@ -286,17 +294,16 @@ esac
 # are refused, a log's key being its identity). The restarted stack must publish a new targets version whose
 # trusted_root.json keeps each old key with its window closed beside the new one; bundles made
 # before the rotation must still verify, offline and through TUF only, with sigstore-python and
-# sigstore-js, and both must sign and verify with the new keys. (In a token, keys are rotated
-# in the token: not here.)
-if [[ "$E2E_KEYS" != pkcs11 ]]; then
+# sigstore-js, and both must sign and verify with the new keys. In a token, the old keys are
+# renamed there and new ones made.
 kill -INT "$UP_PID"
 wait "$UP_PID" 2>/dev/null || true
 UP_PID=""
 check "sigstack rotate refuses a log key, naming why" \
     bash -c '! "$1" rotate --data-dir "$2" ctlog >"$3" 2>&1 && grep -q "identity" "$3"' _ "$SIGSTACK" "$DATA" "$D/rotate-log.log"
-check "sigstack rotate retires the CA's, the TSA's and Rekor v1's keys (kept in keys/retired/), freezing the v1 shard" \
-    bash -c '"$1" rotate --data-dir "$2" all >"$3" 2>&1 && test "$(ls "$2/keys/retired" | wc -l)" -eq 5 && grep -q "froze Rekor v1 shard" "$3"' \
-    _ "$SIGSTACK" "$DATA" "$D/rotate.log"
+check "sigstack rotate retires the CA's, the TSA's and Rekor v1's keys (kept: keys/retired/ or renamed in the token), freezing the v1 shard" \
+    bash -c '"$1" rotate --data-dir "$2" "${@:5}" all >"$3" 2>&1 && test "$(ls "$2/keys/retired" | wc -l)" -eq "$4" && grep -q "froze Rekor v1 shard" "$3"' \
+    _ "$SIGSTACK" "$DATA" "$D/rotate.log" "$RETIRED_FILES" "${ROTATE_FLAGS[@]}"
 start_up
 require "sigstack up restarts with new keys" wait_ready
 check "rotate is refused while up runs" \
@@ -334,7 +341,6 @@ check "after the rotation, the sigstore-js CLI attests and verifies through TUF 
     bash -c 'env CI=true SIGSTORE_ID_TOKEN="$("$1" token "$2")" node "$3" attest --fulcio-url "$4" --rekor-url "$5" --tsa-server-url "$6" -o "$7" "$8" >>"$9" 2>&1' \
     _ "$SIGSTACK" "$EMAIL" "$SIGSTORE_JS_CLI" "$FULCIO_URL" "$REKOR_URL" "$TSA_URL" "$D/js-rotated.json" "$D/statement.json" "$D/sigstore-js.log"
 check "the sigstore-js attestation made after the rotation verifies through TUF only" jsv "$D/js-rotated.json"
-fi
 
 if [[ $failed -gt 0 ]]; then
     for f in sigstore-python.log sigstore-js.log; do

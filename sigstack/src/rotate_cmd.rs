@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use sigstack_keys::Pkcs11Uri;
 
 /// Flags of `sigstack rotate`.
 #[derive(clap::Args)]
@@ -27,6 +28,11 @@ pub(crate) struct RotateArgs {
     /// afterwards (`docker compose up -d --force-recreate`).
     #[arg(long, conflicts_with = "data_dir")]
     keys_dir: Option<PathBuf>,
+    /// With --data-dir: the token of `up --keys-pkcs11` (the same URI, without an object).
+    /// The key is retired in the token by renaming its objects `retired-<time>-<name>`;
+    /// nothing is destroyed, and `up` makes a new key under the name at its next start.
+    #[arg(long, env = "SIGSTACK_KEYS_PKCS11", requires = "data_dir")]
+    keys_pkcs11: Option<String>,
     /// With --keys-dir: Rekor's shard layout, where a Rekor v1 rotation freezes the active
     /// shard with its key (compose's `/data/rekor/shards.json`).
     #[arg(long, env = "SIGSTACK_REKOR_SHARDS", requires = "keys_dir")]
@@ -63,14 +69,28 @@ struct Layout {
     rekor_shards: Option<PathBuf>,
 }
 
+impl RotatedKey {
+    /// The key's name: its file stem in a keys directory, its object label in a token.
+    fn stem(self) -> &'static str {
+        match self {
+            RotatedKey::FulcioCa => "fulcio-ca",
+            RotatedKey::Ctlog => "ctlog",
+            RotatedKey::RekorV1 => "rekor-v1",
+            RotatedKey::RekorV2 => "rekor-v2",
+            RotatedKey::Tsa => "tsa-key",
+            RotatedKey::All => "all",
+        }
+    }
+}
+
 impl Layout {
     /// The files of `key`: the private key first, then what was made for it.
     fn files(&self, key: RotatedKey) -> Vec<PathBuf> {
-        let file = |stem: &str| self.keys.join(format!("{stem}.pem"));
+        let file = self.keys.join(format!("{}.pem", key.stem()));
         match key {
-            RotatedKey::FulcioCa => vec![file("fulcio-ca"), self.ca_chain.clone()],
-            RotatedKey::Tsa => vec![file("tsa-key"), self.tsa_chain.clone()],
-            RotatedKey::RekorV1 => vec![file("rekor-v1")],
+            RotatedKey::FulcioCa => vec![file, self.ca_chain.clone()],
+            RotatedKey::Tsa => vec![file, self.tsa_chain.clone()],
+            RotatedKey::RekorV1 => vec![file],
             RotatedKey::Ctlog | RotatedKey::RekorV2 | RotatedKey::All => Vec::new(),
         }
     }
@@ -133,18 +153,44 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
         );
     }
     for key in &keys {
-        let private = &layout.files(*key)[0];
-        anyhow::ensure!(
-            private.exists(),
-            "{} does not exist: nothing to rotate (a key in a PKCS#11 token is rotated in the token: generate a new object and point the service at it)",
-            private.display()
-        );
+        match &args.keys_pkcs11 {
+            // In the token: the key must be there (opening it checks the PIN and the pair).
+            Some(base) => {
+                let spec = Pkcs11Uri::with_object(base, key.stem());
+                sigstack_keys::Pkcs11Key::open(&spec.parse()?)
+                    .with_context(|| format!("the {} key in the token", key.stem()))?;
+            }
+            None => {
+                let private = &layout.files(*key)[0];
+                anyhow::ensure!(
+                    private.exists(),
+                    "{} does not exist: nothing to rotate (for `up --keys-pkcs11`, give the same --keys-pkcs11)",
+                    private.display()
+                );
+            }
+        }
     }
     let retired = layout.keys.join("retired");
     std::fs::create_dir_all(&retired).with_context(|| format!("creating {}", retired.display()))?;
     let stamp = chrono_like_stamp();
     for key in &keys {
-        for file in layout.files(*key).iter().filter(|f| f.exists()) {
+        if let Some(base) = &args.keys_pkcs11 {
+            let spec = Pkcs11Uri::with_object(base, key.stem());
+            let label = format!("retired-{stamp}-{}", key.stem());
+            sigstack_keys::Pkcs11Key::relabel(&spec.parse()?, &label)?;
+            println!("retired the {} key in the token as {label}", key.stem());
+            if *key == RotatedKey::RekorV1 {
+                let retired_uri = PathBuf::from(Pkcs11Uri::with_object(base, &label));
+                freeze_with_key(
+                    layout.rekor_shards.as_deref().expect("checked"),
+                    &retired_uri,
+                )?;
+            }
+        }
+        let files = layout.files(*key);
+        // In the token, the first "file" is the key, retired above.
+        let skip = usize::from(args.keys_pkcs11.is_some());
+        for file in files.iter().skip(skip).filter(|f| f.exists()) {
             let name = file.file_name().expect("a file").to_string_lossy();
             let to = retired.join(format!("{stamp}-{name}"));
             std::fs::rename(file, &to)
