@@ -108,6 +108,12 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
     let key = crate::keys_cmd::loader()
         .load_or_generate(&args.key, Algorithm::EcdsaP256Sha256)
         .with_context(|| format!("CT log key {}", args.key.display()))?;
+    anyhow::ensure!(
+        key.algorithm() == Algorithm::EcdsaP256Sha256,
+        "the CT log key {} must be ECDSA P-256 (RFC 6962), not {}",
+        args.key.display(),
+        key.algorithm().name()
+    );
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
     let log = open_ctlog(store, key, &args.origin, roots).await?;
     let (servers, router) = args

@@ -422,6 +422,36 @@ fn production_keys_are_encrypted_or_refused_and_bad_ones_stop_the_start() {
     assert!(!ok && text.contains("no password"), "{text}");
     assert!(!dir.path().join("ct.sqlite").exists(), "nothing written");
 
+    // A key of the wrong type, for the CT log and for the TSA: refused, nothing written.
+    let (ok, text) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "keys",
+        "generate",
+        &path("ed.pem"),
+        "--algorithm",
+        "ed25519",
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = ctlog(&["--key-password-file", &password], &path("ed.pem"));
+    assert!(!ok && text.contains("must be ECDSA P-256"), "{text}");
+    assert!(!dir.path().join("ct.sqlite").exists(), "nothing written");
+    let (ok, text) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "tsa",
+        "--listen",
+        "127.0.0.1:0",
+        "--dev",
+        "--key",
+        &path("ed.pem"),
+    ]);
+    assert!(!ok && text.contains("a TSA key is ECDSA"), "{text}");
+    assert!(
+        !dir.path().join("tsa-chain.pem").exists(),
+        "no chain made for it"
+    );
+
     // A plaintext key encrypted in place then loads under the password.
     let (ok, text) = sigstack(&[
         "--key-password-file",

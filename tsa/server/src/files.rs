@@ -21,6 +21,14 @@ pub enum AuthorityFilesError {
         /// What went wrong.
         source: KeyError,
     },
+    /// The key is not an ECDSA key.
+    #[error("the TSA key {} is {got}: a TSA key is ECDSA P-256 or P-384", path.display())]
+    WrongKeyType {
+        /// The key file (or URI).
+        path: PathBuf,
+        /// Its algorithm.
+        got: &'static str,
+    },
     /// The chain file could not be read or written.
     #[error("{} the certificate chain {}: {source}", if *writing { "writing" } else { "reading" }, path.display())]
     ChainFile {
@@ -103,6 +111,17 @@ pub fn load_authority(
             path: key_path.to_owned(),
             source,
         })?;
+    // Before any chain is made for it: a TSA signs with ECDSA only (RFC 3161 clients and
+    // sigstore's verifiers expect it).
+    if !matches!(
+        key.algorithm(),
+        Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384
+    ) {
+        return Err(AuthorityFilesError::WrongKeyType {
+            path: key_path.to_owned(),
+            got: key.algorithm().name(),
+        });
+    }
     let chain_file = |writing: bool| {
         move |source| AuthorityFilesError::ChainFile {
             path: chain_path.to_owned(),
