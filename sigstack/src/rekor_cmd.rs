@@ -113,7 +113,8 @@ pub(crate) async fn open_in(
     .await
 }
 
-/// The two log keys (made, as files, if missing).
+/// The two log keys (made, as files, if missing), each checked to be of its type before
+/// anything else is made: before the caller opens the database, and before the second key.
 fn log_keys(
     loader: &sigstack_keys::KeyLoader,
     v1_key: &Path,
@@ -122,12 +123,21 @@ fn log_keys(
     Arc<dyn sigstack_keys::Signer>,
     Arc<dyn sigstack_keys::Signer>,
 )> {
-    let v1 = loader
-        .load_or_generate(v1_key, Algorithm::EcdsaP256Sha256)
-        .with_context(|| format!("Rekor v1 key {}", v1_key.display()))?;
-    let v2 = loader
-        .load_or_generate(v2_key, Algorithm::Ed25519)
-        .with_context(|| format!("Rekor v2 key {}", v2_key.display()))?;
+    let load = |api: &str, path: &Path, want: Algorithm| {
+        let key = loader
+            .load_or_generate(path, want)
+            .with_context(|| format!("Rekor {api} key {}", path.display()))?;
+        anyhow::ensure!(
+            key.algorithm() == want,
+            "the Rekor {api} key {} must be {}, not {}",
+            path.display(),
+            want.name(),
+            key.algorithm().name()
+        );
+        Ok(key)
+    };
+    let v1 = load("v1", v1_key, Algorithm::EcdsaP256Sha256)?;
+    let v2 = load("v2", v2_key, Algorithm::Ed25519)?;
     Ok((v1, v2))
 }
 
