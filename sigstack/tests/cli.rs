@@ -451,6 +451,25 @@ fn production_keys_are_encrypted_or_refused_and_bad_ones_stop_the_start() {
         !dir.path().join("tsa-chain.pem").exists(),
         "no chain made for it"
     );
+    let (ok, text) = sigstack(&[
+        "--key-password-file",
+        &password,
+        "rekor",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &format!("sqlite://{}", path("rekor.sqlite")),
+        "--v1-key",
+        &path("ed.pem"),
+        "--v2-key",
+        &path("v2.pem"),
+        "--shards",
+        &path("shards.json"),
+    ]);
+    assert!(!ok && text.contains("must be ecdsa-p256"), "{text}");
+    for untouched in ["rekor.sqlite", "v2.pem", "shards.json"] {
+        assert!(!dir.path().join(untouched).exists(), "{untouched} written");
+    }
 
     // A plaintext key encrypted in place then loads under the password.
     let (ok, text) = sigstack(&[
