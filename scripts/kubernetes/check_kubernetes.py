@@ -684,6 +684,41 @@ class Smoke:
         except (urllib.error.URLError, OSError, ValueError, KeyError, StopIteration) as e:
             fail(what, repr(e))
 
+    def fulcio_issues(self, issuer: Pod, fulcios: list[Pod], ctlogs: list[Pod]) -> None:
+        """A certificate from each Fulcio replica for a development-issuer token; each goes to the
+        CT log through the Service, and either CT replica serves the same, grown tree."""
+        what = (f"both Fulcio replicas issue a certificate for a dev-issuer token, logged through the "
+                f"sigstack-ctlog Service; both CT log replicas serve one tree of {len(fulcios)} or more")
+        try:
+            key = self.work / "fulcio-check.pem"
+            subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True, capture_output=True)
+            pub = subprocess.run(["openssl", "ec", "-in", str(key), "-pubout"], check=True, capture_output=True).stdout.decode()
+            email = "kubernetes-check@example.com"
+            chains = []
+            for f in fulcios:
+                token = subprocess.run([self.args.sigstack, "token", email, "--issuer-url", self.url(issuer, "")],
+                                       check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+                claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+                challenge = self.work / "challenge"
+                challenge.write_text(claims["sub"])
+                sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key), str(challenge)], check=True, capture_output=True).stdout
+                body = {"credentials": {"oidcIdentityToken": token}, "publicKeyRequest": {
+                    "publicKey": {"algorithm": "ECDSA", "content": pub}, "proofOfPossession": base64.b64encode(sig).decode()}}
+                req = urllib.request.Request(self.url(f, "/api/v2/signingCert"), data=json.dumps(body).encode(),
+                                             headers={"Content-Type": "application/json"}, method="POST")
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    chains.append(json.loads(r.read())["signedCertificateEmbeddedSct"]["chain"]["certificates"])
+            sths = []
+            for c in ctlogs:
+                with urllib.request.urlopen(self.url(c, "/ct/v1/get-sth"), timeout=10) as r:
+                    sths.append(json.loads(r.read()))
+            check(what, len(chains) == len(fulcios) and all(len(ch) >= 2 for ch in chains)
+                  and len({(s["tree_size"], s["sha256_root_hash"]) for s in sths}) == 1 and sths[0]["tree_size"] >= len(fulcios),
+                  f"chains {[len(ch) for ch in chains]}; STHs {sths}")
+        except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+            detail = e.read().decode(errors="replace") if isinstance(e, urllib.error.HTTPError) else ""
+            fail(what, f"{e!r} {detail}")
+
     def tuf_serves_trust(self, tuf: Pod) -> None:
         what = "tuf serves trusted_root.json naming the public URLs and the keys the init Job made"
         try:
@@ -764,6 +799,12 @@ class Smoke:
             self.two_rekors_one_log(*rekors)
         else:
             fail("two Rekor replicas are ready", f"{len(rekors)} ready")
+        ready = {n: [p for p in self.pods if p.owner["metadata"]["name"] == f"sigstack-{n}" and p.ready]
+                 for n in ("dev-issuer", "fulcio", "ctlog")}
+        if ready["dev-issuer"] and len(ready["fulcio"]) == 2 and len(ready["ctlog"]) == 2:
+            self.fulcio_issues(ready["dev-issuer"][0], ready["fulcio"], ready["ctlog"])
+        else:
+            fail("the dev issuer, two Fulcio and two CT log replicas are ready", repr({k: len(v) for k, v in ready.items()}))
         tuf = [p for p in self.pods if p.owner["metadata"]["name"] == "sigstack-tuf" and p.ready]
         if tuf and keys:
             self.tuf_serves_trust(tuf[0])
