@@ -831,6 +831,48 @@ class Smoke:
                 check("the init Job run again changes nothing", after == before)
 
 
+def offline_init(args, root: Path) -> None:
+    """docs/kubernetes.md's production preparation: the root ceremony's repository, then
+    sigstack-kubernetes-init offline; its three objects validate and carry that root."""
+    work = Path(args.work) / "offline-init"
+    scratch, out, ceremony = work / "scratch", work / "out", work / "ceremony"
+    (scratch / "keys").mkdir(parents=True)
+    ceremony.mkdir()
+    bin_dir = Path(args.work) / "bin"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work), "SIGSTACK_KEY_PASSWORD": "offline check password"}
+    steps = [
+        [args.sigstack, "tuf", "keygen", str(ceremony / "root-1.pem"), "--algorithm", "ecdsa-p256"],
+        [args.sigstack, "tuf", "keygen", str(scratch / "keys" / "tuf-online.pem"), "--algorithm", "ecdsa-p256"],
+        [args.sigstack, "tuf", "init", "--repo", str(ceremony / "tuf"), "--root-key", str(ceremony / "root-1.pem"),
+         "--threshold", "1", "--online-key", str(scratch / "keys" / "tuf-online.pem")],
+    ]
+    for argv in steps:
+        r = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=60)
+        if not check(f"offline: `sigstack {' '.join(argv[1:3])}` (root ceremony)", r.returncode == 0, r.stderr):
+            return
+    env.update({
+        "SIGSTACK_INIT_SCRATCH": str(scratch), "SIGSTACK_KUBE_OUTPUT_DIR": str(out),
+        "SIGSTACK_INIT_TUF_SEED": str(ceremony / "tuf"), "SIGSTACK_INIT_OIDC_ISSUER_URL": "https://idp.example.com",
+        **{f"SIGSTACK_{s}_PUBLIC_URL": f"https://{s.lower()}.sigstore.example.com" for s in ("FULCIO", "CTLOG", "REKOR", "TSA", "TUF")},
+    })
+    r = subprocess.run(["sigstack-kubernetes-init"], check=False, env=env, capture_output=True, text=True, timeout=180)
+    if not check("offline: sigstack-kubernetes-init with SIGSTACK_KUBE_OUTPUT_DIR and the ceremony's repository exits 0",
+                 r.returncode == 0, r.stdout[-1500:] + r.stderr[-1500:]):
+        return
+    objs = {f.stem: json.loads(f.read_text()) for f in sorted(out.glob("*.json"))}
+    bad = []
+    for name, o in objs.items():
+        try:
+            kubernetes_validate.validate(o, KUBE_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            bad.append(f"{name}: {e.message}")
+    check("offline: it writes Secret sigstack-keys and ConfigMaps sigstack-rekor-shards, sigstack-tuf-seed, each valid",
+          sorted(objs) == ["sigstack-keys", "sigstack-rekor-shards", "sigstack-tuf-seed"] and not bad, f"{sorted(objs)} {bad}")
+    seed = objs.get("sigstack-tuf-seed", {}).get("binaryData", {})
+    check("offline: the TUF seed is the ceremony's root",
+          base64.b64decode(seed.get("root.json", "")) == (ceremony / "tuf" / "root.json").read_bytes())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
@@ -859,6 +901,12 @@ def main() -> int:
             fail("smoke run", traceback.format_exc())
         finally:
             smoke.kill_all()
+        try:
+            offline_init(args, root)
+        except Exception:  # noqa: BLE001
+            import traceback
+
+            fail("offline init", traceback.format_exc())
     else:
         skip("smoke run (no --database-url/--work given)")
     line = f"kubernetes-check: {passed} passed, {failed} failed"

@@ -11,18 +11,29 @@
 # The TUF root key is not kept (a development deployment; production's root comes from an
 # offline ceremony, docs/kubernetes.md).
 #
+# Offline, for production (docs/kubernetes.md): with SIGSTACK_KUBE_OUTPUT_DIR set it talks to no
+# API server and writes the three objects there as JSON files for `kubectl apply -f`; with
+# SIGSTACK_INIT_TUF_SEED the TUF seed is that repository, made by the offline root ceremony
+# (`sigstack tuf init`, whose online key must be SCRATCH/keys/tuf-online.pem), not a new root.
+#
 # Knobs (environment), besides those of sigstack-compose-init:
 #   SIGSTACK_KUBE_API_URL          the API server (https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)
 #   SIGSTACK_KUBE_SERVICEACCOUNT   the mounted service-account token, CA and namespace
 #                                  (/var/run/secrets/kubernetes.io/serviceaccount)
-#   SIGSTACK_INIT_SCRATCH          where the compose init writes (/scratch)
+#   SIGSTACK_KUBE_OUTPUT_DIR       write the objects here instead (offline)
+#   SIGSTACK_INIT_TUF_SEED         the root ceremony's repository (offline; default: a new root)
+#   SIGSTACK_INIT_SCRATCH          where the compose init writes (/scratch); keep it offline
 set -eu
 
 SA=${SIGSTACK_KUBE_SERVICEACCOUNT:-/var/run/secrets/kubernetes.io/serviceaccount}
 API=${SIGSTACK_KUBE_API_URL:-https://${KUBERNETES_SERVICE_HOST:-kubernetes.default.svc}:${KUBERNETES_SERVICE_PORT:-443}}
 SCRATCH=${SIGSTACK_INIT_SCRATCH:-/scratch}
-NS=$(cat "$SA/namespace")
-TOKEN=$(cat "$SA/token")
+OUT=${SIGSTACK_KUBE_OUTPUT_DIR:-}
+SEED=${SIGSTACK_INIT_TUF_SEED:-}
+if [ -z "$OUT" ]; then
+    NS=$(cat "$SA/namespace")
+    TOKEN=$(cat "$SA/token")
+fi
 
 say() { printf 'kubernetes-init: %s\n' "$*"; }
 die() { printf 'kubernetes-init: error: %s\n' "$*" >&2; exit 1; }
@@ -56,6 +67,11 @@ object() {
 put() {
     kind=$1 plural=$2 name=$3 field=$4 dir=$5
     shift 5
+    if [ -n "$OUT" ]; then
+        object "$kind" "$name" "$field" "$dir" "$@" >"$OUT/$name.json"
+        say "wrote $OUT/$name.json ($*)"
+        return
+    fi
     object "$kind" "$name" "$field" "$dir" "$@" >"$SCRATCH/body.json"
     code=$(api POST "$plural" "$SCRATCH/body.json")
     if [ "$code" = 409 ]; then
@@ -68,12 +84,16 @@ put() {
 }
 
 mkdir -p "$SCRATCH"
-code=$(api GET secrets/sigstack-keys)
-case "$code" in
-200) say "Secret sigstack-keys exists: nothing to do"; exit 0 ;;
-404) ;;
-*) die "reading Secret sigstack-keys: HTTP $code: $(cat "$SCRATCH/response")" ;;
-esac
+if [ -n "$OUT" ]; then
+    mkdir -p "$OUT"
+else
+    code=$(api GET secrets/sigstack-keys)
+    case "$code" in
+    200) say "Secret sigstack-keys exists: nothing to do"; exit 0 ;;
+    404) ;;
+    *) die "reading Secret sigstack-keys: HTTP $code: $(cat "$SCRATCH/response")" ;;
+    esac
+fi
 
 export SIGSTACK_INIT_KEYS_DIR="$SCRATCH/keys" SIGSTACK_INIT_OFFLINE_DIR="$SCRATCH/offline" \
     SIGSTACK_INIT_DATA_DIR="$SCRATCH/data"
@@ -82,11 +102,18 @@ export SIGSTACK_INIT_KEYS_DIR="$SCRATCH/keys" SIGSTACK_INIT_OFFLINE_DIR="$SCRATC
 # The compose init below finds both keys and the repository and keeps them.
 umask 077
 mkdir -p "$SCRATCH/keys" "$SCRATCH/offline" "$SCRATCH/data/tuf" "$SCRATCH/seed"
-sigstack tuf keygen "$SCRATCH/offline/tuf-root.pem" --algorithm ecdsa-p256
-sigstack tuf keygen "$SCRATCH/keys/tuf-online.pem" --algorithm ecdsa-p256
-sigstack tuf init --repo "$SCRATCH/data/tuf" --root-key "$SCRATCH/offline/tuf-root.pem" --threshold 1 \
-    --online-key "$SCRATCH/keys/tuf-online.pem"
-cp "$SCRATCH/data/tuf/"*.json "$SCRATCH/seed/"
+if [ -n "$SEED" ]; then
+    [ -f "$SEED/root.json" ] || die "SIGSTACK_INIT_TUF_SEED=$SEED holds no root.json"
+    [ -f "$SCRATCH/keys/tuf-online.pem" ] || die "the ceremony's online key belongs in $SCRATCH/keys/tuf-online.pem"
+    cp "$SEED/"*.json "$SCRATCH/seed/"
+    say "the TUF seed is the root ceremony's repository $SEED"
+else
+    sigstack tuf keygen "$SCRATCH/offline/tuf-root.pem" --algorithm ecdsa-p256
+    sigstack tuf keygen "$SCRATCH/keys/tuf-online.pem" --algorithm ecdsa-p256
+    sigstack tuf init --repo "$SCRATCH/data/tuf" --root-key "$SCRATCH/offline/tuf-root.pem" --threshold 1 \
+        --online-key "$SCRATCH/keys/tuf-online.pem"
+    cp "$SCRATCH/data/tuf/"*.json "$SCRATCH/seed/"
+fi
 sigstack-compose-init
 
 cd "$SCRATCH/seed"
