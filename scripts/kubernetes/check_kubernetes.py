@@ -873,6 +873,75 @@ def offline_init(args, root: Path) -> None:
           base64.b64decode(seed.get("root.json", "")) == (ceremony / "tuf" / "root.json").read_bytes())
 
 
+def strict_schema(schema):
+    """A CRD's structural schema with additionalProperties false wherever it lists properties
+    and does not preserve unknown fields (the API server's strict field validation)."""
+    if isinstance(schema, dict):
+        out = {k: strict_schema(v) for k, v in schema.items()}
+        if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strict_schema(v) for v in schema]
+    return schema
+
+
+def crd_validators(crd_dir: Path) -> dict[tuple[str, str], object]:
+    import jsonschema
+
+    out = {}
+    for f in sorted(crd_dir.glob("*.yaml")):
+        crd = yaml.safe_load(f.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for v in crd["spec"]["versions"]:
+            schema = strict_schema(v["schema"]["openAPIV3Schema"])
+            # apiVersion, kind and metadata are the API server's, not the CRD's, to check.
+            for k in ("apiVersion", "kind", "metadata"):
+                schema.setdefault("properties", {}).pop(k, None)
+            schema["additionalProperties"] = True
+            out[(f"{group}/{v['name']}", kind)] = jsonschema.Draft7Validator(schema)
+    return out
+
+
+def admission_policies(args, root: Path, data_dir: Path) -> None:
+    """`sigstack trust export` from the TUF pod's state (its claim): the policy-controller and
+    Kyverno objects validate against the controllers' vendored CRDs and trust this instance."""
+    out = Path(args.work) / "trust-export"
+    subject = "https://kubernetes.io/namespaces/ci/serviceaccounts/builder"
+    issuer = "https://kubernetes.default.svc.cluster.local"
+    r = subprocess.run([args.sigstack, "trust", "export", str(out), "--data-dir", str(data_dir), "--identity", subject,
+                        "--issuer", issuer, "--docker-scope", "registry.example.com/team"],
+                       check=False, capture_output=True, text=True, timeout=60)
+    if not check("`sigstack trust export --identity --issuer` from the TUF pod's state writes the admission policies",
+                 r.returncode == 0 and (out / "kubernetes/policy-controller.json").exists() and (out / "kubernetes/kyverno.json").exists(),
+                 r.stdout + r.stderr):
+        return
+    validators = crd_validators(root / "scripts/kubernetes/crds")
+    trusted = json.loads((out / "trusted_root.json").read_text())
+    current_ca = next(c for c in trusted["certificateAuthorities"] if not c["validFor"].get("end"))
+    ca_root_b64 = current_ca["certChain"]["certificates"][-1]["rawBytes"]
+    for name in ("policy-controller.json", "kyverno.json"):
+        doc = json.loads((out / "kubernetes" / name).read_text())
+        check(f"{name}: a v1 List (kubectl apply -f)", doc.get("apiVersion") == "v1" and doc.get("kind") == "List")
+        for item in doc.get("items", []):
+            who = f"{name}: {item['kind']} {item['metadata']['name']} ({item['apiVersion']})"
+            v = validators.get((item["apiVersion"], item["kind"]))
+            if not check(f"{who}: its CRD is vendored", v is not None):
+                continue
+            errors = sorted(v.iter_errors(item), key=lambda e: list(e.path))
+            check(f"{who}: validates against the controller's CRD schema (strict)", not errors,
+                  "\n".join(f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in errors[:10]))
+            text = json.dumps(item)
+            if item["kind"] == "TrustRoot":
+                # certChain is the base64 of a PEM chain; the root is its last certificate.
+                bodies = [re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END", base64.b64decode(c["certChain"]).decode(), re.DOTALL)
+                          for c in item["spec"]["sigstoreKeys"]["certificateAuthorities"]]
+                check(f"{who}: holds the current Fulcio root", any(b and "".join(b[-1].split()) == ca_root_b64 for b in bodies))
+            else:
+                check(f"{who}: names the signer, the issuer and this instance's Fulcio or roots",
+                      subject in text and issuer in text and ("roots" in text or trusted["certificateAuthorities"][0]["uri"] in text))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
@@ -901,6 +970,16 @@ def main() -> int:
             fail("smoke run", traceback.format_exc())
         finally:
             smoke.kill_all()
+        claim = Path(args.work) / "claims" / "sigstack-tuf"
+        try:
+            if (claim / "trust-history.json").exists():
+                admission_policies(args, root, claim)
+            else:
+                fail("admission policies: the TUF pod left no trust-history.json on its claim")
+        except Exception:  # noqa: BLE001
+            import traceback
+
+            fail("admission policies", traceback.format_exc())
         try:
             offline_init(args, root)
         except Exception:  # noqa: BLE001
