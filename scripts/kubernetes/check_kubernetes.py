@@ -14,10 +14,14 @@
 3. smoke (the dev overlay): every container of our image runs natively, as a kubelet would run
    it: its command line and environment from the rendered objects, its volumes as
    directories (Secrets and ConfigMaps written from the rendered objects or from what the init
-   Job stored through a stand-in API server), Service names mapped to loopback ports, the
-   in-cluster PostgreSQL replaced by the host's. Jobs must exit 0; Deployments' pods (both
-   replicas where there are two) must pass their start-up, readiness and liveness probes; the
-   two Rekor replicas must serve one log; every pod stops cleanly on SIGTERM within its
+   Job stored through a stand-in API server over HTTPS), Service names mapped to loopback
+   ports, the in-cluster PostgreSQL replaced by the host's. Jobs must exit 0; Deployments' pods
+   (both replicas where there are two) must pass their start-up, readiness and liveness probes;
+   the two Rekor replicas must serve one log; both Fulcio replicas issue certificates logged by
+   both CT log replicas; a projected service-account token from the stand-in API server's
+   issuer gets a certificate with the Kubernetes identity; the TUF pod serves the trust files;
+   the admission policies exported from its state validate against the controllers' CRDs;
+   every pod stops cleanly on SIGTERM within its
    terminationGracePeriodSeconds; the peak memory of each stays under its limit; the init Job
    run again changes nothing.
 
@@ -324,6 +328,10 @@ def pod_checks(overlay, o, spec, by, external, sigstack, init_scripts) -> None:
 # ---- 3. the smoke run of the dev overlay -----------------------------------------------------
 
 
+def b64u(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -346,11 +354,18 @@ def memory_bytes(q: str) -> int:
 
 
 class ApiServer:
-    """A stand-in for the API server: Secrets and ConfigMaps of one namespace, as the init Job
-    uses them (GET by name, POST to create, PUT to replace), bearer token required."""
+    """A stand-in for the API server, over HTTPS with a certificate from the stand-in cluster CA:
+    Secrets and ConfigMaps of one namespace, as the init Job uses them (GET by name, POST to
+    create, PUT to replace), bearer token required; and, without credentials (the
+    system:service-account-issuer-discovery binding), the service-account issuer's discovery
+    document and JWKS, shaped as the API server serves them."""
 
-    def __init__(self, namespace: str, token: str):
+    def __init__(self, namespace: str, token: str, cert: Path, key: Path, jwks: dict):
+        import ssl
+
         self.store: dict[tuple[str, str], dict] = {}
+        self.jwks = jwks
+        self.issuer = ""
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -379,6 +394,18 @@ class ApiServer:
                 return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
 
             def do_GET(self):
+                if self.path == "/.well-known/openid-configuration":
+                    self.reply(200, {
+                        "issuer": outer.issuer,
+                        "jwks_uri": f"{outer.issuer}/openid/v1/jwks",
+                        "response_types_supported": ["id_token"],
+                        "subject_types_supported": ["public"],
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    })
+                    return
+                if self.path == "/openid/v1/jwks":
+                    self.reply(200, outer.jwks)
+                    return
                 r = self.route()
                 if r:
                     obj = outer.store.get(r)
@@ -409,6 +436,9 @@ class ApiServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -435,9 +465,10 @@ class Smoke:
         self.bin = self.work / "bin"
         self.logs = self.work / "logs"
         self.token = "kubernetes-check-token"
-        self.api = ApiServer("sigstack", self.token)
+        self.api: ApiServer | None = None
         self.pods: list[Pod] = []
         self.service_ports: dict[tuple[str, int], int] = {}  # (service, port) -> host port
+        self.rekor_503s = 0
         self.peak: dict[str, int] = {}  # VmHWM: with an encrypted key, scrypt's 128 MiB at start
         self.now: dict[str, int] = {}  # VmRSS after the checks
 
@@ -453,14 +484,33 @@ class Smoke:
         sa = self.work / "sa"
         (sa / "token").write_text(self.token)
         (sa / "namespace").write_text("sigstack")
-        (sa / "ca.crt").write_text("")
         kube_ca = self.work / "kube-root-ca"
         kube_ca.mkdir()
-        # The cluster CA (unused until a service-account token is presented): any certificate.
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-keyout", str(self.work / "kube-ca.key"), "-out", str(kube_ca / "ca.crt"),
-                        "-days", "1", "-subj", "/CN=kubernetes-check stand-in cluster CA"],
-                       check=True, capture_output=True)
+        w = self.work
+
+        def openssl(*a: str) -> bytes:
+            return subprocess.run(["openssl", *a], check=True, capture_output=True).stdout
+        # The cluster CA (kube-root-ca.crt, the service account's ca.crt), the API server's
+        # certificate for 127.0.0.1 (where "kubernetes.default.svc" resolves here), and the
+        # service-account token signing key (RSA, RS256, as the API server's).
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", str(w / "kube-ca.key"), "-out", str(kube_ca / "ca.crt"), "-days", "1",
+                "-subj", "/CN=kubernetes-check stand-in cluster CA")
+        shutil.copy(kube_ca / "ca.crt", sa / "ca.crt")
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", str(w / "apiserver.key"), "-out", str(w / "apiserver.csr"), "-subj", "/CN=kube-apiserver")
+        (w / "apiserver.ext").write_text("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                                          "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        openssl("x509", "-req", "-in", str(w / "apiserver.csr"), "-CA", str(kube_ca / "ca.crt"), "-CAkey",
+                str(w / "kube-ca.key"), "-CAcreateserial", "-out", str(w / "apiserver.crt"), "-days", "1",
+                "-extfile", str(w / "apiserver.ext"))
+        openssl("genrsa", "-out", str(w / "sa-signer.pem"), "2048")
+        modulus = bytes.fromhex(openssl("rsa", "-in", str(w / "sa-signer.pem"), "-noout", "-modulus").decode().split("=", 1)[1].strip())
+        self.sa_kid = hashlib.sha256(modulus).hexdigest()[:16]
+        jwks = {"keys": [{"use": "sig", "kty": "RSA", "kid": self.sa_kid, "alg": "RS256", "n": b64u(modulus), "e": "AQAB"}]}
+        self.api = ApiServer("sigstack", self.token, w / "apiserver.crt", w / "apiserver.key", jwks)
+        # The API server's --service-account-issuer, as the pods reach it.
+        self.api.issuer = f"https://127.0.0.1:{self.api.port}"
 
     # -- the plan: pods, their host ports, the Services' ports
     def plan(self, workloads: list[dict]) -> None:
@@ -486,6 +536,7 @@ class Smoke:
     # -- the kubelet's part
     def rewrite(self, pod: Pod, value: str, mounts: list[tuple[str, Path]]) -> str:
         value = re.sub(r"postgres://[^@/\s]*@sigstack-postgres:5432/[A-Za-z0-9_]+", self.args.database_url, value)
+        value = re.sub(r"https://kubernetes\.default\.svc(\.cluster\.local)?(:443)?(?![\w.-]|:\d)", self.api.issuer, value)
         for (svc, port), hp in self.service_ports.items():
             value = re.sub(rf"(?<![\w.-]){re.escape(svc)}(\.sigstack(\.svc(\.cluster\.local)?)?)?:{port}(?!\d)", f"127.0.0.1:{hp}", value)
         for cp, hp in pod.ports.items():
@@ -556,9 +607,8 @@ class Smoke:
                "RUST_BACKTRACE": "0", "KUBERNETES_SERVICE_HOST": "127.0.0.1",
                "KUBERNETES_SERVICE_PORT": str(self.api.port)}
         if pod.spec.get("automountServiceAccountToken"):
-            # The token mount and the API server's address (https in a cluster).
+            # Where the kubelet mounts the token, the CA and the namespace.
             env["SIGSTACK_KUBE_SERVICEACCOUNT"] = str(self.work / "sa")
-            env["SIGSTACK_KUBE_API_URL"] = f"http://127.0.0.1:{self.api.port}"
         for e in c.get("envFrom") or []:
             obj = self.source("ConfigMap", e["configMapRef"]["name"])
             env.update({k: self.rewrite(pod, v, mounts) for k, v in (obj.get("data") or {}).items()})
@@ -596,6 +646,11 @@ class Smoke:
             return False, repr(e)
 
     def start(self, pod: Pod) -> bool:
+        return self.launch(pod) and (pod.owner["kind"] == "Job" or self.wait_ready(pod))
+
+    def launch(self, pod: Pod) -> bool:
+        """Volumes, init containers, then the container: a Job's to completion, a server's
+        started (wait_ready probes it)."""
         (self.work / "pods" / pod.name).mkdir(parents=True, exist_ok=True)
         vols, missing = self.volumes(pod)
         if not check(f"{pod.name}: every volume can be made (Secrets and ConfigMaps exist)", not missing, "\n".join(missing)):
@@ -612,6 +667,10 @@ class Smoke:
         with open(self.logs / f"{pod.name}.log", "w") as log:
             pod.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                         cwd=self.work / "pods" / pod.name, start_new_session=True)
+        return True
+
+    def wait_ready(self, pod: Pod) -> bool:
+        c = pod.spec["containers"][0]
         deadline = time.monotonic() + self.args.health_timeout
         detail = ""
         stage = "startupProbe"
@@ -672,13 +731,25 @@ class Smoke:
             with urllib.request.urlopen(req, timeout=30) as r:
                 made = json.loads(r.read())
             uuid = next(iter(made))
-            with urllib.request.urlopen(self.url(b, f"/api/v1/log/entries/{uuid}"), timeout=10) as r:
-                read = json.loads(r.read())
+            # The other replica may answer 503 (retryable) for a moment, until it has caught up
+            # with what the first one sequenced; it must within a few seconds.
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    with urllib.request.urlopen(self.url(b, f"/api/v1/log/entries/{uuid}"), timeout=10) as r:
+                        read = json.loads(r.read())
+                    break
+                except urllib.error.HTTPError as e:
+                    if e.code != 503 or time.monotonic() > deadline:
+                        raise
+                    self.rekor_503s += 1
+                    time.sleep(0.1)
             with urllib.request.urlopen(self.url(b, "/api/v1/log"), timeout=10) as r:
                 log_b = json.loads(r.read())
             with urllib.request.urlopen(self.url(a, "/api/v1/log"), timeout=10) as r:
                 log_a = json.loads(r.read())
             index = made[uuid]["logIndex"]
+            what += f" ({self.rekor_503s} retried 503s first)" if self.rekor_503s else ""
             check(what, read[next(iter(read))]["logIndex"] == index and log_a["rootHash"] == log_b["rootHash"]
                   and int(log_b["treeSize"]) > index, f"made {made}\nread {read}\nlogs {log_a} {log_b}")
         except (urllib.error.URLError, OSError, ValueError, KeyError, StopIteration) as e:
@@ -715,6 +786,50 @@ class Smoke:
             check(what, len(chains) == len(fulcios) and all(len(ch) >= 2 for ch in chains)
                   and len({(s["tree_size"], s["sha256_root_hash"]) for s in sths}) == 1 and sths[0]["tree_size"] >= len(fulcios),
                   f"chains {[len(ch) for ch in chains]}; STHs {sths}")
+        except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+            detail = e.read().decode(errors="replace") if isinstance(e, urllib.error.HTTPError) else ""
+            fail(what, f"{e!r} {detail}")
+
+    def service_account_signing(self, fulcio: Pod) -> None:
+        """The in-cluster flow of base/example-sign-job.yaml: a token shaped exactly as a
+        projected service-account token (audience sigstore), from the cluster's issuer, gets a
+        certificate naming the service account as upstream Fulcio does."""
+        what = ("a projected service-account token (audience sigstore) gets a certificate for "
+                "https://kubernetes.io/namespaces/sigstack/serviceaccounts/sigstack-example-signer")
+        try:
+            now = int(time.time())
+            header = {"alg": "RS256", "kid": self.sa_kid}
+            claims = {
+                "aud": ["sigstore"], "exp": now + 600, "iat": now, "nbf": now, "iss": self.api.issuer,
+                "sub": "system:serviceaccount:sigstack:sigstack-example-signer",
+                "kubernetes.io": {
+                    "namespace": "sigstack",
+                    "node": {"name": "node-1", "uid": "6c3b1f4e-0000-4000-8000-000000000001"},
+                    "pod": {"name": "sigstack-example-sign-x7k2p", "uid": "6c3b1f4e-0000-4000-8000-000000000002"},
+                    "serviceaccount": {"name": "sigstack-example-signer", "uid": "6c3b1f4e-0000-4000-8000-000000000003"},
+                },
+            }
+            signing_input = f"{b64u(json.dumps(header).encode())}.{b64u(json.dumps(claims).encode())}"
+            (self.work / "jwt-input").write_text(signing_input)
+            sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(self.work / "sa-signer.pem"),
+                                  str(self.work / "jwt-input")], check=True, capture_output=True).stdout
+            token = f"{signing_input}.{b64u(sig)}"
+            key = self.work / "sa-client.pem"
+            subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True, capture_output=True)
+            pub = subprocess.run(["openssl", "ec", "-in", str(key), "-pubout"], check=True, capture_output=True).stdout.decode()
+            (self.work / "challenge").write_text(claims["sub"])
+            pop = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key), str(self.work / "challenge")],
+                                 check=True, capture_output=True).stdout
+            body = {"credentials": {"oidcIdentityToken": token}, "publicKeyRequest": {
+                "publicKey": {"algorithm": "ECDSA", "content": pub}, "proofOfPossession": base64.b64encode(pop).decode()}}
+            req = urllib.request.Request(self.url(fulcio, "/api/v2/signingCert"), data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(req, timeout=30) as r:
+                leaf = json.loads(r.read())["signedCertificateEmbeddedSct"]["chain"]["certificates"][0]
+            text = subprocess.run(["openssl", "x509", "-noout", "-text"], input=leaf.encode(), check=True,
+                                  capture_output=True).stdout.decode()
+            want = "URI:https://kubernetes.io/namespaces/sigstack/serviceaccounts/sigstack-example-signer"
+            check(what, want in text and self.api.issuer in text, text[-1500:])
         except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
             detail = e.read().decode(errors="replace") if isinstance(e, urllib.error.HTTPError) else ""
             fail(what, f"{e!r} {detail}")
@@ -762,10 +877,13 @@ class Smoke:
             if pod.proc and pod.proc.poll() is None:
                 pod.proc.kill()
                 pod.proc.wait()
-        self.api.stop()
+        if self.api:
+            self.api.stop()
 
     def run(self) -> None:
         self.prepare()
+        # The offline production preparation runs beside (it needs only the binary).
+        self.offline_finish = offline_init(self.args, self.root)
         workloads = [o for o in self.objs if render.pod_specs(o)]
         for w in workloads:
             spec = render.pod_specs(w)[0]
@@ -780,8 +898,19 @@ class Smoke:
             "app.kubernetes.io/component") in comp_order else 99))
         self.plan(runnable)
         failed_start = []
+        # Jobs one after the other; then every server pod at once, as a kubelet starts them
+        # (each waits for its own probes; Fulcio reaches the CT log only when asked to issue).
+        launched = []
         for pod in self.pods:
-            if not self.start(pod):
+            if pod.owner["kind"] == "Job":
+                if not self.start(pod):
+                    failed_start.append(pod.name)
+            elif self.launch(pod):
+                launched.append(pod)
+            else:
+                failed_start.append(pod.name)
+        for pod in launched:
+            if not self.wait_ready(pod):
                 failed_start.append(pod.name)
             self.sample_memory()
         stored = sorted(f"{k[0]} {k[1]}" for k in self.api.store)
@@ -803,6 +932,7 @@ class Smoke:
                  for n in ("dev-issuer", "fulcio", "ctlog")}
         if ready["dev-issuer"] and len(ready["fulcio"]) == 2 and len(ready["ctlog"]) == 2:
             self.fulcio_issues(ready["dev-issuer"][0], ready["fulcio"], ready["ctlog"])
+            self.service_account_signing(ready["fulcio"][1])
         else:
             fail("the dev issuer, two Fulcio and two CT log replicas are ready", repr({k: len(v) for k, v in ready.items()}))
         tuf = [p for p in self.pods if p.owner["metadata"]["name"] == "sigstack-tuf" and p.ready]
@@ -831,9 +961,10 @@ class Smoke:
                 check("the init Job run again changes nothing", after == before)
 
 
-def offline_init(args, root: Path) -> None:
+def offline_init(args, root: Path):
     """docs/kubernetes.md's production preparation: the root ceremony's repository, then
-    sigstack-kubernetes-init offline; its three objects validate and carry that root."""
+    sigstack-kubernetes-init offline; its three objects validate and carry that root. Returns
+    a function that waits for it and checks the result (it runs beside the smoke run)."""
     work = Path(args.work) / "offline-init"
     scratch, out, ceremony = work / "scratch", work / "out", work / "ceremony"
     (scratch / "keys").mkdir(parents=True)
@@ -849,15 +980,24 @@ def offline_init(args, root: Path) -> None:
     for argv in steps:
         r = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=60)
         if not check(f"offline: `sigstack {' '.join(argv[1:3])}` (root ceremony)", r.returncode == 0, r.stderr):
-            return
+            return None
     env.update({
         "SIGSTACK_INIT_SCRATCH": str(scratch), "SIGSTACK_KUBE_OUTPUT_DIR": str(out),
         "SIGSTACK_INIT_TUF_SEED": str(ceremony / "tuf"), "SIGSTACK_INIT_OIDC_ISSUER_URL": "https://idp.example.com",
         **{f"SIGSTACK_{s}_PUBLIC_URL": f"https://{s.lower()}.sigstore.example.com" for s in ("FULCIO", "CTLOG", "REKOR", "TSA", "TUF")},
     })
-    r = subprocess.run(["sigstack-kubernetes-init"], check=False, env=env, capture_output=True, text=True, timeout=180)
+    proc = subprocess.Popen(["sigstack-kubernetes-init"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return lambda: offline_init_finish(proc, out, ceremony)
+
+
+def offline_init_finish(proc: subprocess.Popen, out: Path, ceremony: Path) -> None:
+    try:
+        output, _ = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
     if not check("offline: sigstack-kubernetes-init with SIGSTACK_KUBE_OUTPUT_DIR and the ceremony's repository exits 0",
-                 r.returncode == 0, r.stdout[-1500:] + r.stderr[-1500:]):
+                 proc.returncode == 0, output[-3000:]):
         return
     objs = {f.stem: json.loads(f.read_text()) for f in sorted(out.glob("*.json"))}
     bad = []
@@ -981,7 +1121,8 @@ def main() -> int:
 
             fail("admission policies", traceback.format_exc())
         try:
-            offline_init(args, root)
+            if getattr(smoke, "offline_finish", None):
+                smoke.offline_finish()
         except Exception:  # noqa: BLE001
             import traceback
 
