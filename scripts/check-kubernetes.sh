@@ -11,7 +11,9 @@
 #   3. runs the dev overlay natively: every container of the sigstack image with its command line,
 #      environment and volumes from the rendered objects, against a fresh PostgreSQL database,
 #      the init Job storing its Secret and ConfigMaps through a stand-in API server; Jobs exit 0,
-#      pods pass their probes, two Rekor replicas serve one log, everything stops on SIGTERM.
+#      pods pass their probes, two Rekor replicas serve one log, sigstore-python (pinned, the
+#      interop suites' venv in .cache/interop/) signs and verifies through the TUF pod,
+#      everything stops on SIGTERM.
 #
 # PostgreSQL comes from scripts/with-postgres.sh (DATABASE_URL, else 127.0.0.1:5432, else a
 # throwaway cluster); a fresh database is created and dropped again.
@@ -68,6 +70,11 @@ VENV="$CACHE/venv"
 source "$ROOT/scripts/pinned-venv.sh"
 pinned_venv "$VENV" "$REQS" "the validator"
 PY="$VENV/bin/python"
+# sigstore-python, the venv the interop suites share (scripts/interop/lib.sh: same pins, same
+# place, the same lock): it signs and verifies through the dev overlay's TUF repository.
+SIGSTORE_VENV="$ROOT/.cache/interop/venv-sigstore"
+pinned_venv "$SIGSTORE_VENV" "$ROOT/scripts/interop/requirements-sigstore.txt" sigstore-python \
+    --only-binary :all: --no-deps
 
 # --- the binary -----------------------------------------------------------------------------
 if [[ -n "${SIGSTACK_BIN:-}" ]]; then
@@ -100,6 +107,7 @@ set +e
 "$PY" scripts/kubernetes/check_kubernetes.py \
     --sigstack "$SIGSTACK" \
     --database-url "$DB_URL" \
+    --sigstore-python "$SIGSTORE_VENV/bin/sigstore" \
     --work "$WORK/run"
 rc=$?
 set -e

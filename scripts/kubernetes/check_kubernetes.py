@@ -834,6 +834,37 @@ class Smoke:
             detail = e.read().decode(errors="replace") if isinstance(e, urllib.error.HTTPError) else ""
             fail(what, f"{e!r} {detail}")
 
+    def sigstore_python(self, tuf: Pod, issuer: Pod) -> None:
+        """A real client through the deployment: sigstore-python trusts the instance from the
+        TUF root the init Job made (trust-instance), then signs (Fulcio with a dev-issuer token,
+        Rekor, the TSA, as signing_config says) and verifies, through TUF only."""
+        sp = self.args.sigstore_python
+        d = self.work / "sigstore-python"
+        d.mkdir()
+        (d / "artifact.txt").write_text("signed through the Kubernetes dev overlay\n")
+        (d / "root.json").write_bytes(self.files_of(self.api.store[("ConfigMap", "sigstack-tuf-seed")])["root.json"])
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(d), "XDG_DATA_HOME": str(d / "data"), "XDG_CACHE_HOME": str(d / "cache")}
+        tuf_url = self.url(tuf, "")
+        email = "kubernetes-check@example.com"
+        issuer_url = self.url(issuer, "")
+
+        def run(what: str, argv: list[str]) -> bool:
+            r = subprocess.run([sp, *argv], check=False, env=env, capture_output=True, text=True, timeout=120, cwd=d)
+            return check(f"sigstore-python {what}", r.returncode == 0, (r.stdout + r.stderr)[-2000:])
+        try:
+            token = subprocess.run([self.args.sigstack, "token", email, "--issuer-url", issuer_url],
+                                   check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+        except subprocess.SubprocessError as e:
+            fail("a dev-issuer token for sigstore-python", repr(e))
+            return
+        if (run("trusts the instance from the init Job's TUF root (trust-instance)",
+                ["--instance", tuf_url, "trust-instance", str(d / "root.json")])
+                and run("signs through the deployment (--instance: TUF only)",
+                        ["--instance", tuf_url, "sign", "--identity-token", token, "--bundle", str(d / "b.json"), str(d / "artifact.txt")])):
+            run("verifies the bundle through TUF",
+                ["--instance", tuf_url, "verify", "identity", "--bundle", str(d / "b.json"), "--cert-identity", email,
+                 "--cert-oidc-issuer", issuer_url, str(d / "artifact.txt")])
+
     def tuf_serves_trust(self, tuf: Pod) -> None:
         what = "tuf serves trusted_root.json naming the public URLs and the keys the init Job made"
         try:
@@ -938,6 +969,10 @@ class Smoke:
         tuf = [p for p in self.pods if p.owner["metadata"]["name"] == "sigstack-tuf" and p.ready]
         if tuf and keys:
             self.tuf_serves_trust(tuf[0])
+            if self.args.sigstore_python and ready["dev-issuer"]:
+                self.sigstore_python(tuf[0], ready["dev-issuer"][0])
+            elif not self.args.sigstore_python:
+                skip("sigstore-python through the deployment (no --sigstore-python given)")
         time.sleep(1)
         self.sample_memory()
         for pod in self.pods:
@@ -1089,6 +1124,7 @@ def main() -> int:
     ap.add_argument("--database-url")
     ap.add_argument("--work")
     ap.add_argument("--health-timeout", type=float, default=60)
+    ap.add_argument("--sigstore-python", help="sigstore-python's CLI: sign and verify through the TUF pod")
     args = ap.parse_args()
     root = Path(args.root).resolve()
     rendered = render_all(root)
