@@ -37,7 +37,8 @@ COPY . .
 RUN find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
     && cargo build --release --locked -p sigstack \
     && install -D -m 0755 target/release/sigstack /out/sigstack \
-    && install -D -m 0755 scripts/compose/init.sh /out/sigstack-compose-init
+    && install -D -m 0755 scripts/compose/init.sh /out/sigstack-compose-init \
+    && install -D -m 0755 scripts/kubernetes/init.sh /out/sigstack-kubernetes-init
 
 # ---- runtime --------------------------------------------------------------------------------
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
@@ -53,7 +54,7 @@ RUN groupadd --system --gid "${SIGSTACK_GID}" sigstack \
     && useradd --system --uid "${SIGSTACK_UID}" --gid sigstack --home-dir /data \
         --no-create-home --shell /usr/sbin/nologin sigstack \
     && install -d -m 0700 -o sigstack -g sigstack /data /keys /offline
-COPY --from=builder /out/sigstack /out/sigstack-compose-init /usr/local/bin/
+COPY --from=builder /out/sigstack /out/sigstack-compose-init /out/sigstack-kubernetes-init /usr/local/bin/
 # /data: state that must survive the container; /keys: private keys (docker-compose.yml
 # mounts a named volume on each; a fresh named volume takes these owners and modes). Only
 # /data is declared a VOLUME, so one-shot containers do not leave anonymous key volumes.

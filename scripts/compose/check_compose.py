@@ -764,7 +764,7 @@ def dockerfile_checks(root: Path, skeleton_script: Path, work: Path | None) -> N
                     return True
         return False
 
-    needed = ["Cargo.toml", "Cargo.lock", "scripts/compose/init.sh", "scripts/compose/cargo-skeleton.sh"]
+    needed = ["Cargo.toml", "Cargo.lock", "scripts/compose/init.sh", "scripts/kubernetes/init.sh", "scripts/compose/cargo-skeleton.sh"]
     needed += [str(p.relative_to(root)) for p in root.glob("migrations/**/*") if p.is_file()]
     members = re.search(r"members\s*=\s*\[([^\]]*)\]", (root / "Cargo.toml").read_text()).group(1)
     for m in re.findall(r'"([^"]+)"', members):

@@ -17,6 +17,7 @@
 #   SIGSTACK_INIT_OIDC_CLIENT_ID  its audience                          (sigstore)
 #   SIGSTACK_KEY_PASSWORD         encrypts every key it makes (required, unless
 #                                 SIGSTACK_INSECURE_PLAINTEXT_KEY=true for a trial)
+#   SIGSTACK_KEY_PASSWORD_FILE    or: the file holding that password (a mounted Secret)
 #   SIGSTACK_FULCIO_PUBLIC_URL, SIGSTACK_CTLOG_PUBLIC_URL, SIGSTACK_REKOR_PUBLIC_URL,
 #   SIGSTACK_TSA_PUBLIC_URL, SIGSTACK_TUF_PUBLIC_URL
 #                                 the URLs clients use, written into the trust files
@@ -37,7 +38,7 @@ die() { printf 'init: error: %s\n' "$*" >&2; exit 1; }
 [ -n "$ISSUER" ] || die "SIGSTACK_OIDC_ISSUER_URL is not set: name the OIDC issuer Fulcio is to trust (your organisation's IdP), or for a trial run the development issuer: SIGSTACK_OIDC_ISSUER_URL=http://dev-issuer:8080 docker compose --profile dev up"
 case "${SIGSTACK_INSECURE_PLAINTEXT_KEY:-false}" in
 1 | true | yes | on) ;;
-*) [ -n "${SIGSTACK_KEY_PASSWORD:-}" ] || die "SIGSTACK_KEY_PASSWORD is not set: every key is encrypted under it (a long random string in .env); for a throwaway trial, SIGSTACK_INSECURE_PLAINTEXT_KEY=true" ;;
+*) [ -n "${SIGSTACK_KEY_PASSWORD:-}" ] || [ -s "${SIGSTACK_KEY_PASSWORD_FILE:-/nonexistent}" ] || die "SIGSTACK_KEY_PASSWORD is not set: every key is encrypted under it (a long random string in .env; or a file named by SIGSTACK_KEY_PASSWORD_FILE); for a throwaway trial, SIGSTACK_INSECURE_PLAINTEXT_KEY=true" ;;
 esac
 for var in SIGSTACK_FULCIO_PUBLIC_URL SIGSTACK_CTLOG_PUBLIC_URL SIGSTACK_REKOR_PUBLIC_URL \
     SIGSTACK_TSA_PUBLIC_URL SIGSTACK_TUF_PUBLIC_URL; do

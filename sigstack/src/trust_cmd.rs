@@ -136,6 +136,9 @@ enum TrustCommand {
     ///                       sigstore-js `--tuf-root-path`, python-tuf bootstrap
     ///   policy.json         (with --identity and --issuer) containers-policy.json for podman
     ///                       and CRI-O, with fulcio_ca.pem, rekor.pub and registries.d/
+    ///   kubernetes/         (with --identity and --issuer) admission policies: the sigstore
+    ///                       policy-controller's TrustRoot and ClusterImagePolicy, a Kyverno
+    ///                       ClusterPolicy (docs/kubernetes.md)
     ///   README.txt          which client uses which file
     Export {
         /// The directory to write (created if missing).
@@ -143,10 +146,12 @@ enum TrustCommand {
         /// The data directory of the instance (as given to `sigstack up`).
         #[arg(long, env = "SIGSTACK_DATA_DIR", default_value = "sigstack-data")]
         data_dir: PathBuf,
-        /// For policy.json: the signer's email images must be signed by.
+        /// For policy.json and the admission policies: the signer's identity images must be
+        /// signed by (an email; for the admission policies also a URI such as
+        /// https://kubernetes.io/namespaces/NS/serviceaccounts/NAME).
         #[arg(long, requires = "issuer")]
         identity: Option<String>,
-        /// For policy.json: the OIDC issuer of that identity.
+        /// For policy.json and the admission policies: the OIDC issuer of that identity.
         #[arg(long, requires = "identity")]
         issuer: Option<String>,
         /// For policy.json: the docker transport scope (registry/namespace); empty for all.

@@ -23,6 +23,10 @@ pub mod files {
     pub const REKOR_PUB: &str = "rekor.pub";
     /// containers-registries.d(5) snippet enabling sigstore attachments.
     pub const REGISTRIES_D: &str = "registries.d/sigstack.yaml";
+    /// The sigstore policy-controller's `TrustRoot` and `ClusterImagePolicy` (a `List`).
+    pub const POLICY_CONTROLLER: &str = "kubernetes/policy-controller.json";
+    /// A Kyverno `ClusterPolicy` with `verifyImages` (a `List`).
+    pub const KYVERNO: &str = "kubernetes/kyverno.json";
     /// What each file is for.
     pub const README: &str = "README.txt";
     /// The TUF root, copied by the launcher (not written by [`super::export`]).
@@ -72,7 +76,16 @@ fn readme(identity: Option<&PolicyIdentity>) -> String {
              registries.d/sigstack.yaml\n\
              \x20                    Copy into /etc/containers/registries.d/: turns on\n\
              \x20                    use-sigstore-attachments so signatures are fetched at all\n\
-             \x20                    (merge by hand if another file already sets that scope).\n",
+             \x20                    (merge by hand if another file already sets that scope).\n\
+             kubernetes/policy-controller.json\n\
+             \x20                    sigstore policy-controller: TrustRoot (the current keys and\n\
+             \x20                    chains) and ClusterImagePolicy (the same images and signer);\n\
+             \x20                    kubectl apply -f, then label namespaces\n\
+             \x20                    policy.sigstore.dev/include=true.\n\
+             kubernetes/kyverno.json\n\
+             \x20                    Kyverno ClusterPolicy: verifyImages with a keyless attestor\n\
+             \x20                    (the same images and signer); kubectl apply -f. Both list\n\
+             \x20                    current keys only: export and apply again after a rotation.\n",
             id.email, id.issuer
         ));
     }
@@ -81,8 +94,9 @@ fn readme(identity: Option<&PolicyIdentity>) -> String {
 
 /// Writes into `dir` (created if missing) everything clients need for the instance described by
 /// `history`: `trusted_root.json`, `signing_config.json`, `trust_config.json`, `README.txt`, and,
-/// when `identity` is given, `policy.json`, `fulcio_ca.pem`, `rekor.pub` and
-/// `registries.d/sigstack.yaml`. Every file is written atomically (temporary file, fsync,
+/// when `identity` is given, `policy.json`, `fulcio_ca.pem`, `rekor.pub`,
+/// `registries.d/sigstack.yaml` and the Kubernetes admission policies
+/// `kubernetes/policy-controller.json` and `kubernetes/kyverno.json`. Every file is written atomically (temporary file, fsync,
 /// rename). Returns the paths written, in that order.
 ///
 /// Fails with `InvalidInput` before writing anything if the instance could not be signed with
@@ -105,13 +119,15 @@ pub fn export(
             id,
             history.fulcio_ca_pem().map_err(to_io)?,
             history.rekor_v1_public_key_pem().map_err(to_io)?,
+            crate::admission::policy_controller(history, id).map_err(to_io)?,
+            crate::admission::kyverno(history, id).map_err(to_io)?,
         )),
         None => None,
     };
 
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
-    if let Some((id, ca_pem, rekor_pem)) = policy_parts {
+    if let Some((id, ca_pem, rekor_pem, policy_controller, kyverno)) = policy_parts {
         let ca_path = dir.join(files::FULCIO_CA);
         let rekor_path = dir.join(files::REKOR_PUB);
         let policy = containers_policy(
@@ -123,6 +139,8 @@ pub fn export(
         outputs.push((files::FULCIO_CA, ca_pem.into_bytes()));
         outputs.push((files::REKOR_PUB, rekor_pem.into_bytes()));
         outputs.push((files::REGISTRIES_D, containers_registries_d(id)));
+        outputs.push((files::POLICY_CONTROLLER, policy_controller));
+        outputs.push((files::KYVERNO, kyverno));
     }
     outputs.push((files::README, readme(identity).into_bytes()));
 

@@ -89,6 +89,8 @@ fn export_writes_every_file_and_the_policy_points_at_real_ones() {
             files::FULCIO_CA,
             files::REKOR_PUB,
             files::REGISTRIES_D,
+            files::POLICY_CONTROLLER,
+            files::KYVERNO,
             files::README
         ]
     );
@@ -135,6 +137,78 @@ fn export_writes_every_file_and_the_policy_points_at_real_ones() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+#[test]
+fn admission_policies_trust_the_current_keys_and_the_signer() {
+    let h = history();
+    let id = PolicyIdentity::new(
+        "https://kubernetes.io/namespaces/ci/serviceaccounts/builder",
+        "https://kubernetes.default.svc.cluster.local",
+    )
+    .with_docker_scope("registry.example.com/team");
+    let pc: Value =
+        serde_json::from_slice(&trust::admission::policy_controller(&h, &id).unwrap()).unwrap();
+    assert_eq!(
+        (pc["apiVersion"].as_str(), pc["kind"].as_str()),
+        (Some("v1"), Some("List"))
+    );
+    let (root, cip) = (&pc["items"][0], &pc["items"][1]);
+    assert_eq!(root["kind"], "TrustRoot");
+    let keys = &root["spec"]["sigstoreKeys"];
+    let tr = h.trusted_root();
+    // certChain: base64 of the PEM chain, whose last certificate is the root.
+    let chain = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            keys["certificateAuthorities"][0]["certChain"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let root_der = &tr.certificate_authorities[0]
+        .cert_chain
+        .certificates
+        .last()
+        .unwrap()
+        .raw_bytes;
+    let flat: String = chain.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(flat.ends_with(root_der.as_str()));
+    assert_eq!(keys["tLogs"].as_array().unwrap().len(), tr.tlogs.len());
+    assert_eq!(keys["ctLogs"][0]["baseURL"], tr.ctlogs[0].base_url);
+    assert_eq!(cip["kind"], "ClusterImagePolicy");
+    assert_eq!(
+        cip["spec"]["images"][0]["glob"],
+        "registry.example.com/team/**"
+    );
+    let authority = &cip["spec"]["authorities"][0];
+    assert_eq!(
+        authority["keyless"]["url"],
+        tr.certificate_authorities[0].uri
+    );
+    assert_eq!(authority["keyless"]["identities"][0]["subject"], id.email);
+    assert_eq!(authority["keyless"]["identities"][0]["issuer"], id.issuer);
+    assert_eq!(
+        authority["keyless"]["trustRootRef"],
+        root["metadata"]["name"]
+    );
+
+    let ky: Value = serde_json::from_slice(&trust::admission::kyverno(&h, &id).unwrap()).unwrap();
+    let rule = &ky["items"][0]["spec"]["rules"][0]["verifyImages"][0];
+    assert_eq!(rule["imageReferences"][0], "registry.example.com/team/*");
+    let keyless = &rule["attestors"][0]["entries"][0]["keyless"];
+    assert_eq!(keyless["roots"], h.fulcio_ca_pem().unwrap());
+    assert_eq!(
+        keyless["rekor"]["pubkey"],
+        h.rekor_v1_public_key_pem().unwrap()
+    );
+    assert_eq!(
+        keyless["ctlog"]["pubkey"],
+        h.ctlog_public_key_pem().unwrap()
+    );
+    assert_eq!(keyless["subject"], id.email);
 }
 
 #[test]
