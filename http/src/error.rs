@@ -350,7 +350,10 @@ mod tests {
             .into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "text/x.tlog.size");
-        assert!(response.extensions().get::<crate::shape::Shaped>().is_some());
+        assert!(response
+            .extensions()
+            .get::<crate::shape::Shaped>()
+            .is_some());
         assert_eq!(error_kind(&response), Some(ErrorKind::Conflict));
     }
 
