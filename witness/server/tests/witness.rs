@@ -389,3 +389,89 @@ both_backends!(
         assert_eq!(h.held().await.unwrap().held.size, size);
     }
 );
+
+/// `cosignature/v1` as the spec defines it, checked through Cloudflare's `signed_note` (note
+/// parsing, key IDs, the verification loop) and `ed25519-dalek`, not through our note code.
+struct IndependentCosignatureVerifier {
+    name: String,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl signed_note::Verifier for IndependentCosignatureVerifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key_id(&self) -> u32 {
+        // SHA-256(name || "\n" || 0x04 || public key)[:4]
+        let mut key = vec![0x04];
+        key.extend_from_slice(self.key.as_bytes());
+        signed_note::key_id(&self.name, &key)
+    }
+
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        let (Some(timestamp), Some(signature)) = (sig.get(..8), sig.get(8..)) else {
+            return false;
+        };
+        let (Ok(timestamp), Ok(signature)) = (
+            <[u8; 8]>::try_from(timestamp),
+            <[u8; 64]>::try_from(signature),
+        ) else {
+            return false;
+        };
+        let mut message =
+            format!("cosignature/v1\ntime {}\n", u64::from_be_bytes(timestamp)).into_bytes();
+        message.extend_from_slice(msg);
+        self.key
+            .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+            .is_ok()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosignatures_verify_with_an_independent_implementation() {
+    let h = Harness::start(TestDb::sqlite()).await;
+    h.cosign(0, 33).await;
+    let (_, served) = h.monitoring().await;
+    // The witness's public key, from its verifier key string, decoded here.
+    let vkey = h.verifier.to_vkey();
+    let mut parts = vkey.splitn(3, '+');
+    let name = parts.next().unwrap().to_string();
+    let _id = parts.next().unwrap();
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(parts.next().unwrap())
+        .unwrap();
+    assert_eq!(raw[0], 0x04);
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&raw[1..].try_into().unwrap()).unwrap();
+    let cosigner = IndependentCosignatureVerifier { name, key };
+    assert_eq!(
+        format!("{:08x}", signed_note::Verifier::key_id(&cosigner)),
+        vkey.split('+').nth(1).unwrap()
+    );
+    // The log's own Ed25519 key through signed_note's standard verifier.
+    let log = signed_note::StandardVerifier::new(&h.log.verifier().to_vkey()).unwrap();
+    let note = signed_note::Note::from_bytes(served.as_bytes()).unwrap();
+    let (verified, unverified) = note
+        .verify(&signed_note::VerifierList::new(vec![
+            Box::new(log),
+            Box::new(cosigner),
+        ]))
+        .unwrap();
+    assert_eq!(verified.len(), 2);
+    assert!(unverified.is_empty());
+
+    // A cosignature moved onto another checkpoint does not verify.
+    let other = h.note_with_root(34, h.root(34));
+    let cosig_line = served.lines().last().unwrap();
+    let forged = [other, format!("{cosig_line}\n").into_bytes()].concat();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&raw[1..].try_into().unwrap()).unwrap();
+    let cosigner = IndependentCosignatureVerifier {
+        name: vkey.split('+').next().unwrap().to_string(),
+        key,
+    };
+    let note = signed_note::Note::from_bytes(&forged).unwrap();
+    assert!(note
+        .verify(&signed_note::VerifierList::new(vec![Box::new(cosigner)]))
+        .is_err());
+}
