@@ -131,6 +131,27 @@ mod tests {
     }
 
     #[test]
+    fn verifier_keys_of_our_logs() {
+        use sigstack_keys::{Signer as _, SoftwareKey};
+        let ed = Arc::new(SoftwareKey::ed25519_from_seed(&[2; 32]));
+        let v2 = tlog::note::NoteSigner::ed25519("rekor.example", ed.clone()).unwrap();
+        assert_eq!(
+            crate::keys_cmd::note_vkey(ed.public_key_der(), "rekor.example", false).unwrap(),
+            v2.verifier().to_vkey()
+        );
+        let p256 = Arc::new(SoftwareKey::generate(Algorithm::EcdsaP256Sha256));
+        let v1 = tlog::note::NoteSigner::ecdsa_rekor("rekor.example", p256.clone()).unwrap();
+        assert_eq!(
+            crate::keys_cmd::note_vkey(p256.public_key_der(), "rekor.example", false).unwrap(),
+            v1.verifier().to_vkey()
+        );
+        let ct = crate::keys_cmd::note_vkey(p256.public_key_der(), "ct.example/log", true).unwrap();
+        assert!(ct.starts_with("ct.example/log+"));
+        witness::LogKey::from_vkey(&ct).unwrap();
+        assert!(crate::keys_cmd::note_vkey(ed.public_key_der(), "ct.example/log", true).is_err());
+    }
+
+    #[test]
     fn configuration_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.toml");
