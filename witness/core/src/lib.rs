@@ -16,6 +16,9 @@
 //!   compare-and-swap on what it read, so that two submissions cannot both win.
 //! - [`Cosigner`]: signs `cosignature/v1` Ed25519 cosignatures ([c2sp.org/tlog-cosignature],
 //!   signature type `0x04`), and [`CosignatureVerifier`] checks them.
+//! - The log's side: [`cosignature_in_answer`] and [`size_in_conflict`] read a witness's
+//!   answers, and [`WitnessPolicy`] says whether a checkpoint carries cosignatures from at least
+//!   N of M witnesses.
 //!
 //! Signed notes, checkpoints and Merkle proofs are the log core's ([`tlog`]); RFC 6962 tree head
 //! signatures (type `0x05`, static-ct-api logs) are the CT crate's ([`ct`]). This crate only
@@ -27,6 +30,7 @@
 mod cosign;
 mod error;
 mod logs;
+mod policy;
 mod request;
 mod witness;
 
@@ -35,5 +39,8 @@ pub use cosign::{
 };
 pub use error::{ConfigError, CosignError, Refusal};
 pub use logs::{origin_hash, Log, LogConfig, LogKey, LogList, WitnessConfig};
+pub use policy::{
+    cosignature_in_answer, size_in_conflict, AnswerError, PolicyError, WitnessPolicy,
+};
 pub use request::{AddCheckpoint, MAX_PROOF_LINES};
 pub use witness::{Held, VerifiedCheckpoint, Witness};
