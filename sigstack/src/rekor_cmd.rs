@@ -62,9 +62,70 @@ struct ServeArgs {
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
+    witnesses: WitnessArgs,
+    #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
+}
+
+/// The v2 log's witnesses (C2SP tlog-witness; docs/witness.md).
+#[derive(clap::Args)]
+struct WitnessArgs {
+    /// A witness of the v2 log (repeatable): its URL (the prefix of `/add-checkpoint`) and its
+    /// verifier key, separated by a space: `"https://witness.example/ witness.example/w1+…"`.
+    /// Each new v2 checkpoint is submitted to every witness in the background.
+    #[arg(
+        long = "v2-witness",
+        env = "SIGSTACK_REKOR_V2_WITNESSES",
+        value_delimiter = ','
+    )]
+    v2_witnesses: Vec<String>,
+    /// How many of the witnesses must cosign a checkpoint before
+    /// `/api/v2/checkpoint/witnessed` serves it (default: all of them).
+    #[arg(long, env = "SIGSTACK_REKOR_V2_WITNESS_THRESHOLD")]
+    v2_witness_threshold: Option<usize>,
+    /// How often the v2 log's latest checkpoint is submitted to its witnesses.
+    #[arg(long, env = "SIGSTACK_REKOR_V2_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    v2_witness_interval: std::time::Duration,
+}
+
+impl WitnessArgs {
+    /// The witnessing configuration, checked; `None` without witnesses.
+    fn witnessing(&self) -> anyhow::Result<Option<witness_client::Witnessing>> {
+        if self.v2_witnesses.is_empty() {
+            anyhow::ensure!(
+                self.v2_witness_threshold.is_none(),
+                "--v2-witness-threshold needs at least one --v2-witness"
+            );
+            return Ok(None);
+        }
+        let mut witnesses = Vec::new();
+        for w in &self.v2_witnesses {
+            let (url, vkey) = w.trim().rsplit_once(' ').with_context(|| {
+                format!("--v2-witness {w:?}: expected \"<URL> <verifier key>\"")
+            })?;
+            let url = url.trim();
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "--v2-witness {w:?}: the URL must be http:// or https://"
+            );
+            let verifier = witness::CosignatureVerifier::from_vkey(vkey)
+                .with_context(|| format!("--v2-witness {w:?}: the verifier key"))?;
+            witnesses.push(witness_client::WitnessClient::new(url, verifier)?);
+        }
+        let threshold = self.v2_witness_threshold.unwrap_or(witnesses.len());
+        let policy = witness::WitnessPolicy::new(
+            witnesses.iter().map(|w| w.verifier().clone()).collect(),
+            threshold,
+        )
+        .context("--v2-witness-threshold")?;
+        Ok(Some(witness_client::Witnessing {
+            witnesses,
+            policy,
+            interval: self.v2_witness_interval,
+        }))
+    }
 }
 
 /// Request limits, in bytes.
@@ -108,6 +169,7 @@ pub(crate) async fn open_in(
         &dir.join("rekor-shards.json"),
         url,
         rekor::Limits::default(),
+        None,
     )
     .await
 }
@@ -139,11 +201,13 @@ async fn open(
     shards: &Path,
     url: &PublicUrl,
     limits: rekor::Limits,
+    witnessing: Option<witness_client::Witnessing>,
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     let (layout, name) = settled_layout(shards, url)?;
     let mut config = rekor::RekorConfig::new(v1, v2, &name, &name, layout);
     config.public_url = Some(url.to_string());
     config.limits = limits;
+    config.v2_witnessing = witnessing;
     Ok(rekor::Rekor::open(store, config).await?)
 }
 
@@ -192,6 +256,7 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
     }
     let a = args.serve;
     let tls = a.tls.load()?;
+    let witnessing = a.witnesses.witnessing()?;
     let need = |v: Option<PathBuf>, flag: &str| {
         v.with_context(|| format!("--{flag} is required to serve Rekor"))
     };
@@ -206,7 +271,15 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
     )?;
     let shards = need(a.shards, "shards")?;
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&database_url).await?);
-    let rekor = open(store, keys, &shards, &a.public_url, a.limits.into()).await?;
+    let rekor = open(
+        store,
+        keys,
+        &shards,
+        &a.public_url,
+        a.limits.into(),
+        witnessing,
+    )
+    .await?;
     let (servers, router) = a
         .metrics
         .place_one(
@@ -225,4 +298,69 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: WitnessArgs,
+    }
+
+    fn witnessing(args: &[&str]) -> anyhow::Result<Option<witness_client::Witnessing>> {
+        Cli::try_parse_from(std::iter::once("rekor").chain(args.iter().copied()))?
+            .args
+            .witnessing()
+    }
+
+    #[test]
+    fn witness_flags() {
+        let cosigner = witness::Cosigner::new(
+            "w.example",
+            Arc::new(sigstack_keys::SoftwareKey::ed25519_from_seed(&[1; 32])),
+        )
+        .unwrap();
+        let vkey = cosigner.verifier().to_vkey();
+        let other = witness::Cosigner::new(
+            "v.example",
+            Arc::new(sigstack_keys::SoftwareKey::ed25519_from_seed(&[2; 32])),
+        )
+        .unwrap()
+        .verifier()
+        .to_vkey();
+        assert!(witnessing(&[]).unwrap().is_none());
+        let one = format!("https://w.example {vkey}");
+        let two = format!("http://127.0.0.1:3004/ {other}");
+        let w = witnessing(&["--v2-witness", &one, "--v2-witness", &two])
+            .unwrap()
+            .unwrap();
+        assert_eq!(w.witnesses.len(), 2);
+        assert_eq!(w.policy.threshold(), 2);
+        assert_eq!(w.interval, std::time::Duration::from_secs(1));
+        let w = witnessing(&[
+            "--v2-witness",
+            &one,
+            "--v2-witness",
+            &two,
+            "--v2-witness-threshold",
+            "1",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(w.policy.threshold(), 1);
+        for bad in [
+            vec!["--v2-witness-threshold", "1"],
+            vec!["--v2-witness", &vkey],
+            vec!["--v2-witness", "ftp://w.example x"],
+            vec!["--v2-witness", "https://w.example not+a+key"],
+            vec!["--v2-witness", &one, "--v2-witness-threshold", "2"],
+            vec!["--v2-witness", &one, "--v2-witness", &one],
+        ] {
+            assert!(witnessing(&bad).is_err(), "{bad:?}");
+        }
+    }
 }

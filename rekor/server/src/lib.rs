@@ -95,6 +95,10 @@ pub struct RekorConfig {
     /// exact text of the entry's `publicKey.content`: entries signed with a key seen recently
     /// skip parsing it again (default [`rekor_types::DEFAULT_VERIFIER_CACHE`]).
     pub verifier_cache: usize,
+    /// Witnesses of the v2 log: each new checkpoint is submitted to them in the background,
+    /// and the latest one that meets their policy is served, with their cosignatures, at
+    /// `/api/v2/checkpoint/witnessed`. `None`: no witnessing.
+    pub v2_witnessing: Option<witness_client::Witnessing>,
 }
 
 impl RekorConfig {
@@ -118,6 +122,7 @@ impl RekorConfig {
             limits: Limits::default(),
             log_options,
             verifier_cache: rekor_types::DEFAULT_VERIFIER_CACHE,
+            v2_witnessing: None,
         }
     }
 }
@@ -173,6 +178,8 @@ pub struct Rekor {
     pub(crate) metrics: metrics::Metrics,
     /// Parsed verifiers of recent v1 entries (see [`RekorConfig::verifier_cache`]).
     pub(crate) verifiers: rekor_types::VerifierCache,
+    /// The v2 log's latest witnessed checkpoint, if it has witnesses.
+    pub(crate) v2_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
 }
 
 impl Rekor {
@@ -262,6 +269,9 @@ impl Rekor {
             log_options,
         )
         .await?;
+        let v2_witnessed = config
+            .v2_witnessing
+            .map(|w| witness_client::WitnessedCheckpoint::spawn(v2.clone(), w));
         let raw: [u8; 32] = config.v2_key.public_key_der()[12..]
             .try_into()
             .expect("an Ed25519 SPKI ends in the 32-byte key");
@@ -280,6 +290,7 @@ impl Rekor {
             limits: config.limits,
             metrics,
             verifiers: rekor_types::VerifierCache::new(config.verifier_cache),
+            v2_witnessed,
         }))
     }
 

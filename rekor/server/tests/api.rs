@@ -48,11 +48,20 @@ async fn start_with(
     layout: ShardLayout,
     public_url: Option<&str>,
 ) -> Server {
-    let mut config = RekorConfig::new(keys.v1.clone(), keys.v2.clone(), HOST, HOST, layout);
+    let mut config = test_config(keys, layout);
     config.public_url = public_url.map(str::to_owned);
+    start_config(store, config).await
+}
+
+fn test_config(keys: &Keys, layout: ShardLayout) -> RekorConfig {
+    let mut config = RekorConfig::new(keys.v1.clone(), keys.v2.clone(), HOST, HOST, layout);
     config.log_options.sequencer.max_delay = Duration::from_millis(2);
     config.log_options.head_max_age = Duration::ZERO;
     config.limits.hashedrekord_bytes = 16 * 1024;
+    config
+}
+
+async fn start_config(store: Arc<dyn LogStore>, config: RekorConfig) -> Server {
     let rekor = Rekor::open(store, config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -718,6 +727,91 @@ async fn v2_entries_verify_and_tiles_serve() {
         assert_eq!(status, 400, "{what}: {err}");
     }
     assert_eq!(checkpoint.size(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_checkpoints_are_witnessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let raw_key: [u8; 32] = sigstack_keys::Signer::public_key_der(keys.v2.as_ref())[12..]
+        .try_into()
+        .unwrap();
+    let log_verifier = NoteVerifier::ed25519(HOST, &raw_key).unwrap();
+    // Our witness, following this log.
+    let cosigner = witness::Cosigner::new(
+        "witness.test.example",
+        Arc::new(SoftwareKey::generate(Algorithm::Ed25519)),
+    )
+    .unwrap();
+    let logs = witness::LogList::new(vec![witness::Log::new(
+        HOST,
+        vec![witness::LogKey::from_note_verifier(log_verifier.clone())],
+    )
+    .unwrap()])
+    .unwrap();
+    let witness_store = Arc::new(
+        witness_server::SqlWitnessStore::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("witness.sqlite").display()
+        ))
+        .await
+        .unwrap(),
+    );
+    let witness = witness_server::WitnessServer::new(
+        witness::Witness::new(logs),
+        cosigner.clone(),
+        witness_store,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let witness_url = format!("http://{}", listener.local_addr().unwrap());
+    let router = witness_server::router(Arc::new(witness));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let mut config = test_config(&keys, ShardLayout::new_random());
+    let policy = witness::WitnessPolicy::new(vec![cosigner.verifier().clone()], 1).unwrap();
+    config.v2_witnessing = Some(witness_client::Witnessing {
+        witnesses: vec![witness_client::WitnessClient::new(
+            &witness_url,
+            cosigner.verifier().clone(),
+        )
+        .unwrap()],
+        policy: policy.clone(),
+        interval: Duration::from_millis(20),
+    });
+    let server = start_config(sqlite_store(&dir).await, config).await;
+    let signer = ArtifactSigner::with_certificate("carol@example.com");
+    for i in 0..4u64 {
+        let req = signer.hashedrekord_v2(format!("witnessed {i}").as_bytes());
+        assert_eq!(server.post("/api/v2/log/entries", &req).await.0, 201);
+    }
+    // The witnessed checkpoint catches up with the log, cosigned, the log's signature kept.
+    let mut seen = 0;
+    for _ in 0..250 {
+        let (status, note) = server.get_bytes("/api/v2/checkpoint/witnessed").await;
+        if status == 200 {
+            let parsed = tlog::note::Note::parse(&note).unwrap();
+            let (checkpoint, _) =
+                Checkpoint::open(&note, std::slice::from_ref(&log_verifier)).unwrap();
+            assert_eq!(policy.check(&parsed), Ok(1));
+            seen = checkpoint.size();
+            if seen == 4 {
+                break;
+            }
+        } else {
+            assert_eq!(status, 503);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 4);
+    // A Rekor without witnesses has no witnessed checkpoint.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let plain = start(
+        sqlite_store(&plain_dir).await,
+        &keys,
+        ShardLayout::new_random(),
+    )
+    .await;
+    assert_eq!(plain.get_bytes("/api/v2/checkpoint/witnessed").await.0, 404);
 }
 
 #[tokio::test]

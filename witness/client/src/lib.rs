@@ -254,3 +254,89 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// A log's witnesses, its policy, and how often new checkpoints are submitted.
+#[derive(Debug)]
+pub struct Witnessing {
+    /// The witnesses.
+    pub witnesses: Vec<WitnessClient>,
+    /// How many of them must cosign ([`WitnessPolicy`] over their verifiers).
+    pub policy: WitnessPolicy,
+    /// How often the log's head is looked at.
+    pub interval: Duration,
+}
+
+/// The latest checkpoint of a log that met its witness policy, kept up to date by a background
+/// task ([`WitnessedCheckpoint::spawn`]) that submits each new checkpoint to the witnesses.
+///
+/// Fail-open for the log: entries are sequenced and answered whatever the witnesses do; what
+/// this holds is what clients that require cosignatures can fetch, and it lags the log by at
+/// most one interval plus the witnesses' answers while they are reachable.
+#[derive(Debug, Default)]
+pub struct WitnessedCheckpoint {
+    latest: std::sync::RwLock<Option<std::sync::Arc<Vec<u8>>>>,
+}
+
+impl WitnessedCheckpoint {
+    /// The latest checkpoint that met the policy, with the log's signatures and the witnesses'
+    /// cosignatures; `None` until one has.
+    pub fn latest(&self) -> Option<std::sync::Arc<Vec<u8>>> {
+        self.latest.read().expect("witnessed lock").clone()
+    }
+
+    /// Starts submitting `log`'s new checkpoints to `witnesses` every `interval`; the task ends
+    /// when the returned handle is dropped.
+    pub fn spawn(log: tlog_store::Log, witnessing: Witnessing) -> std::sync::Arc<Self> {
+        let Witnessing {
+            witnesses,
+            policy,
+            interval,
+        } = witnessing;
+        let shared = std::sync::Arc::new(WitnessedCheckpoint::default());
+        let weak = std::sync::Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            let mut witnessed_size = None;
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(shared) = weak.upgrade() else { return };
+                let head = match log.head().await {
+                    Ok(head) => head,
+                    Err(e) => {
+                        tracing::warn!(error = %error_chain(&e), "witnessing: reading the log's head");
+                        continue;
+                    }
+                };
+                if witnessed_size.is_some_and(|s| s >= head.size) {
+                    continue;
+                }
+                let note = match Note::parse(&head.checkpoint) {
+                    Ok(note) => note,
+                    Err(e) => {
+                        tracing::error!(error = %error_chain(&e), "witnessing: the log's checkpoint");
+                        continue;
+                    }
+                };
+                let got = cosign(&note, &witnesses, &policy, &log).await;
+                match got.policy {
+                    Ok(valid) => {
+                        tracing::debug!(
+                            origin = log.origin(),
+                            tree_size = head.size,
+                            cosignatures = valid,
+                            "checkpoint witnessed"
+                        );
+                        *shared.latest.write().expect("witnessed lock") =
+                            Some(std::sync::Arc::new(got.note.to_bytes()));
+                        witnessed_size = Some(head.size);
+                    }
+                    Err(e) => {
+                        tracing::warn!(origin = log.origin(), tree_size = head.size, error = %e, "checkpoint not witnessed; retrying");
+                    }
+                }
+            }
+        });
+        shared
+    }
+}

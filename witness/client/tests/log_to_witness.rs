@@ -101,7 +101,9 @@ async fn our_log_collects_cosignatures_under_a_policy() {
         assert_eq!(got.failures.len(), 1);
         assert!(matches!(got.failures[0].1, SubmitError::Unreachable { .. }));
         assert_eq!(got.note.signatures().len(), 3);
-        got.note.verify(std::slice::from_ref(&log_verifier)).unwrap();
+        got.note
+            .verify(std::slice::from_ref(&log_verifier))
+            .unwrap();
         assert!(three_of_three.check(&got.note).is_err());
     }
 
@@ -125,4 +127,35 @@ async fn our_log_collects_cosignatures_under_a_policy() {
             size: 310
         })
     ));
+
+    // The background task keeps the latest witnessed checkpoint; it follows the log.
+    let policy = WitnessPolicy::new(vec![w1.verifier().clone(), w2.verifier().clone()], 2).unwrap();
+    let clients = vec![
+        WitnessClient::new(&url1, w1.verifier().clone()).unwrap(),
+        WitnessClient::new(&url2, w2.verifier().clone()).unwrap(),
+    ];
+    let witnessed = witness_client::WitnessedCheckpoint::spawn(
+        log.clone(),
+        witness_client::Witnessing {
+            witnesses: clients,
+            policy: policy.clone(),
+            interval: Duration::from_millis(50),
+        },
+    );
+    append(&log, 320, 330).await;
+    let mut size = 0;
+    for _ in 0..200 {
+        if let Some(bytes) = witnessed.latest() {
+            let note = Note::parse(&bytes).unwrap();
+            assert_eq!(policy.check(&note), Ok(2));
+            size = tlog::checkpoint::Checkpoint::parse_body(note.text())
+                .unwrap()
+                .size();
+            if size == 330 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(size, 330);
 }
