@@ -153,7 +153,7 @@ impl CosignatureVerifier {
             _ => return Err(bad()),
         };
         let verifier = Self::new(name, &key)?;
-        if verifier.key_hash.to_string() != hash {
+        if !verifier.key_hash.to_string().eq_ignore_ascii_case(hash) {
             return Err(bad());
         }
         Ok(verifier)
@@ -238,6 +238,18 @@ mod tests {
         let vkey = c.verifier().to_vkey();
         assert!(vkey.starts_with("witness.example/w1+"));
         let back = CosignatureVerifier::from_vkey(&vkey).unwrap();
+        // The key ID's hex is read in either case, as for log keys.
+        let mut parts = vkey.splitn(3, '+');
+        let upper = format!(
+            "{}+{}+{}",
+            parts.next().unwrap(),
+            parts.next().unwrap().to_ascii_uppercase(),
+            parts.next().unwrap()
+        );
+        assert_eq!(
+            CosignatureVerifier::from_vkey(&upper).unwrap().to_vkey(),
+            vkey
+        );
         assert_eq!(back.verify(text, &sig).unwrap(), 1_679_315_147);
     }
 

@@ -135,7 +135,7 @@ impl LogKey {
             },
             other => other,
         })?;
-        if hash != key.key_hash().to_string() {
+        if !hash.eq_ignore_ascii_case(&key.key_hash().to_string()) {
             return Err(ConfigError::Rfc6962Key {
                 vkey: vkey.to_string(),
                 reason: "the key ID does not match the origin and key",
