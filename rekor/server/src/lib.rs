@@ -180,6 +180,8 @@ pub struct Rekor {
     pub(crate) verifiers: rekor_types::VerifierCache,
     /// The v2 log's latest witnessed checkpoint, if it has witnesses.
     pub(crate) v2_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
+    /// The v2 log's witness policy as a C2SP tlog-policy file, if it has witnesses.
+    pub(crate) v2_witness_policy: Option<String>,
 }
 
 impl Rekor {
@@ -269,12 +271,28 @@ impl Rekor {
             log_options,
         )
         .await?;
-        let v2_witnessed = config
-            .v2_witnessing
-            .map(|w| witness_client::WitnessedCheckpoint::spawn(v2.clone(), w));
         let raw: [u8; 32] = config.v2_key.public_key_der()[12..]
             .try_into()
             .expect("an Ed25519 SPKI ends in the 32-byte key");
+        let v2_witness_policy = match &config.v2_witnessing {
+            Some(w) => {
+                let log_vkey = tlog::note::NoteVerifier::ed25519(&config.v2_origin, &raw)
+                    .map_err(|e| RekorError::BadName {
+                        name: config.v2_origin.clone(),
+                        reason: e.to_string(),
+                    })?
+                    .to_vkey();
+                let urls: Vec<Option<&str>> = w.witnesses.iter().map(|c| Some(c.url())).collect();
+                Some(
+                    w.policy
+                        .to_tlog_policy(&log_vkey, config.public_url.as_deref(), &urls),
+                )
+            }
+            None => None,
+        };
+        let v2_witnessed = config
+            .v2_witnessing
+            .map(|w| witness_client::WitnessedCheckpoint::spawn(v2.clone(), w));
         Ok(Arc::new(Self {
             shards,
             v2,
@@ -291,6 +309,7 @@ impl Rekor {
             metrics,
             verifiers: rekor_types::VerifierCache::new(config.verifier_cache),
             v2_witnessed,
+            v2_witness_policy,
         }))
     }
 

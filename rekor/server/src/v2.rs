@@ -22,6 +22,7 @@ type AppState = Arc<Rekor>;
 const ENTRIES: &str = "/api/v2/log/entries";
 const CHECKPOINT: &str = "/api/v2/checkpoint";
 const WITNESSED_CHECKPOINT: &str = "/api/v2/checkpoint/witnessed";
+const WITNESS_POLICY: &str = "/api/v2/witness-policy";
 const TILES: &str = "/api/v2/tile/";
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(ENTRIES, post(create_entry))
         .route(CHECKPOINT, get(checkpoint))
         .route(WITNESSED_CHECKPOINT, get(witnessed_checkpoint))
+        .route(WITNESS_POLICY, get(witness_policy))
         .route(&format!("{TILES}{{*path}}"), get(tile))
 }
 
@@ -37,6 +39,7 @@ pub(crate) fn serves(path: &str) -> bool {
     path == ENTRIES
         || path == CHECKPOINT
         || path == WITNESSED_CHECKPOINT
+        || path == WITNESS_POLICY
         || path
             .strip_prefix(TILES)
             .is_some_and(|rest| !rest.is_empty())
@@ -112,6 +115,20 @@ async fn witnessed_checkpoint(State(rekor): State<AppState>) -> Result<Response,
         "text/plain; charset=utf-8",
         NO_CACHE,
         latest.to_vec(),
+    ))
+}
+
+/// The log, its witnesses and the quorum as a C2SP tlog-policy file: what a client that
+/// requires witnessed checkpoints is configured with.
+async fn witness_policy(State(rekor): State<AppState>) -> Result<Response, ApiError> {
+    let policy = rekor
+        .v2_witness_policy
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
+    Ok(bytes_response(
+        "text/plain; charset=utf-8",
+        NO_CACHE,
+        policy.clone().into_bytes(),
     ))
 }
 

@@ -803,6 +803,17 @@ async fn v2_checkpoints_are_witnessed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(seen, 4);
+    // The policy, as a C2SP tlog-policy file.
+    let (status, policy_file) = server.get_bytes("/api/v2/witness-policy").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        String::from_utf8(policy_file).unwrap(),
+        format!(
+            "log {}\nwitness w1 {} {witness_url}\ngroup witnesses 1 w1\nquorum witnesses\n",
+            log_verifier.to_vkey(),
+            cosigner.verifier().to_vkey()
+        )
+    );
     // A Rekor without witnesses has no witnessed checkpoint.
     let plain_dir = tempfile::tempdir().unwrap();
     let plain = start(
@@ -812,6 +823,7 @@ async fn v2_checkpoints_are_witnessed() {
     )
     .await;
     assert_eq!(plain.get_bytes("/api/v2/checkpoint/witnessed").await.0, 404);
+    assert_eq!(plain.get_bytes("/api/v2/witness-policy").await.0, 404);
 }
 
 #[tokio::test]

@@ -119,6 +119,11 @@ impl WitnessClient {
         })
     }
 
+    /// The witness's submission prefix.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The witness's verifier.
     pub fn verifier(&self) -> &CosignatureVerifier {
         &self.verifier

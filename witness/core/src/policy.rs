@@ -138,6 +138,38 @@ impl WitnessPolicy {
         self.threshold
     }
 
+    /// This policy as a [C2SP tlog-policy] file for the log whose checkpoint verifier key is
+    /// `log_vkey` (its key name is its origin): the log, each witness (`w1`, `w2`, … with its
+    /// verifier key and, where given, its submission URL), one group with the threshold, and the
+    /// quorum. `witness_urls` follows the order of [`WitnessPolicy::witnesses`].
+    ///
+    /// [C2SP tlog-policy]: https://c2sp.org/tlog-policy
+    pub fn to_tlog_policy(
+        &self,
+        log_vkey: &str,
+        log_url: Option<&str>,
+        witness_urls: &[Option<&str>],
+    ) -> String {
+        let with_url = |line: String, url: Option<&str>| match url {
+            Some(url) => format!("{line} {url}\n"),
+            None => format!("{line}\n"),
+        };
+        let mut out = with_url(format!("log {log_vkey}"), log_url);
+        let mut names = Vec::new();
+        for (i, w) in self.witnesses.iter().enumerate() {
+            let name = format!("w{}", i + 1);
+            let url = witness_urls.get(i).copied().flatten();
+            out.push_str(&with_url(format!("witness {name} {}", w.to_vkey()), url));
+            names.push(name);
+        }
+        out.push_str(&format!(
+            "group witnesses {} {}\nquorum witnesses\n",
+            self.threshold,
+            names.join(" ")
+        ));
+        out
+    }
+
     /// How many of the policy's witnesses validly cosigned `note`, if that meets the threshold.
     /// A witness counts once however many lines it has; an invalid line from a policy witness
     /// does not count (the log checked what it attached, so it is not expected).
@@ -244,5 +276,24 @@ mod tests {
         assert!(policy.check(&with(&note, moved)).is_err());
         note = with(&note, c.cosign(TEXT, 1).unwrap());
         assert_eq!(policy.check(&note), Ok(2));
+
+        let file = policy.to_tlog_policy(
+            &log.verifier().to_vkey(),
+            Some("https://log.example"),
+            &[Some("https://w1.example"), None, Some("https://w3.example")],
+        );
+        let lines: Vec<&str> = file.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!("log {} https://log.example", log.verifier().to_vkey())
+        );
+        assert_eq!(
+            lines[1],
+            format!("witness w1 {} https://w1.example", a.verifier().to_vkey())
+        );
+        assert_eq!(lines[2], format!("witness w2 {}", b.verifier().to_vkey()));
+        assert_eq!(lines[4], "group witnesses 2 w1 w2 w3");
+        assert_eq!(lines[5], "quorum witnesses");
+        assert!(file.ends_with('\n'));
     }
 }
