@@ -215,6 +215,13 @@ impl Log {
         &self.keys
     }
 
+    /// Whether `signature` is under the name and key ID of one of this log's keys.
+    pub(crate) fn is_log_signature(&self, signature: &tlog::note::NoteSignature) -> bool {
+        self.keys
+            .iter()
+            .any(|k| k.name() == signature.name() && k.key_hash() == signature.key_hash())
+    }
+
     /// Checks that `note` is signed by at least one of this log's keys and that every signature
     /// under a trusted name and key ID verifies. Signatures of unknown keys are ignored. An
     /// RFC 6962 signature covers no extension lines, so a checkpoint with extension lines needs

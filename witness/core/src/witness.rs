@@ -2,7 +2,7 @@
 
 use tlog::checkpoint::Checkpoint;
 use tlog::merkle::{empty_root, verify_consistency, Hash};
-use tlog::note::Note;
+use tlog::note::{Note, NoteSignature};
 
 use crate::{AddCheckpoint, LogList, Refusal};
 
@@ -48,7 +48,17 @@ impl Witness {
                 size: request.checkpoint.size(),
             });
         }
-        Ok(VerifiedCheckpoint { request })
+        let log_signatures = request
+            .note
+            .signatures()
+            .iter()
+            .filter(|s| log.is_log_signature(s))
+            .cloned()
+            .collect();
+        Ok(VerifiedCheckpoint {
+            request,
+            log_signatures,
+        })
     }
 }
 
@@ -56,6 +66,8 @@ impl Witness {
 #[derive(Debug, Clone)]
 pub struct VerifiedCheckpoint {
     request: AddCheckpoint,
+    /// The note's signatures by the log's trusted keys, all verified.
+    log_signatures: Vec<NoteSignature>,
 }
 
 impl VerifiedCheckpoint {
@@ -67,6 +79,14 @@ impl VerifiedCheckpoint {
     /// The checkpoint's note as submitted (the log's signatures, and any others).
     pub fn note(&self) -> &Note {
         &self.request.note
+    }
+
+    /// The note's signatures by the log's trusted keys, all verified: what a witness keeps and
+    /// serves beside its cosignature. Other lines (other witnesses, unknown keys) were not
+    /// checked, and a client that knows their keys would reject a note where they do not
+    /// verify, so they are not passed on.
+    pub fn log_signatures(&self) -> &[NoteSignature] {
+        &self.log_signatures
     }
 
     /// The `old` size.
@@ -304,7 +324,11 @@ mod tests {
             .unwrap()
             .to_bytes();
         let req = AddCheckpoint::parse(&AddCheckpoint::encode(0, &[], &both)).unwrap();
-        assert!(f.witness.verify(req).is_ok());
+        let verified = f.witness.verify(req).unwrap();
+        // Only the log's own, verified, signature is kept.
+        assert_eq!(verified.log_signatures().len(), 1);
+        assert_eq!(verified.log_signatures()[0].name(), ORIGIN);
+        assert_eq!(verified.log_signatures()[0].key_hash(), f.signer.key_hash());
     }
 
     #[test]

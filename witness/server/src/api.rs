@@ -135,7 +135,8 @@ async fn add_checkpoint(
             .await
             .map_err(|e| ApiError::internal_from("cosigning task", e))?
             .map_err(|e| ApiError::unavailable_from("cosigning the checkpoint", e))?;
-        let mut signatures = verified.note().signatures().to_vec();
+        // Kept and served: the log's verified signatures and ours, nothing unchecked.
+        let mut signatures = verified.log_signatures().to_vec();
         signatures.push(cosignature.clone());
         let cosigned = Note::new(verified.note().text(), signatures)
             .map_err(|e| ApiError::internal_from("attaching the cosignature", e))?;

@@ -129,6 +129,12 @@ impl Harness {
         MemoryTree::from_leaf_hashes((0..size as u32).map(|i| leaf_hash(&i.to_be_bytes()))).root()
     }
 
+    fn log_text(&self, size: u64) -> String {
+        Checkpoint::new(ORIGIN, size, self.root(size))
+            .unwrap()
+            .to_body()
+    }
+
     fn note_with_root(&self, size: u64, root: Hash) -> Vec<u8> {
         Checkpoint::new(ORIGIN, size, root)
             .unwrap()
@@ -474,4 +480,31 @@ async fn cosignatures_verify_with_an_independent_implementation() {
     assert!(note
         .verify(&signed_note::VerifierList::new(vec![Box::new(cosigner)]))
         .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_verified_signatures_are_kept_and_served() {
+    let h = Harness::start(TestDb::sqlite()).await;
+    // The log's checkpoint with another line claiming to be some other witness: not checkable by
+    // us, and a client knowing that witness would reject a note where it does not verify.
+    let other = NoteSigner::ed25519(
+        "other-witness.example",
+        Arc::new(SoftwareKey::ed25519_from_seed(&[11; 32])),
+    )
+    .unwrap();
+    let mut junk = other.sign(&h.log_text(9)).unwrap().signature().to_vec();
+    junk[10] ^= 1;
+    let junk = tlog::note::NoteSignature::new(other.name(), other.key_hash(), junk).unwrap();
+    let mut note = Note::parse(&h.note_with_root(9, h.root(9))).unwrap();
+    let mut sigs = note.signatures().to_vec();
+    sigs.push(junk);
+    note = Note::new(note.text(), sigs).unwrap();
+    let (status, _, _) = h
+        .post(AddCheckpoint::encode(0, &[], &note.to_bytes()))
+        .await;
+    assert_eq!(status, 200);
+    let (_, served) = h.monitoring().await;
+    let served = Note::parse(served.as_bytes()).unwrap();
+    let names: Vec<&str> = served.signatures().iter().map(|s| s.name()).collect();
+    assert_eq!(names, [ORIGIN, WITNESS]);
 }
