@@ -12,7 +12,11 @@
 #   2. runs witness_independent.py: the log grows and every cosignature verifies there (key ID,
 #      signed message, timestamp, against the key read from the witness's key file); rolled-back,
 #      inconsistent, unknown, forged, malformed and oversized submissions get the spec's statuses
-#      and leave the cosigned checkpoint unchanged.
+#      and leave the cosigned checkpoint unchanged;
+#   3. starts `sigstack rekor` with that witness for its v2 log (the witness follows it through
+#      the verifier key `sigstack keys public --note-name` printed, configured in step 1), logs
+#      entries from Python, and checks there that /api/v2/checkpoint/witnessed catches up, signed
+#      by the log and cosigned, and that /api/v2/witness-policy is the tlog-policy it computes.
 #
 # `cryptography` is pinned (scripts/interop/requirements-ct.txt, the CT suite's venv). The
 # server is stopped and the throwaway files and database removed on any exit. Ends with one line
@@ -48,13 +52,18 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-witness-interop.XXXXXX")
 ORIGIN="log.example/witnessed"
 NAME="witness.example/w1"
 MAX_BODY=32768
+REKOR_PUBLIC_URL="http://rekor.witness.test"
+REKOR_ORIGIN="rekor.witness.test"
 
 # Runs the suite against the database URL $2, in $WORK/$1.
 suite() { # label database-url
     local D="$WORK/$1" port url out vkey i
     mkdir -p "$D"
     "$PY" "$WI" logkey --origin "$ORIGIN" --out "$D/log-key.raw" >"$D/log.vkey"
-    printf '[[log]]\norigin = "%s"\nkeys = ["%s"]\n' "$ORIGIN" "$(cat "$D/log.vkey")" >"$D/witness.toml"
+    "$SIGSTACK" keys generate "$D/rekor-v2.pem" --algorithm ed25519 >/dev/null 2>&1
+    "$SIGSTACK" keys public "$D/rekor-v2.pem" --note-name "$REKOR_ORIGIN" >"$D/rekor-v2.vkey"
+    printf '[[log]]\norigin = "%s"\nkeys = ["%s"]\n\n[[log]]\norigin = "%s"\nkeys = ["%s"]\n' \
+        "$ORIGIN" "$(cat "$D/log.vkey")" "$REKOR_ORIGIN" "$(cat "$D/rekor-v2.vkey")" >"$D/witness.toml"
     port=$(free_port)
     url="http://127.0.0.1:$port"
     RUST_LOG=info "$SIGSTACK" witness --listen "127.0.0.1:$port" --database-url "$2" \
@@ -73,6 +82,21 @@ suite() { # label database-url
     check "$1: witness_independent.py (log, cosignature verifier, refusals)" \
         "$PY" "$WI" run --url "$url" --key "$D/witness-key.pem" --name "$NAME" --vkey "$vkey" \
         --origin "$ORIGIN" --log-key "$D/log-key.raw" --max-body-bytes "$MAX_BODY"
+
+    # Our Rekor v2 log, witnessed by it (the same database).
+    REKOR_PORT=$(free_port)
+    REKOR_URL="http://127.0.0.1:$REKOR_PORT"
+    RUST_LOG=info "$SIGSTACK" rekor --listen "127.0.0.1:$REKOR_PORT" --database-url "$2" \
+        --v1-key "$D/rekor-v1.pem" --v2-key "$D/rekor-v2.pem" --shards "$D/rekor-shards.json" \
+        --public-url "$REKOR_PUBLIC_URL" --v2-witness "$url $vkey" --v2-witness-interval 100ms \
+        >"$WORK/rekor-$1.log" 2>&1 &
+    REKOR_PID=$!
+    require "$1: Rekor starts with the witness ($REKOR_URL)" "$PY" "$FC" wait --url "$REKOR_URL/healthz" --timeout 60
+    check "$1: Rekor v2's witnessed checkpoint and witness policy (witness_independent.py rekor)" \
+        "$PY" "$WI" rekor --url "$REKOR_URL" --public-url "$REKOR_PUBLIC_URL" --origin "$REKOR_ORIGIN" \
+        --log-key "$D/rekor-v2.pem" --witness-url "$url" --key "$D/witness-key.pem" --name "$NAME"
+    stop_pid "$REKOR_PID"
+    REKOR_PID=""
     stop_pid "$WITNESS_PID"
     WITNESS_PID=""
 }

@@ -8,6 +8,11 @@ tree, signs its checkpoints with an Ed25519 note key, submits them to the witnes
 every answer. Subcommands (used by witness.sh):
 
   logkey   make the log's Ed25519 key (log-key.raw) and print its verifier key
+  rekor    against a `sigstack rekor` whose v2 log has that witness: logs hashedrekord v2
+           entries (self-signed certificate made here), waits for
+           /api/v2/checkpoint/witnessed to reach their size, verifies its Ed25519 log signature
+           (key read from the log's key file) and the cosignature, and checks
+           /api/v2/witness-policy (C2SP tlog-policy) line by line
   run      against a witness at URL with key file KEY (PKCS#8 PEM, plaintext) named NAME:
            a growing log gets cosignatures that verify here (key ID, signed message,
            timestamp); a rolled-back checkpoint gets 409 with the held size as
@@ -21,14 +26,18 @@ Prints one line per check, `ok: ...` or `FAILED: ...`, and a last line
 
 import argparse
 import base64
+import datetime
 import hashlib
+import json
 import struct
 import sys
 import time
 import urllib.error
 import urllib.request
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -269,6 +278,89 @@ def run(args):
     return 1 if c.failed else 0
 
 
+def rekor(args):
+    c = Checks()
+    with open(args.key, "rb") as f:
+        witness_public = serialization.load_pem_private_key(f.read(), password=None).public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    with open(args.log_key, "rb") as f:
+        log_public = serialization.load_pem_private_key(f.read(), password=None).public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    origin = args.origin
+    # Entries: hashedrekord v2, signed by a throwaway key in a self-signed certificate.
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "witness interop")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    for i in range(args.entries):
+        artifact = b"witnessed artifact %d" % i
+        body = json.dumps({"hashedRekordRequestV002": {
+            "digest": base64.b64encode(hashlib.sha256(artifact).digest()).decode(),
+            "signature": {
+                "content": base64.b64encode(key.sign(artifact, ec.ECDSA(hashes.SHA256()))).decode(),
+                "verifier": {
+                    "x509Certificate": {"rawBytes": base64.b64encode(der).decode()},
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                },
+            },
+        }}).encode()
+        req = urllib.request.Request(args.url + "/api/v2/log/entries", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status = r.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        c.check(f"Rekor v2 logs entry {i}", status == 201, str(status))
+
+    # The witnessed checkpoint reaches the log's size, signed by the log and cosigned.
+    text = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        status, note = get(args.url + "/api/v2/checkpoint/witnessed")
+        if status == 200 and note.split("\n")[1] == str(args.entries):
+            text = note
+            break
+        time.sleep(0.2)
+    if c.check(f"/api/v2/checkpoint/witnessed reaches size {args.entries}", text is not None):
+        body, _, sigs = text.partition("\n\n")
+        body += "\n"
+        lines = sigs.splitlines()
+        ok = len(lines) == 2
+        try:
+            raw = base64.b64decode(lines[0].split(" ")[2], validate=True)
+            ok = ok and lines[0].startswith(f"{EM_DASH} {origin} ") and raw[:4] == key_id(origin, 0x01, log_public)
+            Ed25519PublicKey.from_public_bytes(log_public).verify(raw[4:], body.encode())
+            verify_cosignature(lines[1], body, args.name, witness_public)
+        except Exception as e:  # noqa: BLE001 - any failure to verify is the finding
+            ok = False
+            print(f"  {e}")
+        c.check("its log signature (Ed25519, the v2 key) and the witness's cosignature verify", ok, text)
+
+    status, policy = get(args.url + "/api/v2/witness-policy")
+    want = (
+        f"log {vkey(origin, 0x01, log_public)} {args.public_url}\n"
+        f"witness w1 {vkey(args.name, 0x04, witness_public)} {args.witness_url}\n"
+        "group witnesses 1 w1\nquorum witnesses\n"
+    )
+    c.check("/api/v2/witness-policy is the C2SP tlog-policy computed here", status == 200 and policy == want,
+            f"{status} {policy!r} vs {want!r}")
+    print(f"witness-independent-rekor: {c.passed} passed, {c.failed} failed")
+    return 1 if c.failed else 0
+
+
 def logkey(args):
     key = Ed25519PrivateKey.generate()
     with open(args.out, "wb") as f:
@@ -292,8 +384,17 @@ def main():
     r.add_argument("--origin", required=True)
     r.add_argument("--log-key", required=True)
     r.add_argument("--max-body-bytes", type=int, required=True)
+    rk = sub.add_parser("rekor")
+    rk.add_argument("--url", required=True, help="Rekor")
+    rk.add_argument("--public-url", required=True, help="Rekor's --public-url")
+    rk.add_argument("--origin", required=True, help="the v2 log's origin")
+    rk.add_argument("--log-key", required=True, help="the v2 log's PKCS#8 PEM key")
+    rk.add_argument("--witness-url", required=True)
+    rk.add_argument("--key", required=True, help="the witness's PKCS#8 PEM key")
+    rk.add_argument("--name", required=True)
+    rk.add_argument("--entries", type=int, default=3)
     args = p.parse_args()
-    return {"logkey": logkey, "run": run}[args.cmd](args)
+    return {"logkey": logkey, "run": run, "rekor": rekor}[args.cmd](args)
 
 
 if __name__ == "__main__":
