@@ -93,38 +93,12 @@ struct WitnessArgs {
 impl WitnessArgs {
     /// The witnessing configuration, checked; `None` without witnesses.
     fn witnessing(&self) -> anyhow::Result<Option<witness_client::Witnessing>> {
-        if self.v2_witnesses.is_empty() {
-            anyhow::ensure!(
-                self.v2_witness_threshold.is_none(),
-                "--v2-witness-threshold needs at least one --v2-witness"
-            );
-            return Ok(None);
-        }
-        let mut witnesses = Vec::new();
-        for w in &self.v2_witnesses {
-            let (url, vkey) = w.trim().rsplit_once(' ').with_context(|| {
-                format!("--v2-witness {w:?}: expected \"<URL> <verifier key>\"")
-            })?;
-            let url = url.trim();
-            anyhow::ensure!(
-                url.starts_with("http://") || url.starts_with("https://"),
-                "--v2-witness {w:?}: the URL must be http:// or https://"
-            );
-            let verifier = witness::CosignatureVerifier::from_vkey(vkey)
-                .with_context(|| format!("--v2-witness {w:?}: the verifier key"))?;
-            witnesses.push(witness_client::WitnessClient::new(url, verifier)?);
-        }
-        let threshold = self.v2_witness_threshold.unwrap_or(witnesses.len());
-        let policy = witness::WitnessPolicy::new(
-            witnesses.iter().map(|w| w.verifier().clone()).collect(),
-            threshold,
+        crate::witness_cmd::witnessing(
+            &self.v2_witnesses,
+            self.v2_witness_threshold,
+            self.v2_witness_interval,
+            "--v2-witness",
         )
-        .context("--v2-witness-threshold")?;
-        Ok(Some(witness_client::Witnessing {
-            witnesses,
-            policy,
-            interval: self.v2_witness_interval,
-        }))
     }
 }
 

@@ -43,6 +43,49 @@ pub(crate) struct Args {
     pub tls: crate::tls::TlsArgs,
 }
 
+/// A log's witnessing from its flags (`flag` names them in errors): each witness is
+/// `"<URL> <verifier key>"`; the threshold defaults to all of them. `None` without witnesses.
+pub(crate) fn witnessing(
+    witnesses: &[String],
+    threshold: Option<usize>,
+    interval: std::time::Duration,
+    flag: &str,
+) -> anyhow::Result<Option<witness_client::Witnessing>> {
+    if witnesses.is_empty() {
+        anyhow::ensure!(
+            threshold.is_none(),
+            "{flag}-threshold needs at least one {flag}"
+        );
+        return Ok(None);
+    }
+    anyhow::ensure!(!interval.is_zero(), "{flag}-interval must be positive");
+    let mut clients = Vec::new();
+    for w in witnesses {
+        let (url, vkey) = w
+            .trim()
+            .rsplit_once(' ')
+            .with_context(|| format!("{flag} {w:?}: expected \"<URL> <verifier key>\""))?;
+        let url = url.trim();
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "{flag} {w:?}: the URL must be http:// or https://"
+        );
+        let verifier = witness::CosignatureVerifier::from_vkey(vkey)
+            .with_context(|| format!("{flag} {w:?}: the verifier key"))?;
+        clients.push(witness_client::WitnessClient::new(url, verifier)?);
+    }
+    let policy = witness::WitnessPolicy::new(
+        clients.iter().map(|w| w.verifier().clone()).collect(),
+        threshold.unwrap_or(clients.len()),
+    )
+    .with_context(|| format!("{flag}-threshold"))?;
+    Ok(Some(witness_client::Witnessing {
+        witnesses: clients,
+        policy,
+        interval,
+    }))
+}
+
 /// Reads and checks the configuration file.
 pub(crate) fn load_config(path: &Path) -> anyhow::Result<Witness> {
     let text =
