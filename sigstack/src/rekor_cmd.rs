@@ -88,6 +88,20 @@ struct WitnessArgs {
     /// How often the v2 log's latest checkpoint is submitted to its witnesses.
     #[arg(long, env = "SIGSTACK_REKOR_V2_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     v2_witness_interval: std::time::Duration,
+    /// A witness of the active v1 shard (repeatable), as --v2-witness; the witnessed checkpoint
+    /// is served at `/api/v1/log/checkpoint/witnessed`.
+    #[arg(
+        long = "v1-witness",
+        env = "SIGSTACK_REKOR_V1_WITNESSES",
+        value_delimiter = ','
+    )]
+    v1_witnesses: Vec<String>,
+    /// How many of the v1 witnesses must cosign (default: all of them).
+    #[arg(long, env = "SIGSTACK_REKOR_V1_WITNESS_THRESHOLD")]
+    v1_witness_threshold: Option<usize>,
+    /// How often the active v1 shard's latest checkpoint is submitted to its witnesses.
+    #[arg(long, env = "SIGSTACK_REKOR_V1_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    v1_witness_interval: std::time::Duration,
 }
 
 impl WitnessArgs {
@@ -98,6 +112,15 @@ impl WitnessArgs {
             self.v2_witness_threshold,
             self.v2_witness_interval,
             "--v2-witness",
+        )
+    }
+
+    fn v1_witnessing(&self) -> anyhow::Result<Option<witness_client::Witnessing>> {
+        crate::witness_cmd::witnessing(
+            &self.v1_witnesses,
+            self.v1_witness_threshold,
+            self.v1_witness_interval,
+            "--v1-witness",
         )
     }
 }
@@ -143,7 +166,7 @@ pub(crate) async fn open_in(
         &dir.join("rekor-shards.json"),
         url,
         rekor::Limits::default(),
-        None,
+        (None, None),
     )
     .await
 }
@@ -175,13 +198,17 @@ async fn open(
     shards: &Path,
     url: &PublicUrl,
     limits: rekor::Limits,
-    witnessing: Option<witness_client::Witnessing>,
+    (v1_witnessing, v2_witnessing): (
+        Option<witness_client::Witnessing>,
+        Option<witness_client::Witnessing>,
+    ),
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     let (layout, name) = settled_layout(shards, url)?;
     let mut config = rekor::RekorConfig::new(v1, v2, &name, &name, layout);
     config.public_url = Some(url.to_string());
     config.limits = limits;
-    config.v2_witnessing = witnessing;
+    config.v1_witnessing = v1_witnessing;
+    config.v2_witnessing = v2_witnessing;
     Ok(rekor::Rekor::open(store, config).await?)
 }
 
@@ -230,7 +257,7 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
     }
     let a = args.serve;
     let tls = a.tls.load()?;
-    let witnessing = a.witnesses.witnessing()?;
+    let witnessing = (a.witnesses.v1_witnessing()?, a.witnesses.witnessing()?);
     let need = |v: Option<PathBuf>, flag: &str| {
         v.with_context(|| format!("--{flag} is required to serve Rekor"))
     };
@@ -307,6 +334,15 @@ mod tests {
         .verifier()
         .to_vkey();
         assert!(witnessing(&[]).unwrap().is_none());
+        let v1 = Cli::try_parse_from([
+            "rekor",
+            "--v1-witness",
+            &format!("https://w.example {vkey}"),
+        ])
+        .unwrap()
+        .args;
+        assert!(v1.witnessing().unwrap().is_none());
+        assert_eq!(v1.v1_witnessing().unwrap().unwrap().witnesses.len(), 1);
         let one = format!("https://w.example {vkey}");
         let two = format!("http://127.0.0.1:3004/ {other}");
         let w = witnessing(&["--v2-witness", &one, "--v2-witness", &two])

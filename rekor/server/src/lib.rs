@@ -99,6 +99,10 @@ pub struct RekorConfig {
     /// and the latest one that meets their policy is served, with their cosignatures, at
     /// `/api/v2/checkpoint/witnessed`. `None`: no witnessing.
     pub v2_witnessing: Option<witness_client::Witnessing>,
+    /// Witnesses of the active v1 shard, as for v2; its latest witnessed checkpoint is served
+    /// at `/api/v1/log/checkpoint/witnessed`. A frozen shard does not grow, so it is not
+    /// submitted.
+    pub v1_witnessing: Option<witness_client::Witnessing>,
 }
 
 impl RekorConfig {
@@ -123,6 +127,7 @@ impl RekorConfig {
             log_options,
             verifier_cache: rekor_types::DEFAULT_VERIFIER_CACHE,
             v2_witnessing: None,
+            v1_witnessing: None,
         }
     }
 }
@@ -178,6 +183,8 @@ pub struct Rekor {
     pub(crate) metrics: metrics::Metrics,
     /// Parsed verifiers of recent v1 entries (see [`RekorConfig::verifier_cache`]).
     pub(crate) verifiers: rekor_types::VerifierCache,
+    /// The active v1 shard's latest witnessed checkpoint, if it has witnesses.
+    pub(crate) v1_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
     /// The v2 log's latest witnessed checkpoint, if it has witnesses.
     pub(crate) v2_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
     /// The v2 log's witness policy as a C2SP tlog-policy file, if it has witnesses.
@@ -290,6 +297,13 @@ impl Rekor {
             }
             None => None,
         };
+        let v1_witnessed = match (config.v1_witnessing, shards.last()) {
+            (Some(w), Some(active)) => Some(witness_client::WitnessedCheckpoint::spawn(
+                active.log.clone(),
+                w,
+            )),
+            _ => None,
+        };
         let v2_witnessed = config
             .v2_witnessing
             .map(|w| witness_client::WitnessedCheckpoint::spawn(v2.clone(), w));
@@ -308,6 +322,7 @@ impl Rekor {
             limits: config.limits,
             metrics,
             verifiers: rekor_types::VerifierCache::new(config.verifier_cache),
+            v1_witnessed,
             v2_witnessed,
             v2_witness_policy,
         }))

@@ -730,7 +730,7 @@ async fn v2_entries_verify_and_tiles_serve() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn v2_checkpoints_are_witnessed() {
+async fn checkpoints_of_both_apis_are_witnessed() {
     let dir = tempfile::tempdir().unwrap();
     let keys = keys();
     let raw_key: [u8; 32] = sigstack_keys::Signer::public_key_der(keys.v2.as_ref())[12..]
@@ -743,12 +743,26 @@ async fn v2_checkpoints_are_witnessed() {
         Arc::new(SoftwareKey::generate(Algorithm::Ed25519)),
     )
     .unwrap();
-    let logs = witness::LogList::new(vec![witness::Log::new(
+    // It follows the v2 log and, by the v1 key (ECDSA, named for the host), the v1 shard.
+    let v1_verifier = NoteVerifier::ecdsa_rekor(
+        HOST,
+        sigstack_keys::Signer::public_key_der(keys.v1.as_ref()),
+    )
+    .unwrap();
+    let layout = ShardLayout::new_random();
+    let mut logs = vec![witness::Log::new(
         HOST,
         vec![witness::LogKey::from_note_verifier(log_verifier.clone())],
     )
-    .unwrap()])
-    .unwrap();
+    .unwrap()];
+    logs.push(
+        witness::Log::new(
+            format!("{HOST} - {}", layout.active),
+            vec![witness::LogKey::from_note_verifier(v1_verifier.clone())],
+        )
+        .unwrap(),
+    );
+    let logs = witness::LogList::new(logs).unwrap();
     let witness_store = Arc::new(
         witness_server::SqlWitnessStore::connect(&format!(
             "sqlite://{}",
@@ -767,8 +781,18 @@ async fn v2_checkpoints_are_witnessed() {
     let router = witness_server::router(Arc::new(witness));
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let mut config = test_config(&keys, ShardLayout::new_random());
+    let v1_origin = format!("{HOST} - {}", layout.active);
+    let mut config = test_config(&keys, layout);
     let policy = witness::WitnessPolicy::new(vec![cosigner.verifier().clone()], 1).unwrap();
+    config.v1_witnessing = Some(witness_client::Witnessing {
+        witnesses: vec![witness_client::WitnessClient::new(
+            &witness_url,
+            cosigner.verifier().clone(),
+        )
+        .unwrap()],
+        policy: policy.clone(),
+        interval: Duration::from_millis(20),
+    });
     config.v2_witnessing = Some(witness_client::Witnessing {
         witnesses: vec![witness_client::WitnessClient::new(
             &witness_url,
@@ -803,6 +827,28 @@ async fn v2_checkpoints_are_witnessed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(seen, 4);
+    // The v1 shard too: two entries, witnessed.
+    for i in 0..2u64 {
+        let req = signer.hashedrekord(format!("witnessed v1 {i}").as_bytes());
+        assert_eq!(server.post("/api/v1/log/entries", &req).await.0, 201);
+    }
+    let mut seen = 0;
+    for _ in 0..250 {
+        let (status, note) = server.get_bytes("/api/v1/log/checkpoint/witnessed").await;
+        if status == 200 {
+            let parsed = tlog::note::Note::parse(&note).unwrap();
+            let (checkpoint, _) =
+                Checkpoint::open(&note, std::slice::from_ref(&v1_verifier)).unwrap();
+            assert_eq!(checkpoint.origin(), v1_origin);
+            assert_eq!(policy.check(&parsed), Ok(1));
+            seen = checkpoint.size();
+            if seen == 2 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 2);
     // The policy, as a C2SP tlog-policy file.
     let (status, policy_file) = server.get_bytes("/api/v2/witness-policy").await;
     assert_eq!(status, 200);
@@ -824,6 +870,10 @@ async fn v2_checkpoints_are_witnessed() {
     .await;
     assert_eq!(plain.get_bytes("/api/v2/checkpoint/witnessed").await.0, 404);
     assert_eq!(plain.get_bytes("/api/v2/witness-policy").await.0, 404);
+    assert_eq!(
+        plain.get_bytes("/api/v1/log/checkpoint/witnessed").await.0,
+        404
+    );
 }
 
 #[tokio::test]
