@@ -13,6 +13,8 @@ pub enum ErrorKind {
     BadRequest,
     /// The identity token is missing or invalid (401).
     Unauthenticated,
+    /// The request is well formed but its signer is not trusted (403).
+    Forbidden,
     /// The thing asked for does not exist (404).
     NotFound,
     /// The endpoint exists but not with this method (405).
@@ -23,6 +25,9 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// The body's `Content-Type` is not one the endpoint reads (415).
     UnsupportedMediaType,
+    /// The request is well formed but its content is refused, such as a Merkle proof that does
+    /// not verify (422).
+    UnprocessableEntity,
     /// Overloaded, shutting down, or a dependency failed: retry later (503 with `Retry-After`).
     Unavailable,
     /// A failure on our side; the details go to the log, never to the client (500).
@@ -35,11 +40,13 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
             ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::UnprocessableEntity => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -49,11 +56,13 @@ impl ErrorKind {
     pub fn from_status(status: StatusCode) -> Self {
         match status {
             StatusCode::UNAUTHORIZED => ErrorKind::Unauthenticated,
+            StatusCode::FORBIDDEN => ErrorKind::Forbidden,
             StatusCode::NOT_FOUND => ErrorKind::NotFound,
             StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
             StatusCode::CONFLICT => ErrorKind::Conflict,
             StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ErrorKind::UnprocessableEntity,
             StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
             s if s.is_server_error() => ErrorKind::Internal,
             _ => ErrorKind::BadRequest,
@@ -66,11 +75,13 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => 3,           // INVALID_ARGUMENT
             ErrorKind::Unauthenticated => 16,     // UNAUTHENTICATED
+            ErrorKind::Forbidden => 7,            // PERMISSION_DENIED
             ErrorKind::NotFound => 5,             // NOT_FOUND
             ErrorKind::MethodNotAllowed => 12,    // UNIMPLEMENTED
             ErrorKind::Conflict => 6,             // ALREADY_EXISTS
             ErrorKind::PayloadTooLarge => 8,      // RESOURCE_EXHAUSTED
             ErrorKind::UnsupportedMediaType => 3, // INVALID_ARGUMENT
+            ErrorKind::UnprocessableEntity => 3,  // INVALID_ARGUMENT (grpc-gateway has no 422)
             ErrorKind::Unavailable => 14,         // UNAVAILABLE
             ErrorKind::Internal => 13,            // INTERNAL
         }
@@ -81,11 +92,13 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => "bad_request",
             ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "duplicate",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::UnprocessableEntity => "unprocessable",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
         }
@@ -101,6 +114,8 @@ pub struct ApiError {
     kind: ErrorKind,
     message: String,
     location: Option<String>,
+    /// A body the protocol fixes (content type, bytes), sent as is instead of a shaped one.
+    body: Option<(&'static str, String)>,
     source: Option<Source>,
 }
 
@@ -121,6 +136,7 @@ impl ApiError {
             kind,
             message: message.into(),
             location: None,
+            body: None,
             source: None,
         }
     }
@@ -133,6 +149,25 @@ impl ApiError {
     /// 401: no valid identity token.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unauthenticated, message)
+    }
+
+    /// 403: the request is well formed but not signed by a key trusted for it.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
+    }
+
+    /// 422: the request is well formed but its content is refused.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::UnprocessableEntity, message)
+    }
+
+    /// This error answered with exactly `body` of `content_type`, where the protocol fixes the
+    /// error body (C2SP tlog-witness's 409 carries the size the witness holds as
+    /// `text/x.tlog.size`); no shaping layer re-renders it. The message is still what logs and
+    /// metrics see.
+    pub fn with_body(mut self, content_type: &'static str, body: impl Into<String>) -> Self {
+        self.body = Some((content_type, body.into()));
+        self
     }
 
     /// 404: no such thing.
@@ -252,8 +287,20 @@ impl IntoResponse for ApiError {
             message: self.client_message().to_string(),
         };
         // Rendered here in the Rekor/go-swagger shape; a service's shaping layer re-renders it
-        // in its own API's shape from `info`.
-        let mut response = crate::shape::render(crate::ErrorShape::Swagger, &info);
+        // in its own API's shape from `info`, unless the protocol fixes the body.
+        let fixed = self.body.is_some();
+        let mut response = match self.body {
+            Some((content_type, body)) => (
+                self.kind.status(),
+                [(header::CONTENT_TYPE, content_type)],
+                body,
+            )
+                .into_response(),
+            None => crate::shape::render(crate::ErrorShape::Swagger, &info),
+        };
+        if fixed {
+            response.extensions_mut().insert(crate::shape::Shaped);
+        }
         let headers = response.headers_mut();
         if self.kind == ErrorKind::Unavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -297,15 +344,31 @@ mod tests {
     }
 
     #[test]
+    fn a_fixed_body_is_sent_as_is() {
+        let response = ApiError::conflict("old size 3 does not match", None)
+            .with_body("text/x.tlog.size", "7\n")
+            .into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/x.tlog.size");
+        assert!(response
+            .extensions()
+            .get::<crate::shape::Shaped>()
+            .is_some());
+        assert_eq!(error_kind(&response), Some(ErrorKind::Conflict));
+    }
+
+    #[test]
     fn every_kind_round_trips_through_its_status() {
         for kind in [
             ErrorKind::BadRequest,
             ErrorKind::Unauthenticated,
+            ErrorKind::Forbidden,
             ErrorKind::NotFound,
             ErrorKind::MethodNotAllowed,
             ErrorKind::Conflict,
             ErrorKind::PayloadTooLarge,
             ErrorKind::UnsupportedMediaType,
+            ErrorKind::UnprocessableEntity,
             ErrorKind::Unavailable,
             ErrorKind::Internal,
         ] {

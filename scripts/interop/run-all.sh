@@ -27,6 +27,7 @@ LANE_A=(
     scripts/interop/rekor.sh
     scripts/conformance/run.sh
     scripts/interop/e2e_encrypted.sh
+    scripts/interop/witness.sh
 )
 LANE_B=(
     scripts/interop/e2e.sh

@@ -101,10 +101,21 @@ enum KeysCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Print the public key (SPKI PEM) of a key file or a `pkcs11:` URI, and its key ID.
+    /// Print the public key (SPKI PEM) of a key file or a `pkcs11:` URI, and its key ID; or,
+    /// with --note-name, the C2SP note verifier key of a log signing its checkpoints with it
+    /// (what a witness is configured with: docs/witness.md).
     Public {
         /// A key file or a `pkcs11:` URI.
         key: PathBuf,
+        /// Print the note verifier key `<name>+<key ID>+<base64>` for this key name instead:
+        /// type 0x01 for an Ed25519 key (Rekor v2: the origin), 0x02 for a P-256 key (Rekor v1:
+        /// its host name).
+        #[arg(long)]
+        note_name: Option<String>,
+        /// With --note-name: a type 0x05 key, RFC 6962 tree head signatures (the CT log: the
+        /// name is its origin).
+        #[arg(long, requires = "note_name")]
+        rfc6962: bool,
     },
 }
 
@@ -149,12 +160,33 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
             print_public(&made)
         }
         KeysCommand::Encrypt { key, out } => encrypt(&loader, &key, out.as_deref().unwrap_or(&key)),
-        KeysCommand::Public { key } => {
+        KeysCommand::Public {
+            key,
+            note_name,
+            rfc6962,
+        } => {
             // Reading a public key needs no policy about plaintext private keys.
             let any = loader.with_plaintext(PlaintextKeys::Allowed);
-            print_public(any.load(&key)?.as_ref())
+            let signer = any.load(&key)?;
+            match note_name {
+                None => print_public(signer.as_ref()),
+                Some(name) => {
+                    println!("{}", note_vkey(signer.public_key_der(), &name, rfc6962)?);
+                    Ok(())
+                }
+            }
         }
     }
+}
+
+/// The C2SP note verifier key of a log signing under `name` with the key `spki_der`.
+pub(crate) fn note_vkey(spki_der: &[u8], name: &str, rfc6962: bool) -> anyhow::Result<String> {
+    let key = if rfc6962 {
+        witness::LogKey::rfc6962(name, spki_der)?
+    } else {
+        witness::LogKey::from_note_verifier(tlog::note::NoteVerifier::from_spki(name, spki_der)?)
+    };
+    Ok(key.to_vkey())
 }
 
 fn encrypt(loader: &KeyLoader, key: &Path, out: &Path) -> anyhow::Result<()> {

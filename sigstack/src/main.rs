@@ -15,6 +15,7 @@ mod trust_cmd;
 mod tsa_cmd;
 mod tuf_cmd;
 mod up;
+mod witness_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -90,6 +91,9 @@ enum Command {
     Trust(trust_cmd::TrustArgs),
     /// Run the RFC 3161 timestamp authority.
     Tsa(tsa_cmd::Args),
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the logs a configuration file names,
+    /// after checking each is signed by its log and consistent with the last one cosigned.
+    Witness(witness_cmd::Args),
     /// The TUF repository: offline root ceremony, online signing, serving and static export.
     Tuf(tuf_cmd::Args),
     /// Create the Fulcio CA and the TSA chain before the services start (idempotent).
@@ -130,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(args) => trust_cmd::token(args).await,
         Command::Trust(args) => trust_cmd::run(args),
         Command::Tsa(args) => tsa_cmd::run(args, grace).await,
+        Command::Witness(args) => witness_cmd::run(args, grace).await,
         Command::Tuf(args) => tuf_cmd::run(args, grace).await,
         Command::Ca(args) => ca_cmd::run(args),
         Command::Keys(args) => keys_cmd::run(args),

@@ -62,9 +62,67 @@ struct ServeArgs {
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
+    witnesses: WitnessArgs,
+    #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
+}
+
+/// The v2 log's witnesses (C2SP tlog-witness; docs/witness.md).
+#[derive(clap::Args)]
+struct WitnessArgs {
+    /// A witness of the v2 log (repeatable): its URL (the prefix of `/add-checkpoint`) and its
+    /// verifier key, separated by a space: `"https://witness.example/ witness.example/w1+…"`.
+    /// Each new v2 checkpoint is submitted to every witness in the background.
+    #[arg(
+        long = "v2-witness",
+        env = "SIGSTACK_REKOR_V2_WITNESSES",
+        value_delimiter = ','
+    )]
+    v2_witnesses: Vec<String>,
+    /// How many of the witnesses must cosign a checkpoint before
+    /// `/api/v2/checkpoint/witnessed` serves it (default: all of them).
+    #[arg(long, env = "SIGSTACK_REKOR_V2_WITNESS_THRESHOLD")]
+    v2_witness_threshold: Option<usize>,
+    /// How often the v2 log's latest checkpoint is submitted to its witnesses.
+    #[arg(long, env = "SIGSTACK_REKOR_V2_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    v2_witness_interval: std::time::Duration,
+    /// A witness of the active v1 shard (repeatable), as --v2-witness; the witnessed checkpoint
+    /// is served at `/api/v1/log/checkpoint/witnessed`.
+    #[arg(
+        long = "v1-witness",
+        env = "SIGSTACK_REKOR_V1_WITNESSES",
+        value_delimiter = ','
+    )]
+    v1_witnesses: Vec<String>,
+    /// How many of the v1 witnesses must cosign (default: all of them).
+    #[arg(long, env = "SIGSTACK_REKOR_V1_WITNESS_THRESHOLD")]
+    v1_witness_threshold: Option<usize>,
+    /// How often the active v1 shard's latest checkpoint is submitted to its witnesses.
+    #[arg(long, env = "SIGSTACK_REKOR_V1_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    v1_witness_interval: std::time::Duration,
+}
+
+impl WitnessArgs {
+    /// The witnessing configuration, checked; `None` without witnesses.
+    fn witnessing(&self) -> anyhow::Result<Option<witness_client::Witnessing>> {
+        crate::witness_cmd::witnessing(
+            &self.v2_witnesses,
+            self.v2_witness_threshold,
+            self.v2_witness_interval,
+            "--v2-witness",
+        )
+    }
+
+    fn v1_witnessing(&self) -> anyhow::Result<Option<witness_client::Witnessing>> {
+        crate::witness_cmd::witnessing(
+            &self.v1_witnesses,
+            self.v1_witness_threshold,
+            self.v1_witness_interval,
+            "--v1-witness",
+        )
+    }
 }
 
 /// Request limits, in bytes.
@@ -109,6 +167,7 @@ pub(crate) async fn open_in(
         &dir.join("rekor-shards.json"),
         url,
         rekor::Limits::default(),
+        (None, None),
     )
     .await
 }
@@ -151,6 +210,10 @@ async fn open(
     shards: &Path,
     url: &PublicUrl,
     limits: rekor::Limits,
+    (v1_witnessing, v2_witnessing): (
+        Option<witness_client::Witnessing>,
+        Option<witness_client::Witnessing>,
+    ),
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     let (layout, name) = settled_layout(shards, url)?;
     // Frozen shards signed by an earlier v1 key keep it (`sigstack rotate rekor-v1`).
@@ -166,6 +229,8 @@ async fn open(
     config.v1_shard_keys = shard_keys;
     config.public_url = Some(url.to_string());
     config.limits = limits;
+    config.v1_witnessing = v1_witnessing;
+    config.v2_witnessing = v2_witnessing;
     Ok(rekor::Rekor::open(store, config).await?)
 }
 
@@ -214,6 +279,7 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
     }
     let a = args.serve;
     let tls = a.tls.load()?;
+    let witnessing = (a.witnesses.v1_witnessing()?, a.witnesses.witnessing()?);
     let need = |v: Option<PathBuf>, flag: &str| {
         v.with_context(|| format!("--{flag} is required to serve Rekor"))
     };
@@ -235,6 +301,7 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         &shards,
         &a.public_url,
         a.limits.into(),
+        witnessing,
     )
     .await?;
     let (servers, router) = a
@@ -255,4 +322,78 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: WitnessArgs,
+    }
+
+    fn witnessing(args: &[&str]) -> anyhow::Result<Option<witness_client::Witnessing>> {
+        Cli::try_parse_from(std::iter::once("rekor").chain(args.iter().copied()))?
+            .args
+            .witnessing()
+    }
+
+    #[test]
+    fn witness_flags() {
+        let cosigner = witness::Cosigner::new(
+            "w.example",
+            Arc::new(sigstack_keys::SoftwareKey::ed25519_from_seed(&[1; 32])),
+        )
+        .unwrap();
+        let vkey = cosigner.verifier().to_vkey();
+        let other = witness::Cosigner::new(
+            "v.example",
+            Arc::new(sigstack_keys::SoftwareKey::ed25519_from_seed(&[2; 32])),
+        )
+        .unwrap()
+        .verifier()
+        .to_vkey();
+        assert!(witnessing(&[]).unwrap().is_none());
+        let v1 = Cli::try_parse_from([
+            "rekor",
+            "--v1-witness",
+            &format!("https://w.example {vkey}"),
+        ])
+        .unwrap()
+        .args;
+        assert!(v1.witnessing().unwrap().is_none());
+        assert_eq!(v1.v1_witnessing().unwrap().unwrap().witnesses.len(), 1);
+        let one = format!("https://w.example {vkey}");
+        let two = format!("http://127.0.0.1:3004/ {other}");
+        let w = witnessing(&["--v2-witness", &one, "--v2-witness", &two])
+            .unwrap()
+            .unwrap();
+        assert_eq!(w.witnesses.len(), 2);
+        assert_eq!(w.policy.threshold(), 2);
+        assert_eq!(w.interval, std::time::Duration::from_secs(1));
+        let w = witnessing(&[
+            "--v2-witness",
+            &one,
+            "--v2-witness",
+            &two,
+            "--v2-witness-threshold",
+            "1",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(w.policy.threshold(), 1);
+        for bad in [
+            vec!["--v2-witness-threshold", "1"],
+            vec!["--v2-witness", &vkey],
+            vec!["--v2-witness", "ftp://w.example x"],
+            vec!["--v2-witness", "https://w.example not+a+key"],
+            vec!["--v2-witness", &one, "--v2-witness-threshold", "2"],
+            vec!["--v2-witness", &one, "--v2-witness", &one],
+        ] {
+            assert!(witnessing(&bad).is_err(), "{bad:?}");
+        }
+    }
 }

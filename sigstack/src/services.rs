@@ -40,6 +40,22 @@ pub(crate) struct CtlogArgs {
         value_delimiter = ','
     )]
     root_certs: Vec<PathBuf>,
+    /// A witness of the log (repeatable): its URL (the prefix of `/add-checkpoint`) and its
+    /// verifier key, separated by a space: `"https://witness.example/ witness.example/w1+…"`.
+    /// Each new checkpoint is submitted to every witness in the background.
+    #[arg(
+        long = "witness",
+        env = "SIGSTACK_CTLOG_WITNESSES",
+        value_delimiter = ','
+    )]
+    witnesses: Vec<String>,
+    /// How many of the witnesses must cosign a checkpoint before `/checkpoint/witnessed`
+    /// serves it (default: all of them).
+    #[arg(long, env = "SIGSTACK_CTLOG_WITNESS_THRESHOLD")]
+    witness_threshold: Option<usize>,
+    /// How often the log's latest checkpoint is submitted to its witnesses.
+    #[arg(long, env = "SIGSTACK_CTLOG_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    witness_interval: std::time::Duration,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
     #[command(flatten)]
@@ -96,6 +112,12 @@ pub(crate) async fn open_ctlog(
 pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     // The configuration is checked before anything is written (the database, the key).
     let tls = args.tls.load()?;
+    let witnessing = crate::witness_cmd::witnessing(
+        &args.witnesses,
+        args.witness_threshold,
+        args.witness_interval,
+        "--witness",
+    )?;
     let mut roots = Vec::new();
     for path in &args.root_certs {
         roots.extend(load_certificates(path)?);
@@ -115,7 +137,9 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
         key.algorithm().name()
     );
     let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
-    let log = open_ctlog(store, key, &args.origin, roots).await?;
+    let mut config = ctlog::CtLogConfig::new(&args.origin, key, roots);
+    config.witnessing = witnessing;
+    let log = ctlog::CtLog::open(store, config).await?;
     let (servers, router) = args
         .metrics
         .place_one(

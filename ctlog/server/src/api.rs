@@ -35,6 +35,8 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/ct/v1/get-roots", get(get_roots))
         .route("/ct/v1/get-entry-and-proof", get(get_entry_and_proof))
         .route("/checkpoint", get(checkpoint))
+        .route("/checkpoint/witnessed", get(witnessed_checkpoint))
+        .route("/witness-policy", get(witness_policy))
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
@@ -194,6 +196,33 @@ fn sth_of(log: &CtLog, note: &[u8]) -> Result<(u64, u64, [u8; 32], Vec<u8>), Api
         checkpoint.size(),
         *checkpoint.root_hash(),
         body.signature.encode(),
+    ))
+}
+
+/// The latest checkpoint that met the witness policy, with the witnesses' cosignatures.
+async fn witnessed_checkpoint(State(log): State<AppState>) -> Result<Response, ApiError> {
+    let witnessed = log
+        .witnessed()
+        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
+    let latest = witnessed.latest().ok_or_else(|| {
+        ApiError::unavailable("no checkpoint has met the witness policy yet; retry")
+    })?;
+    Ok(sigstack_http::bytes_response(
+        "text/plain; charset=utf-8",
+        sigstack_http::NO_CACHE,
+        latest.to_vec(),
+    ))
+}
+
+/// The log (its type 0x05 key), its witnesses and the quorum as a C2SP tlog-policy file.
+async fn witness_policy(State(log): State<AppState>) -> Result<Response, ApiError> {
+    let policy = log
+        .witness_policy()
+        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
+    Ok(sigstack_http::bytes_response(
+        "text/plain; charset=utf-8",
+        sigstack_http::NO_CACHE,
+        policy.as_bytes().to_vec(),
     ))
 }
 

@@ -42,6 +42,10 @@ pub struct CtLogConfig {
     pub max_body_bytes: usize,
     /// Sequencing and caching of the underlying log.
     pub log_options: LogOptions,
+    /// Witnesses: each new checkpoint is submitted to them in the background, and the latest
+    /// one that meets their policy is served, with their cosignatures, at
+    /// `/checkpoint/witnessed`. `None`: no witnessing.
+    pub witnessing: Option<witness_client::Witnessing>,
 }
 
 impl CtLogConfig {
@@ -60,6 +64,7 @@ impl CtLogConfig {
                 },
                 ..LogOptions::default()
             },
+            witnessing: None,
         }
     }
 }
@@ -77,6 +82,9 @@ pub enum CtLogError {
         /// Position in the configuration.
         index: usize,
     },
+    /// The log's key cannot be written as a type 0x05 key for the witness policy.
+    #[error("the CT log key as a witness policy key")]
+    WitnessKey(#[source] witness::ConfigError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -96,6 +104,10 @@ pub struct CtLog {
     /// The per-request metrics (`ctlog_http_requests_total`, …) and the log's (`tlog_*`).
     metrics: sigstack_http::MetricsRegistry,
     http_metrics: sigstack_http::HttpMetrics,
+    /// The latest witnessed checkpoint, if the log has witnesses.
+    witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
+    /// The witness policy as a C2SP tlog-policy file, if the log has witnesses.
+    witness_policy: Option<String>,
 }
 
 impl CtLog {
@@ -126,7 +138,21 @@ impl CtLog {
             log_options,
         )
         .await?;
+        let witness_policy = match &config.witnessing {
+            Some(w) => {
+                let log_key = witness::LogKey::rfc6962(&config.origin, config.key.public_key_der())
+                    .map_err(CtLogError::WitnessKey)?;
+                let urls: Vec<Option<&str>> = w.witnesses.iter().map(|c| Some(c.url())).collect();
+                Some(w.policy.to_tlog_policy(&log_key.to_vkey(), None, &urls))
+            }
+            None => None,
+        };
+        let witnessed = config
+            .witnessing
+            .map(|w| witness_client::WitnessedCheckpoint::spawn(log.clone(), w));
         Ok(Arc::new(Self {
+            witnessed,
+            witness_policy,
             log,
             log_id: sigstack_keys::key_id(config.key.public_key_der()),
             origin: config.origin,
@@ -163,6 +189,16 @@ impl CtLog {
     /// The underlying log.
     pub fn log(&self) -> &Log {
         &self.log
+    }
+
+    /// The latest checkpoint that met the witness policy, if the log has witnesses and one has.
+    pub(crate) fn witnessed(&self) -> Option<&witness_client::WitnessedCheckpoint> {
+        self.witnessed.as_deref()
+    }
+
+    /// The witness policy as a C2SP tlog-policy file, if the log has witnesses.
+    pub(crate) fn witness_policy(&self) -> Option<&str> {
+        self.witness_policy.as_deref()
     }
 }
 

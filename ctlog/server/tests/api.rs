@@ -15,6 +15,8 @@ use std::time::Duration;
 use tlog::merkle;
 use tlog_store::{LogOptions, LogStore, SequencerConfig, SqlStore};
 
+const ORIGIN: &str = "ct.test.example/log";
+
 struct TestCa {
     root_der: Vec<u8>,
     root: rcgen::Certificate,
@@ -77,14 +79,24 @@ async fn start(roots: Vec<Vec<u8>>) -> Server {
 
 /// A CT log on the database at `url`, or on SQLite in a temporary directory.
 async fn start_on(url: Option<&str>, roots: Vec<Vec<u8>>) -> Server {
+    let key = Arc::new(sigstack_keys::SoftwareKey::generate(
+        sigstack_keys::Algorithm::EcdsaP256Sha256,
+    ));
+    start_full(url, roots, key, None).await
+}
+
+async fn start_full(
+    url: Option<&str>,
+    roots: Vec<Vec<u8>>,
+    key: Arc<sigstack_keys::SoftwareKey>,
+    witnessing: Option<witness_client::Witnessing>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("ct.sqlite").display());
     let store: Arc<dyn LogStore> =
         Arc::new(SqlStore::connect(url.unwrap_or(&sqlite)).await.unwrap());
-    let key = Arc::new(sigstack_keys::SoftwareKey::generate(
-        sigstack_keys::Algorithm::EcdsaP256Sha256,
-    ));
-    let mut config = CtLogConfig::new("ct.test.example/log", key, roots);
+    let mut config = CtLogConfig::new(ORIGIN, key, roots);
+    config.witnessing = witnessing;
     config.max_get_entries = 5;
     config.max_body_bytes = 64 * 1024;
     config.log_options = LogOptions {
@@ -631,4 +643,100 @@ async fn readiness_follows_the_database() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(ready, "still unready after the database came back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_witnessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Arc::new(sigstack_keys::SoftwareKey::generate(
+        sigstack_keys::Algorithm::EcdsaP256Sha256,
+    ));
+    // Our witness, following this log by its type 0x05 (RFC 6962) key.
+    let log_key =
+        witness::LogKey::rfc6962(ORIGIN, sigstack_keys::Signer::public_key_der(key.as_ref()))
+            .unwrap();
+    let logs = witness::LogList::new(vec![
+        witness::Log::new(ORIGIN, vec![log_key.clone()]).unwrap()
+    ])
+    .unwrap();
+    let cosigner = witness::Cosigner::new(
+        "witness.test.example",
+        Arc::new(sigstack_keys::SoftwareKey::generate(
+            sigstack_keys::Algorithm::Ed25519,
+        )),
+    )
+    .unwrap();
+    let store = Arc::new(
+        witness_server::SqlWitnessStore::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("witness.sqlite").display()
+        ))
+        .await
+        .unwrap(),
+    );
+    let server =
+        witness_server::WitnessServer::new(witness::Witness::new(logs), cosigner.clone(), store);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let witness_url = format!("http://{}", listener.local_addr().unwrap());
+    let router = witness_server::router(Arc::new(server));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let policy = witness::WitnessPolicy::new(vec![cosigner.verifier().clone()], 1).unwrap();
+    let ca = test_ca("witnessed root");
+    let log = start_full(
+        None,
+        vec![ca.root_der.clone()],
+        key,
+        Some(witness_client::Witnessing {
+            witnesses: vec![witness_client::WitnessClient::new(
+                &witness_url,
+                cosigner.verifier().clone(),
+            )
+            .unwrap()],
+            policy: policy.clone(),
+            interval: Duration::from_millis(20),
+        }),
+    )
+    .await;
+    for serial in 0..3 {
+        let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let cert = ca.issue(leaf_params(100 + serial, None), &leaf_key);
+        let (status, sct) = log
+            .post("/ct/v1/add-chain", json!({"chain": [B64.encode(&cert)]}))
+            .await;
+        assert_eq!(status, 200, "{sct}");
+    }
+    let mut seen = None;
+    for _ in 0..250 {
+        let (status, note, _) = log.get_bytes("/checkpoint/witnessed").await;
+        if status == 200 {
+            let (checkpoint, _) =
+                ct::open_rfc6962_checkpoint(&note, ORIGIN, log.log.public_key_der()).unwrap();
+            assert_eq!(
+                policy.check(&tlog::note::Note::parse(&note).unwrap()),
+                Ok(1)
+            );
+            if checkpoint.size() == 3 {
+                seen = Some(checkpoint.size());
+                break;
+            }
+        } else {
+            assert_eq!(status, 503);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, Some(3));
+    let (status, policy_file, _) = log.get_bytes("/witness-policy").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        String::from_utf8(policy_file).unwrap(),
+        format!(
+            "log {}\nwitness w1 {} {witness_url}\ngroup witnesses 1 w1\nquorum witnesses\n",
+            log_key.to_vkey(),
+            cosigner.verifier().to_vkey()
+        )
+    );
+    let plain = start(vec![ca.root_der.clone()]).await;
+    assert_eq!(plain.get_bytes("/checkpoint/witnessed").await.0, 404);
+    assert_eq!(plain.get_bytes("/witness-policy").await.0, 404);
 }

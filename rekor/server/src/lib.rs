@@ -98,6 +98,14 @@ pub struct RekorConfig {
     /// exact text of the entry's `publicKey.content`: entries signed with a key seen recently
     /// skip parsing it again (default [`rekor_types::DEFAULT_VERIFIER_CACHE`]).
     pub verifier_cache: usize,
+    /// Witnesses of the v2 log: each new checkpoint is submitted to them in the background,
+    /// and the latest one that meets their policy is served, with their cosignatures, at
+    /// `/api/v2/checkpoint/witnessed`. `None`: no witnessing.
+    pub v2_witnessing: Option<witness_client::Witnessing>,
+    /// Witnesses of the active v1 shard, as for v2; its latest witnessed checkpoint is served
+    /// at `/api/v1/log/checkpoint/witnessed`. A frozen shard does not grow, so it is not
+    /// submitted.
+    pub v1_witnessing: Option<witness_client::Witnessing>,
 }
 
 impl RekorConfig {
@@ -122,6 +130,8 @@ impl RekorConfig {
             limits: Limits::default(),
             log_options,
             verifier_cache: rekor_types::DEFAULT_VERIFIER_CACHE,
+            v2_witnessing: None,
+            v1_witnessing: None,
         }
     }
 }
@@ -181,6 +191,12 @@ pub struct Rekor {
     pub(crate) metrics: metrics::Metrics,
     /// Parsed verifiers of recent v1 entries (see [`RekorConfig::verifier_cache`]).
     pub(crate) verifiers: rekor_types::VerifierCache,
+    /// The active v1 shard's latest witnessed checkpoint, if it has witnesses.
+    pub(crate) v1_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
+    /// The v2 log's latest witnessed checkpoint, if it has witnesses.
+    pub(crate) v2_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
+    /// The v2 log's witness policy as a C2SP tlog-policy file, if it has witnesses.
+    pub(crate) v2_witness_policy: Option<String>,
 }
 
 impl Rekor {
@@ -283,6 +299,32 @@ impl Rekor {
         let raw: [u8; 32] = config.v2_key.public_key_der()[12..]
             .try_into()
             .expect("an Ed25519 SPKI ends in the 32-byte key");
+        let v2_witness_policy = match &config.v2_witnessing {
+            Some(w) => {
+                let log_vkey = tlog::note::NoteVerifier::ed25519(&config.v2_origin, &raw)
+                    .map_err(|e| RekorError::BadName {
+                        name: config.v2_origin.clone(),
+                        reason: e.to_string(),
+                    })?
+                    .to_vkey();
+                let urls: Vec<Option<&str>> = w.witnesses.iter().map(|c| Some(c.url())).collect();
+                Some(
+                    w.policy
+                        .to_tlog_policy(&log_vkey, config.public_url.as_deref(), &urls),
+                )
+            }
+            None => None,
+        };
+        let v1_witnessed = match (config.v1_witnessing, shards.last()) {
+            (Some(w), Some(active)) => Some(witness_client::WitnessedCheckpoint::spawn(
+                active.log.clone(),
+                w,
+            )),
+            _ => None,
+        };
+        let v2_witnessed = config
+            .v2_witnessing
+            .map(|w| witness_client::WitnessedCheckpoint::spawn(v2.clone(), w));
         Ok(Arc::new(Self {
             shards,
             v2,
@@ -298,6 +340,9 @@ impl Rekor {
             limits: config.limits,
             metrics,
             verifiers: rekor_types::VerifierCache::new(config.verifier_cache),
+            v1_witnessed,
+            v2_witnessed,
+            v2_witness_policy,
         }))
     }
 

@@ -34,6 +34,10 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/log/proof", get(consistency_proof))
         .route(
+            "/api/v1/log/checkpoint/witnessed",
+            get(witnessed_checkpoint),
+        )
+        .route(
             "/api/v1/log/entries",
             post(create_entry).get(entry_by_index),
         )
@@ -41,6 +45,23 @@ pub(crate) fn routes() -> Router<AppState> {
         // Upstream's parameter name: the route pattern is the `path` label of the metrics.
         .route("/api/v1/log/entries/{entryUUID}", get(entry_by_uuid))
         .route("/api/v1/index/retrieve", post(search_index))
+}
+
+/// The active shard's latest checkpoint that met its witness policy, with the cosignatures (not
+/// an upstream endpoint: upstream Rekor v1 has no witnesses).
+async fn witnessed_checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError> {
+    let witnessed = rekor
+        .v1_witnessed
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
+    let latest = witnessed.latest().ok_or_else(|| {
+        ApiError::unavailable("no checkpoint has met the witness policy yet; retry")
+    })?;
+    Ok(sigstack_http::bytes_response(
+        "text/plain; charset=utf-8",
+        sigstack_http::NO_CACHE,
+        latest.to_vec(),
+    ))
 }
 
 // --- writing -------------------------------------------------------------------------------

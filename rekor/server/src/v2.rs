@@ -21,12 +21,16 @@ type AppState = Arc<Rekor>;
 
 const ENTRIES: &str = "/api/v2/log/entries";
 const CHECKPOINT: &str = "/api/v2/checkpoint";
+const WITNESSED_CHECKPOINT: &str = "/api/v2/checkpoint/witnessed";
+const WITNESS_POLICY: &str = "/api/v2/witness-policy";
 const TILES: &str = "/api/v2/tile/";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(ENTRIES, post(create_entry))
         .route(CHECKPOINT, get(checkpoint))
+        .route(WITNESSED_CHECKPOINT, get(witnessed_checkpoint))
+        .route(WITNESS_POLICY, get(witness_policy))
         .route(&format!("{TILES}{{*path}}"), get(tile))
 }
 
@@ -34,6 +38,8 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) fn serves(path: &str) -> bool {
     path == ENTRIES
         || path == CHECKPOINT
+        || path == WITNESSED_CHECKPOINT
+        || path == WITNESS_POLICY
         || path
             .strip_prefix(TILES)
             .is_some_and(|rest| !rest.is_empty())
@@ -93,6 +99,36 @@ async fn checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError>
         "text/plain; charset=utf-8",
         NO_CACHE,
         head.checkpoint.clone(),
+    ))
+}
+
+/// The latest checkpoint that met the witness policy, with the witnesses' cosignatures.
+async fn witnessed_checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError> {
+    let witnessed = rekor
+        .v2_witnessed
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
+    let latest = witnessed.latest().ok_or_else(|| {
+        ApiError::unavailable("no checkpoint has met the witness policy yet; retry")
+    })?;
+    Ok(bytes_response(
+        "text/plain; charset=utf-8",
+        NO_CACHE,
+        latest.to_vec(),
+    ))
+}
+
+/// The log, its witnesses and the quorum as a C2SP tlog-policy file: what a client that
+/// requires witnessed checkpoints is configured with.
+async fn witness_policy(State(rekor): State<AppState>) -> Result<Response, ApiError> {
+    let policy = rekor
+        .v2_witness_policy
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
+    Ok(bytes_response(
+        "text/plain; charset=utf-8",
+        NO_CACHE,
+        policy.clone().into_bytes(),
     ))
 }
 

@@ -48,15 +48,20 @@ async fn start_with(
     layout: ShardLayout,
     public_url: Option<&str>,
 ) -> Server {
-    let mut config = RekorConfig::new(keys.v1.clone(), keys.v2.clone(), HOST, HOST, layout);
+    let mut config = test_config(keys, layout);
     config.public_url = public_url.map(str::to_owned);
     start_config(store, config).await
 }
 
-async fn start_config(store: Arc<dyn LogStore>, mut config: RekorConfig) -> Server {
+fn test_config(keys: &Keys, layout: ShardLayout) -> RekorConfig {
+    let mut config = RekorConfig::new(keys.v1.clone(), keys.v2.clone(), HOST, HOST, layout);
     config.log_options.sequencer.max_delay = Duration::from_millis(2);
     config.log_options.head_max_age = Duration::ZERO;
     config.limits.hashedrekord_bytes = 16 * 1024;
+    config
+}
+
+async fn start_config(store: Arc<dyn LogStore>, config: RekorConfig) -> Server {
     let rekor = Rekor::open(store, config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -736,6 +741,153 @@ async fn v2_entries_verify_and_tiles_serve() {
         assert_eq!(status, 400, "{what}: {err}");
     }
     assert_eq!(checkpoint.size(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_of_both_apis_are_witnessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let raw_key: [u8; 32] = sigstack_keys::Signer::public_key_der(keys.v2.as_ref())[12..]
+        .try_into()
+        .unwrap();
+    let log_verifier = NoteVerifier::ed25519(HOST, &raw_key).unwrap();
+    // Our witness, following this log.
+    let cosigner = witness::Cosigner::new(
+        "witness.test.example",
+        Arc::new(SoftwareKey::generate(Algorithm::Ed25519)),
+    )
+    .unwrap();
+    // It follows the v2 log and, by the v1 key (ECDSA, named for the host), the v1 shard.
+    let v1_verifier = NoteVerifier::ecdsa_rekor(
+        HOST,
+        sigstack_keys::Signer::public_key_der(keys.v1.as_ref()),
+    )
+    .unwrap();
+    let layout = ShardLayout::new_random();
+    let mut logs = vec![witness::Log::new(
+        HOST,
+        vec![witness::LogKey::from_note_verifier(log_verifier.clone())],
+    )
+    .unwrap()];
+    logs.push(
+        witness::Log::new(
+            format!("{HOST} - {}", layout.active),
+            vec![witness::LogKey::from_note_verifier(v1_verifier.clone())],
+        )
+        .unwrap(),
+    );
+    let logs = witness::LogList::new(logs).unwrap();
+    let witness_store = Arc::new(
+        witness_server::SqlWitnessStore::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("witness.sqlite").display()
+        ))
+        .await
+        .unwrap(),
+    );
+    let witness = witness_server::WitnessServer::new(
+        witness::Witness::new(logs),
+        cosigner.clone(),
+        witness_store,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let witness_url = format!("http://{}", listener.local_addr().unwrap());
+    let router = witness_server::router(Arc::new(witness));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let v1_origin = format!("{HOST} - {}", layout.active);
+    let mut config = test_config(&keys, layout);
+    let policy = witness::WitnessPolicy::new(vec![cosigner.verifier().clone()], 1).unwrap();
+    config.v1_witnessing = Some(witness_client::Witnessing {
+        witnesses: vec![witness_client::WitnessClient::new(
+            &witness_url,
+            cosigner.verifier().clone(),
+        )
+        .unwrap()],
+        policy: policy.clone(),
+        interval: Duration::from_millis(20),
+    });
+    config.v2_witnessing = Some(witness_client::Witnessing {
+        witnesses: vec![witness_client::WitnessClient::new(
+            &witness_url,
+            cosigner.verifier().clone(),
+        )
+        .unwrap()],
+        policy: policy.clone(),
+        interval: Duration::from_millis(20),
+    });
+    let server = start_config(sqlite_store(&dir).await, config).await;
+    let signer = ArtifactSigner::with_certificate("carol@example.com");
+    for i in 0..4u64 {
+        let req = signer.hashedrekord_v2(format!("witnessed {i}").as_bytes());
+        assert_eq!(server.post("/api/v2/log/entries", &req).await.0, 201);
+    }
+    // The witnessed checkpoint catches up with the log, cosigned, the log's signature kept.
+    let mut seen = 0;
+    for _ in 0..250 {
+        let (status, note) = server.get_bytes("/api/v2/checkpoint/witnessed").await;
+        if status == 200 {
+            let parsed = tlog::note::Note::parse(&note).unwrap();
+            let (checkpoint, _) =
+                Checkpoint::open(&note, std::slice::from_ref(&log_verifier)).unwrap();
+            assert_eq!(policy.check(&parsed), Ok(1));
+            seen = checkpoint.size();
+            if seen == 4 {
+                break;
+            }
+        } else {
+            assert_eq!(status, 503);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 4);
+    // The v1 shard too: two entries, witnessed.
+    for i in 0..2u64 {
+        let req = signer.hashedrekord(format!("witnessed v1 {i}").as_bytes());
+        assert_eq!(server.post("/api/v1/log/entries", &req).await.0, 201);
+    }
+    let mut seen = 0;
+    for _ in 0..250 {
+        let (status, note) = server.get_bytes("/api/v1/log/checkpoint/witnessed").await;
+        if status == 200 {
+            let parsed = tlog::note::Note::parse(&note).unwrap();
+            let (checkpoint, _) =
+                Checkpoint::open(&note, std::slice::from_ref(&v1_verifier)).unwrap();
+            assert_eq!(checkpoint.origin(), v1_origin);
+            assert_eq!(policy.check(&parsed), Ok(1));
+            seen = checkpoint.size();
+            if seen == 2 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 2);
+    // The policy, as a C2SP tlog-policy file.
+    let (status, policy_file) = server.get_bytes("/api/v2/witness-policy").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        String::from_utf8(policy_file).unwrap(),
+        format!(
+            "log {}\nwitness w1 {} {witness_url}\ngroup witnesses 1 w1\nquorum witnesses\n",
+            log_verifier.to_vkey(),
+            cosigner.verifier().to_vkey()
+        )
+    );
+    // A Rekor without witnesses has no witnessed checkpoint.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let plain = start(
+        sqlite_store(&plain_dir).await,
+        &keys,
+        ShardLayout::new_random(),
+    )
+    .await;
+    assert_eq!(plain.get_bytes("/api/v2/checkpoint/witnessed").await.0, 404);
+    assert_eq!(plain.get_bytes("/api/v2/witness-policy").await.0, 404);
+    assert_eq!(
+        plain.get_bytes("/api/v1/log/checkpoint/witnessed").await.0,
+        404
+    );
 }
 
 #[tokio::test]

@@ -202,43 +202,13 @@ impl SqlStore {
     /// Connects to `url` (`postgres://…` or `sqlite://PATH`), creating an SQLite file if
     /// needed, and applies the schema migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let backend = Backend::from_url(url)?;
-        sqlx::any::install_default_drivers();
-        let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => Cow::Owned(format!(
-                "{url}{}mode=rwc",
-                if url.contains('?') { '&' } else { '?' }
-            )),
-            _ => Cow::Borrowed(url),
-        };
-        if backend == Backend::Postgres {
-            check_tls_files(&url)?;
-        }
-        let options = AnyConnectOptions::from_str(&url).map_err(StoreError::db)?;
-        let pool = pool_options(
-            backend,
-            match backend {
-                Backend::Postgres => 16,
-                Backend::Sqlite => 8,
-            },
-        )
-        .connect_with(options.clone())
-        .await
-        .map_err(StoreError::db)?;
+        let (pool, backend, options) = connect_pool(url, 16, 8).await?;
         // Rounds of different logs may overlap; each holds one connection.
         let writer = crate::runtime::sequencing()
             .spawn(pool_options(backend, 4).connect_with(options))
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?
             .map_err(StoreError::db)?;
-        let migrator = match backend {
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-        };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migration(Box::new(e)))?;
         Ok(Self {
             pool,
             writer,
@@ -332,6 +302,57 @@ impl SqlStore {
             Backend::Sqlite => Cow::Owned(query.replace('$', "?")),
         }
     }
+}
+
+/// A pool on the database `url` names, set up as every part of the stack needs it (SQLite:
+/// file created if missing, WAL, `synchronous=FULL`, busy timeout; PostgreSQL: the TLS files of
+/// the URL checked first), of at most `postgres_max` or `sqlite_max` connections, with the
+/// schema migrations applied. For services that keep state of their own in the stack's
+/// database (the witness) as well as for [`SqlStore`].
+pub async fn open_pool(
+    url: &str,
+    postgres_max: u32,
+    sqlite_max: u32,
+) -> Result<(AnyPool, Backend), StoreError> {
+    let (pool, backend, _) = connect_pool(url, postgres_max, sqlite_max).await?;
+    Ok((pool, backend))
+}
+
+async fn connect_pool(
+    url: &str,
+    postgres_max: u32,
+    sqlite_max: u32,
+) -> Result<(AnyPool, Backend, AnyConnectOptions), StoreError> {
+    let backend = Backend::from_url(url)?;
+    sqlx::any::install_default_drivers();
+    let url = match backend {
+        Backend::Sqlite if !url.contains("mode=") => Cow::Owned(format!(
+            "{url}{}mode=rwc",
+            if url.contains('?') { '&' } else { '?' }
+        )),
+        _ => Cow::Borrowed(url),
+    };
+    if backend == Backend::Postgres {
+        check_tls_files(&url)?;
+    }
+    let options = AnyConnectOptions::from_str(&url).map_err(StoreError::db)?;
+    let max = match backend {
+        Backend::Postgres => postgres_max,
+        Backend::Sqlite => sqlite_max,
+    };
+    let pool = pool_options(backend, max)
+        .connect_with(options.clone())
+        .await
+        .map_err(StoreError::db)?;
+    let migrator = match backend {
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+    };
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Migration(Box::new(e)))?;
+    Ok((pool, backend, options))
 }
 
 /// A pool of at most `max` connections, each set up for `backend`.

@@ -1,0 +1,347 @@
+//! A log's side of [c2sp.org/tlog-witness]: [`WitnessClient::add_checkpoint`] submits a new
+//! checkpoint to one witness with a consistency proof from the size that witness holds, and
+//! [`cosign`] does it for every configured witness at once, attaching the valid cosignatures
+//! to the checkpoint and checking the result against a [`WitnessPolicy`].
+//!
+//! Each client remembers the size its witness last cosigned (in memory: after a restart the
+//! first submission says `old 0`, gets a 409 with the size the witness holds, and retries from
+//! it, as the spec intends). Every decision about the witness's answers is the pure
+//! [`witness`] crate's; this crate adds HTTP and the log's proofs ([`ConsistencyProofs`]).
+//!
+//! [c2sp.org/tlog-witness]: https://c2sp.org/tlog-witness
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tlog::checkpoint::Checkpoint;
+use tlog::merkle::Hash;
+use tlog::note::{Note, NoteSignature};
+use witness::{AddCheckpoint, AnswerError, CosignatureVerifier, PolicyError, WitnessPolicy};
+
+/// Where a log's consistency proofs come from.
+#[async_trait]
+pub trait ConsistencyProofs: Send + Sync {
+    /// The RFC 6962 consistency proof from the tree of `old` leaves (`0 < old < new`) to the
+    /// tree of `new` leaves, which MUST be the log's own.
+    async fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Hash>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+#[async_trait]
+impl ConsistencyProofs for tlog_store::Log {
+    async fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Hash>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(tlog_store::Log::consistency_proof(self, old, new).await?)
+    }
+}
+
+/// Why a witness did not cosign.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The checkpoint could not be read.
+    #[error("the checkpoint is not a checkpoint")]
+    Checkpoint(#[source] tlog::checkpoint::CheckpointError),
+    /// The log could not prove consistency from the witness's size.
+    #[error("no consistency proof from {old} to {new}")]
+    Proof {
+        /// The witness's size.
+        old: u64,
+        /// The checkpoint's size.
+        new: u64,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The witness could not be reached or did not answer in time.
+    #[error("the witness at {url} could not be reached")]
+    Unreachable {
+        /// Its URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The witness holds a checkpoint larger than this one (another instance of the log is
+    /// ahead, or the log went back: never cosigned).
+    #[error("the witness holds size {held}, above this checkpoint's {size}")]
+    WitnessAhead {
+        /// The size the witness holds.
+        held: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The witness refused the checkpoint.
+    #[error("the witness refused the checkpoint: {status} {body}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// Its body (the reason).
+        body: String,
+    },
+    /// The witness's answer is not usable.
+    #[error("the witness's answer")]
+    Answer(#[source] AnswerError),
+}
+
+/// One witness, as a log talks to it.
+#[derive(Debug)]
+pub struct WitnessClient {
+    /// The submission prefix (`…/add-checkpoint` is appended).
+    url: String,
+    verifier: CosignatureVerifier,
+    http: reqwest::Client,
+    /// The size this witness last cosigned for the log, as far as this process knows.
+    held: Mutex<Option<u64>>,
+}
+
+/// How long one request to a witness may take.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl WitnessClient {
+    /// The witness at `url` (its submission prefix) whose cosignatures `verifier` checks.
+    pub fn new(url: &str, verifier: CosignatureVerifier) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(DEFAULT_TIMEOUT)
+            .build()?;
+        Ok(WitnessClient {
+            url: url.trim_end_matches('/').to_string(),
+            verifier,
+            http,
+            held: Mutex::new(None),
+        })
+    }
+
+    /// The witness's submission prefix.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The witness's verifier.
+    pub fn verifier(&self) -> &CosignatureVerifier {
+        &self.verifier
+    }
+
+    /// Submits the signed checkpoint `note` and returns the witness's verified cosignature.
+    ///
+    /// The old size is the one this client last saw the witness hold (0 at first); on a 409 it
+    /// learns the witness's size and retries once from it.
+    pub async fn add_checkpoint(
+        &self,
+        note: &Note,
+        proofs: &dyn ConsistencyProofs,
+    ) -> Result<NoteSignature, SubmitError> {
+        let checkpoint = Checkpoint::parse_body(note.text()).map_err(SubmitError::Checkpoint)?;
+        let size = checkpoint.size();
+        let mut old = self.held.lock().expect("held lock").unwrap_or(0);
+        for _ in 0..2 {
+            if old > size {
+                return Err(SubmitError::WitnessAhead { held: old, size });
+            }
+            let proof = if old == 0 || old == size {
+                Vec::new()
+            } else {
+                proofs
+                    .consistency_proof(old, size)
+                    .await
+                    .map_err(|source| SubmitError::Proof {
+                        old,
+                        new: size,
+                        source,
+                    })?
+            };
+            let body = AddCheckpoint::encode(old, &proof, &note.to_bytes());
+            let response = self
+                .http
+                .post(format!("{}/add-checkpoint", self.url))
+                .body(body)
+                .send()
+                .await
+                .map_err(|source| self.unreachable(source))?;
+            let status = response.status().as_u16();
+            let text = response
+                .bytes()
+                .await
+                .map_err(|source| self.unreachable(source))?;
+            match status {
+                200 => {
+                    let text = String::from_utf8_lossy(&text);
+                    let sig = witness::cosignature_in_answer(&text, note.text(), &self.verifier)
+                        .map_err(SubmitError::Answer)?;
+                    *self.held.lock().expect("held lock") = Some(size);
+                    return Ok(sig);
+                }
+                409 => {
+                    let held = witness::size_in_conflict(&text).map_err(SubmitError::Answer)?;
+                    tracing::debug!(witness = %self.url, held, old, "the witness holds another size");
+                    *self.held.lock().expect("held lock") = Some(held);
+                    old = held;
+                }
+                _ => {
+                    return Err(SubmitError::Refused {
+                        status,
+                        body: String::from_utf8_lossy(&text).trim().to_string(),
+                    })
+                }
+            }
+        }
+        Err(SubmitError::Refused {
+            status: 409,
+            body: "the witness's size kept changing".into(),
+        })
+    }
+
+    fn unreachable(&self, source: reqwest::Error) -> SubmitError {
+        SubmitError::Unreachable {
+            url: self.url.clone(),
+            source,
+        }
+    }
+}
+
+/// What [`cosign`] gathered.
+#[derive(Debug)]
+pub struct Cosigned {
+    /// The checkpoint with every valid cosignature attached after the log's signatures.
+    pub note: Note,
+    /// Per witness (in the order given), the error of those that did not cosign.
+    pub failures: Vec<(String, SubmitError)>,
+    /// Whether the policy is met.
+    pub policy: Result<usize, PolicyError>,
+}
+
+/// Submits `note` to every witness at once, attaches the cosignatures they answer, and checks
+/// the result against `policy`. A witness that fails is reported, never fatal: whether the
+/// checkpoint may be served is the policy's answer.
+pub async fn cosign(
+    note: &Note,
+    witnesses: &[WitnessClient],
+    policy: &WitnessPolicy,
+    proofs: &dyn ConsistencyProofs,
+) -> Cosigned {
+    let results =
+        futures_util::future::join_all(witnesses.iter().map(|w| w.add_checkpoint(note, proofs)))
+            .await;
+    let mut signatures = note.signatures().to_vec();
+    let mut failures = Vec::new();
+    for (w, result) in witnesses.iter().zip(results) {
+        match result {
+            Ok(sig) => signatures.push(sig),
+            Err(e) => {
+                tracing::warn!(witness = %w.url, error = %error_chain(&e), "witness did not cosign");
+                failures.push((w.url.clone(), e));
+            }
+        }
+    }
+    let note = Note::new(note.text(), signatures).unwrap_or_else(|_| note.clone());
+    let policy = policy.check(&note);
+    Cosigned {
+        note,
+        failures,
+        policy,
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        next = s.source();
+    }
+    out
+}
+
+/// A log's witnesses, its policy, and how often new checkpoints are submitted.
+#[derive(Debug)]
+pub struct Witnessing {
+    /// The witnesses.
+    pub witnesses: Vec<WitnessClient>,
+    /// How many of them must cosign ([`WitnessPolicy`] over their verifiers).
+    pub policy: WitnessPolicy,
+    /// How often the log's head is looked at.
+    pub interval: Duration,
+}
+
+/// The latest checkpoint of a log that met its witness policy, kept up to date by a background
+/// task ([`WitnessedCheckpoint::spawn`]) that submits each new checkpoint to the witnesses.
+///
+/// Fail-open for the log: entries are sequenced and answered whatever the witnesses do; what
+/// this holds is what clients that require cosignatures can fetch, and it lags the log by at
+/// most one interval plus the witnesses' answers while they are reachable.
+#[derive(Debug, Default)]
+pub struct WitnessedCheckpoint {
+    latest: std::sync::RwLock<Option<std::sync::Arc<Vec<u8>>>>,
+}
+
+impl WitnessedCheckpoint {
+    /// The latest checkpoint that met the policy, with the log's signatures and the witnesses'
+    /// cosignatures; `None` until one has.
+    pub fn latest(&self) -> Option<std::sync::Arc<Vec<u8>>> {
+        self.latest.read().expect("witnessed lock").clone()
+    }
+
+    /// Starts submitting `log`'s new checkpoints to `witnesses` every `interval`; the task ends
+    /// when the returned handle is dropped.
+    pub fn spawn(log: tlog_store::Log, witnessing: Witnessing) -> std::sync::Arc<Self> {
+        let Witnessing {
+            witnesses,
+            policy,
+            interval,
+        } = witnessing;
+        let shared = std::sync::Arc::new(WitnessedCheckpoint::default());
+        let weak = std::sync::Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            let mut witnessed_size = None;
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(shared) = weak.upgrade() else { return };
+                let head = match log.head().await {
+                    Ok(head) => head,
+                    Err(e) => {
+                        tracing::warn!(error = %error_chain(&e), "witnessing: reading the log's head");
+                        continue;
+                    }
+                };
+                if witnessed_size.is_some_and(|s| s >= head.size) {
+                    continue;
+                }
+                let note = match Note::parse(&head.checkpoint) {
+                    Ok(note) => note,
+                    Err(e) => {
+                        tracing::error!(error = %error_chain(&e), "witnessing: the log's checkpoint");
+                        continue;
+                    }
+                };
+                let got = cosign(&note, &witnesses, &policy, &log).await;
+                match got.policy {
+                    Ok(valid) => {
+                        tracing::debug!(
+                            origin = log.origin(),
+                            tree_size = head.size,
+                            cosignatures = valid,
+                            "checkpoint witnessed"
+                        );
+                        *shared.latest.write().expect("witnessed lock") =
+                            Some(std::sync::Arc::new(got.note.to_bytes()));
+                        witnessed_size = Some(head.size);
+                    }
+                    Err(e) => {
+                        tracing::warn!(origin = log.origin(), tree_size = head.size, error = %e, "checkpoint not witnessed; retrying");
+                    }
+                }
+            }
+        });
+        shared
+    }
+}
