@@ -43,7 +43,11 @@ const SCT_LIST: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2];
 fn leaf_params(serial: u64, extra: Option<CustomExtension>) -> CertificateParams {
     let mut params = CertificateParams::new(vec!["signer@example.com".to_string()]).unwrap();
     params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
-    let now = time::OffsetDateTime::now_utc();
+    // One instant for the whole test binary: a precertificate and the final certificate
+    // rebuilt from it must have byte-identical validity, and two calls of `now` a few
+    // milliseconds apart straddle a second boundary about once in 200 runs.
+    static NOW: std::sync::OnceLock<time::OffsetDateTime> = std::sync::OnceLock::new();
+    let now = *NOW.get_or_init(time::OffsetDateTime::now_utc);
     params.not_before = now - time::Duration::minutes(1);
     params.not_after = now + time::Duration::minutes(10);
     params.custom_extensions = extra.into_iter().collect();
