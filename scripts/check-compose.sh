@@ -30,43 +30,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
-LOG_NAME=check-compose
-log() { printf '%s: %s\n' "$LOG_NAME" "$*" >&2; }
-
+# shellcheck source=scripts/native-check.sh
+source "$ROOT/scripts/native-check.sh"
+native_check_begin compose-check KEEP_COMPOSE_CHECK_DIR
 CACHE="$ROOT/.cache/compose-check"
-WORK=""
-DB_NAME=""
-ADMIN_URL=""
-closing_printed=0
-PSQL=psql
-
-# shellcheck disable=SC2329 # runs from the EXIT trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM HUP
-    if [[ -n "$DB_NAME" && -n "$ADMIN_URL" ]]; then
-        "$PSQL" -X -w -q -d "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" \
-            >/dev/null 2>&1 || log "could not drop database $DB_NAME"
-    fi
-    if [[ -n "$WORK" ]]; then
-        if [[ "${KEEP_COMPOSE_CHECK_DIR:-}" == 1 ]]; then
-            log "kept $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
-    if declare -F _sigstack_pg_cleanup >/dev/null; then
-        _sigstack_pg_cleanup >/dev/null 2>&1 || true
-    fi
-    if [[ $closing_printed -eq 0 ]]; then
-        printf 'compose-check: 0 passed, 1 failed\n'
-        [[ $rc -ne 0 ]] || rc=1
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 
 # --- the validator, pinned, in .cache ---------------------------------------------------------
 REQS="$ROOT/scripts/compose/requirements.txt"
@@ -76,31 +43,9 @@ source "$ROOT/scripts/pinned-venv.sh"
 pinned_venv "$VENV" "$REQS" "the validator"
 PY="$VENV/bin/python"
 
-# --- the binary -----------------------------------------------------------------------------
-if [[ -n "${SIGSTACK_BIN:-}" ]]; then
-    SIGSTACK=$(realpath "$SIGSTACK_BIN")
-else
-    log "cargo build -p sigstack"
-    cargo build --quiet --locked -p sigstack
-    SIGSTACK="$ROOT/target/debug/sigstack"
-fi
-
-# --- PostgreSQL and a fresh database ----------------------------------------------------------
-# shellcheck source=scripts/with-postgres.sh
-source scripts/with-postgres.sh
-sigstack_pg_start # exports SIGSTACK_TEST_DATABASE_URL; installs its own traps...
-trap cleanup EXIT # ...which cleanup() chains to (it stops a throwaway cluster)
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-PSQL=$(_sigstack_pg_client psql)
-[[ -n "$PSQL" ]] || { log "psql is needed to create a fresh database (apt-get install postgresql-client)"; exit 1; }
-ADMIN_URL=$SIGSTACK_TEST_DATABASE_URL
-DB_NAME="compose_check_$$_$RANDOM"
-"$PSQL" -X -w -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" -c "CREATE DATABASE \"$DB_NAME\"" >/dev/null
-# The admin URL with its database replaced (query string, if any, kept).
-DB_URL=$("$PY" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$ADMIN_URL" "$DB_NAME")
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/compose-check.XXXXXX")
+native_check_binary
+native_check_database compose_check
+native_check_workdir compose-check
 
 # --- the checks -------------------------------------------------------------------------------
 set +e
