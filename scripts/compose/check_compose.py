@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,40 +36,13 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from native_check import Tally, free_port, help_env_vars, tail
+
 OUR_IMAGE_PREFIX = "${SIGSTACK_IMAGE"
 
-passed = 0
-failed = 0
-skipped = 0
-
-
-def ok(what: str) -> None:
-    global passed
-    passed += 1
-    print(f"compose-check: ok: {what}", flush=True)
-
-
-def fail(what: str, detail: str = "") -> None:
-    global failed
-    failed += 1
-    print(f"compose-check: FAILED: {what}", flush=True)
-    if detail:
-        for line in detail.rstrip().splitlines():
-            print(f"    {line}", flush=True)
-
-
-def skip(what: str) -> None:
-    global skipped
-    skipped += 1
-    print(f"compose-check: skipped: {what}", flush=True)
-
-
-def check(what: str, cond: bool, detail: str = "") -> bool:
-    if cond:
-        ok(what)
-    else:
-        fail(what, detail)
-    return cond
+TALLY = Tally("compose-check")
+ok, fail, skip, check = TALLY.ok, TALLY.fail, TALLY.skip, TALLY.check
 
 
 # ---- interpolation (Compose's rules: $$, $NAME, ${NAME}, ${NAME:-x}, -, :?, ?, :+, +, nested) --
@@ -187,12 +159,6 @@ def env_of(svc: dict) -> dict[str, str]:
     return {k: "" if v is None else str(v) for k, v in env.items()}
 
 
-def help_env_vars(sigstack: str, words: list[str]) -> set[str] | None:
-    """The `[env: NAME=` variables in `sigstack WORDS --help`, or None if it fails."""
-    r = subprocess.run([sigstack, *words, "--help"], check=False, capture_output=True, text=True)
-    if r.returncode != 0:
-        return None
-    return set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", r.stdout))
 
 
 def subcommand_words(command: list[str]) -> list[str]:
@@ -300,10 +266,6 @@ def static_checks(path: Path, schema_path: Path, sigstack: str, init_script: Pat
 # ---- the native smoke run --------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def topo_order(services: dict) -> list[str]:
@@ -833,11 +795,6 @@ def smoke_document(raw: dict) -> dict:
     return doc
 
 
-def tail(path: Path, n: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return ""
 
 
 def main() -> int:
@@ -873,11 +830,7 @@ def main() -> int:
             smoke.kill_all()
     else:
         skip("smoke run (no --database-url/--work given)")
-    line = f"compose-check: {passed} passed, {failed} failed"
-    if skipped:
-        line += f", {skipped} skipped"
-    print(line, flush=True)
-    return 1 if failed else 0
+    return TALLY.close()
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -53,7 +52,9 @@ import kubernetes_validate
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import render
+from native_check import Tally, free_port, help_env_vars, tail
 
 OVERLAYS = ["base", "dev", "production"]
 KUBE_VERSION = "1.32.0"
@@ -70,37 +71,8 @@ EXTERNAL_PRODUCTION = {("Secret", "sigstack-database"), ("Secret", "sigstack-key
 RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                       "projected", "secret"}
 
-passed = 0
-failed = 0
-skipped = 0
-
-
-def ok(what: str) -> None:
-    global passed
-    passed += 1
-    print(f"kubernetes-check: ok: {what}", flush=True)
-
-
-def fail(what: str, detail: str = "") -> None:
-    global failed
-    failed += 1
-    print(f"kubernetes-check: FAILED: {what}", flush=True)
-    for line in detail.rstrip().splitlines():
-        print(f"    {line}", flush=True)
-
-
-def skip(what: str) -> None:
-    global skipped
-    skipped += 1
-    print(f"kubernetes-check: skipped: {what}", flush=True)
-
-
-def check(what: str, cond: bool, detail: str = "") -> bool:
-    if cond:
-        ok(what)
-    else:
-        fail(what, detail)
-    return cond
+TALLY = Tally("kubernetes-check")
+ok, fail, skip, check = TALLY.ok, TALLY.fail, TALLY.skip, TALLY.check
 
 
 def name_of(obj: dict) -> str:
@@ -149,12 +121,6 @@ def render_all(root: Path) -> dict[str, list[dict]]:
 # ---- 2. static checks ------------------------------------------------------------------------
 
 
-def help_env_vars(sigstack: str, words: list[str], cache: dict = {}) -> set[str] | None:  # noqa: B006
-    k = tuple(words)
-    if k not in cache:
-        r = subprocess.run([sigstack, *words, "--help"], check=False, capture_output=True, text=True)
-        cache[k] = set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", r.stdout)) if r.returncode == 0 else None
-    return cache[k]
 
 
 def subcommand(c: dict) -> list[str]:
@@ -332,17 +298,8 @@ def b64u(b: bytes) -> str:
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def tail(path: Path, n: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return ""
 
 
 def memory_bytes(q: str) -> int:
@@ -1165,11 +1122,7 @@ def main() -> int:
             fail("offline init", traceback.format_exc())
     else:
         skip("smoke run (no --database-url/--work given)")
-    line = f"kubernetes-check: {passed} passed, {failed} failed"
-    if skipped:
-        line += f", {skipped} skipped"
-    print(line, flush=True)
-    return 1 if failed else 0
+    return TALLY.close()
 
 
 if __name__ == "__main__":
