@@ -116,3 +116,85 @@ pub fn bench_keys_label() -> &'static str {
         _ => "file",
     }
 }
+
+/// The PostgreSQL server tests use: `$SIGSTACK_TEST_DATABASE_URL` (set by `scripts/test.sh`),
+/// else the conventional local one.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SIGSTACK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A database for one test. PostgreSQL databases are dropped when this is dropped; SQLite files
+/// live in a temporary directory removed with it.
+pub struct TestDb {
+    /// The database URL.
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A fresh SQLite file.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+        TestDb {
+            url,
+            pg_name: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh PostgreSQL database in [`postgres_admin_url`]'s server; the test fails, saying
+    /// how to get a server, when there is none.
+    pub async fn postgres() -> Self {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let admin = postgres_admin_url();
+        let mut conn = sqlx::AnyConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for this test and is not reachable at {admin}: {e}.\n\
+                 Run the tests with `bash scripts/test.sh` (it starts a throwaway server when \
+                 PostgreSQL is installed), or set SIGSTACK_TEST_DATABASE_URL."
+                )
+            });
+        let name = format!("sigstack_test_{:016x}", rand::random::<u64>());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        TestDb {
+            // The admin URL with another database; its query (sslmode=…) kept.
+            url: with_database(&admin, &name),
+            pg_name: Some(name),
+            _dir: None,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let admin = postgres_admin_url();
+            // Drop from a thread with its own runtime: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}

@@ -16,74 +16,7 @@ const ORIGIN: &str = "log.example/test";
 const WITNESS: &str = "witness.example/w1";
 const NOW: u64 = 1_765_000_000;
 
-struct TestDb {
-    url: String,
-    pg_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("SIGSTACK_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-impl TestDb {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        TestDb {
-            url: format!("sqlite://{}", dir.path().join("witness.sqlite").display()),
-            pg_name: None,
-            _dir: Some(dir),
-        }
-    }
-
-    async fn postgres() -> Self {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let admin = postgres_admin_url();
-        let mut conn = sqlx::AnyConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL is required for this test and is not reachable at {admin}: {e}; run it under scripts/with-postgres.sh")
-            });
-        let name = format!("sigstack_witness_{:016x}", rand::random::<u64>());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        TestDb {
-            url: url.into(),
-            pg_name: Some(name),
-            _dir: None,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(name) = self.pg_name.take() {
-            let admin = postgres_admin_url();
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
+use sigstack_bench_support::TestDb;
 
 /// A log (a tree of 100 leaves and its key) and a witness serving over HTTP.
 struct Harness {
@@ -205,7 +138,7 @@ macro_rules! both_backends {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                ($body)(Harness::start(TestDb::sqlite()).await).await;
+                ($body)(Harness::start(TestDb::sqlite().await).await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
@@ -436,7 +369,7 @@ impl signed_note::Verifier for IndependentCosignatureVerifier {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cosignatures_verify_with_an_independent_implementation() {
-    let h = Harness::start(TestDb::sqlite()).await;
+    let h = Harness::start(TestDb::sqlite().await).await;
     h.cosign(0, 33).await;
     let (_, served) = h.monitoring().await;
     // The witness's public key, from its verifier key string, decoded here.
@@ -484,7 +417,7 @@ async fn cosignatures_verify_with_an_independent_implementation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_verified_signatures_are_kept_and_served() {
-    let h = Harness::start(TestDb::sqlite()).await;
+    let h = Harness::start(TestDb::sqlite().await).await;
     // The log's checkpoint with another line claiming to be some other witness: not checkable by
     // us, and a client knowing that witness would reject a note where it does not verify.
     let other = NoteSigner::ed25519(

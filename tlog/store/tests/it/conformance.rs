@@ -46,7 +46,7 @@ fn check_checkpoint(bytes: &[u8], size: u64, root: &[u8; 32]) {
 }
 
 both_backends!(creation_is_explicit_and_unique, |db: TestDb| async move {
-    let store = db.connect().await;
+    let store = common::connect(&db).await;
     let (signer, _) = test_signer(ORIGIN);
     assert!(matches!(
         Log::open(
@@ -75,7 +75,7 @@ both_backends!(creation_is_explicit_and_unique, |db: TestDb| async move {
 both_backends!(
     concurrent_appends_get_distinct_indexes_and_valid_proofs,
     |db: TestDb| async move {
-        let log = open(db.connect().await).await;
+        let log = open(common::connect(&db).await).await;
         let mut tasks = Vec::new();
         for t in 0..40u32 {
             let log = log.clone();
@@ -126,7 +126,7 @@ both_backends!(
 both_backends!(
     resubmissions_return_the_original_entry,
     |db: TestDb| async move {
-        let log = open(db.connect().await).await;
+        let log = open(common::connect(&db).await).await;
         let first = log
             .append(Submission::by_leaf_hash(b"same".to_vec()))
             .await
@@ -180,7 +180,7 @@ both_backends!(
 both_backends!(
     reopening_recovers_and_the_tree_keeps_growing_consistently,
     |db: TestDb| async move {
-        let store = db.connect().await;
+        let store = common::connect(&db).await;
         let log = open(store.clone()).await;
         for i in 0..300u32 {
             log.append(Submission::by_leaf_hash(i.to_be_bytes().to_vec()))
@@ -213,7 +213,7 @@ both_backends!(
 both_backends!(
     tiles_and_bundles_are_served_from_the_store,
     |db: TestDb| async move {
-        let log = open(db.connect().await).await;
+        let log = open(common::connect(&db).await).await;
         let payloads: Vec<Vec<u8>> = (0..600u32)
             .map(|i| format!("leaf {i}").into_bytes())
             .collect();
@@ -270,7 +270,7 @@ both_backends!(
 both_backends!(
     index_keys_are_written_with_their_entries,
     |db: TestDb| async move {
-        let log = open(db.connect().await).await;
+        let log = open(common::connect(&db).await).await;
         let mut sub = Submission::by_leaf_hash(b"signed thing".to_vec());
         sub.index_keys = vec![
             IndexKey {
@@ -344,7 +344,7 @@ both_backends!(
 both_backends!(
     bad_requests_fail_cleanly_and_change_nothing,
     |db: TestDb| async move {
-        let log = open(db.connect().await).await;
+        let log = open(common::connect(&db).await).await;
         log.append(Submission::by_leaf_hash(b"a".to_vec()))
             .await
             .unwrap();
@@ -405,8 +405,8 @@ both_backends!(
     two_sequencers_on_one_store_never_fork,
     |db: TestDb| async move {
         // Two independent handles (two sequencers, as two processes would have) on one log.
-        let a = open(db.connect().await).await;
-        let b = open(db.connect().await).await;
+        let a = open(common::connect(&db).await).await;
+        let b = open(common::connect(&db).await).await;
         let mut tasks = Vec::new();
         for t in 0..20u32 {
             let log = if t % 2 == 0 { a.clone() } else { b.clone() };

@@ -37,7 +37,7 @@ async fn sequencer_and_proof_metrics_move_as_entries_are_added() {
     };
     let (signer, _) = test_signer(ORIGIN);
     let log = Log::open_or_create(
-        db.connect().await,
+        crate::common::connect(&db).await,
         ORIGIN,
         Arc::new(PlainEntries),
         signer,

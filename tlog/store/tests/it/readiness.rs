@@ -116,7 +116,7 @@ impl LogStore for Gated {
 both_backends!(
     a_stuck_round_reads_as_wedged_until_it_finishes,
     |db: TestDb| async move {
-        let store = Arc::new(Gated::new(db.connect().await));
+        let store = Arc::new(Gated::new(common::connect(&db).await));
         let options = LogOptions {
             sequencer: SequencerConfig {
                 max_delay: Duration::from_millis(5),
