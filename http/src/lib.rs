@@ -56,6 +56,24 @@ pub fn bytes_response(content_type: &'static str, cache: &'static str, body: Vec
         .into_response()
 }
 
+/// The answer to a log's `…/checkpoint/witnessed`: `witnessed` is `None` for a log without
+/// witnesses (404), `Some(None)` before any checkpoint met its witness policy (503), else the
+/// latest checkpoint that did, with the witnesses' cosignatures.
+pub fn witnessed_checkpoint_response(
+    witnessed: Option<Option<std::sync::Arc<Vec<u8>>>>,
+) -> Result<Response, ApiError> {
+    let latest = witnessed
+        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?
+        .ok_or_else(|| {
+            ApiError::unavailable("no checkpoint has met the witness policy yet; retry")
+        })?;
+    Ok(bytes_response(
+        "text/plain; charset=utf-8",
+        NO_CACHE,
+        latest.to_vec(),
+    ))
+}
+
 /// A field that may be absent or JSON `null`, both meaning its default. Go clients generated
 /// from upstream's API documents send `null` for every list they leave empty, and upstream's
 /// servers accept it; use as `#[serde(default, deserialize_with = "null_as_default")]`.

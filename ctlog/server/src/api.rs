@@ -201,17 +201,7 @@ fn sth_of(log: &CtLog, note: &[u8]) -> Result<(u64, u64, [u8; 32], Vec<u8>), Api
 
 /// The latest checkpoint that met the witness policy, with the witnesses' cosignatures.
 async fn witnessed_checkpoint(State(log): State<AppState>) -> Result<Response, ApiError> {
-    let witnessed = log
-        .witnessed()
-        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
-    let latest = witnessed.latest().ok_or_else(|| {
-        ApiError::unavailable("no checkpoint has met the witness policy yet; retry")
-    })?;
-    Ok(sigstack_http::bytes_response(
-        "text/plain; charset=utf-8",
-        sigstack_http::NO_CACHE,
-        latest.to_vec(),
-    ))
+    sigstack_http::witnessed_checkpoint_response(log.witnessed().map(|w| w.latest()))
 }
 
 /// The log (its type 0x05 key), its witnesses and the quorum as a C2SP tlog-policy file.

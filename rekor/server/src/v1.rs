@@ -50,18 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// The active shard's latest checkpoint that met its witness policy, with the cosignatures (not
 /// an upstream endpoint: upstream Rekor v1 has no witnesses).
 async fn witnessed_checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError> {
-    let witnessed = rekor
-        .v1_witnessed
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
-    let latest = witnessed.latest().ok_or_else(|| {
-        ApiError::unavailable("no checkpoint has met the witness policy yet; retry")
-    })?;
-    Ok(sigstack_http::bytes_response(
-        "text/plain; charset=utf-8",
-        sigstack_http::NO_CACHE,
-        latest.to_vec(),
-    ))
+    sigstack_http::witnessed_checkpoint_response(rekor.v1_witnessed.as_ref().map(|w| w.latest()))
 }
 
 // --- writing -------------------------------------------------------------------------------

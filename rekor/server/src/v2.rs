@@ -104,18 +104,7 @@ async fn checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError>
 
 /// The latest checkpoint that met the witness policy, with the witnesses' cosignatures.
 async fn witnessed_checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError> {
-    let witnessed = rekor
-        .v2_witnessed
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
-    let latest = witnessed.latest().ok_or_else(|| {
-        ApiError::unavailable("no checkpoint has met the witness policy yet; retry")
-    })?;
-    Ok(bytes_response(
-        "text/plain; charset=utf-8",
-        NO_CACHE,
-        latest.to_vec(),
-    ))
+    sigstack_http::witnessed_checkpoint_response(rekor.v2_witnessed.as_ref().map(|w| w.latest()))
 }
 
 /// The log, its witnesses and the quorum as a C2SP tlog-policy file: what a client that
