@@ -304,20 +304,17 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         witnessing,
     )
     .await?;
-    let (servers, router) = a
-        .metrics
-        .place_one(
-            crate::serve::Servers::default(),
-            rekor::router(rekor.clone()),
-            rekor.metrics().clone(),
-        )
-        .await?;
-    let tls_on = tls.is_some();
-    let servers = servers.bind_tls("rekor", a.listen, router, tls).await?;
-    tracing::info!(listen = %a.listen, public_url = %a.public_url, tls = tls_on, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving");
-    servers
-        .run_until(crate::serve::shutdown_signal(), grace)
-        .await
+    crate::serve::serve_service(
+        "rekor",
+        a.listen,
+        tls,
+        rekor::router(rekor.clone()),
+        rekor.metrics().clone(),
+        &a.metrics,
+        grace,
+        |tls_on| tracing::info!(listen = %a.listen, public_url = %a.public_url, tls = tls_on, v1_log_id = %hex(&rekor.v1_log_id()), v2_log_id = %hex(&rekor.v2_log_id()), "Rekor serving"),
+    )
+    .await
 }
 
 fn hex(bytes: &[u8]) -> String {

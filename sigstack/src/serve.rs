@@ -44,6 +44,29 @@ pub(crate) async fn serve(
         .await
 }
 
+/// Serves one service until SIGTERM or SIGINT: its `/metrics` where `metrics` says
+/// (`--metrics-listen`, else beside the API), its listener on `addr` (over TLS if `tls` is
+/// given), and `announce(tls)` once every port is bound, so that what it logs is true.
+#[allow(clippy::too_many_arguments)] // each is one of a service's own settings
+pub(crate) async fn serve_service(
+    name: &str,
+    addr: SocketAddr,
+    tls: Option<ServerTls>,
+    router: axum::Router,
+    registry: sigstack_http::MetricsRegistry,
+    metrics: &crate::metrics_args::MetricsArgs,
+    grace: Duration,
+    announce: impl FnOnce(bool),
+) -> anyhow::Result<()> {
+    let (servers, router) = metrics
+        .place_one(Servers::default(), router, registry)
+        .await?;
+    let tls_on = tls.is_some();
+    let servers = servers.bind_tls(name, addr, router, tls).await?;
+    announce(tls_on);
+    servers.run_until(shutdown_signal(), grace).await
+}
+
 /// A bound listener, what it serves, and whether over TLS.
 struct Bound {
     name: String,

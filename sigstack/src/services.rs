@@ -1,6 +1,5 @@
 //! Wiring of each service: keys, roots and listeners from flags and the data directory.
 
-use crate::serve::{shutdown_signal, Servers};
 use anyhow::{bail, Context};
 use base64::Engine;
 use sigstack_keys::Algorithm;
@@ -140,18 +139,17 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
     let mut config = ctlog::CtLogConfig::new(&args.origin, key, roots);
     config.witnessing = witnessing;
     let log = ctlog::CtLog::open(store, config).await?;
-    let (servers, router) = args
-        .metrics
-        .place_one(
-            Servers::default(),
-            ctlog::router(log.clone()),
-            log.metrics().clone(),
-        )
-        .await?;
-    let tls_on = tls.is_some();
-    let servers = servers.bind_tls("ctlog", args.listen, router, tls).await?;
-    tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), tls = tls_on, origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving");
-    servers.run_until(shutdown_signal(), grace).await
+    crate::serve::serve_service(
+        "ctlog",
+        args.listen,
+        tls,
+        ctlog::router(log.clone()),
+        log.metrics().clone(),
+        &args.metrics,
+        grace,
+        |tls_on| tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), tls = tls_on, origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving"),
+    )
+    .await
 }
 
 /// Flags of `sigstack fulcio`.
@@ -288,25 +286,26 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
             std::time::Duration::from_secs(args.ca_reload_secs),
         )
     });
-    let (servers, router) = args
-        .metrics
-        .place_one(
-            Servers::default(),
-            fulcio_server::router(server.clone()),
-            server.metrics().clone(),
-        )
-        .await?;
-    let tls_on = tls.is_some();
-    let servers = servers.bind_tls("fulcio", args.listen, router, tls).await?;
-    tracing::info!(
-        listen = %args.listen,
-        public_url = args.public_url.as_ref().map(tracing::field::display),
-        tls = tls_on,
-        ct = %args.ct_url,
-        ?sct_mode,
-        ca_reload_secs = args.ca_reload_secs,
-        https_ca_files = args.https_ca_files.len(),
-        "Fulcio CA serving"
-    );
-    servers.run_until(shutdown_signal(), grace).await
+    crate::serve::serve_service(
+        "fulcio",
+        args.listen,
+        tls,
+        fulcio_server::router(server.clone()),
+        server.metrics().clone(),
+        &args.metrics,
+        grace,
+        |tls_on| {
+            tracing::info!(
+                listen = %args.listen,
+                public_url = args.public_url.as_ref().map(tracing::field::display),
+                tls = tls_on,
+                ct = %args.ct_url,
+                ?sct_mode,
+                ca_reload_secs = args.ca_reload_secs,
+                https_ca_files = args.https_ca_files.len(),
+                "Fulcio CA serving"
+            )
+        },
+    )
+    .await
 }

@@ -83,24 +83,24 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
         "starting the timestamp authority"
     );
     let server = TsaServer::with_max_body_bytes(authority, args.max_body_bytes)?;
-    let (servers, router) = args
-        .metrics
-        .place_one(
-            crate::serve::Servers::default(),
-            router(server.clone()),
-            server.metrics().clone(),
-        )
-        .await?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let servers = servers.bind_tls("tsa", args.listen, router, tls).await?;
-    println!(
-        "TSA: {scheme}://{}/api/v1/timestamp (chain: {})",
+    crate::serve::serve_service(
+        "tsa",
         args.listen,
-        chain_path.display()
-    );
-    servers
-        .run_until(crate::serve::shutdown_signal(), grace)
-        .await
+        tls,
+        router(server.clone()),
+        server.metrics().clone(),
+        &args.metrics,
+        grace,
+        |tls_on| {
+            println!(
+                "TSA: {}://{}/api/v1/timestamp (chain: {})",
+                if tls_on { "https" } else { "http" },
+                args.listen,
+                chain_path.display()
+            )
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

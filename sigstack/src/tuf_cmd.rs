@@ -537,15 +537,17 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
             let refresher = (!no_refresh).then(|| spawn_refresher(r.clone()));
             let registry = sigstack_http::MetricsRegistry::for_service("tuf");
             let router = router(repo.dir.clone(), &registry);
-            let (servers, router) = metrics
-                .place_one(crate::serve::Servers::default(), router, registry)
-                .await?;
-            let tls_on = tls.is_some();
-            let servers = servers.bind_tls("tuf", listen, router, tls).await?;
-            tracing::info!(%listen, public_url = public_url.as_ref().map(tracing::field::display), tls = tls_on, dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository");
-            let served = servers
-                .run_until(crate::serve::shutdown_signal(), grace)
-                .await;
+            let served = crate::serve::serve_service(
+                "tuf",
+                listen,
+                tls,
+                router,
+                registry,
+                &metrics,
+                grace,
+                |tls_on| tracing::info!(%listen, public_url = public_url.as_ref().map(tracing::field::display), tls = tls_on, dir = %repo.dir.display(), refresh = !no_refresh, "serving TUF repository"),
+            )
+            .await;
             if let Some(h) = refresher {
                 h.abort();
             }

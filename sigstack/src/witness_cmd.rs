@@ -124,25 +124,23 @@ pub(crate) async fn run(args: Args, grace: std::time::Duration) -> anyhow::Resul
     let server = Arc::new(
         WitnessServer::new(witness, cosigner, store).with_max_body_bytes(args.max_body_bytes),
     );
-    let (servers, router) = args
-        .metrics
-        .place_one(
-            crate::serve::Servers::default(),
-            router(server.clone()),
-            server.metrics().clone(),
-        )
-        .await?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let servers = servers
-        .bind_tls("witness", args.listen, router, tls)
-        .await?;
-    println!(
-        "Witness: {scheme}://{}/add-checkpoint (verifier key: {vkey})",
-        args.listen
-    );
-    servers
-        .run_until(crate::serve::shutdown_signal(), grace)
-        .await
+    crate::serve::serve_service(
+        "witness",
+        args.listen,
+        tls,
+        router(server.clone()),
+        server.metrics().clone(),
+        &args.metrics,
+        grace,
+        |tls_on| {
+            println!(
+                "Witness: {}://{}/add-checkpoint (verifier key: {vkey})",
+                if tls_on { "https" } else { "http" },
+                args.listen
+            )
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
