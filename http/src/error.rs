@@ -249,16 +249,24 @@ impl ApiError {
 
     /// The context and every source, `a: b: c`, for the log.
     fn chain(&self) -> String {
-        let mut out = self.message.clone();
-        let mut next: Option<&(dyn std::error::Error + 'static)> =
-            self.source.as_deref().map(|s| s as _);
-        while let Some(e) = next {
-            out.push_str(": ");
-            out.push_str(&e.to_string());
-            next = e.source();
+        match &self.source {
+            Some(source) => format!("{}: {}", self.message, error_chain(source.as_ref())),
+            None => self.message.clone(),
         }
-        out
     }
+}
+
+/// An error and every one of its sources on one line, `a: b: c`: what a log line or a message
+/// to a client needs when the outermost error alone says too little.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        next = e.source();
+    }
+    out
 }
 
 impl fmt::Display for ApiError {

@@ -26,7 +26,7 @@ mod store;
 
 pub use access::{with_access_log, ACCESS_TARGET, REQUEST_ID_HEADER};
 pub use body::{media_type, parse_json, BodyPolicy, JsonBody, RawBody};
-pub use error::{error_kind, ApiError, ErrorKind};
+pub use error::{error_chain, error_kind, ApiError, ErrorKind};
 pub use metrics::{
     metrics_router, HttpMetricNames, HttpMetrics, MetricsRegistry, METRICS_CONTENT_TYPE,
 };

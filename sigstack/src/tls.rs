@@ -437,7 +437,7 @@ mod tests {
         let answer = client(&ca2).get(&url).send().await.unwrap();
         assert_eq!(answer.status(), 200);
         let err = client(&ca1).get(&url).send().await.unwrap_err();
-        let chain = error_chain(&err);
+        let chain = sigstack_http::error_chain(&err);
         assert!(chain.contains("UnknownIssuer"), "{chain}");
 
         // A replacement that does not load leaves the certificate in force.
@@ -486,16 +486,6 @@ mod tests {
         server.await.unwrap().unwrap();
         // Stopped: no new connections.
         assert!(TcpStream::connect(addr).await.is_err());
-    }
-
-    fn error_chain(e: &dyn std::error::Error) -> String {
-        let mut text = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            text = format!("{text}: {s}");
-            source = s.source();
-        }
-        text
     }
 
     #[test]

@@ -235,7 +235,7 @@ pub async fn cosign(
         match result {
             Ok(sig) => signatures.push(sig),
             Err(e) => {
-                tracing::warn!(witness = %w.url, error = %error_chain(&e), "witness did not cosign");
+                tracing::warn!(witness = %w.url, error = %sigstack_http::error_chain(&e), "witness did not cosign");
                 failures.push((w.url.clone(), e));
             }
         }
@@ -247,17 +247,6 @@ pub async fn cosign(
         failures,
         policy,
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        next = s.source();
-    }
-    out
 }
 
 /// A log's witnesses, its policy, and how often new checkpoints are submitted.
@@ -309,7 +298,7 @@ impl WitnessedCheckpoint {
                 let head = match log.head().await {
                     Ok(head) => head,
                     Err(e) => {
-                        tracing::warn!(error = %error_chain(&e), "witnessing: reading the log's head");
+                        tracing::warn!(error = %sigstack_http::error_chain(&e), "witnessing: reading the log's head");
                         continue;
                     }
                 };
@@ -319,7 +308,7 @@ impl WitnessedCheckpoint {
                 let note = match Note::parse(&head.checkpoint) {
                     Ok(note) => note,
                     Err(e) => {
-                        tracing::error!(error = %error_chain(&e), "witnessing: the log's checkpoint");
+                        tracing::error!(error = %sigstack_http::error_chain(&e), "witnessing: the log's checkpoint");
                         continue;
                     }
                 };

@@ -41,7 +41,7 @@ pub fn router(server: Arc<WitnessServer>) -> Router {
 
 /// The status of each refusal, as c2sp.org/tlog-witness gives them.
 fn refusal_error(refusal: &Refusal) -> ApiError {
-    let message = error_chain(refusal);
+    let message = sigstack_http::error_chain(refusal);
     match refusal {
         Refusal::UnknownLog { .. } => ApiError::not_found(message),
         Refusal::NotSignedByLog { .. } => ApiError::forbidden(message),
@@ -67,18 +67,6 @@ fn refusal_label(refusal: &Refusal) -> &'static str {
         }
         _ => "malformed",
     }
-}
-
-/// `e: source: source…`, what a client reads about its own mistake.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        next = s.source();
-    }
-    out
 }
 
 async fn add_checkpoint(
@@ -209,7 +197,7 @@ async fn readyz(State(server): State<AppState>) -> Readiness {
         cosigner
             .cosign("sigstack readiness probe\n", 1)
             .map(|_| ())
-            .map_err(|e| error_chain(&e))
+            .map_err(|e| sigstack_http::error_chain(&e))
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()));
