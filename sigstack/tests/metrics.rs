@@ -25,7 +25,22 @@ struct Up {
 }
 
 impl Up {
+    /// Starts `sigstack up`, again on other ports when one of the ports picked was taken
+    /// before `up` bound it (another test's process can take a port between `free_port`
+    /// releasing it and `up` binding it).
     fn start(extra: &[&str]) -> Self {
+        for _ in 0..5 {
+            match Self::try_start(extra) {
+                Ok(up) => return up,
+                Err(log) if log.contains("in use") => continue,
+                Err(log) => panic!("sigstack up exited:\n{log}"),
+            }
+        }
+        panic!("sigstack up found no free ports in five tries");
+    }
+
+    /// `Err` holds what `up` wrote to stderr before it exited.
+    fn try_start(extra: &[&str]) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec![
             "up".to_owned(),
@@ -46,10 +61,11 @@ impl Up {
             args.extend([flag.to_owned(), addr]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        let log_path = dir.path().join("up.log");
         let child = Command::new(env!("CARGO_BIN_EXE_sigstack"))
             .args(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .expect("start sigstack up");
         urls.remove("dev-issuer");
@@ -58,16 +74,20 @@ impl Up {
             _dir: dir,
             urls,
         };
-        up.wait_ready();
-        up
+        if up.wait_ready() {
+            Ok(up)
+        } else {
+            Err(std::fs::read_to_string(&log_path).unwrap_or_default())
+        }
     }
 
-    fn wait_ready(&mut self) {
+    /// True once every service is ready; false if `up` exited first.
+    fn wait_ready(&mut self) -> bool {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let client = reqwest::Client::new();
         for _ in 0..600 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("sigstack up exited: {status}");
+            if self.child.try_wait().unwrap().is_some() {
+                return false;
             }
             let ready = runtime.block_on(async {
                 for url in self.urls.values() {
@@ -79,7 +99,7 @@ impl Up {
                 true
             });
             if ready {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
