@@ -8,6 +8,12 @@
 //!
 //! `tlog-loadgen --url URL --key FILE bench --seconds S --concurrency C` appends for S seconds
 //! and prints throughput and latency percentiles (the figures in docs/performance.md).
+//!
+//! `tlog-loadgen --url URL --key FILE grow --at 1000000,5000000,20000000` grows the log to each
+//! size and reports throughput, proof and search latency and the database's bytes per entry
+//! and per index at each, extrapolated to a billion entries (see `grow.rs`).
+
+mod grow;
 
 use anyhow::Context;
 use base64::Engine;
@@ -72,6 +78,28 @@ enum Command {
         #[arg(long, default_value_t = 128)]
         payload_bytes: usize,
     },
+    /// Grow the log to each of the given sizes, measuring at each (start on a fresh database).
+    Grow {
+        /// Tree sizes at which to measure, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "1000000,5000000,20000000"
+        )]
+        at: Vec<u64>,
+        /// Concurrent appending tasks.
+        #[arg(long, default_value_t = 4096)]
+        concurrency: u64,
+        /// Payload size in bytes.
+        #[arg(long, default_value_t = 128)]
+        payload_bytes: usize,
+        /// Proofs and lookups timed at each size.
+        #[arg(long, default_value_t = 2000)]
+        samples: usize,
+        /// Length of the append-throughput window at each size (and on the empty log).
+        #[arg(long, default_value_t = 10)]
+        window_seconds: u64,
+    },
 }
 
 #[tokio::main]
@@ -111,6 +139,23 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             payload_bytes,
         } => bench(log, seconds, concurrency, payload_bytes).await,
+        Command::Grow {
+            at,
+            concurrency,
+            payload_bytes,
+            samples,
+            window_seconds,
+        } => {
+            let args = grow::GrowArgs {
+                url: cli.url.clone(),
+                milestones: at,
+                concurrency,
+                payload_bytes,
+                samples,
+                window: Duration::from_secs(window_seconds),
+            };
+            grow::grow(log, args).await
+        }
     }
 }
 
