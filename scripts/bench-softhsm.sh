@@ -3,7 +3,7 @@
 # benchmarks' keys come from sigstack_bench_support::bench_signer, which reads
 # SIGSTACK_BENCH_PKCS11), so HSM and file-key figures come from the same machine and code.
 #
-#   scripts/bench-softhsm.sh cargo bench -p sigstack-fulcio-server --bench issue
+#   scripts/bench-softhsm.sh target/release/fulcio-loadgen --seconds 10
 #   scripts/bench-softhsm.sh target/release/rekor-loadgen --seconds 10
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

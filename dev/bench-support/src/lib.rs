@@ -1,7 +1,10 @@
 //! What the load-generator benchmarks share: reading their knobs from the environment, a fresh
-//! database to run against, and latency percentiles.
+//! database to run against, latency percentiles, and the load generators' HTTP client
+//! ([`load`]).
 
 use std::time::Duration;
+
+pub mod load;
 
 /// The environment variable `name` parsed as `T`, or `default`.
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {

@@ -12,19 +12,14 @@
 //! Without `--url` it starts Rekor in-process on a fresh database: PostgreSQL when
 //! `SIGSTACK_TEST_DATABASE_URL` is set (or `BENCH_BACKEND=postgres`), else SQLite.
 
-use anyhow::Context;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use bytes::Bytes;
 use clap::Parser;
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http1::SendRequest;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use sigstack_bench_support::{percentile_ms, BenchDatabase};
+use sigstack_bench_support::{load, BenchDatabase};
 use sigstack_keys::Signer as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,6 +44,10 @@ struct Args {
     /// Batching window of the in-process Rekor's sequencer, in milliseconds.
     #[arg(long)]
     max_delay_ms: Option<u64>,
+    /// Also print the run's share of the crypto bound: the cores divided by one P-256
+    /// verification and one signature per entry (`openssl speed ecdsap256`, same run).
+    #[arg(long)]
+    crypto_bound: bool,
 }
 
 #[tokio::main]
@@ -136,132 +135,44 @@ async fn main() -> anyhow::Result<()> {
         }
     };
 
-    let bodies: Arc<Vec<Bytes>> = Arc::new(bodies.into_iter().map(Bytes::from).collect());
-    let next = Arc::new(AtomicUsize::new(0));
-    let target = Arc::new(Target::parse(&endpoint)?);
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let cpu_before = process_cpu();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (bodies, next, target) = (bodies.clone(), next.clone(), target.clone());
-        tasks.push(tokio::spawn(async move {
-            // One keep-alive connection per task, straight on hyper: the client shares the
-            // machine with the server, so it should cost as little as it can.
-            let mut sender = target.connect().await?;
-            let mut latencies = Vec::new();
-            let mut failures = 0usize;
-            while Instant::now() < deadline {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else { break };
-                let t = Instant::now();
-                if sender.ready().await.is_err() {
-                    sender = target.connect().await?;
-                }
-                let ok = match sender.send_request(target.request(body.clone())).await {
-                    Ok(r) if r.status() == hyper::StatusCode::CREATED => r
-                        .into_body()
-                        .collect()
-                        .await
-                        .is_ok_and(|b| has_proof(&b.to_bytes())),
-                    Ok(r) => {
-                        // Read the refusal so the connection stays usable.
-                        let _ = r.into_body().collect().await;
-                        false
-                    }
-                    Err(_) => false,
-                };
-                if ok {
-                    latencies.push(t.elapsed());
-                } else {
-                    failures += 1;
-                }
-            }
-            anyhow::Ok((latencies, failures))
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for t in tasks {
-        let (l, f) = t.await.context("load task")??;
-        latencies.extend(l);
-        failures += f;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu = process_cpu()
-        .zip(cpu_before)
-        .map(|(a, b)| a.saturating_sub(b));
-    latencies.sort();
-    println!(
-        "rekor v1 hashedrekord ({backend}, {} keys): {} entries in {elapsed:.1}s = {:.0} entries/s, p50 {:.1} ms, p99 {:.1} ms, concurrency {}, failures {failures} (every success carried SET + inclusion proof + checkpoint)",
-        sigstack_bench_support::bench_keys_label(),
-        latencies.len(),
-        latencies.len() as f64 / elapsed,
-        percentile_ms(&latencies, 0.50),
-        percentile_ms(&latencies, 0.99),
+    let requests: Vec<load::Request> = bodies.into_iter().map(load::Request::json).collect();
+    let target = load::Target::parse(&endpoint).map_err(anyhow::Error::msg)?;
+    let report = load::run(
+        &target,
+        Arc::new(requests),
         args.concurrency,
+        Duration::from_secs(args.seconds),
+        |status, body| status == 201 && has_proof(body),
+    )
+    .await;
+    let per_second = report.per_second();
+    println!(
+        "rekor v1 hashedrekord ({backend}, {} keys): {} entries in {:.1}s = {per_second:.0} entries/s, p50 {:.1} ms, p99 {:.1} ms, concurrency {}, failures {} (every success carried SET + inclusion proof + checkpoint)",
+        sigstack_bench_support::bench_keys_label(),
+        report.latencies.len(),
+        report.elapsed.as_secs_f64(),
+        report.p(0.50),
+        report.p(0.99),
+        args.concurrency,
+        report.failures,
     );
-    if let Some(cpu) = cpu {
+    if let Some(cpu) = report.cpu {
         // On a shared machine throughput is noisy; the CPU spent per entry (client and, when
         // in-process, server; the database not included) is the steadier figure.
         println!(
             "cpu of this process: {:.2}s = {:.0} µs per entry",
             cpu.as_secs_f64(),
-            cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64
+            cpu.as_secs_f64() * 1e6 / report.latencies.len().max(1) as f64
         );
     }
-    anyhow::ensure!(failures == 0, "{failures} requests failed");
+    if args.crypto_bound {
+        // Each entry: the client's signature verified, the SET signed.
+        println!("{}", load::crypto_bound_line(per_second, 1, 1));
+    }
+    if let Some(why) = &report.first_failure {
+        anyhow::bail!("{} requests failed; the first: {why}", report.failures);
+    }
     Ok(())
-}
-
-/// Where the entries go: a plain-HTTP endpoint.
-struct Target {
-    /// `host:port`, to connect to and to send as `Host`.
-    authority: String,
-    path: String,
-}
-
-impl Target {
-    fn parse(url: &str) -> anyhow::Result<Self> {
-        let rest = url
-            .strip_prefix("http://")
-            .context("the load generator speaks plain http:// only")?;
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        Ok(Self {
-            authority: authority.to_string(),
-            path: if path.is_empty() { "/" } else { path }.to_string(),
-        })
-    }
-
-    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
-        let stream = tokio::net::TcpStream::connect(&self.authority)
-            .await
-            .with_context(|| format!("connecting to {}", self.authority))?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
-        Ok(sender)
-    }
-
-    fn request(&self, body: Bytes) -> hyper::Request<Full<Bytes>> {
-        hyper::Request::post(&self.path)
-            .header(hyper::header::HOST, &self.authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .expect("a valid request")
-    }
-}
-
-/// CPU time (user + system) of this process so far, where `/proc` tells it (Linux).
-fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces) : state is field 3, utime 14, stime 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // USER_HZ is 100 on every Linux platform Rust supports.
-    Some(Duration::from_millis(ticks * 10))
 }
 
 /// One pre-signed `hashedrekord` request body.

@@ -1,0 +1,313 @@
+//! The HTTP half of the load generators (`rekor-loadgen`, `ct-loadgen`, `fulcio-loadgen`):
+//! pre-made requests sent from many keep-alive connections for a while, every answer checked,
+//! and the figures a comparison needs — throughput, latency, this process's CPU per request,
+//! and that throughput as a share of what the machine's cores could sign and verify.
+//!
+//! Each generator can target any running service by URL, so the same harness measures ours
+//! and another implementation side by side.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A plain-HTTP endpoint requests are POSTed to.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port`, to connect to and to send as `Host`.
+    authority: String,
+    path: String,
+}
+
+/// One pre-made request: its body and, for Fulcio, its bearer token.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub body: Bytes,
+    pub bearer: Option<Arc<str>>,
+}
+
+impl Request {
+    pub fn json(body: impl Into<Bytes>) -> Self {
+        Self {
+            body: body.into(),
+            bearer: None,
+        }
+    }
+}
+
+impl Target {
+    /// `http://host:port/path` (the generators speak plain HTTP: TLS would measure the client).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("{url}: the load generator speaks plain http:// only"))?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if authority.is_empty() {
+            return Err(format!("{url}: no host"));
+        }
+        Ok(Self {
+            authority: authority.to_owned(),
+            path: if path.is_empty() { "/" } else { path }.to_owned(),
+        })
+    }
+
+    async fn connect(&self) -> std::io::Result<SendRequest<Full<Bytes>>> {
+        let stream = tokio::net::TcpStream::connect(&self.authority).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(std::io::Error::other)?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    fn request(&self, request: &Request) -> hyper::Request<Full<Bytes>> {
+        let mut builder = hyper::Request::post(&self.path)
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        if let Some(token) = &request.bearer {
+            builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        builder
+            .body(Full::new(request.body.clone()))
+            .expect("a valid request")
+    }
+}
+
+/// How a run went.
+#[derive(Debug)]
+pub struct LoadReport {
+    /// Latencies of the requests whose answer passed the check, sorted.
+    pub latencies: Vec<Duration>,
+    /// Requests refused, failed or whose answer did not pass the check.
+    pub failures: usize,
+    /// The first failure's status and body, to say why.
+    pub first_failure: Option<String>,
+    pub elapsed: Duration,
+    /// CPU time of this process during the run (Linux).
+    pub cpu: Option<Duration>,
+}
+
+impl LoadReport {
+    pub fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn p(&self, quantile: f64) -> f64 {
+        crate::percentile_ms(&self.latencies, quantile)
+    }
+}
+
+/// Sends `requests` in order (each once) from `concurrency` connections for `duration`, or
+/// until they are used up; `check` decides whether an answer counts (its status and body).
+pub async fn run(
+    target: &Target,
+    requests: Arc<Vec<Request>>,
+    concurrency: usize,
+    duration: Duration,
+    check: fn(u16, &[u8]) -> bool,
+) -> LoadReport {
+    let target = Arc::new(target.clone());
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + duration;
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (requests, next, target) = (requests.clone(), next.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            // One keep-alive connection per task, straight on hyper: the client shares the
+            // machine with the server, so it should cost as little as it can.
+            let mut sender = None;
+            let mut latencies = Vec::new();
+            let (mut failures, mut first_failure) = (0usize, None);
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(request) = requests.get(i) else {
+                    break;
+                };
+                let t = Instant::now();
+                let outcome = send(&target, &mut sender, request).await;
+                match outcome {
+                    Ok((status, body)) if check(status, &body) => latencies.push(t.elapsed()),
+                    Ok((status, body)) => {
+                        failures += 1;
+                        first_failure.get_or_insert_with(|| {
+                            format!("{status}: {}", String::from_utf8_lossy(&body))
+                        });
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        first_failure.get_or_insert(e);
+                    }
+                }
+            }
+            (latencies, failures, first_failure)
+        }));
+    }
+    let mut report = LoadReport {
+        latencies: Vec::new(),
+        failures: 0,
+        first_failure: None,
+        elapsed: Duration::ZERO,
+        cpu: None,
+    };
+    for task in tasks {
+        let (latencies, failures, first) = task.await.expect("load task");
+        report.latencies.extend(latencies);
+        report.failures += failures;
+        if report.first_failure.is_none() {
+            report.first_failure = first;
+        }
+    }
+    report.elapsed = started.elapsed();
+    report.cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    report.latencies.sort();
+    report
+}
+
+/// One request on the task's connection, reconnecting when it was closed.
+async fn send(
+    target: &Target,
+    sender: &mut Option<SendRequest<Full<Bytes>>>,
+    request: &Request,
+) -> Result<(u16, Bytes), String> {
+    if sender.as_mut().is_none_or(|s| s.is_closed()) {
+        *sender = Some(
+            target
+                .connect()
+                .await
+                .map_err(|e| format!("connecting to {}: {e}", target.authority))?,
+        );
+    }
+    let connection = sender.as_mut().expect("connected above");
+    if connection.ready().await.is_err() {
+        *sender = None;
+        return Err("the connection closed".to_owned());
+    }
+    let response = connection
+        .send_request(target.request(request))
+        .await
+        .map_err(|e| {
+            *sender = None;
+            e.to_string()
+        })?;
+    let status = response.status().as_u16();
+    // Read the whole answer, also a refusal, so the connection stays usable.
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
+
+/// CPU time (user + system) of this process so far, where `/proc` tells it (Linux).
+pub fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux platform Rust supports.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// P-256 signatures and verifications per second on one core, as `openssl speed` measures
+/// them: the yardstick the load generators' throughput is compared with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EcdsaSpeed {
+    pub sign_per_sec: f64,
+    pub verify_per_sec: f64,
+}
+
+impl EcdsaSpeed {
+    /// Runs `openssl speed -seconds 3 ecdsap256` (one process: one core's figure).
+    pub fn measure() -> Result<Self, String> {
+        let output = std::process::Command::new("openssl")
+            .args(["speed", "-seconds", "3", "ecdsap256"])
+            .output()
+            .map_err(|e| format!("running openssl speed: {e}"))?;
+        Self::parse(&String::from_utf8_lossy(&output.stdout))
+            .ok_or_else(|| "openssl speed printed no nistp256 line".to_owned())
+    }
+
+    /// The last two numbers of the `… ecdsa (nistp256) … sign/s verify/s` line.
+    pub fn parse(output: &str) -> Option<Self> {
+        let line = output.lines().find(|l| l.contains("(nistp256)"))?;
+        let numbers: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse::<f64>().ok())
+            .collect();
+        let [.., sign, verify] = numbers[..] else {
+            return None;
+        };
+        Some(Self {
+            sign_per_sec: sign,
+            verify_per_sec: verify,
+        })
+    }
+
+    /// Requests per second the machine's `cores` could serve if each cost exactly `signs`
+    /// signatures and `verifies` verifications and nothing else.
+    pub fn bound(&self, cores: usize, signs: u32, verifies: u32) -> f64 {
+        let seconds_per_request =
+            f64::from(signs) / self.sign_per_sec + f64::from(verifies) / self.verify_per_sec;
+        cores as f64 / seconds_per_request
+    }
+}
+
+/// The line comparing a run's throughput with the crypto bound, when `openssl` is there.
+pub fn crypto_bound_line(per_second: f64, signs: u32, verifies: u32) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match EcdsaSpeed::measure() {
+        Ok(speed) => {
+            let bound = speed.bound(cores, signs, verifies);
+            format!(
+                "crypto bound: {cores} cores / ({signs} P-256 signature(s) + {verifies} verification(s)) = {bound:.0}/s (openssl speed: {:.0} sign/s, {:.0} verify/s per core); this run reached {:.1}% of it",
+                speed.sign_per_sec,
+                speed.verify_per_sec,
+                100.0 * per_second / bound
+            )
+        }
+        Err(e) => format!("crypto bound: not measured ({e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_plain_http_urls() {
+        let t = Target::parse("http://127.0.0.1:3000/api/v1/log/entries").unwrap();
+        assert_eq!(t.authority, "127.0.0.1:3000");
+        assert_eq!(t.path, "/api/v1/log/entries");
+        assert_eq!(Target::parse("http://h:1").unwrap().path, "/");
+        assert!(Target::parse("https://h/x").is_err());
+        assert!(Target::parse("http:///x").is_err());
+    }
+
+    #[test]
+    fn openssl_speed_output_is_read() {
+        let output = "Doing 256 bits sign ecdsa's for 3s: 120000 256 bits ECDSA signs in 3.00s\n\
+                      \x20                             sign    verify    sign/s verify/s\n\
+                      \x20256 bits ecdsa (nistp256)   0.0000s   0.0001s  40000.0  13000.5\n";
+        let speed = EcdsaSpeed::parse(output).unwrap();
+        assert_eq!(speed.sign_per_sec, 40000.0);
+        assert_eq!(speed.verify_per_sec, 13000.5);
+        assert_eq!(EcdsaSpeed::parse("nothing"), None);
+        // One signature and one verification per request on two cores.
+        let speed = EcdsaSpeed {
+            sign_per_sec: 30000.0,
+            verify_per_sec: 10000.0,
+        };
+        assert!((speed.bound(2, 1, 1) - 15000.0).abs() < 1e-6);
+    }
+}
