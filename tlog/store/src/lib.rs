@@ -14,10 +14,12 @@
 //! See `docs/design/life-of-a-leaf.md` for the order of operations and why it is crash-safe.
 
 mod error;
+mod failover;
 mod log;
 mod memo;
 mod metrics;
 pub mod plan;
+mod replicas;
 mod runtime;
 mod sequencer;
 mod signer;
@@ -25,9 +27,11 @@ mod sql;
 mod store;
 
 pub use error::{AppendError, NotReady, ReadError, StoreError};
+pub use failover::FAILOVER_CHECK_INTERVAL;
 pub use log::{AppendResult, Appended, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEFAULT_TILE_CACHE};
 pub use metrics::LogMetrics;
 pub use plan::{EntryEncoder, IndexKey, PlainEntries, StoredEntry, Submission};
+pub use replicas::split_url_list;
 pub use sequencer::{
     SequencerConfig, DEFAULT_MAX_BATCH, DEFAULT_MAX_DELAY, DEFAULT_MAX_PENDING,
     DEFAULT_WEDGED_AFTER,

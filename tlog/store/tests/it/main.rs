@@ -6,3 +6,4 @@ mod conformance;
 mod metrics;
 mod multiprocess;
 mod readiness;
+mod replicas;
