@@ -132,7 +132,8 @@ DB_URL="postgres://postgres@127.0.0.1:$PRIMARY_PORT,127.0.0.1:$STANDBY_PORT/sigs
 REPLICA_URL="postgres://postgres@127.0.0.1:$STANDBY_PORT/sigstack"
 REKOR_PORT=$(free_port)
 REKOR_URL="http://127.0.0.1:$REKOR_PORT"
-RUST_LOG=info,tlog_store=info "$SIGSTACK" rekor --listen "127.0.0.1:$REKOR_PORT" \
+# tlog_store::replicas at debug: one line per read, saying whether a replica answered it.
+RUST_LOG=info,tlog_store::replicas=debug "$SIGSTACK" rekor --listen "127.0.0.1:$REKOR_PORT" \
     --database-url "$DB_URL" --read-database-url "$REPLICA_URL" \
     --v1-key "$D/rekor-v1.pem" --v2-key "$D/rekor-v2.pem" --shards "$D/rekor-shards.json" \
     --public-url "$REKOR_URL" >"$D/rekor.log" 2>&1 &
@@ -168,6 +169,13 @@ print(f"pg-failover: {len(acks)} entries read back by UUID and by index", file=s
 PY
 }
 check "entries just written are found through the read replica (by UUID and by index)" read_your_writes
+replica_answered() {
+    local on_replica
+    on_replica=$(grep -c "read from a replica" "$D/rekor.log" || true)
+    log "$on_replica reads answered by the standby, $(grep -c "read from the primary" "$D/rekor.log" || true) by the primary"
+    [[ "$on_replica" -gt 0 ]]
+}
+check "the standby answered reads (rekor's log of where each read went)" replica_answered
 
 # The failover, under load.
 "$LOADGEN" --url "$REKOR_URL" --seconds "$LOAD_SECONDS" --concurrency 8 --entries 20000 \

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 /// How often the watcher checks that the server the pools use still fits: the bulk of the
 /// write gap of a failover, with the time the standby takes to be promoted.
-pub const FAILOVER_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+pub(crate) const FAILOVER_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How long one probe (connect and one query) of a server may take before the server counts as
 /// unreachable: a host that drops packets must not hold up trying the next one.

@@ -27,7 +27,6 @@ mod sql;
 mod store;
 
 pub use error::{AppendError, NotReady, ReadError, StoreError};
-pub use failover::FAILOVER_CHECK_INTERVAL;
 pub use log::{AppendResult, Appended, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEFAULT_TILE_CACHE};
 pub use metrics::LogMetrics;
 pub use plan::{EntryEncoder, IndexKey, PlainEntries, StoredEntry, Submission};

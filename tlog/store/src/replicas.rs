@@ -152,6 +152,11 @@ impl Replicas {
             }
         }
         self.primary_reads.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            log = log.0,
+            size,
+            "read from the primary: no replica holds the size"
+        );
         None
     }
 
@@ -168,10 +173,12 @@ impl Replicas {
     pub(crate) fn missed(&self) {
         self.replica_reads.fetch_sub(1, Ordering::Relaxed);
         self.primary_reads.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("read from the primary: the replica had nothing");
     }
 
     fn counted(&self, replica: &Replica) -> AnyPool {
         self.replica_reads.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("read from a replica");
         replica.pool.clone()
     }
 

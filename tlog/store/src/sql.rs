@@ -623,23 +623,34 @@ impl LogStore for SqlStore {
         key: &str,
         limit: u32,
     ) -> Result<Vec<u64>, StoreError> {
-        // The keys of every entry up to the largest head the caller may have been given.
-        let pool = self
-            .replicas
-            .holding(log, self.replicas.known(log))
-            .await
-            .unwrap_or_else(|| self.pool.clone());
-        let rows = sqlx::query(&self.sql(
+        // On a replica with the keys of every entry up to the largest head this store has
+        // seen; an empty answer is asked again of the primary, which may hold an entry
+        // another process has just handed out.
+        let query = self.sql(
             "SELECT idx FROM entry_index WHERE log_id = $1 AND kind = $2 AND key = $3 \
              ORDER BY idx LIMIT $4",
-        ))
-        .bind(log.0)
-        .bind(kind.to_string())
-        .bind(key.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&pool)
-        .await
-        .map_err(StoreError::db)?;
+        );
+        let lookup = |pool: AnyPool| {
+            let q = sqlx::query(&query)
+                .bind(log.0)
+                .bind(kind.to_string())
+                .bind(key.to_string())
+                .bind(i64::from(limit));
+            async move { q.fetch_all(&pool).await }
+        };
+        let mut rows = Vec::new();
+        if let Some(replica) = self.replicas.holding(log, self.replicas.known(log)).await {
+            match lookup(replica).await {
+                Ok(found) => rows = found,
+                Err(e) => tracing::warn!(error = %e, "read replica failed; reading the primary"),
+            }
+            if rows.is_empty() {
+                self.replicas.missed();
+            }
+        }
+        if rows.is_empty() {
+            rows = lookup(self.pool.clone()).await.map_err(StoreError::db)?;
+        }
         rows.iter()
             .map(|r| to_u64(r.try_get("idx").map_err(StoreError::db)?))
             .collect()
