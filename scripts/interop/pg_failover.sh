@@ -8,14 +8,15 @@
 #      a temp dir on a free port of its own (never the shared server), and makes the standby
 #      synchronous (synchronous_standby_names = '*'): a commit is acknowledged only once the
 #      standby has it on disk;
-#   2. starts `sigstack rekor` on the multi-host URL
+#   2. starts two `sigstack rekor` processes on the multi-host URL
 #      postgres://…@127.0.0.1:PRIMARY,127.0.0.1:STANDBY/sigstack?target_session_attrs=read-write,
-#      with the standby as its read replica (--read-database-url), and checks that entries read
-#      back right after they were written are found (the standby may not have applied them yet);
-#   3. runs rekor-loadgen against it (--record: every acknowledged entry), and while it runs
-#      stops the primary hard (pg_ctl stop -m immediate) and promotes the standby
+#      with the standby as their read replica (--read-database-url), and checks that entries
+#      read back right after they were written are found (the standby may not have applied them
+#      yet) and that the standby answered reads;
+#   3. runs one rekor-loadgen per process (--record: every acknowledged entry), and while they
+#      run stops the primary hard (pg_ctl stop -m immediate) and promotes the standby
 #      (pg_ctl promote);
-#   4. checks that writes resumed on the promoted server by themselves, within
+#   4. checks that both processes resumed writing on the promoted server by themselves, within
 #      $FAILOVER_MAX_GAP_S seconds of the last acknowledgement before the failover (the gap is
 #      printed); that every acknowledged entry is in the log at its index with a verifying
 #      inclusion proof, and that every tree handed out is a prefix of the final one
@@ -77,6 +78,7 @@ as_owner() { (cd "$D" && _sigstack_pg_as_owner "$@"); }
 # Both clusters are stopped on any exit, before lib.sh's cleanup removes their directory.
 stop_clusters() {
     local dir
+    stop_pid "${REKOR_PIDS[2]:-}"
     for dir in "$PRIMARY_DIR" "$STANDBY_DIR"; do
         [[ -f "$dir/postmaster.pid" ]] && as_owner "$BINDIR/pg_ctl" -D "$dir" -m immediate stop >/dev/null 2>&1
     done
@@ -130,24 +132,37 @@ psql_at "$PRIMARY_PORT" "CREATE DATABASE sigstack" >/dev/null
 
 DB_URL="postgres://postgres@127.0.0.1:$PRIMARY_PORT,127.0.0.1:$STANDBY_PORT/sigstack?target_session_attrs=read-write"
 REPLICA_URL="postgres://postgres@127.0.0.1:$STANDBY_PORT/sigstack"
-REKOR_PORT=$(free_port)
-REKOR_URL="http://127.0.0.1:$REKOR_PORT"
-# tlog_store::replicas at debug: one line per read, saying whether a replica answered it.
-RUST_LOG=info,tlog_store::replicas=debug "$SIGSTACK" rekor --listen "127.0.0.1:$REKOR_PORT" \
-    --database-url "$DB_URL" --read-database-url "$REPLICA_URL" \
-    --v1-key "$D/rekor-v1.pem" --v2-key "$D/rekor-v2.pem" --shards "$D/rekor-shards.json" \
-    --public-url "$REKOR_URL" >"$D/rekor.log" 2>&1 &
-REKOR_PID=$!
-rekor_up() {
+# Two rekor processes on the one log, as a deployment with replicas runs it: both fail over,
+# and the log they sequence in turn (one advisory lock per round) must not fork.
+REKOR_URLS=()
+REKOR_PIDS=()
+start_rekor_process() { # n: sets REKOR_URLS[n], REKOR_PIDS[n]; logs to rekor-<n>.log
+    local port
+    port=$(free_port)
+    REKOR_URLS[$1]="http://127.0.0.1:$port"
+    # tlog_store::replicas at debug: one line per read, saying whether a replica answered it.
+    RUST_LOG=info,tlog_store::replicas=debug "$SIGSTACK" rekor --listen "127.0.0.1:$port" \
+        --database-url "$DB_URL" --read-database-url "$REPLICA_URL" \
+        --v1-key "$D/rekor-v1.pem" --v2-key "$D/rekor-v2.pem" --shards "$D/rekor-shards.json" \
+        --public-url "http://rekor.failover.test" >"$D/rekor-$1.log" 2>&1 &
+    REKOR_PIDS[$1]=$!
+}
+rekor_up() { # url pid
     local i
     for ((i = 0; i < 600; i++)); do
-        curl -fsS -o /dev/null "$REKOR_URL/healthz" 2>/dev/null && return 0
-        kill -0 "$REKOR_PID" 2>/dev/null || return 1
+        curl -fsS -o /dev/null "$1/healthz" 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || return 1
         sleep 0.1
     done
     return 1
 }
-require "rekor starts on the multi-host URL, reading from the standby" rekor_up
+start_rekor_process 1
+REKOR_PID=${REKOR_PIDS[1]} # stopped by lib.sh's cleanup
+require "rekor starts on the multi-host URL, reading from the standby" rekor_up "${REKOR_URLS[1]}" "$REKOR_PID"
+# The second once the first has made the keys and the shard layout they share.
+start_rekor_process 2
+require "a second rekor process starts on the same log" rekor_up "${REKOR_URLS[2]}" "${REKOR_PIDS[2]}"
+REKOR_URL=${REKOR_URLS[1]}
 
 # Writes then at once reads back (by UUID, and by index) through the replica: never a 404.
 read_your_writes() {
@@ -171,19 +186,22 @@ PY
 check "entries just written are found through the read replica (by UUID and by index)" read_your_writes
 replica_answered() {
     local on_replica
-    on_replica=$(grep -c "read from a replica" "$D/rekor.log" || true)
-    log "$on_replica reads answered by the standby, $(grep -c "read from the primary" "$D/rekor.log" || true) by the primary"
+    on_replica=$(grep -c "read from a replica" "$D/rekor-1.log" || true)
+    log "$on_replica reads answered by the standby, $(grep -c "read from the primary" "$D/rekor-1.log" || true) by the primary"
     [[ "$on_replica" -gt 0 ]]
 }
 check "the standby answered reads (rekor's log of where each read went)" replica_answered
 
-# The failover, under load.
-"$LOADGEN" --url "$REKOR_URL" --seconds "$LOAD_SECONDS" --concurrency 8 --entries 20000 \
-    --record "$D/acks.jsonl" --allow-failures >"$D/loadgen.out" 2>"$D/loadgen.log" &
-LOADGEN_PID=$!
-# The run starts once its entries are signed.
+# The failover, under load: one load generator per process.
+LOADGEN_PIDS=()
+for n in 1 2; do
+    "$LOADGEN" --url "${REKOR_URLS[n]}" --seconds "$LOAD_SECONDS" --concurrency 4 --entries 6000 \
+        --record "$D/acks-$n.jsonl" --allow-failures >"$D/loadgen-$n.out" 2>"$D/loadgen-$n.log" &
+    LOADGEN_PIDS+=($!)
+done
+# The runs start once their entries are signed.
 for ((i = 0; i < 600; i++)); do
-    grep -q '^signed ' "$D/loadgen.log" 2>/dev/null && break
+    [[ $(cat "$D"/loadgen-[12].log 2>/dev/null | grep -c '^signed ') -eq 2 ]] && break
     sleep 0.1
 done
 sleep "$FAIL_AT_S"
@@ -192,35 +210,38 @@ as_owner "$BINDIR/pg_ctl" -D "$PRIMARY_DIR" -m immediate stop >/dev/null
 as_owner "$BINDIR/pg_ctl" -D "$STANDBY_DIR" -w -t 60 promote >/dev/null
 PROMOTED_MS=$(($(date +%s%N) / 1000000))
 log "primary stopped hard; standby promoted in $((PROMOTED_MS - FAILED_AT_MS)) ms"
-wait "$LOADGEN_PID" || true
-cat "$D/loadgen.out" >&2
+wait "${LOADGEN_PIDS[@]}" || true
+cat "$D/loadgen-1.out" "$D/loadgen-2.out" >&2
+cat "$D/acks-1.jsonl" "$D/acks-2.jsonl" >"$D/acks.jsonl"
 
-resumed_in_time() {
+resumed_in_time() { # n
     local gap
-    gap=$(sed -n 's/^longest gap between acknowledgements: \([0-9.]*\)s.*/\1/p' "$D/loadgen.out")
+    gap=$(sed -n 's/^longest gap between acknowledgements: \([0-9.]*\)s.*/\1/p' "$D/loadgen-$1.out")
     [[ -n "$gap" ]] || return 1
-    log "write gap across the failover: ${gap}s (bound ${FAILOVER_MAX_GAP_S}s)"
+    log "write gap of process $1 across the failover: ${gap}s (bound ${FAILOVER_MAX_GAP_S}s)"
     "$PY" -c "import sys; sys.exit(0 if float('$gap') < $FAILOVER_MAX_GAP_S else 1)"
 }
 # Acknowledgements after the longest gap (the failover's): the writes that resumed.
-acknowledged_after_failover() {
+acknowledged_after_failover() { # n
     local after
-    after=$("$PY" - "$D/acks.jsonl" <<'PY'
+    after=$("$PY" - "$D/acks-$1.jsonl" <<'PY'
 import json, sys
 ms = sorted(json.loads(line)["ms"] for line in open(sys.argv[1]))
 gaps = [(b - a, i + 1) for i, (a, b) in enumerate(zip(ms, ms[1:]))]
 print(len(ms) - max(gaps)[1] if gaps else 0)
 PY
 )
-    log "$after entries acknowledged after the failover"
+    log "process $1: $after entries acknowledged after the failover"
     [[ "$after" -gt 0 ]]
 }
-check "writes resume on the promoted standby by themselves" acknowledged_after_failover
-check "the write gap is under ${FAILOVER_MAX_GAP_S}s" resumed_in_time
-check "rekor logged the move to the promoted server" grep -q "database failover" "$D/rekor.log"
-check "every acknowledged entry is in the log, provable" \
+for n in 1 2; do
+    check "process $n: writes resume on the promoted standby by themselves" acknowledged_after_failover "$n"
+    check "process $n: the write gap is under ${FAILOVER_MAX_GAP_S}s" resumed_in_time "$n"
+    check "process $n logged the move to the promoted server" grep -q "database failover" "$D/rekor-$n.log"
+done
+check "every entry acknowledged by either process is in the log, provable" \
     "$PY" "$REPO/scripts/interop/log_audit.py" --url "$REKOR_URL" --record "$D/acks.jsonl" entries
-check "every tree handed out is a prefix of the final one: no fork" \
+check "every tree either process handed out is a prefix of the final one: no fork" \
     "$PY" "$REPO/scripts/interop/log_audit.py" --url "$REKOR_URL" --record "$D/acks.jsonl" consistency
 
 log "done in ${SECONDS}s"
