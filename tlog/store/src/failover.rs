@@ -319,6 +319,13 @@ pub(crate) async fn resolve(hosts: &HostList) -> Result<(usize, AnyConnection), 
     Ok((chosen, conn))
 }
 
+/// Stops a watcher (and lets go of its pools) when dropped.
+#[derive(Debug)]
+pub(crate) struct WatchGuard {
+    /// Never sent on: dropping it is the signal.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
 /// The server a set of pools uses among those of a multi-host URL, kept right by a watcher.
 #[derive(Debug)]
 pub(crate) struct Failover {
@@ -335,14 +342,20 @@ impl Failover {
         Ok((Arc::new(Self { hosts }), chosen, url))
     }
 
-    /// Watches server `current` for `pools` (all on it) until the first pool is closed,
-    /// moving them to another server when it stops fitting. Runs on the caller's runtime.
-    pub(crate) fn watch(self: &Arc<Self>, mut current: usize, pools: Vec<AnyPool>) {
+    /// Watches server `current` for `pools` (all on it), moving them to another server when
+    /// it stops fitting, until the guard is dropped or the first pool is closed. Runs on the
+    /// caller's runtime.
+    pub(crate) fn watch(self: &Arc<Self>, mut current: usize, pools: Vec<AnyPool>) -> WatchGuard {
         let this = Arc::clone(self);
+        let (guard, mut stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let mut checker: Option<AnyConnection> = None;
             loop {
-                tokio::time::sleep(FAILOVER_CHECK_INTERVAL).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(FAILOVER_CHECK_INTERVAL) => {}
+                    // The guard was dropped: the store is gone.
+                    _ = &mut stopped => return,
+                }
                 if pools.first().is_none_or(|p| p.is_closed()) {
                     return;
                 }
@@ -361,6 +374,7 @@ impl Failover {
                 }
             }
         });
+        WatchGuard { _stop: guard }
     }
 
     /// Whether server `current` answers and still fits, on the watcher's own connection (made

@@ -19,6 +19,7 @@
 //! is read again only when it is too small for the read at hand.
 
 use crate::error::StoreError;
+use crate::failover::WatchGuard;
 use crate::sql::{connect_unmigrated, Backend};
 use crate::store::LogId;
 use sqlx::{AnyPool, Row};
@@ -29,6 +30,8 @@ use std::sync::Mutex;
 /// One read replica.
 struct Replica {
     pool: AnyPool,
+    /// For a multi-host replica URL: keeps its failover watcher running.
+    _failover: Option<WatchGuard>,
     /// The size of each log this replica was last seen to hold.
     held: Mutex<HashMap<LogId, u64>>,
 }
@@ -78,10 +81,12 @@ impl Replicas {
                     "a read replica must be a PostgreSQL server".into(),
                 ));
             }
-            if let Some((failover, current)) = &opened.failover {
-                failover.watch(*current, vec![opened.pool.clone()]);
-            }
+            let watcher = opened
+                .failover
+                .as_ref()
+                .map(|(failover, current)| failover.watch(*current, vec![opened.pool.clone()]));
             list.push(Replica {
+                _failover: watcher,
                 pool: opened.pool,
                 held: Mutex::default(),
             });

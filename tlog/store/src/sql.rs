@@ -6,7 +6,7 @@
 //! of every integration transaction.
 
 use crate::error::StoreError;
-use crate::failover::{Failover, HostList, SessionAttrs};
+use crate::failover::{Failover, HostList, SessionAttrs, WatchGuard};
 use crate::plan::{plan_round, IndexKey, StoredEntry, Submission};
 use crate::replicas::Replicas;
 use crate::store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};
@@ -128,6 +128,9 @@ pub struct SqlStore {
     backend: Backend,
     /// Read replicas (`--read-database-url`), empty when reads go to the primary only.
     replicas: Arc<Replicas>,
+    /// For a multi-host URL: keeps the failover watcher of `pool` and `writer` running for as
+    /// long as a clone of the store exists.
+    _failover: Option<Arc<WatchGuard>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -232,15 +235,16 @@ impl SqlStore {
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?
             .map_err(StoreError::db)?;
-        if let Some((failover, current)) = &opened.failover {
-            failover.watch(*current, vec![pool.clone(), writer.clone()]);
-        }
+        let watcher = opened.failover.as_ref().map(|(failover, current)| {
+            Arc::new(failover.watch(*current, vec![pool.clone(), writer.clone()]))
+        });
         let replicas = Replicas::connect(read_urls).await?;
         Ok(Self {
             pool,
             writer,
             backend,
             replicas: Arc::new(replicas),
+            _failover: watcher,
         })
     }
 
@@ -370,7 +374,8 @@ pub async fn open_pool(
 ) -> Result<(AnyPool, Backend), StoreError> {
     let opened = connect_pool(url, postgres_max, sqlite_max).await?;
     if let Some((failover, current)) = &opened.failover {
-        failover.watch(*current, vec![opened.pool.clone()]);
+        // The caller has only the pool: the watcher runs until the pool is closed.
+        std::mem::forget(failover.watch(*current, vec![opened.pool.clone()]));
     }
     Ok((opened.pool, opened.backend))
 }

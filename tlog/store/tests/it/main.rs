@@ -3,6 +3,7 @@
 #[macro_use]
 mod common;
 mod conformance;
+mod failover;
 mod metrics;
 mod multiprocess;
 mod readiness;
