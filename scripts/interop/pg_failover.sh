@@ -27,6 +27,9 @@
 # REKOR_LOADGEN_BIN (default target/debug/rekor-loadgen, built if missing) is the load
 # generator. Ends with one line on stdout, `pg-failover: N passed, M failed`.
 # KEEP_INTEROP_DIR=1 keeps the work directory (clusters, logs, the record) for debugging.
+# PG_FAILOVER_ASYNC=1 leaves the standby asynchronous, to see what is at risk without
+# synchronous replication (docs/deploy.md): the audits may then fail, and that is the point;
+# never in the test command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
@@ -108,26 +111,29 @@ make_clusters() {
         start_cluster "$PRIMARY_DIR" "$PRIMARY_PORT" &&
         as_owner "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres \
             -D "$STANDBY_DIR" -R -X stream --no-sync >"$D/basebackup.log" 2>&1 &&
-        start_cluster "$STANDBY_DIR" "$STANDBY_PORT" &&
-        # Synchronous from now on: set on the primary only (the standby's copy of the
-        # configuration does not have it), so the promoted standby does not wait for a standby
-        # of its own it will never have.
-        psql_at "$PRIMARY_PORT" "ALTER SYSTEM SET synchronous_standby_names = '*'" &&
+        start_cluster "$STANDBY_DIR" "$STANDBY_PORT" || return 1
+    [[ "$SYNC_STATE" == sync ]] || return 0
+    # Synchronous from now on: set on the primary only (the standby's copy of the configuration
+    # does not have it), so the promoted standby does not wait for a standby of its own it will
+    # never have.
+    psql_at "$PRIMARY_PORT" "ALTER SYSTEM SET synchronous_standby_names = '*'" &&
         psql_at "$PRIMARY_PORT" "SELECT pg_reload_conf()" >/dev/null
 }
+SYNC_STATE=sync
+[[ "${PG_FAILOVER_ASYNC:-}" != 1 ]] || SYNC_STATE=async
 require "a primary (port $PRIMARY_PORT) and a streaming standby (port $STANDBY_PORT) start" make_clusters
 
 standby_is_sync() {
     local i state
     for ((i = 0; i < 100; i++)); do
         state=$(psql_at "$PRIMARY_PORT" "SELECT sync_state FROM pg_stat_replication WHERE state = 'streaming'")
-        [[ "$state" == sync ]] && return 0
+        [[ "$state" == "$SYNC_STATE" ]] && return 0
         sleep 0.1
     done
     log "pg_stat_replication: ${state:-no streaming standby}"
     return 1
 }
-require "the standby streams synchronously (pg_stat_replication.sync_state = sync)" standby_is_sync
+require "the standby streams (pg_stat_replication.sync_state = $SYNC_STATE)" standby_is_sync
 psql_at "$PRIMARY_PORT" "CREATE DATABASE sigstack" >/dev/null
 
 DB_URL="postgres://postgres@127.0.0.1:$PRIMARY_PORT,127.0.0.1:$STANDBY_PORT/sigstack?target_session_attrs=read-write"
