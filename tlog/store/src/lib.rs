@@ -2,7 +2,9 @@
 //!
 //! - [`LogStore`]: the one storage trait, with its durability and concurrency contract written
 //!   on it; [`SqlStore`] implements it on PostgreSQL (production) and SQLite (embedded) through
-//!   sqlx. One store holds many logs.
+//!   sqlx. One store holds many logs. On PostgreSQL it follows a failover named by a libpq
+//!   multi-host URL (`failover.rs`) and reads from read replicas where they hold what is asked
+//!   for (`replicas.rs`).
 //! - [`Log`]: a handle on one log. Appends go through its batching sequencer and resolve only
 //!   once the batch holding them is committed; reads (checkpoint, tiles, entries, proofs) are
 //!   served from memory where possible and from the store otherwise.

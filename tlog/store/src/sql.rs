@@ -330,9 +330,9 @@ impl SqlStore {
 
     /// A lookup by hash: on a replica, and on the primary when the replica has nothing (it may
     /// lag behind an entry just handed out) or fails.
-    async fn replica_then_primary<'q, T, F, Fut>(&self, query: F) -> Result<Option<T>, StoreError>
+    async fn replica_then_primary<T, F, Fut>(&self, query: F) -> Result<Option<T>, StoreError>
     where
-        F: Fn(AnyPool) -> Fut + 'q,
+        F: Fn(AnyPool) -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, sqlx::Error>>,
     {
         if let Some(replica) = self.replicas.any() {
