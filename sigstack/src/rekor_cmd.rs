@@ -38,6 +38,11 @@ struct ServeArgs {
     /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
     #[arg(long, env = "SIGSTACK_DATABASE_URL")]
     database_url: Option<String>,
+    /// A PostgreSQL read replica to serve reads from (repeatable, or a comma list): entries,
+    /// tiles, proofs and lookups go to a replica that holds what they ask for, else to the
+    /// primary (`--database-url`). Multi-host URLs with `target_session_attrs` are accepted.
+    #[arg(long = "read-database-url", env = "SIGSTACK_READ_DATABASE_URL")]
+    read_database_urls: Vec<String>,
     /// The v1 log key (ECDSA P-256, PKCS#8 PEM); created owner-only if missing.
     #[arg(long, env = "SIGSTACK_REKOR_V1_KEY")]
     v1_key: Option<PathBuf>,
@@ -293,7 +298,13 @@ pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::
         &need(a.v2_key, "v2-key")?,
     )?;
     let shards = need(a.shards, "shards")?;
-    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&database_url).await?);
+    let store: Arc<dyn LogStore> = Arc::new(
+        SqlStore::connect_with_replicas(
+            &database_url,
+            &crate::services::read_urls(&a.read_database_urls),
+        )
+        .await?,
+    );
     let rekor = open(
         store,
         &crate::keys_cmd::loader(),

@@ -22,6 +22,11 @@ pub(crate) struct CtlogArgs {
     /// Database URL: postgres://USER@HOST/DB or sqlite://FILE.
     #[arg(long, env = "SIGSTACK_DATABASE_URL")]
     database_url: String,
+    /// A PostgreSQL read replica to serve reads from (repeatable, or a comma list): entries,
+    /// tiles, proofs and lookups go to a replica that holds what they ask for, else to the
+    /// primary (`--database-url`). Multi-host URLs with `target_session_attrs` are accepted.
+    #[arg(long = "read-database-url", env = "SIGSTACK_READ_DATABASE_URL")]
+    read_database_urls: Vec<String>,
     /// The log's ECDSA P-256 key (PKCS#8 PEM); created with owner-only permissions if missing.
     #[arg(long, env = "SIGSTACK_CTLOG_KEY")]
     key: PathBuf,
@@ -108,6 +113,14 @@ pub(crate) async fn open_ctlog(
     Ok(ctlog::CtLog::open(store, config).await?)
 }
 
+/// The read replica URLs of `--read-database-url` values (each one URL or a comma list).
+pub(crate) fn read_urls(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| tlog_store::split_url_list(v))
+        .collect()
+}
+
 pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     // The configuration is checked before anything is written (the database, the key).
     let tls = args.tls.load()?;
@@ -135,7 +148,10 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
         args.key.display(),
         key.algorithm().name()
     );
-    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&args.database_url).await?);
+    let store: Arc<dyn LogStore> = Arc::new(
+        SqlStore::connect_with_replicas(&args.database_url, &read_urls(&args.read_database_urls))
+            .await?,
+    );
     let mut config = ctlog::CtLogConfig::new(&args.origin, key, roots);
     config.witnessing = witnessing;
     let log = ctlog::CtLog::open(store, config).await?;

@@ -77,11 +77,20 @@ impl Target {
     }
 }
 
+/// An answer that passed the check: when it came (since the start) and, if asked for, its body.
+#[derive(Debug)]
+pub struct Acknowledged {
+    pub at: Duration,
+    pub body: Option<Bytes>,
+}
+
 /// How a run went.
 #[derive(Debug)]
 pub struct LoadReport {
     /// Latencies of the requests whose answer passed the check, sorted.
     pub latencies: Vec<Duration>,
+    /// The answers that passed, in the order they came.
+    pub acks: Vec<Acknowledged>,
     /// Requests refused, failed or whose answer did not pass the check.
     pub failures: usize,
     /// The first failure's status and body, to say why.
@@ -99,16 +108,27 @@ impl LoadReport {
     pub fn p(&self, quantile: f64) -> f64 {
         crate::percentile_ms(&self.latencies, quantile)
     }
+
+    /// The longest time without an acknowledgement, and when it began (since the start): the
+    /// write gap of a database failover.
+    pub fn longest_gap(&self) -> Option<(Duration, Duration)> {
+        self.acks
+            .windows(2)
+            .map(|w| (w[1].at - w[0].at, w[0].at))
+            .max_by_key(|(gap, _)| *gap)
+    }
 }
 
 /// Sends `requests` in order (each once) from `concurrency` connections for `duration`, or
 /// until they are used up; `check` decides whether an answer counts (its status and body).
+/// With `keep_bodies` the answers that count are kept in the report.
 pub async fn run(
     target: &Target,
     requests: Arc<Vec<Request>>,
     concurrency: usize,
     duration: Duration,
     check: fn(u16, &[u8]) -> bool,
+    keep_bodies: bool,
 ) -> LoadReport {
     let target = Arc::new(target.clone());
     let next = Arc::new(AtomicUsize::new(0));
@@ -122,7 +142,7 @@ pub async fn run(
             // One keep-alive connection per task, straight on hyper: the client shares the
             // machine with the server, so it should cost as little as it can.
             let mut sender = None;
-            let mut latencies = Vec::new();
+            let (mut latencies, mut acks) = (Vec::new(), Vec::new());
             let (mut failures, mut first_failure) = (0usize, None);
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -132,7 +152,13 @@ pub async fn run(
                 let t = Instant::now();
                 let outcome = send(&target, &mut sender, request).await;
                 match outcome {
-                    Ok((status, body)) if check(status, &body) => latencies.push(t.elapsed()),
+                    Ok((status, body)) if check(status, &body) => {
+                        latencies.push(t.elapsed());
+                        acks.push(Acknowledged {
+                            at: started.elapsed(),
+                            body: keep_bodies.then_some(body),
+                        });
+                    }
                     Ok((status, body)) => {
                         failures += 1;
                         first_failure.get_or_insert_with(|| {
@@ -145,19 +171,21 @@ pub async fn run(
                     }
                 }
             }
-            (latencies, failures, first_failure)
+            (latencies, acks, failures, first_failure)
         }));
     }
     let mut report = LoadReport {
         latencies: Vec::new(),
+        acks: Vec::new(),
         failures: 0,
         first_failure: None,
         elapsed: Duration::ZERO,
         cpu: None,
     };
     for task in tasks {
-        let (latencies, failures, first) = task.await.expect("load task");
+        let (latencies, acks, failures, first) = task.await.expect("load task");
         report.latencies.extend(latencies);
+        report.acks.extend(acks);
         report.failures += failures;
         if report.first_failure.is_none() {
             report.first_failure = first;
@@ -168,6 +196,7 @@ pub async fn run(
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
     report.latencies.sort();
+    report.acks.sort_by_key(|ack| ack.at);
     report
 }
 

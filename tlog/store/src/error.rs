@@ -28,6 +28,18 @@ pub enum StoreError {
     /// The database URL names no supported backend.
     #[error("unsupported database URL {0:?}: use postgres://… or sqlite://…")]
     UnsupportedUrl(String),
+    /// A database URL that cannot be parsed (a multi-host list, `target_session_attrs`).
+    #[error("invalid database URL {0}")]
+    InvalidUrl(String),
+    /// None of the servers of a database URL answered as the kind of server it asks for
+    /// (`target_session_attrs`), for instance while a standby is being promoted.
+    #[error("no PostgreSQL server among {hosts} answers as {attrs}")]
+    NoServer {
+        /// `target_session_attrs`.
+        attrs: &'static str,
+        /// The servers tried, `host:port,…`.
+        hosts: String,
+    },
     /// A TLS file the PostgreSQL connection needs (`sslrootcert`, `sslcert`, `sslkey`, or
     /// their `PGSSL…` environment variables) cannot be read.
     #[error("{name}={path} cannot be read")]
@@ -55,7 +67,10 @@ impl StoreError {
             StoreError::LogExists(_) => "log_exists",
             StoreError::Corrupt(_) => "corrupt",
             StoreError::Signing(_) => "signing",
-            StoreError::UnsupportedUrl(_) | StoreError::TlsFile { .. } => "config",
+            StoreError::UnsupportedUrl(_)
+            | StoreError::InvalidUrl(_)
+            | StoreError::TlsFile { .. } => "config",
+            StoreError::NoServer { .. } => "database",
         }
     }
 }

@@ -6,7 +6,9 @@
 //! of every integration transaction.
 
 use crate::error::StoreError;
+use crate::failover::{Failover, HostList, SessionAttrs, WatchGuard};
 use crate::plan::{plan_round, IndexKey, StoredEntry, Submission};
+use crate::replicas::Replicas;
 use crate::store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -15,6 +17,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tlog::merkle::Hash;
 use tlog::tile::{TileId, TileSet, TreeEdge};
@@ -123,6 +126,11 @@ pub struct SqlStore {
     /// the sequencers that use them run (see `runtime.rs`).
     writer: AnyPool,
     backend: Backend,
+    /// Read replicas (`--read-database-url`), empty when reads go to the primary only.
+    replicas: Arc<Replicas>,
+    /// For a multi-host URL: keeps the failover watcher of `pool` and `writer` running for as
+    /// long as a clone of the store exists.
+    _failover: Option<Arc<WatchGuard>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -200,19 +208,43 @@ fn values_list(rows: usize, cols: usize, first: usize) -> String {
 
 impl SqlStore {
     /// Connects to `url` (`postgres://…` or `sqlite://PATH`), creating an SQLite file if
-    /// needed, and applies the schema migrations.
+    /// needed, and applies the schema migrations. A PostgreSQL URL may name several servers
+    /// and `target_session_attrs`, as libpq accepts it (see `failover.rs`): the store then
+    /// follows a failover by itself.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let (pool, backend, options) = connect_pool(url, 16, 8).await?;
+        Self::connect_with_replicas(url, &[]).await
+    }
+
+    /// [`SqlStore::connect`], with reads served from the PostgreSQL read replicas
+    /// `read_urls` where they hold what is asked for, and from the primary otherwise (see
+    /// `replicas.rs`).
+    pub async fn connect_with_replicas(
+        url: &str,
+        read_urls: &[String],
+    ) -> Result<Self, StoreError> {
+        let opened = connect_pool(url, 16, 8).await?;
+        let (pool, backend) = (opened.pool.clone(), opened.backend);
+        if backend != Backend::Postgres && !read_urls.is_empty() {
+            return Err(StoreError::InvalidUrl(
+                "read replicas (--read-database-url) need a PostgreSQL primary".into(),
+            ));
+        }
         // Rounds of different logs may overlap; each holds one connection.
         let writer = crate::runtime::sequencing()
-            .spawn(pool_options(backend, 4).connect_with(options))
+            .spawn(pool_options(backend, 4, opened.attrs).connect_with(opened.options.clone()))
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?
             .map_err(StoreError::db)?;
+        let watcher = opened.failover.as_ref().map(|(failover, current)| {
+            Arc::new(failover.watch(*current, vec![pool.clone(), writer.clone()]))
+        });
+        let replicas = Replicas::connect(read_urls).await?;
         Ok(Self {
             pool,
             writer,
             backend,
+            replicas: Arc::new(replicas),
+            _failover: watcher,
         })
     }
 
@@ -225,6 +257,7 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+        self.replicas.close().await;
     }
 
     /// Inserts entries; `Ok(false)` when the log already holds one of their identities (the
@@ -295,6 +328,30 @@ impl SqlStore {
         Ok(existing)
     }
 
+    /// A lookup by hash: on a replica, and on the primary when the replica has nothing (it may
+    /// lag behind an entry just handed out) or fails.
+    async fn replica_then_primary<T, F, Fut>(&self, query: F) -> Result<Option<T>, StoreError>
+    where
+        F: Fn(AnyPool) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, sqlx::Error>>,
+    {
+        if let Some(replica) = self.replicas.any() {
+            match query(replica).await {
+                Ok(Some(found)) => return Ok(Some(found)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "read replica failed; reading the primary"),
+            }
+            self.replicas.missed();
+        }
+        query(self.pool.clone()).await.map_err(StoreError::db)
+    }
+
+    /// How many reads the read replicas answered, and how many went to the primary because
+    /// none held what they needed (or had nothing for a lookup). `(0, 0)` without replicas.
+    pub fn replica_read_counts(&self) -> (u64, u64) {
+        self.replicas.counts()
+    }
+
     /// Rewrites `$n` placeholders for SQLite (`?n`, numbered the same).
     fn sql<'a>(&self, query: &'a str) -> Cow<'a, str> {
         match self.backend {
@@ -306,64 +363,108 @@ impl SqlStore {
 
 /// A pool on the database `url` names, set up as every part of the stack needs it (SQLite:
 /// file created if missing, WAL, `synchronous=FULL`, busy timeout; PostgreSQL: the TLS files of
-/// the URL checked first), of at most `postgres_max` or `sqlite_max` connections, with the
-/// schema migrations applied. For services that keep state of their own in the stack's
-/// database (the witness) as well as for [`SqlStore`].
+/// the URL checked first, and a multi-host URL followed through failovers), of at most
+/// `postgres_max` or `sqlite_max` connections, with the schema migrations applied. For
+/// services that keep state of their own in the stack's database (the witness) as well as for
+/// [`SqlStore`].
 pub async fn open_pool(
     url: &str,
     postgres_max: u32,
     sqlite_max: u32,
 ) -> Result<(AnyPool, Backend), StoreError> {
-    let (pool, backend, _) = connect_pool(url, postgres_max, sqlite_max).await?;
-    Ok((pool, backend))
+    let opened = connect_pool(url, postgres_max, sqlite_max).await?;
+    if let Some((failover, current)) = &opened.failover {
+        // The caller has only the pool: the watcher runs until the pool is closed.
+        std::mem::forget(failover.watch(*current, vec![opened.pool.clone()]));
+    }
+    Ok((opened.pool, opened.backend))
 }
 
-async fn connect_pool(
+/// A pool made by [`connect_pool`], with what it takes to make more on the same server.
+pub(crate) struct Opened {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    /// The options of the server chosen (of the first, for a multi-host URL).
+    pub(crate) options: AnyConnectOptions,
+    /// What every new connection is checked to be.
+    pub(crate) attrs: SessionAttrs,
+    /// For a multi-host URL: what follows the servers, and the index of the one in use. The
+    /// caller starts the watcher once all of its pools on it exist.
+    pub(crate) failover: Option<(Arc<Failover>, usize)>,
+}
+
+async fn connect_pool(url: &str, postgres_max: u32, sqlite_max: u32) -> Result<Opened, StoreError> {
+    let opened = connect_unmigrated(url, postgres_max, sqlite_max).await?;
+    let migrator = match opened.backend {
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+    };
+    migrator
+        .run(&opened.pool)
+        .await
+        .map_err(|e| StoreError::Migration(Box::new(e)))?;
+    Ok(opened)
+}
+
+/// [`connect_pool`] without the migrations: for read replicas, which cannot take writes and
+/// get the schema from their primary.
+pub(crate) async fn connect_unmigrated(
     url: &str,
     postgres_max: u32,
     sqlite_max: u32,
-) -> Result<(AnyPool, Backend, AnyConnectOptions), StoreError> {
+) -> Result<Opened, StoreError> {
     let backend = Backend::from_url(url)?;
     sqlx::any::install_default_drivers();
+    let mut attrs = SessionAttrs::Any;
+    let mut failover = None;
     let url = match backend {
-        Backend::Sqlite if !url.contains("mode=") => Cow::Owned(format!(
-            "{url}{}mode=rwc",
-            if url.contains('?') { '&' } else { '?' }
-        )),
-        _ => Cow::Borrowed(url),
+        Backend::Sqlite if !url.contains("mode=") => {
+            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        }
+        Backend::Sqlite => url.to_string(),
+        Backend::Postgres => {
+            let hosts = HostList::parse(url)?;
+            // Every server gets the same parameters: the first one's URL stands for all.
+            check_tls_files(&hosts.host_url(0))?;
+            if hosts.is_plain() {
+                url.to_string()
+            } else {
+                attrs = hosts.attrs;
+                let (watcher, current, chosen) = Failover::start(hosts).await?;
+                failover = Some((watcher, current));
+                chosen
+            }
+        }
     };
-    if backend == Backend::Postgres {
-        check_tls_files(&url)?;
-    }
     let options = AnyConnectOptions::from_str(&url).map_err(StoreError::db)?;
     let max = match backend {
         Backend::Postgres => postgres_max,
         Backend::Sqlite => sqlite_max,
     };
-    let pool = pool_options(backend, max)
+    let pool = pool_options(backend, max, attrs)
         .connect_with(options.clone())
         .await
         .map_err(StoreError::db)?;
-    let migrator = match backend {
-        Backend::Postgres => &POSTGRES_MIGRATIONS,
-        Backend::Sqlite => &SQLITE_MIGRATIONS,
-    };
-    migrator
-        .run(&pool)
-        .await
-        .map_err(|e| StoreError::Migration(Box::new(e)))?;
-    Ok((pool, backend, options))
+    Ok(Opened {
+        pool,
+        backend,
+        options,
+        attrs,
+        failover,
+    })
 }
 
-/// A pool of at most `max` connections, each set up for `backend`.
-fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+/// A pool of at most `max` connections, each set up for `backend` and checked to be on a
+/// server of the kind `attrs` asks for.
+fn pool_options(backend: Backend, max: u32, attrs: SessionAttrs) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                if backend == Backend::Sqlite {
-                    sqlite_pragmas(conn).await?;
+                match backend {
+                    Backend::Sqlite => sqlite_pragmas(conn).await?,
+                    Backend::Postgres => attrs.check(conn).await?,
                 }
                 Ok(())
             })
@@ -431,7 +532,9 @@ impl LogStore for SqlStore {
         .await
         .map_err(StoreError::db)?
         .ok_or_else(|| StoreError::LogNotFound(format!("#{}", log.0)))?;
-        head_from_row(&row)
+        let head = head_from_row(&row)?;
+        self.replicas.note_primary(log, head.size);
+        Ok(head)
     }
 
     async fn read_tiles(
@@ -439,7 +542,14 @@ impl LogStore for SqlStore {
         log: LogId,
         tiles: &[TileId],
     ) -> Result<Vec<(TileId, Vec<Hash>)>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(StoreError::db)?;
+        // The caller may be proving against any tree up to the largest head it could have
+        // read: a replica's partial tiles must be at least that wide.
+        let pool = self
+            .replicas
+            .holding(log, self.replicas.known(log))
+            .await
+            .unwrap_or_else(|| self.pool.clone());
+        let mut conn = pool.acquire().await.map_err(StoreError::db)?;
         read_tiles_with(self, &mut conn, log, tiles).await
     }
 
@@ -456,7 +566,13 @@ impl LogStore for SqlStore {
         .bind(log.0)
         .bind(to_i64(start)?)
         .bind(to_i64(end)?)
-        .fetch_all(&self.pool)
+        .fetch_all(
+            &self
+                .replicas
+                .holding(log, end)
+                .await
+                .unwrap_or_else(|| self.pool.clone()),
+        )
         .await
         .map_err(StoreError::db)?;
         rows.iter().map(entry_from_row).collect()
@@ -467,15 +583,16 @@ impl LogStore for SqlStore {
         log: LogId,
         identity: &Hash,
     ) -> Result<Option<StoredEntry>, StoreError> {
-        let row = sqlx::query(&self.sql(
+        let query = self.sql(
             "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
              WHERE log_id = $1 AND identity = $2",
-        ))
-        .bind(log.0)
-        .bind(identity.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::db)?;
+        );
+        let row = self
+            .replica_then_primary(|pool| {
+                let q = sqlx::query(&query).bind(log.0).bind(identity.to_vec());
+                async move { q.fetch_optional(&pool).await }
+            })
+            .await?;
         row.as_ref().map(entry_from_row).transpose()
     }
 
@@ -486,7 +603,7 @@ impl LogStore for SqlStore {
     ) -> Result<Option<StoredEntry>, StoreError> {
         // Entries whose leaf hash is their identity are found through the identity index; the
         // leaf-hash index holds only the others (migration 0003).
-        let row = sqlx::query(&self.sql(
+        let query = self.sql(
             "SELECT idx, identity, leaf_hash, data, integrated_at FROM ( \
                SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
                WHERE log_id = $1 AND identity = $2 AND leaf_hash = $2 \
@@ -494,12 +611,13 @@ impl LogStore for SqlStore {
                SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
                WHERE log_id = $1 AND leaf_hash = $2 AND leaf_hash <> identity \
              ) AS found ORDER BY idx LIMIT 1",
-        ))
-        .bind(log.0)
-        .bind(leaf_hash.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::db)?;
+        );
+        let row = self
+            .replica_then_primary(|pool| {
+                let q = sqlx::query(&query).bind(log.0).bind(leaf_hash.to_vec());
+                async move { q.fetch_optional(&pool).await }
+            })
+            .await?;
         row.as_ref().map(entry_from_row).transpose()
     }
 
@@ -510,17 +628,34 @@ impl LogStore for SqlStore {
         key: &str,
         limit: u32,
     ) -> Result<Vec<u64>, StoreError> {
-        let rows = sqlx::query(&self.sql(
+        // On a replica with the keys of every entry up to the largest head this store has
+        // seen; an empty answer is asked again of the primary, which may hold an entry
+        // another process has just handed out.
+        let query = self.sql(
             "SELECT idx FROM entry_index WHERE log_id = $1 AND kind = $2 AND key = $3 \
              ORDER BY idx LIMIT $4",
-        ))
-        .bind(log.0)
-        .bind(kind.to_string())
-        .bind(key.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db)?;
+        );
+        let lookup = |pool: AnyPool| {
+            let q = sqlx::query(&query)
+                .bind(log.0)
+                .bind(kind.to_string())
+                .bind(key.to_string())
+                .bind(i64::from(limit));
+            async move { q.fetch_all(&pool).await }
+        };
+        let mut rows = Vec::new();
+        if let Some(replica) = self.replicas.holding(log, self.replicas.known(log)).await {
+            match lookup(replica).await {
+                Ok(found) => rows = found,
+                Err(e) => tracing::warn!(error = %e, "read replica failed; reading the primary"),
+            }
+            if rows.is_empty() {
+                self.replicas.missed();
+            }
+        }
+        if rows.is_empty() {
+            rows = lookup(self.pool.clone()).await.map_err(StoreError::db)?;
+        }
         rows.iter()
             .map(|r| to_u64(r.try_get("idx").map_err(StoreError::db)?))
             .collect()
@@ -543,12 +678,13 @@ impl LogStore for SqlStore {
     }
 
     async fn get_blob(&self, log: LogId, key: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query(&self.sql("SELECT value FROM blobs WHERE log_id = $1 AND key = $2"))
-            .bind(log.0)
-            .bind(key.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::db)?;
+        let query = self.sql("SELECT value FROM blobs WHERE log_id = $1 AND key = $2");
+        let row = self
+            .replica_then_primary(|pool| {
+                let q = sqlx::query(&query).bind(log.0).bind(key.to_vec());
+                async move { q.fetch_optional(&pool).await }
+            })
+            .await?;
         row.map(|r| r.try_get("value").map_err(StoreError::db))
             .transpose()
     }
@@ -558,16 +694,20 @@ impl LogStore for SqlStore {
         // log and inserts without looking. If the unique index on (log, identity) refuses a row,
         // the whole round is rolled back and planned again from a lookup of the batch. The
         // index decides what is a duplicate, not a cache.
-        match self.integrate_attempt(&req, false).await? {
-            Attempt::Committed(done) => Ok(done),
+        let done = match self.integrate_attempt(&req, false).await? {
+            Attempt::Committed(done) => done,
             Attempt::Resubmitted => match self.integrate_attempt(&req, true).await? {
-                Attempt::Committed(done) => Ok(done),
+                Attempt::Committed(done) => done,
                 // The lookup ran under the log's lock: nothing can have been added since.
-                Attempt::Resubmitted => Err(StoreError::Corrupt(
-                    "entries conflict after deduplication".into(),
-                )),
+                Attempt::Resubmitted => {
+                    return Err(StoreError::Corrupt(
+                        "entries conflict after deduplication".into(),
+                    ))
+                }
             },
-        }
+        };
+        self.replicas.note_primary(req.log, done.head.size);
+        Ok(done)
     }
 }
 

@@ -142,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
                 concurrency,
                 Duration::from_secs(seconds),
                 is_sct,
+                false,
             )
             .await;
             let per_second = report.per_second();

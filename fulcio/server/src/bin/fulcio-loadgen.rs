@@ -92,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
         args.concurrency,
         Duration::from_secs(args.seconds),
         is_certificate,
+        false,
     )
     .await;
     let per_second = report.per_second();

@@ -12,6 +12,7 @@
 //! Without `--url` it starts Rekor in-process on a fresh database: PostgreSQL when
 //! `SIGSTACK_TEST_DATABASE_URL` is set (or `BENCH_BACKEND=postgres`), else SQLite.
 
+use anyhow::Context;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use clap::Parser;
@@ -48,6 +49,15 @@ struct Args {
     /// verification and one signature per entry (`openssl speed ecdsap256`, same run).
     #[arg(long)]
     crypto_bound: bool,
+    /// Writes one JSON line per acknowledged entry to this file: `ms` (since the start),
+    /// `uuid`, `index`, and the `tree_size` and `root_hash` of its inclusion proof. For checks
+    /// that every acknowledged entry is in the log afterwards (scripts/interop/pg_failover.sh).
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
+    /// Exits with success even when requests failed (during a database failover some fail by
+    /// design); the failures are still counted and printed.
+    #[arg(long)]
+    allow_failures: bool,
 }
 
 #[tokio::main]
@@ -143,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         args.concurrency,
         Duration::from_secs(args.seconds),
         |status, body| status == 201 && has_proof(body),
+        args.record.is_some(),
     )
     .await;
     let per_second = report.per_second();
@@ -169,9 +180,49 @@ async fn main() -> anyhow::Result<()> {
         // Each entry: the client's signature verified, the SET signed.
         println!("{}", load::crypto_bound_line(per_second, 1, 1));
     }
-    if let Some(why) = &report.first_failure {
-        anyhow::bail!("{} requests failed; the first: {why}", report.failures);
+    if let Some((gap, after)) = report.longest_gap() {
+        println!(
+            "longest gap between acknowledgements: {:.2}s (from {:.2}s into the run)",
+            gap.as_secs_f64(),
+            after.as_secs_f64()
+        );
     }
+    if let Some(path) = &args.record {
+        write_record(path, &report.acks)?;
+    }
+    if let Some(why) = &report.first_failure {
+        if args.allow_failures {
+            println!("{} requests failed; the first: {why}", report.failures);
+        } else {
+            anyhow::bail!("{} requests failed; the first: {why}", report.failures);
+        }
+    }
+    Ok(())
+}
+
+/// One line per acknowledged entry (see `--record`), in the order they were acknowledged.
+fn write_record(path: &std::path::Path, acks: &[load::Acknowledged]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    for load::Acknowledged { at, body } in acks {
+        let Some(body) = body else { continue };
+        let answer: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_slice(body).context("an acknowledged entry's JSON")?;
+        for (uuid, entry) in answer {
+            let proof = &entry["verification"]["inclusionProof"];
+            let line = serde_json::json!({
+                "ms": at.as_millis() as u64,
+                "uuid": uuid,
+                "index": entry["logIndex"],
+                "tree_size": proof["treeSize"],
+                "root_hash": proof["rootHash"],
+            });
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush()?;
     Ok(())
 }
 

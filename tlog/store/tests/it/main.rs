@@ -3,6 +3,8 @@
 #[macro_use]
 mod common;
 mod conformance;
+mod failover;
 mod metrics;
 mod multiprocess;
 mod readiness;
+mod replicas;
