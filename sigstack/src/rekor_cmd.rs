@@ -225,8 +225,17 @@ async fn open(
             .with_context(|| format!("the v1 key of frozen shard {tree_id}: {}", path.display()))?;
         shard_keys.insert(*tree_id, key);
     }
+    // Frozen v2 logs keep the key they were signed with (`sigstack rotate rekor-v2`).
+    let mut v2_frozen_keys = Vec::new();
+    for (generation, path) in layout.v2_frozen(shards) {
+        let key = loader.load(&path).with_context(|| {
+            format!("the key of frozen v2 log {generation}: {}", path.display())
+        })?;
+        v2_frozen_keys.push(key);
+    }
     let mut config = rekor::RekorConfig::new(v1, v2, &name, &name, layout);
     config.v1_shard_keys = shard_keys;
+    config.v2_frozen_keys = v2_frozen_keys;
     config.public_url = Some(url.to_string());
     config.limits = limits;
     config.v1_witnessing = v1_witnessing;

@@ -244,6 +244,7 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         rekor_v1_key: rekor.v1_public_key_der().to_vec(),
         rekor_v2_key: rekor.v2_public_key_der().to_vec(),
         rekor_v2_origin: rekor.v2_origin().to_string(),
+        rekor_v2_path: rekor.v2_path(),
         tsa_chain: tsa.authority().chain().to_vec(),
     };
     let root_key = stack_keys.load("tuf-root", Algorithm::EcdsaP256Sha256)?;
@@ -320,8 +321,9 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     println!("  CT log               {}/ct/v1/get-sth", urls.ctlog);
     println!("  Rekor v1             {}/api/v1/log", urls.rekor);
     println!(
-        "  Rekor v2             {}/api/v2/checkpoint (origin {})",
+        "  Rekor v2             {}{}/api/v2/checkpoint (origin {})",
         urls.rekor,
+        rekor.v2_path(),
         rekor.v2_origin()
     );
     println!("  timestamp authority  {}/api/v1/timestamp", urls.tsa);

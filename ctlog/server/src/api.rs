@@ -49,6 +49,19 @@ pub fn router(log: Arc<CtLog>) -> Router {
     sigstack_http::with_access_log(router, "ctlog", Some(http))
 }
 
+/// The routes of every shard of one CT log, generation 1 first (the active one last): each
+/// shard's [`router`] under its own path ([`crate::shard_path`]), generation 1 at the root.
+pub fn shards_router(shards: &[Arc<CtLog>]) -> Router {
+    let mut routes = Router::new();
+    for (generation, log) in (1..).zip(shards) {
+        routes = match crate::shard_path(generation) {
+            root if root.is_empty() => routes.merge(router(log.clone())),
+            path => routes.nest(&path, router(log.clone())),
+        };
+    }
+    routes
+}
+
 /// `/readyz`: the log takes writes (sequencer running and not wedged, database answering
 /// within 2 s: `tlog_store::Log::check_ready`) and its key signs.
 async fn readyz(State(log): State<AppState>) -> sigstack_http::Readiness {
@@ -108,9 +121,24 @@ async fn add(
             })?,
         );
     }
+    if let Some(active) = &log.frozen_for {
+        return Err(ApiError::forbidden(format!(
+            "this CT log shard ({}) is frozen (read-only): submit to the active shard at {}",
+            log.origin,
+            if active.is_empty() { "/" } else { active }
+        )));
+    }
     let now = now_ms();
     let valid = validate_chain(kind, chain, &log.roots, now / 1000)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(window) = log.not_after.filter(|w| !w.admits(valid.leaf_not_after)) {
+        return Err(ApiError::bad_request(format!(
+            "the certificate expires at {} (notAfter), outside this temporal shard's window {window}",
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(valid.leaf_not_after)
+            )
+        )));
+    }
 
     // Issuers first: durable before any entry that refers to them is acknowledged. The issuer
     // cache holds only issuers known to be stored, so the usual case writes nothing.
