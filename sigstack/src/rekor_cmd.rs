@@ -28,6 +28,20 @@ enum RekorCommand {
         #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
         shards: PathBuf,
     },
+    /// Write the v1 shard layout of an upstream Rekor's sharding configuration (the YAML or
+    /// JSON file of its `--trillian_log_server.sharding_config`): its tree IDs in order, each
+    /// shard's key file, and the active tree. KMS, Tink and in-memory signers and per-shard
+    /// passwords are refused, naming the shard (docs/deploy.md).
+    ImportShardingConfig {
+        /// Upstream's sharding configuration.
+        config: PathBuf,
+        /// Upstream's active tree (its `--trillian_log_server.tlog_id`).
+        #[arg(long)]
+        active_tree_id: i64,
+        /// The shard layout to write (refused if it exists: a layout names the logs).
+        #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
+        shards: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -268,14 +282,50 @@ pub(crate) fn settled_layout(
     Ok((layout, settled.name().to_owned()))
 }
 
+/// `sigstack rekor import-sharding-config`.
+fn import_sharding_config(config: &Path, active: i64, shards: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !shards.exists(),
+        "{} exists: a shard layout names its logs, so it is never overwritten by an import",
+        shards.display()
+    );
+    let text = std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
+    // YAML, or JSON (which YAML reads too), as upstream accepts either.
+    let inactive: Vec<rekor::UpstreamShard> =
+        serde_yaml_ng::from_slice(&text).with_context(|| {
+            format!(
+                "{} is not an upstream Rekor sharding configuration",
+                config.display()
+            )
+        })?;
+    let layout = rekor::ShardLayout::from_upstream(&inactive, active)
+        .with_context(|| format!("importing {}", config.display()))?;
+    layout.save(shards)?;
+    println!(
+        "wrote {}: {} frozen shard(s), active tree {active}; start Rekor with --shards {} (its first start records the logs' name)",
+        shards.display(),
+        layout.inactive.len(),
+        shards.display()
+    );
+    Ok(())
+}
+
 pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::Result<()> {
-    if let Some(RekorCommand::NewShard { shards }) = args.command {
-        let mut layout = rekor::ShardLayout::load_or_create(&shards)?;
-        let frozen = layout.active;
-        let new = layout.rotate();
-        layout.save(&shards)?;
-        println!("froze shard {frozen}; new entries go to shard {new} once Rekor restarts");
-        return Ok(());
+    match args.command {
+        Some(RekorCommand::NewShard { shards }) => {
+            let mut layout = rekor::ShardLayout::load_or_create(&shards)?;
+            let frozen = layout.active;
+            let new = layout.rotate();
+            layout.save(&shards)?;
+            println!("froze shard {frozen}; new entries go to shard {new} once Rekor restarts");
+            return Ok(());
+        }
+        Some(RekorCommand::ImportShardingConfig {
+            config,
+            active_tree_id,
+            shards,
+        }) => return import_sharding_config(&config, active_tree_id, &shards),
+        None => {}
     }
     // The variable's old name: a deployment that still sets it must not silently publish the
     // default URL instead, which would name new, empty logs.

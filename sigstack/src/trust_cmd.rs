@@ -26,6 +26,9 @@ pub(crate) struct Material {
     pub(crate) fulcio_chain: Vec<Vec<u8>>,
     /// DER SPKIs.
     pub(crate) ctlog_key: Vec<u8>,
+    /// The active CT shard's path below the CT log's URL (`ctlog::shard_path`): its base URL
+    /// in `trusted_root.json`.
+    pub(crate) ctlog_path: String,
     pub(crate) rekor_v1_key: Vec<u8>,
     pub(crate) rekor_v2_key: Vec<u8>,
     pub(crate) rekor_v2_origin: String,
@@ -44,7 +47,10 @@ fn instance(urls: &Urls, m: &Material) -> anyhow::Result<trust::Instance> {
             &urls.fulcio,
             m.fulcio_chain.clone(),
         )?],
-        ctlogs: vec![t::CtLog::new(&urls.ctlog, &m.ctlog_key)?],
+        ctlogs: vec![t::CtLog::new(
+            format!("{}{}", urls.ctlog.trim_end_matches('/'), m.ctlog_path),
+            &m.ctlog_key,
+        )?],
         tlogs: vec![
             t::TransparencyLog::rekor_v1(&urls.rekor, &m.rekor_v1_key)?,
             t::TransparencyLog::rekor_v2_spki(
@@ -197,6 +203,10 @@ struct PublishArgs {
     /// The CT log's key: its public key (SPKI PEM) or its private key file.
     #[arg(long)]
     ctlog_key: PathBuf,
+    /// The CT log's shard layout (`sigstack ctlog --shards`): after `sigstack rotate ctlog`,
+    /// the active shard is published at its own path below --ctlog-url.
+    #[arg(long, env = "SIGSTACK_CTLOG_SHARDS")]
+    ctlog_shards: Option<PathBuf>,
     /// Rekor's URL (the variable `sigstack rekor --public-url` reads).
     #[arg(long, env = "SIGSTACK_REKOR_PUBLIC_URL")]
     rekor_url: PublicUrl,
@@ -277,6 +287,12 @@ fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
     let material = Material {
         fulcio_chain: crate::services::load_certificates(&a.fulcio_chain)?,
         ctlog_key: public_key_der(&a.ctlog_key)?,
+        ctlog_path: match &a.ctlog_shards {
+            Some(path) => {
+                ctlog::shard_path(ctlog::CtShardLayout::load_or_create(path)?.generation())
+            }
+            None => String::new(),
+        },
         rekor_v1_key: public_key_der(&a.rekor_v1_key)?,
         rekor_v2_key: public_key_der(&a.rekor_v2_key)?,
         rekor_v2_origin,

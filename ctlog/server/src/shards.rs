@@ -195,6 +195,16 @@ impl CtShardLayout {
         }
     }
 
+    /// Reads the layout in `path`; a missing file is a log of one shard (for readers that must
+    /// not create it, such as Fulcio choosing the shard to submit to).
+    pub fn load_if_present(path: &Path) -> Result<Self, CtShardLayoutError> {
+        if path.exists() {
+            Self::load_or_create(path)
+        } else {
+            Ok(Self::default())
+        }
+    }
+
     /// Writes the layout atomically and durably.
     pub fn save(&self, path: &Path) -> Result<(), CtShardLayoutError> {
         let json = serde_json::to_vec_pretty(self).expect("a layout serialises");

@@ -21,7 +21,10 @@ mod v1;
 mod v2;
 
 pub use error::ApiError;
-pub use shards::{v2_shard_origin, v2_shard_path, SettledName, ShardLayout, ShardLayoutError};
+pub use shards::{
+    v2_shard_origin, v2_shard_path, ImportError, SettledName, ShardLayout, ShardLayoutError,
+    UpstreamShard, UpstreamSigningConfig,
+};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;

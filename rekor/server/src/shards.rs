@@ -240,6 +240,122 @@ impl ShardLayout {
     }
 }
 
+/// One inactive shard of upstream Rekor's sharding configuration (the YAML or JSON list its
+/// `--trillian_log_server.sharding_config` flag names).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpstreamShard {
+    /// The shard's Trillian tree ID.
+    #[serde(rename = "treeID")]
+    pub tree_id: i64,
+    /// Its size; upstream asks Trillian when it is 0. Not needed here: the store holds every
+    /// tree and knows its size.
+    #[serde(default)]
+    pub tree_length: i64,
+    /// How the shard signs; unset, with the active key.
+    #[serde(default)]
+    pub signing_config: UpstreamSigningConfig,
+    /// Older releases' public key of the shard (base64 PEM): a public key cannot sign the
+    /// shard's checkpoints, so it is refused unless a key file is given too.
+    #[serde(default)]
+    pub encoded_public_key: Option<String>,
+}
+
+/// Upstream's `signingConfig` of a shard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpstreamSigningConfig {
+    /// A key file, a KMS URI, or `memory`.
+    #[serde(default)]
+    pub signing_scheme_or_key_path: String,
+    /// The key file's password.
+    #[serde(default)]
+    pub file_signer_password: String,
+    /// Tink key-encryption key URI.
+    #[serde(default, rename = "tinkKEKURI")]
+    pub tink_kek_uri: String,
+    /// Tink keyset.
+    #[serde(default)]
+    pub tink_keyset_path: String,
+    /// GCP KMS retries.
+    #[serde(default, rename = "gcpkmsRetries")]
+    pub gcp_kms_retries: u32,
+    /// GCP KMS timeout.
+    #[serde(default, rename = "gcpkmsTimeout")]
+    pub gcp_kms_timeout: u32,
+}
+
+/// Why an upstream sharding configuration does not map onto a shard layout.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImportError {
+    /// A tree ID that is not positive or appears twice (the active one included).
+    #[error("tree ID {0} is not positive or appears twice")]
+    BadTreeId(i64),
+    /// A shard signs in a way sigstack does not.
+    #[error("shard {tree_id}: {reason}")]
+    Unsupported {
+        /// The shard.
+        tree_id: i64,
+        /// What is refused, and why.
+        reason: String,
+    },
+}
+
+impl ShardLayout {
+    /// The layout of upstream Rekor's sharding configuration `inactive` (oldest first) and its
+    /// active tree (`--trillian_log_server.tlog_id`). What maps: each tree ID, in order; a
+    /// shard's key file (`signingSchemeOrKeyPath`, a PEM file or a `pkcs11:` URI) becomes its
+    /// own key, an unset signing config the active key (as upstream). What is refused: KMS,
+    /// Tink and `memory` signers (sigstack signs with files and PKCS#11 tokens), per-shard
+    /// passwords (sigstack's come from `--key-password-file`), and a public key without a key
+    /// file. `treeLength` is not used: the store knows each tree's size.
+    pub fn from_upstream(inactive: &[UpstreamShard], active: i64) -> Result<Self, ImportError> {
+        let mut layout = ShardLayout {
+            name: None,
+            inactive: Vec::new(),
+            active,
+            keys: Default::default(),
+            v2_frozen_keys: Vec::new(),
+        };
+        let mut seen = std::collections::HashSet::from([active]);
+        if active <= 0 {
+            return Err(ImportError::BadTreeId(active));
+        }
+        for shard in inactive {
+            if shard.tree_id <= 0 || !seen.insert(shard.tree_id) {
+                return Err(ImportError::BadTreeId(shard.tree_id));
+            }
+            let refuse = |reason: &str| ImportError::Unsupported {
+                tree_id: shard.tree_id,
+                reason: reason.to_owned(),
+            };
+            let sc = &shard.signing_config;
+            if !sc.tink_kek_uri.is_empty() || !sc.tink_keyset_path.is_empty() {
+                return Err(refuse("Tink keysets are not supported: export the key to a PKCS#8 PEM file or a PKCS#11 token"));
+            }
+            if !sc.file_signer_password.is_empty() {
+                return Err(refuse("a per-shard password is not supported: sigstack decrypts every key with --key-password-file (re-encrypt the key under it)"));
+            }
+            let key = sc.signing_scheme_or_key_path.as_str();
+            if key == "memory" {
+                return Err(refuse("an in-memory key is gone with the process that made it: the shard's checkpoints cannot be verified under a new one"));
+            }
+            if key.contains("://") {
+                return Err(refuse("KMS signers are not supported: use a PKCS#8 PEM file or a PKCS#11 token (pkcs11: URI)"));
+            }
+            if key.is_empty() {
+                if shard.encoded_public_key.is_some() {
+                    return Err(refuse("encodedPublicKey without signingConfig: the shard's private key is needed (give signingConfig.signingSchemeOrKeyPath)"));
+                }
+            } else {
+                layout.keys.insert(shard.tree_id, key.into());
+            }
+            layout.inactive.push(shard.tree_id);
+        }
+        Ok(layout)
+    }
+}
+
 /// A positive random 63-bit tree ID, as Trillian-backed Rekor uses.
 fn random_tree_id() -> i64 {
     (rand::random::<u64>() >> 1).max(1) as i64
@@ -333,6 +449,52 @@ mod tests {
                 format!("r.example{}", v2_shard_path(a))
             );
         }
+    }
+
+    #[test]
+    fn upstream_sharding_configurations_map_or_are_refused_with_the_reason() {
+        let shard = |tree_id, key: &str| UpstreamShard {
+            tree_id,
+            tree_length: 10,
+            signing_config: UpstreamSigningConfig {
+                signing_scheme_or_key_path: key.into(),
+                ..Default::default()
+            },
+            encoded_public_key: None,
+        };
+        let layout =
+            ShardLayout::from_upstream(&[shard(11, ""), shard(22, "/keys/old.pem")], 33).unwrap();
+        assert_eq!(layout.tree_ids().collect::<Vec<_>>(), vec![11, 22, 33]);
+        assert_eq!(layout.keys.len(), 1);
+        assert_eq!(layout.keys[&22], Path::new("/keys/old.pem"));
+        for (bad, why) in [
+            (vec![shard(11, "memory")], "in-memory"),
+            (vec![shard(11, "gcpkms://projects/p/key")], "KMS"),
+            (vec![shard(11, ""), shard(11, "")], "twice"),
+            (vec![shard(33, "")], "twice"),
+            (vec![shard(-1, "")], "positive"),
+        ] {
+            let e = ShardLayout::from_upstream(&bad, 33)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        let mut tink = shard(11, "");
+        tink.signing_config.tink_keyset_path = "k.json".into();
+        let mut password = shard(11, "k.pem");
+        password.signing_config.file_signer_password = "pw".into();
+        let mut public_only = shard(11, "");
+        public_only.encoded_public_key = Some("LS0t".into());
+        for bad in [tink, password, public_only] {
+            assert!(ShardLayout::from_upstream(&[bad], 33).is_err());
+        }
+        // Upstream's field names, as its documentation writes them.
+        let parsed: Vec<UpstreamShard> = serde_json::from_str(
+            r#"[{"treeID": 5, "treeLength": 7, "signingConfig": {"signingSchemeOrKeyPath": "k.pem"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(parsed[0].tree_id, 5);
+        assert_eq!(parsed[0].signing_config.signing_scheme_or_key_path, "k.pem");
     }
 
     #[test]
