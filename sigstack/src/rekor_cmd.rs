@@ -398,6 +398,41 @@ mod tests {
     }
 
     #[test]
+    fn an_upstream_sharding_configuration_imports_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("sharding-config.yaml");
+        // Upstream's YAML shape: inactive shards oldest first, each with its signing config.
+        std::fs::write(
+            &config,
+            "- treeID: 11\n  treeLength: 4\n- treeID: 22\n  signingConfig:\n    signingSchemeOrKeyPath: /keys/old-rekor.pem\n",
+        )
+        .unwrap();
+        let shards = dir.path().join("shards.json");
+        import_sharding_config(&config, 33, &shards).unwrap();
+        let layout = rekor::ShardLayout::load_or_create(&shards).unwrap();
+        assert_eq!(layout.tree_ids().collect::<Vec<_>>(), vec![11, 22, 33]);
+        assert_eq!(
+            layout.key_of(22, &shards).unwrap(),
+            Path::new("/keys/old-rekor.pem")
+        );
+        // An existing layout names its logs: never overwritten.
+        assert!(import_sharding_config(&config, 33, &shards).is_err());
+        // Refused signers name the shard; nothing is written.
+        std::fs::write(
+            &config,
+            "- treeID: 11\n  signingConfig:\n    signingSchemeOrKeyPath: awskms://k\n",
+        )
+        .unwrap();
+        let other = dir.path().join("other.json");
+        let e = format!(
+            "{:#}",
+            import_sharding_config(&config, 33, &other).unwrap_err()
+        );
+        assert!(e.contains("shard 11") && e.contains("KMS"), "{e}");
+        assert!(!other.exists());
+    }
+
+    #[test]
     fn witness_flags() {
         let cosigner = witness::Cosigner::new(
             "w.example",
