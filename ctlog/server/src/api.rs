@@ -23,6 +23,12 @@ type AppState = Arc<CtLog>;
 
 /// The CT log's routes, served at the root of its listener.
 pub fn router(log: Arc<CtLog>) -> Router {
+    routes(log.clone(), log)
+}
+
+/// `log`'s routes, whose `/readyz` reports on `ready`: the shard that takes submissions, so
+/// that a frozen shard's probe says whether the log as a whole can take certificates.
+fn routes(log: Arc<CtLog>, ready: Arc<CtLog>) -> Router {
     let limit = log.max_body_bytes;
     let http = log.http_metrics.clone();
     let router = Router::new()
@@ -40,7 +46,13 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(readyz))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move { readyz(State(ready)).await }
+            }),
+        )
         .fallback(sigstack_http::unknown_path);
     // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
@@ -51,15 +63,20 @@ pub fn router(log: Arc<CtLog>) -> Router {
 
 /// The routes of every shard of one CT log, generation 1 first (the active one last): each
 /// shard's [`router`] under its own path ([`crate::shard_path`]), generation 1 at the root.
+/// Every shard's `/readyz` reports on the active shard, the one that takes submissions.
 pub fn shards_router(shards: &[Arc<CtLog>]) -> Router {
-    let mut routes = Router::new();
+    let mut all = Router::new();
+    let Some(active) = shards.last() else {
+        return all;
+    };
     for (generation, log) in (1..).zip(shards) {
-        routes = match crate::shard_path(generation) {
-            root if root.is_empty() => routes.merge(router(log.clone())),
-            path => routes.nest(&path, router(log.clone())),
+        let shard = routes(log.clone(), active.clone());
+        all = match crate::shard_path(generation) {
+            root if root.is_empty() => all.merge(shard),
+            path => all.nest(&path, shard),
         };
     }
-    routes
+    all
 }
 
 /// `/readyz`: the log takes writes (sequencer running and not wedged, database answering

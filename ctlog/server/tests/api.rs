@@ -825,6 +825,11 @@ async fn a_rotated_log_keeps_its_frozen_shard_provable_and_temporal_shards_keep_
     assert_eq!(entries["entries"].as_array().unwrap().len(), 1);
     let (status, _, _) = after.get_bytes("/tile/0/000.p/1").await;
     assert_eq!(status, 200);
+    // Readiness, at any shard's path, is the active shard's: the log takes certificates.
+    for path in ["/readyz", "/shards/2/readyz"] {
+        let (status, body) = after.get(path).await;
+        assert_eq!((status, &body["status"]), (200, &json!("ready")), "{path}: {body}");
+    }
     // A certificate that expires outside the window is refused by the temporal shard.
     let mut late = leaf_params(4, Some(poison()));
     late.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(400);
