@@ -627,6 +627,27 @@ class Smoke:
                 check(what, cond, detail)
             except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
                 fail(what, repr(e))
+        # The CT log serves its frozen shard and the new one; Fulcio submits to the new one.
+        if self.start("ctlog"):
+            def ct_shards():
+                frozen = json.loads(self.get("ctlog", "/ct/v1/get-sth"))
+                active = json.loads(self.get("ctlog", "/shards/2/ct/v1/get-sth"))
+                try:
+                    urllib.request.urlopen(
+                        urllib.request.Request(self.url("ctlog", "/ct/v1/add-chain"), data=b'{"chain": []}'), timeout=10
+                    )
+                    refused = None
+                except urllib.error.HTTPError as e:
+                    refused = (e.code, b"frozen" in e.read())
+                return "tree_size" in frozen and "tree_size" in active and refused == (403, True), f"{frozen} {active} {refused}"
+            try:
+                cond, detail = ct_shards()
+                check("ctlog serves the frozen shard read-only (403 to writes) and the new one at /shards/2", cond, detail)
+            except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+                fail("ctlog serves the frozen shard read-only (403 to writes) and the new one at /shards/2", repr(e))
+            if self.start("fulcio"):
+                log = (self.logs / "fulcio.log").read_text()
+                check("fulcio submits to the CT log's active shard (/shards/2)", "/shards/2" in log, log[-1500:])
         self.stop_all()
 
     def init_refuses_without_an_issuer(self) -> None:
