@@ -828,7 +828,11 @@ async fn a_rotated_log_keeps_its_frozen_shard_provable_and_temporal_shards_keep_
     // Readiness, at any shard's path, is the active shard's: the log takes certificates.
     for path in ["/readyz", "/shards/2/readyz"] {
         let (status, body) = after.get(path).await;
-        assert_eq!((status, &body["status"]), (200, &json!("ready")), "{path}: {body}");
+        assert_eq!(
+            (status, &body["status"]),
+            (200, &json!("ready")),
+            "{path}: {body}"
+        );
     }
     // A certificate that expires outside the window is refused by the temporal shard.
     let mut late = leaf_params(4, Some(poison()));

@@ -338,9 +338,17 @@ impl Rekor {
                     .map_err(|e| bad_name(&active_v2.origin, &e))?
                     .to_vkey();
                 let urls: Vec<Option<&str>> = w.witnesses.iter().map(|c| Some(c.url())).collect();
+                // The active v2 log's own URL: the public URL, then its shard's path.
+                let log_url = config.public_url.as_deref().map(|u| {
+                    format!(
+                        "{}{}",
+                        u.trim_end_matches('/'),
+                        v2_shard_path(active_v2.generation)
+                    )
+                });
                 Some(
                     w.policy
-                        .to_tlog_policy(&log_vkey, config.public_url.as_deref(), &urls),
+                        .to_tlog_policy(&log_vkey, log_url.as_deref(), &urls),
                 )
             }
             None => None,
