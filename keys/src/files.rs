@@ -51,9 +51,51 @@ pub fn write_atomically(path: &Path, contents: &[u8], access: FileAccess) -> std
     Ok(())
 }
 
+/// A key reference recorded in a layout file (a shard's retired key): a `pkcs11:` URI or an
+/// absolute path as it is, a relative path against the directory of `layout`, the file that
+/// records it (so a moved data directory still finds its keys).
+pub fn resolve_key_reference(key: &Path, layout: &Path) -> std::path::PathBuf {
+    let is_uri = key.to_str().is_some_and(crate::pkcs11::Pkcs11Uri::is_uri);
+    if key.is_absolute() || is_uri {
+        key.to_path_buf()
+    } else {
+        layout.parent().unwrap_or_else(|| Path::new(".")).join(key)
+    }
+}
+
+/// How a layout file records `key`: relative to the layout's directory when the key lies below
+/// it (see [`resolve_key_reference`]), else as given.
+pub fn key_reference(key: &Path, layout: &Path) -> std::path::PathBuf {
+    let base = layout.parent().unwrap_or_else(|| Path::new("."));
+    match (key.canonicalize(), base.canonicalize()) {
+        (Ok(key), Ok(base)) => key
+            .strip_prefix(&base)
+            .map(Path::to_path_buf)
+            .unwrap_or(key),
+        _ => key.to_path_buf(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_references_are_relative_to_their_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("shards.json");
+        let key = dir.path().join("keys/retired/k.pem");
+        write_atomically(&key, b"k", FileAccess::OwnerOnly).unwrap();
+        let recorded = key_reference(&key, &layout);
+        assert_eq!(recorded, Path::new("keys/retired/k.pem"));
+        assert_eq!(
+            resolve_key_reference(&recorded, &layout),
+            dir.path().join("keys/retired/k.pem")
+        );
+        let uri = Path::new("pkcs11:object=retired-ctlog?module-path=/m.so");
+        assert_eq!(key_reference(uri, &layout), uri);
+        assert_eq!(resolve_key_reference(uri, &layout), uri);
+    }
 
     #[test]
     fn writes_replace_whole_files_and_leave_no_temporary_behind() {

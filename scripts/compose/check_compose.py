@@ -522,7 +522,8 @@ class Smoke:
     def check_published_urls(self, rekor_url: str, case: str) -> None:
         """The trust files served through TUF name exactly the public URLs `init` was given,
         Rekor's being `rekor_url`, and Rekor v2 signs with the origin (the host of the first
-        public URL, SMOKE_REKOR_PUBLIC_URL) and log ID that trusted_root.json publishes."""
+        public URL, SMOKE_REKOR_PUBLIC_URL, followed by the active v2 log's path after a v2 key
+        rotation) and log ID that trusted_root.json publishes."""
         init_env = env_of(self.services["init"])
 
         def trust_files_agree():
@@ -544,9 +545,18 @@ class Smoke:
             return fine, "\n".join(wrong) or repr(url)
 
         def v2_origin_agrees():
-            note = self.get("rekor", "/api/v2/checkpoint").decode()
+            # The active v2 log: the current Ed25519 entry, at its own path below Rekor's public
+            # URL after a rotation (the service serves that path at its root's).
+            current = [
+                t["baseUrl"]
+                for t in self.tuf_target("trusted_root.json")["tlogs"]
+                if t["publicKey"]["keyDetails"] == "PKIX_ED25519" and "end" not in t["publicKey"]["validFor"]
+            ]
+            base = rekor_url.rstrip("/")
+            path = current[0][len(base):] if len(current) == 1 and current[0].startswith(base) else ""
+            note = self.get("rekor", path + "/api/v2/checkpoint").decode()
             origin = note.split("\n", 1)[0]
-            host = urllib.parse.urlsplit(SMOKE_REKOR_PUBLIC_URL).hostname
+            host = f"{urllib.parse.urlsplit(SMOKE_REKOR_PUBLIC_URL).hostname}{path}"
             sigs = [line for line in note.split("\n") if line.startswith("\u2014 ")]
             hints = {base64.b64decode(line.split(" ")[2])[:4] for line in sigs if line.split(" ")[1] == origin}
             ids = set()
@@ -556,7 +566,7 @@ class Smoke:
                     log_id = base64.b64decode(t["logId"]["keyId"])
                     ids.add((log_id == hashlib.sha256(origin.encode() + b"\n\x01" + raw).digest(), log_id[:4]))
             matched = any(ok_id and hint in hints for ok_id, hint in ids)
-            return origin == host and matched, f"origin {origin!r} (want {host!r}); trusted_root v2 logs {ids}; checkpoint key hints {hints}"
+            return len(current) == 1 and origin == host and matched, f"origin {origin!r} (want {host!r}); trusted_root v2 logs {ids}; current {current}; checkpoint key hints {hints}"
 
         for what, fn in [
             (f"the trust files publish exactly the public URLs the services were given ({case})", trust_files_agree),
@@ -575,19 +585,24 @@ class Smoke:
         moved = "https://rekor-moved.compose-check.test"
         for name in ("init", "rekor"):
             self.services[name]["environment"]["SIGSTACK_REKOR_PUBLIC_URL"] = moved
-        # docs/deploy.md's "Rotating keys" at the same time: the CA's and the TSA's keys retired
-        # in the keys volume, made again and published by the init.
+        # docs/deploy.md's "Rotating keys" at the same time: every key retired in the keys
+        # volume (each log's active shard frozen with its key), made again and published by the
+        # init.
         vol = self.work / "volumes"
         r = subprocess.run(
-            [self.args.sigstack, "rotate", "--keys-dir", str(vol / "keys"), "--rekor-shards", str(vol / "data" / "rekor" / "shards.json"), "all"],
+            [
+                self.args.sigstack, "rotate", "--keys-dir", str(vol / "keys"),
+                "--rekor-shards", str(vol / "data" / "rekor" / "shards.json"),
+                "--ctlog-shards", str(vol / "data" / "ctlog" / "shards.json"), "all",
+            ],
             check=False, capture_output=True, text=True, timeout=60,
         )
         check(
-            "`sigstack rotate --keys-dir /keys --rekor-shards … all` retires the CA's, the TSA's and Rekor v1's keys",
-            r.returncode == 0 and "froze Rekor v1 shard" in r.stdout,
+            "`sigstack rotate --keys-dir /keys --rekor-shards … --ctlog-shards … all` retires every key, freezing each log's shard",
+            r.returncode == 0 and all(s in r.stdout for s in ("froze Rekor v1 shard", "froze Rekor v2 log 1", "froze CT log shard 1")),
             r.stdout + r.stderr,
         )
-        if not self.run_one_shot("init", " (Rekor's public URL changed, CA and TSA rotated)"):
+        if not self.run_one_shot("init", " (Rekor's public URL changed, every key rotated)"):
             return
         if self.start("rekor") and self.start("tuf"):
             self.check_published_urls(moved, "after Rekor's public URL changed")
@@ -597,14 +612,42 @@ class Smoke:
                 closed = {
                     k: [bool(i["validFor"].get("end")) for i in tr[k]] for k in ("certificateAuthorities", "timestampAuthorities")
                 }
-                closed["tlogs"] = [bool(t["publicKey"]["validFor"].get("end")) for t in tr["tlogs"]]
-                want = {"certificateAuthorities": [False, True], "timestampAuthorities": [False, True], "tlogs": [False, False, True]}
+                for k in ("tlogs", "ctlogs"):
+                    closed[k] = [bool(t["publicKey"]["validFor"].get("end")) for t in tr[k]]
+                want = {
+                    "certificateAuthorities": [False, True],
+                    "timestampAuthorities": [False, True],
+                    "tlogs": [False, False, True, True],
+                    "ctlogs": [False, True],
+                }
                 return {k: sorted(v) for k, v in closed.items()} == want, repr(closed)
+            what = "trusted_root.json lists the old CA, TSA, CT log, Rekor v1 and v2 keys (closed) and the new ones"
             try:
                 cond, detail = rotated()
-                check("trusted_root.json lists the old CA, TSA and Rekor v1 key (closed) and the new ones", cond, detail)
+                check(what, cond, detail)
             except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
-                fail("trusted_root.json lists the old CA, TSA and Rekor v1 key (closed) and the new ones", repr(e))
+                fail(what, repr(e))
+        # The CT log serves its frozen shard and the new one; Fulcio submits to the new one.
+        if self.start("ctlog"):
+            def ct_shards():
+                frozen = json.loads(self.get("ctlog", "/ct/v1/get-sth"))
+                active = json.loads(self.get("ctlog", "/shards/2/ct/v1/get-sth"))
+                try:
+                    urllib.request.urlopen(
+                        urllib.request.Request(self.url("ctlog", "/ct/v1/add-chain"), data=b'{"chain": []}'), timeout=10
+                    )
+                    refused = None
+                except urllib.error.HTTPError as e:
+                    refused = (e.code, b"frozen" in e.read())
+                return "tree_size" in frozen and "tree_size" in active and refused == (403, True), f"{frozen} {active} {refused}"
+            try:
+                cond, detail = ct_shards()
+                check("ctlog serves the frozen shard read-only (403 to writes) and the new one at /shards/2", cond, detail)
+            except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+                fail("ctlog serves the frozen shard read-only (403 to writes) and the new one at /shards/2", repr(e))
+            if self.start("fulcio"):
+                log = (self.logs / "fulcio.log").read_text()
+                check("fulcio submits to the CT log's active shard (/shards/2)", "/shards/2" in log, log[-1500:])
         self.stop_all()
 
     def init_refuses_without_an_issuer(self) -> None:

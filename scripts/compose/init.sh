@@ -103,10 +103,11 @@ fi
 #    use, through TUF, with the key history in $DATA (a rotated key keeps its entry, its
 #    window closed). Client files land in $DATA/trust/. Re-run after any rotation or URL
 #    change. The Rekor logs' name (the v2 origin) comes from the shard layout Rekor uses,
-#    recorded there by whichever of the two runs first.
+#    recorded there by whichever of the two runs first; the active Rekor v2 log and CT shard
+#    (each at its own path after a rotation) from Rekor's and the CT log's layouts.
 sigstack trust publish --repo "$DATA/tuf" --online-key "$KEYS/tuf-online.pem" --state-dir "$DATA" \
     --fulcio-url "$SIGSTACK_FULCIO_PUBLIC_URL" --fulcio-chain "$KEYS/fulcio-chain.pem" \
-    --ctlog-url "$SIGSTACK_CTLOG_PUBLIC_URL" --ctlog-key "$KEYS/ctlog.pem" \
+    --ctlog-url "$SIGSTACK_CTLOG_PUBLIC_URL" --ctlog-key "$KEYS/ctlog.pem" --ctlog-shards "$DATA/ctlog/shards.json" \
     --rekor-url "$SIGSTACK_REKOR_PUBLIC_URL" --rekor-shards "$DATA/rekor/shards.json" \
     --rekor-v1-key "$KEYS/rekor-v1.pem" --rekor-v2-key "$KEYS/rekor-v2.pem" \
     --tsa-url "$SIGSTACK_TSA_PUBLIC_URL" --tsa-chain "$KEYS/tsa-chain.pem" \

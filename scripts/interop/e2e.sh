@@ -19,9 +19,11 @@
 #     tampered bundle;
 #   - lifecycle: a second `up` on the same data directory is refused; Ctrl-C (SIGINT) stops the
 #     stack cleanly; a restart reuses the keys and the logs keep growing; `sigstack rotate all`
-#     (the CA, the TSA, Rekor v1 with a new shard) becomes a new TUF targets version listing the
-#     old keys with their windows closed, and old and new bundles verify with both clients,
-#     offline and through TUF only; the CT log's key rotation is refused.
+#     (the CA, the TSA, and each log with a new shard: Rekor v1 a new tree ID, Rekor v2 and the
+#     CT log a new log at its own path) becomes a new TUF targets version listing the old keys
+#     with their windows closed and signing_config pointing at the new shards; the frozen
+#     shards keep serving, read-only; old and new bundles verify with both clients, offline
+#     and through TUF only.
 #
 # Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
 # directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
@@ -103,7 +105,7 @@ esac
 # `sigstack rotate` retires keys where they are: files move to keys/retired/ (with the chains
 # made for them), keys in the token are renamed there (only the chains move).
 ROTATE_FLAGS=()
-RETIRED_FILES=5
+RETIRED_FILES=7
 if [[ "$E2E_KEYS" == pkcs11 ]]; then
     ROTATE_FLAGS=("${KEY_FLAGS[@]}")
     RETIRED_FILES=2
@@ -289,20 +291,24 @@ pkcs11)
     ;;
 esac
 
-# The CA's, the TSA's and Rekor v1's keys rotated (`sigstack rotate --data-dir D all`: the v1
-# shard freezes with its key, a new shard takes the new one; the CT log's and Rekor v2's keys
-# are refused, a log's key being its identity). The restarted stack must publish a new targets version whose
-# trusted_root.json keeps each old key with its window closed beside the new one; bundles made
+# Every key rotated (`sigstack rotate --data-dir D all`): the CA's and the TSA's, and each
+# log's, whose active shard freezes with its key while a new shard takes the new one (a log's
+# key being its identity): Rekor v1 a new tree ID, Rekor v2 and the CT log a new log at
+# /v2-shards/2 and /shards/2. The restarted stack must publish a new targets version whose
+# trusted_root.json keeps each old key with its window closed beside the new one, and whose
+# signing_config names the new v2 log; the frozen shards keep serving, read-only; bundles made
 # before the rotation must still verify, offline and through TUF only, with sigstore-python and
 # sigstore-js, and both must sign and verify with the new keys. In a token, the old keys are
 # renamed there and new ones made.
 kill -INT "$UP_PID"
 wait "$UP_PID" 2>/dev/null || true
 UP_PID=""
-check "sigstack rotate refuses a log key, naming why" \
-    bash -c '! "$1" rotate --data-dir "$2" ctlog >"$3" 2>&1 && grep -q "identity" "$3"' _ "$SIGSTACK" "$DATA" "$D/rotate-log.log"
-check "sigstack rotate retires the CA's, the TSA's and Rekor v1's keys (kept: keys/retired/ or renamed in the token), freezing the v1 shard" \
-    bash -c '"$1" rotate --data-dir "$2" "${@:5}" all >"$3" 2>&1 && test "$(ls "$2/keys/retired" | wc -l)" -eq "$4" && grep -q "froze Rekor v1 shard" "$3"' \
+check "sigstack rotate refuses a CT shard window that ends before it starts, moving nothing" \
+    bash -c '! "$1" rotate --data-dir "$2" ctlog --ctlog-window 2027-01-01T00:00:00Z/2026-01-01T00:00:00Z >"$3" 2>&1 && grep -q "end after it starts" "$3" && ! test -e "$2/keys/retired"' \
+    _ "$SIGSTACK" "$DATA" "$D/rotate-bad.log"
+check "sigstack rotate retires every key (kept: keys/retired/ or renamed in the token), freezing the shard of each log" \
+    bash -c '"$1" rotate --data-dir "$2" "${@:5}" all >"$3" 2>&1 && test "$(ls "$2/keys/retired" | wc -l)" -eq "$4" &&
+        grep -q "froze Rekor v1 shard" "$3" && grep -q "froze Rekor v2 log 1" "$3" && grep -q "froze CT log shard 1" "$3"' \
     _ "$SIGSTACK" "$DATA" "$D/rotate.log" "$RETIRED_FILES" "${ROTATE_FLAGS[@]}"
 start_up
 require "sigstack up restarts with new keys" wait_ready
@@ -318,11 +324,43 @@ def windows(items, key):
 for name, items, key in [("CA", root["certificateAuthorities"], None), ("CT log", root["ctlogs"], "publicKey"),
                          ("TSA", root["timestampAuthorities"], None), ("Rekor", root["tlogs"], "publicKey")]:
     closed = windows(items, key)
-    want = {"CA": (2, 1), "TSA": (2, 1), "CT log": (1, 0), "Rekor": (3, 1)}[name]
+    want = {"CA": (2, 1), "TSA": (2, 1), "CT log": (2, 1), "Rekor": (4, 2)}[name]
     assert (len(items), closed.count(True)) == want, (name, len(items), closed)
+# The new CT log and Rekor v2 shards are published at their own paths.
+current = lambda items: [i["baseUrl"] for i in items if not i["publicKey"]["validFor"].get("end")]
+assert [u for u in current(root["ctlogs"]) if u.endswith("/shards/2")], root["ctlogs"]
+assert [u for u in current(root["tlogs"]) if u.endswith("/v2-shards/2")], root["tlogs"]
 PY' \
     _ "$PY" "$REPO/scripts/interop/tuf_client.py" "$TUF_URL" "$D/tuf-client" "$T"
-check "after the rotation, sigstore-python signs (Rekor v2 + the new TSA, new CA) and verifies" \
+check "signing_config points Rekor v2 writers at the new v2 log only" \
+    "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); v2=[u["url"] for u in c["rekorTlogUrls"] if u["majorApiVersion"]==2]; assert v2==[sys.argv[2]+"/v2-shards/2"], v2' "$T/signing_config.json" "$REKOR_URL"
+frozen_logs_serve() {
+    "$PY" - "$REKOR_URL" "$CT_URL" <<'PY'
+import json, sys, urllib.error, urllib.request
+rekor, ct = sys.argv[1], sys.argv[2]
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read()
+# Frozen: Rekor v2 log 1 and CT shard 1 still serve their checkpoints, tiles and proofs.
+note = get(rekor + "/api/v2/checkpoint").decode()
+assert int(note.splitlines()[1]) >= 2, note
+assert get(rekor + "/api/v2/tile/0/000.p/1")
+sth = json.loads(get(ct + "/ct/v1/get-sth"))
+assert sth["tree_size"] >= 1, sth
+assert json.loads(get(ct + "/ct/v1/get-entries?start=0&end=0"))["entries"]
+# Active: the new shards, which have taken entries since.
+assert json.loads(get(ct + "/shards/2/ct/v1/get-sth"))["tree_size"] >= 1
+assert int(get(rekor + "/v2-shards/2/api/v2/checkpoint").decode().splitlines()[1]) >= 1
+# A write to a frozen log is refused (403), naming the frozen state.
+for url, body in [(rekor + "/api/v2/log/entries", b"{}"), (ct + "/ct/v1/add-chain", b'{"chain": []}')]:
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}), timeout=10)
+        raise SystemExit(f"{url} accepted a write")
+    except urllib.error.HTTPError as e:
+        assert e.code == 403 and b"frozen" in e.read(), (url, e.code)
+PY
+}
+check "after the rotation, sigstore-python signs (the new Rekor v2 log + the new TSA, new CA, new CT shard) and verifies" \
     bash -c '"$1" --trust-config "$2" sign --identity-token "$("$3" token "$4")" --bundle "$5" "$6" >/dev/null 2>&1 &&
         "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
     _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated.json" "$D/other.txt" "$ISSUER_URL"
@@ -331,16 +369,25 @@ check "after the rotation, sigstore-python signs through Rekor v1 (the new shard
         "$1" --trust-config "$2" verify identity --offline --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
     _ "$SP" "$TC" "$SIGSTACK" "$EMAIL" "$D/py-rotated-v1.json" "$D/other.txt" "$ISSUER_URL"
 for bundle in py-v1 py-attest py-v2; do
-    check "sigstore-python verifies $bundle.json, made before the rotation (the old CA, TSA and Rekor v1 key)" \
+    check "sigstore-python verifies $bundle.json, made before the rotation (the old CA, CT, TSA and Rekor keys)" \
         pverify "$D/$bundle.json" "$D/artifact.txt"
 done
 check "sigstore-python verifies a bundle made before the rotation through TUF only (--instance)" \
     env XDG_DATA_HOME="$D/xdg-data" XDG_CACHE_HOME="$D/xdg-cache" "$SP" --instance "$TUF_URL" verify identity --bundle "$D/py-tuf.json" --cert-identity "$EMAIL" --cert-oidc-issuer "$ISSUER_URL" "$D/artifact.txt"
+in_new_v2_log() { # bundle: a Rekor v2 entry whose checkpoint names the new v2 log's origin
+    "$PY" -c 'import json,sys; e=json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]; assert e["kindVersion"]["version"]=="0.0.2", e["kindVersion"]; origin=e["inclusionProof"]["checkpoint"]["envelope"].splitlines()[0]; assert origin.endswith("/v2-shards/2"), origin' "$1"
+}
+check "after the rotation, sigstore-python signs and verifies through TUF only (--instance), into the new v2 log" \
+    env XDG_DATA_HOME="$D/xdg-data" XDG_CACHE_HOME="$D/xdg-cache" bash -c '"$1" --instance "$2" sign --identity-token "$("$3" token "$4")" --bundle "$5" "$6" >/dev/null 2>&1 &&
+        "$1" --instance "$2" verify identity --bundle "$5" --cert-identity "$4" --cert-oidc-issuer "$7" "$6" >/dev/null 2>&1' \
+    _ "$SP" "$TUF_URL" "$SIGSTACK" "$EMAIL" "$D/py-tuf-rotated.json" "$D/other.txt" "$ISSUER_URL"
+check "the bundle signed through TUF after the rotation is in the new v2 log" in_new_v2_log "$D/py-tuf-rotated.json"
 check "sigstore-js verifies its attestation made before the rotation, through TUF only" jsv "$D/js-attest.json"
 check "after the rotation, the sigstore-js CLI attests and verifies through TUF only" \
     bash -c 'env CI=true SIGSTORE_ID_TOKEN="$("$1" token "$2")" node "$3" attest --fulcio-url "$4" --rekor-url "$5" --tsa-server-url "$6" -o "$7" "$8" >>"$9" 2>&1' \
     _ "$SIGSTACK" "$EMAIL" "$SIGSTORE_JS_CLI" "$FULCIO_URL" "$REKOR_URL" "$TSA_URL" "$D/js-rotated.json" "$D/statement.json" "$D/sigstore-js.log"
 check "the sigstore-js attestation made after the rotation verifies through TUF only" jsv "$D/js-rotated.json"
+check "the frozen Rekor v2 log and CT shard keep serving checkpoints, tiles and entries, and refuse writes (403); the new ones grow" frozen_logs_serve
 
 if [[ $failed -gt 0 ]]; then
     for f in sigstore-python.log sigstore-js.log; do

@@ -28,6 +28,20 @@ enum RekorCommand {
         #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
         shards: PathBuf,
     },
+    /// Write the v1 shard layout of an upstream Rekor's sharding configuration (the YAML or
+    /// JSON file of its `--trillian_log_server.sharding_config`): its tree IDs in order, each
+    /// shard's key file, and the active tree. KMS, Tink and in-memory signers and per-shard
+    /// passwords are refused, naming the shard (docs/deploy.md).
+    ImportShardingConfig {
+        /// Upstream's sharding configuration.
+        config: PathBuf,
+        /// Upstream's active tree (its `--trillian_log_server.tlog_id`).
+        #[arg(long)]
+        active_tree_id: i64,
+        /// The shard layout to write (refused if it exists: a layout names the logs).
+        #[arg(long, env = "SIGSTACK_REKOR_SHARDS")]
+        shards: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -230,8 +244,17 @@ async fn open(
             .with_context(|| format!("the v1 key of frozen shard {tree_id}: {}", path.display()))?;
         shard_keys.insert(*tree_id, key);
     }
+    // Frozen v2 logs keep the key they were signed with (`sigstack rotate rekor-v2`).
+    let mut v2_frozen_keys = Vec::new();
+    for (generation, path) in layout.v2_frozen(shards) {
+        let key = loader.load(&path).with_context(|| {
+            format!("the key of frozen v2 log {generation}: {}", path.display())
+        })?;
+        v2_frozen_keys.push(key);
+    }
     let mut config = rekor::RekorConfig::new(v1, v2, &name, &name, layout);
     config.v1_shard_keys = shard_keys;
+    config.v2_frozen_keys = v2_frozen_keys;
     config.public_url = Some(url.to_string());
     config.limits = limits;
     config.v1_witnessing = v1_witnessing;
@@ -264,14 +287,50 @@ pub(crate) fn settled_layout(
     Ok((layout, settled.name().to_owned()))
 }
 
+/// `sigstack rekor import-sharding-config`.
+fn import_sharding_config(config: &Path, active: i64, shards: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !shards.exists(),
+        "{} exists: a shard layout names its logs, so it is never overwritten by an import",
+        shards.display()
+    );
+    let text = std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
+    // YAML, or JSON (which YAML reads too), as upstream accepts either.
+    let inactive: Vec<rekor::UpstreamShard> =
+        serde_yaml_ng::from_slice(&text).with_context(|| {
+            format!(
+                "{} is not an upstream Rekor sharding configuration",
+                config.display()
+            )
+        })?;
+    let layout = rekor::ShardLayout::from_upstream(&inactive, active)
+        .with_context(|| format!("importing {}", config.display()))?;
+    layout.save(shards)?;
+    println!(
+        "wrote {}: {} frozen shard(s), active tree {active}; start Rekor with --shards {} (its first start records the logs' name)",
+        shards.display(),
+        layout.inactive.len(),
+        shards.display()
+    );
+    Ok(())
+}
+
 pub(crate) async fn run(args: RekorArgs, grace: std::time::Duration) -> anyhow::Result<()> {
-    if let Some(RekorCommand::NewShard { shards }) = args.command {
-        let mut layout = rekor::ShardLayout::load_or_create(&shards)?;
-        let frozen = layout.active;
-        let new = layout.rotate();
-        layout.save(&shards)?;
-        println!("froze shard {frozen}; new entries go to shard {new} once Rekor restarts");
-        return Ok(());
+    match args.command {
+        Some(RekorCommand::NewShard { shards }) => {
+            let mut layout = rekor::ShardLayout::load_or_create(&shards)?;
+            let frozen = layout.active;
+            let new = layout.rotate();
+            layout.save(&shards)?;
+            println!("froze shard {frozen}; new entries go to shard {new} once Rekor restarts");
+            return Ok(());
+        }
+        Some(RekorCommand::ImportShardingConfig {
+            config,
+            active_tree_id,
+            shards,
+        }) => return import_sharding_config(&config, active_tree_id, &shards),
+        None => {}
     }
     // The variable's old name: a deployment that still sets it must not silently publish the
     // default URL instead, which would name new, empty logs.
@@ -347,6 +406,41 @@ mod tests {
         Cli::try_parse_from(std::iter::once("rekor").chain(args.iter().copied()))?
             .args
             .witnessing()
+    }
+
+    #[test]
+    fn an_upstream_sharding_configuration_imports_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("sharding-config.yaml");
+        // Upstream's YAML shape: inactive shards oldest first, each with its signing config.
+        std::fs::write(
+            &config,
+            "- treeID: 11\n  treeLength: 4\n- treeID: 22\n  signingConfig:\n    signingSchemeOrKeyPath: /keys/old-rekor.pem\n",
+        )
+        .unwrap();
+        let shards = dir.path().join("shards.json");
+        import_sharding_config(&config, 33, &shards).unwrap();
+        let layout = rekor::ShardLayout::load_or_create(&shards).unwrap();
+        assert_eq!(layout.tree_ids().collect::<Vec<_>>(), vec![11, 22, 33]);
+        assert_eq!(
+            layout.key_of(22, &shards).unwrap(),
+            Path::new("/keys/old-rekor.pem")
+        );
+        // An existing layout names its logs: never overwritten.
+        assert!(import_sharding_config(&config, 33, &shards).is_err());
+        // Refused signers name the shard; nothing is written.
+        std::fs::write(
+            &config,
+            "- treeID: 11\n  signingConfig:\n    signingSchemeOrKeyPath: awskms://k\n",
+        )
+        .unwrap();
+        let other = dir.path().join("other.json");
+        let e = format!(
+            "{:#}",
+            import_sharding_config(&config, 33, &other).unwrap_err()
+        );
+        assert!(e.contains("shard 11") && e.contains("KMS"), "{e}");
+        assert!(!other.exists());
     }
 
     #[test]

@@ -1,15 +1,17 @@
-//! `sigstack rotate`: retire the CA's, the TSA's or Rekor v1's key so that the next start makes
-//! a new one and publishes it through TUF, the old one kept in `trusted_root.json` with its
-//! `validFor` window closed.
+//! `sigstack rotate`: retire the CA's, the TSA's, the CT log's or a Rekor API's key so that the
+//! next start makes a new one and publishes it through TUF, the old one kept in
+//! `trusted_root.json` with its `validFor` window closed.
 //!
 //! Nothing is deleted: a retired key file (and the certificate chain made for it) moves to
 //! `<keys>/retired/`, where it stays for audits and, for a log key, to keep signing its frozen
 //! shard.
 //!
 //! A log's key signs the log's stored checkpoints and is its identity (its log ID), so it is
-//! never changed under a log: rotating Rekor v1's key freezes the active shard with the old key
-//! (recorded in the shard layout) and starts a new shard for the new key, as upstream rotates
-//! v1 keys. The CT log and Rekor v2, which serve one log each, are refused with the reason.
+//! never changed under a log: rotating a log's key freezes the active shard with the old key
+//! (recorded in the shard layout) and starts a new shard for the new key. For Rekor v1, as
+//! upstream rotates v1 keys, the new shard is a new tree ID behind the same URL; for Rekor v2
+//! and the CT log, as upstream runs them (one log per URL), the new shard is served at its own
+//! path (`/v2-shards/N`, `/shards/N`), where `trusted_root.json` and `signing_config` point.
 
 use std::path::{Path, PathBuf};
 
@@ -33,10 +35,19 @@ pub(crate) struct RotateArgs {
     /// nothing is destroyed, and `up` makes a new key under the name at its next start.
     #[arg(long, env = "SIGSTACK_KEYS_PKCS11", requires = "data_dir")]
     keys_pkcs11: Option<String>,
-    /// With --keys-dir: Rekor's shard layout, where a Rekor v1 rotation freezes the active
-    /// shard with its key (compose's `/data/rekor/shards.json`).
+    /// With --keys-dir: Rekor's shard layout, where a Rekor v1 or v2 rotation freezes the
+    /// active shard with its key (compose's `/data/rekor/shards.json`).
     #[arg(long, env = "SIGSTACK_REKOR_SHARDS", requires = "keys_dir")]
     rekor_shards: Option<PathBuf>,
+    /// With --keys-dir: the CT log's shard layout (`sigstack ctlog --shards`), where a CT log
+    /// rotation freezes the active shard with its key.
+    #[arg(long, env = "SIGSTACK_CTLOG_SHARDS", requires = "keys_dir")]
+    ctlog_shards: Option<PathBuf>,
+    /// With `ctlog`: the new CT shard is a temporal shard that accepts only certificates
+    /// whose notAfter falls in START/END (two RFC 3339 times), as public CT logs shard by
+    /// expiry.
+    #[arg(long, value_parser = ctlog::ExpiryWindow::parse)]
+    ctlog_window: Option<ctlog::ExpiryWindow>,
     /// The keys to retire.
     #[arg(required = true, value_enum)]
     keys: Vec<RotatedKey>,
@@ -47,19 +58,27 @@ pub(crate) struct RotateArgs {
 enum RotatedKey {
     /// The CA's key and its certificate chain.
     FulcioCa,
-    /// The CT log's key: refused (a new key is a new log).
+    /// The CT log's key: the active shard freezes with it, a new shard (at `/shards/N`)
+    /// takes the new key.
     Ctlog,
     /// Rekor v1's key: the active shard freezes with it, a new shard takes the new key.
     RekorV1,
-    /// Rekor v2's key: refused (a new key is a new log).
+    /// Rekor v2's key: the active v2 log freezes with it, a new one (at `/v2-shards/N`)
+    /// takes the new key.
     RekorV2,
     /// The timestamp authority's key and chain.
     Tsa,
-    /// Every key that rotates: the CA's, the TSA's and Rekor v1's.
+    /// Every key above.
     All,
 }
 
-const EVERY_KEY: [RotatedKey; 3] = [RotatedKey::FulcioCa, RotatedKey::Tsa, RotatedKey::RekorV1];
+const EVERY_KEY: [RotatedKey; 5] = [
+    RotatedKey::FulcioCa,
+    RotatedKey::Ctlog,
+    RotatedKey::RekorV1,
+    RotatedKey::RekorV2,
+    RotatedKey::Tsa,
+];
 
 /// Where one layout keeps the files a rotation moves.
 struct Layout {
@@ -67,6 +86,7 @@ struct Layout {
     ca_chain: PathBuf,
     tsa_chain: PathBuf,
     rekor_shards: Option<PathBuf>,
+    ctlog_shards: Option<PathBuf>,
 }
 
 impl RotatedKey {
@@ -90,8 +110,8 @@ impl Layout {
         match key {
             RotatedKey::FulcioCa => vec![file, self.ca_chain.clone()],
             RotatedKey::Tsa => vec![file, self.tsa_chain.clone()],
-            RotatedKey::RekorV1 => vec![file],
-            RotatedKey::Ctlog | RotatedKey::RekorV2 | RotatedKey::All => Vec::new(),
+            RotatedKey::Ctlog | RotatedKey::RekorV1 | RotatedKey::RekorV2 => vec![file],
+            RotatedKey::All => Vec::new(),
         }
     }
 }
@@ -108,6 +128,7 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
                     ca_chain: data.join("fulcio-root.pem"),
                     tsa_chain: data.join("keys").join(tsa_server::DEV_CHAIN_FILE),
                     rekor_shards: Some(data.join("rekor-shards.json")),
+                    ctlog_shards: Some(data.join("ctlog-shards.json")),
                 },
                 Some(locked),
                 "start `sigstack up` again: it makes the new keys and publishes them through TUF",
@@ -119,6 +140,7 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
                 ca_chain: keys.join("fulcio-chain.pem"),
                 tsa_chain: keys.join("tsa-chain.pem"),
                 rekor_shards: args.rekor_shards.clone(),
+                ctlog_shards: args.ctlog_shards.clone(),
             },
             None,
             "run the init (compose: `docker compose up -d --force-recreate`): it makes the new keys, publishes them through TUF, and the services restart with them",
@@ -133,24 +155,27 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
     keys.sort_by_key(|k| *k as u8);
     keys.dedup();
     // Everything is checked before anything moves.
-    if let Some(log) = keys
-        .iter()
-        .find(|k| matches!(k, RotatedKey::Ctlog | RotatedKey::RekorV2))
-    {
-        anyhow::bail!(
-            "{log:?}: a log's key signs its stored checkpoints and is its identity (its log ID), so it is never changed under a log; a new key needs a new log beside the old one, which this service does not serve yet (Rekor v1, the CA and the TSA rotate)"
-        );
-    }
-    if keys.contains(&RotatedKey::RekorV1) {
+    anyhow::ensure!(
+        args.ctlog_window.is_none() || keys.contains(&RotatedKey::Ctlog),
+        "--ctlog-window is the window of the new CT shard: rotate ctlog with it"
+    );
+    if keys.contains(&RotatedKey::RekorV1) || keys.contains(&RotatedKey::RekorV2) {
         let shards = layout
             .rekor_shards
             .as_deref()
-            .context("rotating the Rekor v1 key freezes the active shard: give --rekor-shards")?;
+            .context("rotating a Rekor key freezes the active shard: give --rekor-shards")?;
         anyhow::ensure!(
             shards.exists(),
             "{} does not exist: no Rekor shard to freeze",
             shards.display()
         );
+    }
+    if keys.contains(&RotatedKey::Ctlog) {
+        let shards = layout.ctlog_shards.as_deref().context(
+            "rotating the CT log key freezes the active shard: give --ctlog-shards (the CT log's --shards)",
+        )?;
+        // Checked before anything moves; an absent layout is a log of one shard.
+        ctlog::CtShardLayout::load_or_create(shards)?;
     }
     for key in &keys {
         match &args.keys_pkcs11 {
@@ -174,34 +199,85 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&retired).with_context(|| format!("creating {}", retired.display()))?;
     let stamp = chrono_like_stamp();
     for key in &keys {
+        // Where the retired private key now is: renamed in the token, or moved to retired/.
+        let mut retired_key = None;
         if let Some(base) = &args.keys_pkcs11 {
             let spec = Pkcs11Uri::with_object(base, key.stem());
             let label = format!("retired-{stamp}-{}", key.stem());
             sigstack_keys::Pkcs11Key::relabel(&spec.parse()?, &label)?;
             println!("retired the {} key in the token as {label}", key.stem());
-            if *key == RotatedKey::RekorV1 {
-                let retired_uri = PathBuf::from(Pkcs11Uri::with_object(base, &label));
-                freeze_with_key(
-                    layout.rekor_shards.as_deref().expect("checked"),
-                    &retired_uri,
-                )?;
-            }
+            retired_key = Some(PathBuf::from(Pkcs11Uri::with_object(base, &label)));
         }
         let files = layout.files(*key);
         // In the token, the first "file" is the key, retired above.
         let skip = usize::from(args.keys_pkcs11.is_some());
-        for file in files.iter().skip(skip).filter(|f| f.exists()) {
+        for (index, file) in files.iter().enumerate().skip(skip) {
+            if !file.exists() {
+                continue;
+            }
             let name = file.file_name().expect("a file").to_string_lossy();
             let to = retired.join(format!("{stamp}-{name}"));
             std::fs::rename(file, &to)
                 .with_context(|| format!("moving {} to {}", file.display(), to.display()))?;
             println!("retired {} -> {}", file.display(), to.display());
-            if *key == RotatedKey::RekorV1 {
-                freeze_with_key(layout.rekor_shards.as_deref().expect("checked"), &to)?;
+            if index == 0 {
+                retired_key = Some(to);
             }
+        }
+        if let Some(retired_key) = retired_key {
+            freeze_log(*key, &layout, &retired_key, args.ctlog_window)?;
         }
     }
     println!("next: {next_step}");
+    Ok(())
+}
+
+/// For a log's key: freezes the log's active shard with `retired_key` in its layout, so that
+/// the next start serves it read-only under that key and starts a new shard for the new key.
+fn freeze_log(
+    key: RotatedKey,
+    layout: &Layout,
+    retired_key: &Path,
+    ctlog_window: Option<ctlog::ExpiryWindow>,
+) -> anyhow::Result<()> {
+    let rekor_shards = || layout.rekor_shards.as_deref().expect("checked");
+    match key {
+        RotatedKey::RekorV1 => {
+            let path = rekor_shards();
+            let mut shards = rekor::ShardLayout::load_or_create(path)?;
+            let frozen = shards.active;
+            let new = shards.rotate_key(sigstack_keys::files::key_reference(retired_key, path));
+            shards.save(path)?;
+            println!("froze Rekor v1 shard {frozen} with its key; new entries go to shard {new}, signed by the new key");
+        }
+        RotatedKey::RekorV2 => {
+            let path = rekor_shards();
+            let mut shards = rekor::ShardLayout::load_or_create(path)?;
+            let frozen = shards.v2_generation();
+            let new = shards.rotate_v2_key(sigstack_keys::files::key_reference(retired_key, path));
+            shards.save(path)?;
+            println!(
+                "froze Rekor v2 log {frozen} with its key; new entries go to v2 log {new} at <Rekor URL>{}, signed by the new key",
+                rekor::v2_shard_path(new)
+            );
+        }
+        RotatedKey::Ctlog => {
+            let path = layout.ctlog_shards.as_deref().expect("checked");
+            let mut shards = ctlog::CtShardLayout::load_or_create(path)?;
+            let frozen = shards.generation();
+            let new = shards.rotate(
+                sigstack_keys::files::key_reference(retired_key, path),
+                ctlog_window,
+            );
+            shards.save(path)?;
+            println!(
+                "froze CT log shard {frozen} with its key; new certificates go to shard {new} at <CT log URL>{}, signed by the new key{}",
+                ctlog::shard_path(new),
+                ctlog_window.map(|w| format!(", for notAfter in {w}")).unwrap_or_default()
+            );
+        }
+        RotatedKey::FulcioCa | RotatedKey::Tsa | RotatedKey::All => {}
+    }
     Ok(())
 }
 
@@ -214,23 +290,4 @@ fn chrono_like_stamp() -> String {
     let t = trust::Timestamp::from_unix_seconds(secs as i64).to_string();
     // RFC 3339 (`2026-12-06T02:15:00Z`) without separators, for a file name.
     t.replace(['-', ':'], "")
-}
-
-/// Freezes the active Rekor v1 shard with `retired_key` (recorded relative to the layout's
-/// directory when it lies below it, so a moved data directory still finds it).
-fn freeze_with_key(shards: &Path, retired_key: &Path) -> anyhow::Result<()> {
-    let mut layout = rekor::ShardLayout::load_or_create(shards)?;
-    let base = shards.parent().unwrap_or_else(|| Path::new("."));
-    let recorded = match (retired_key.canonicalize(), base.canonicalize()) {
-        (Ok(key), Ok(base)) => key
-            .strip_prefix(&base)
-            .map(Path::to_path_buf)
-            .unwrap_or(key),
-        _ => retired_key.to_path_buf(),
-    };
-    let frozen = layout.active;
-    let new = layout.rotate_key(recorded);
-    layout.save(shards)?;
-    println!("froze Rekor v1 shard {frozen} with its key; new entries go to shard {new}, signed by the new key");
-    Ok(())
 }

@@ -37,6 +37,12 @@ pub(crate) struct CtlogArgs {
         default_value = "sigstack.local/ctlog"
     )]
     origin: String,
+    /// The CT log's shard layout (JSON, created if missing): the keys of the shards frozen by
+    /// `sigstack rotate ctlog` and the active shard's certificate expiry window. Without it,
+    /// the log is one shard. Shard N > 1 is served at `/shards/N` with origin
+    /// `<origin>/shards/N` (docs/deploy.md, rotating keys).
+    #[arg(long, env = "SIGSTACK_CTLOG_SHARDS")]
+    shards: Option<PathBuf>,
     /// PEM file(s) of the root certificates chains must end in (repeatable).
     #[arg(
         long = "root-cert",
@@ -103,14 +109,36 @@ pub(crate) fn load_certificates_in(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-pub(crate) async fn open_ctlog(
+/// Every shard of a CT log, generation 1 first: each frozen one with the key `layout` records
+/// for it (`loader` loads it) and read-only, the active one, last, with `config` (whose origin
+/// is generation 1's) at its generation's origin and with the layout's expiry window.
+pub(crate) async fn open_ctlog_shards(
     store: Arc<dyn LogStore>,
-    key: Arc<dyn sigstack_keys::Signer>,
-    origin: &str,
-    roots: Vec<Vec<u8>>,
-) -> anyhow::Result<Arc<ctlog::CtLog>> {
-    let config = ctlog::CtLogConfig::new(origin, key, roots);
-    Ok(ctlog::CtLog::open(store, config).await?)
+    loader: &sigstack_keys::KeyLoader,
+    config: ctlog::CtLogConfig,
+    layout: &ctlog::CtShardLayout,
+    layout_path: &Path,
+) -> anyhow::Result<Vec<Arc<ctlog::CtLog>>> {
+    let generation = layout.generation();
+    let active_path = ctlog::shard_path(generation);
+    let mut shards = Vec::new();
+    for (frozen, path) in layout.frozen_keys(layout_path) {
+        let key = loader
+            .load(&path)
+            .with_context(|| format!("the key of frozen CT shard {frozen}: {}", path.display()))?;
+        let mut shard = ctlog::CtLogConfig::new(
+            ctlog::shard_origin(&config.origin, frozen),
+            key,
+            config.roots.clone(),
+        );
+        shard.frozen_for = Some(active_path.clone());
+        shards.push(ctlog::CtLog::open(store.clone(), shard).await?);
+    }
+    let mut config = config;
+    config.origin = ctlog::shard_origin(&config.origin, generation);
+    config.not_after = layout.not_after;
+    shards.push(ctlog::CtLog::open(store, config).await?);
+    Ok(shards)
 }
 
 /// The read replica URLs of `--read-database-url` values (each one URL or a comma list).
@@ -148,22 +176,34 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
         args.key.display(),
         key.algorithm().name()
     );
+    let layout = match &args.shards {
+        Some(path) => ctlog::CtShardLayout::load_or_create(path)?,
+        None => ctlog::CtShardLayout::default(),
+    };
     let store: Arc<dyn LogStore> = Arc::new(
         SqlStore::connect_with_replicas(&args.database_url, &read_urls(&args.read_database_urls))
             .await?,
     );
     let mut config = ctlog::CtLogConfig::new(&args.origin, key, roots);
     config.witnessing = witnessing;
-    let log = ctlog::CtLog::open(store, config).await?;
+    let shards = open_ctlog_shards(
+        store,
+        &crate::keys_cmd::loader(),
+        config,
+        &layout,
+        args.shards.as_deref().unwrap_or(Path::new(".")),
+    )
+    .await?;
+    let log = shards.last().expect("the active shard").clone();
     crate::serve::serve_service(
         "ctlog",
         args.listen,
         tls,
-        ctlog::router(log.clone()),
+        ctlog::shards_router(&shards),
         log.metrics().clone(),
         &args.metrics,
         grace,
-        |tls_on| tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), tls = tls_on, origin = %args.origin, log_id = %b64(&log.log_id()), "CT log serving"),
+        |tls_on| tracing::info!(listen = %args.listen, public_url = args.public_url.as_ref().map(tracing::field::display), tls = tls_on, origin = %log.origin(), path = %ctlog::shard_path(layout.generation()), log_id = %b64(&log.log_id()), "CT log serving"),
     )
     .await
 }
@@ -210,6 +250,11 @@ pub(crate) struct FulcioArgs {
         default_value = "http://127.0.0.1:6962"
     )]
     ct_url: String,
+    /// The CT log's shard layout (`sigstack ctlog --shards`, read at start): certificates go
+    /// to its active shard, `--ct-url` followed by the shard's path (`/shards/N` after a
+    /// `sigstack rotate ctlog`). Without it, to `--ct-url` itself.
+    #[arg(long, env = "SIGSTACK_CTLOG_SHARDS")]
+    ct_shards: Option<PathBuf>,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
     /// A PEM file of CA certificates to trust, beside the system's store, for Fulcio's outbound
@@ -287,10 +332,19 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
     } else {
         fulcio_server::SctMode::Embedded
     };
+    // The active CT shard is the one that accepts new certificates.
+    let ct_url = match &args.ct_shards {
+        Some(path) => format!(
+            "{}{}",
+            args.ct_url.trim_end_matches('/'),
+            ctlog::shard_path(ctlog::CtShardLayout::load_if_present(path)?.generation())
+        ),
+        None => args.ct_url.clone(),
+    };
     let server = fulcio_server::FulcioServer::with_options(
         config,
         ca,
-        &args.ct_url,
+        &ct_url,
         fulcio_server::ServerOptions::default()
             .with_sct_mode(sct_mode)
             .with_https_roots(https_roots),
@@ -315,7 +369,7 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
                 listen = %args.listen,
                 public_url = args.public_url.as_ref().map(tracing::field::display),
                 tls = tls_on,
-                ct = %args.ct_url,
+                ct = %ct_url,
                 ?sct_mode,
                 ca_reload_secs = args.ca_reload_secs,
                 https_ca_files = args.https_ca_files.len(),

@@ -26,9 +26,15 @@ pub(crate) struct Material {
     pub(crate) fulcio_chain: Vec<Vec<u8>>,
     /// DER SPKIs.
     pub(crate) ctlog_key: Vec<u8>,
+    /// The active CT shard's path below the CT log's URL (`ctlog::shard_path`): its base URL
+    /// in `trusted_root.json`.
+    pub(crate) ctlog_path: String,
     pub(crate) rekor_v1_key: Vec<u8>,
     pub(crate) rekor_v2_key: Vec<u8>,
     pub(crate) rekor_v2_origin: String,
+    /// The active v2 log's path below Rekor's URL (`rekor::v2_shard_path`): its base URL in
+    /// `trusted_root.json` and `signing_config`.
+    pub(crate) rekor_v2_path: String,
     /// TSA certificate first.
     pub(crate) tsa_chain: Vec<Vec<u8>>,
 }
@@ -41,10 +47,17 @@ fn instance(urls: &Urls, m: &Material) -> anyhow::Result<trust::Instance> {
             &urls.fulcio,
             m.fulcio_chain.clone(),
         )?],
-        ctlogs: vec![t::CtLog::new(&urls.ctlog, &m.ctlog_key)?],
+        ctlogs: vec![t::CtLog::new(
+            format!("{}{}", urls.ctlog.trim_end_matches('/'), m.ctlog_path),
+            &m.ctlog_key,
+        )?],
         tlogs: vec![
             t::TransparencyLog::rekor_v1(&urls.rekor, &m.rekor_v1_key)?,
-            t::TransparencyLog::rekor_v2_spki(&urls.rekor, &m.rekor_v2_origin, &m.rekor_v2_key)?,
+            t::TransparencyLog::rekor_v2_spki(
+                format!("{}{}", urls.rekor.trim_end_matches('/'), m.rekor_v2_path),
+                &m.rekor_v2_origin,
+                &m.rekor_v2_key,
+            )?,
         ],
         timestamp_authorities: vec![t::TimestampAuthority::new(&urls.tsa, m.tsa_chain.clone())?],
         oidc_providers: vec![t::OidcProvider::new(&urls.oidc)?],
@@ -190,6 +203,10 @@ struct PublishArgs {
     /// The CT log's key: its public key (SPKI PEM) or its private key file.
     #[arg(long)]
     ctlog_key: PathBuf,
+    /// The CT log's shard layout (`sigstack ctlog --shards`): after `sigstack rotate ctlog`,
+    /// the active shard is published at its own path below --ctlog-url.
+    #[arg(long, env = "SIGSTACK_CTLOG_SHARDS")]
+    ctlog_shards: Option<PathBuf>,
     /// Rekor's URL (the variable `sigstack rekor --public-url` reads).
     #[arg(long, env = "SIGSTACK_REKOR_PUBLIC_URL")]
     rekor_url: PublicUrl,
@@ -247,9 +264,18 @@ fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
         online,
         tuf_repo::RepoOptions::default(),
     )?);
-    let rekor_v2_origin = match &a.rekor_shards {
-        Some(path) => crate::rekor_cmd::settled_layout(path, &a.rekor_url)?.1,
-        None => a.rekor_url.host().to_owned(),
+    // The active v2 log's generation, origin and path come from the layout (a v2 key rotation
+    // moves them on); without one, generation 1.
+    let (rekor_v2_origin, rekor_v2_path) = match &a.rekor_shards {
+        Some(path) => {
+            let (layout, name) = crate::rekor_cmd::settled_layout(path, &a.rekor_url)?;
+            let generation = layout.v2_generation();
+            (
+                rekor::v2_shard_origin(&name, generation),
+                rekor::v2_shard_path(generation),
+            )
+        }
+        None => (a.rekor_url.host().to_owned(), String::new()),
     };
     let urls = Urls {
         fulcio: a.fulcio_url.to_string(),
@@ -261,9 +287,16 @@ fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
     let material = Material {
         fulcio_chain: crate::services::load_certificates(&a.fulcio_chain)?,
         ctlog_key: public_key_der(&a.ctlog_key)?,
+        ctlog_path: match &a.ctlog_shards {
+            Some(path) => {
+                ctlog::shard_path(ctlog::CtShardLayout::load_or_create(path)?.generation())
+            }
+            None => String::new(),
+        },
         rekor_v1_key: public_key_der(&a.rekor_v1_key)?,
         rekor_v2_key: public_key_der(&a.rekor_v2_key)?,
         rekor_v2_origin,
+        rekor_v2_path,
         tsa_chain: crate::services::load_certificates(&a.tsa_chain)?,
     };
     std::fs::create_dir_all(&a.state_dir)?;

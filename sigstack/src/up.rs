@@ -212,13 +212,22 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     std::fs::create_dir_all(&roots_dir)?;
     let mut roots = vec![ca_chain.last().expect("a CA has a root").clone()];
     roots.extend(services::load_certificates_in(&roots_dir)?);
-    let ctlog = services::open_ctlog(
+    let ctlog_layout_path = data.join("ctlog-shards.json");
+    let ctlog_layout = ctlog::CtShardLayout::load_or_create(&ctlog_layout_path)?;
+    let ctlog_shards = services::open_ctlog_shards(
         store.clone(),
-        stack_keys.load("ctlog", Algorithm::EcdsaP256Sha256)?,
-        "sigstack.local/ctlog",
-        roots,
+        &stack_keys.loader,
+        ctlog::CtLogConfig::new(
+            "sigstack.local/ctlog",
+            stack_keys.load("ctlog", Algorithm::EcdsaP256Sha256)?,
+            roots,
+        ),
+        &ctlog_layout,
+        &ctlog_layout_path,
     )
     .await?;
+    let ctlog = ctlog_shards.last().expect("the active CT shard").clone();
+    let ctlog_path = ctlog::shard_path(ctlog_layout.generation());
     let listen = |addr: SocketAddr| args.listen(addr);
     let rekor_url = args.public_url(listen(args.rekor_listen))?;
     let rekor = rekor_cmd::open_in(store.clone(), &data, &stack_keys, &rekor_url).await?;
@@ -241,9 +250,11 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     let material = trust_cmd::Material {
         fulcio_chain: ca_chain,
         ctlog_key: ctlog.public_key_der().to_vec(),
+        ctlog_path: ctlog_path.clone(),
         rekor_v1_key: rekor.v1_public_key_der().to_vec(),
         rekor_v2_key: rekor.v2_public_key_der().to_vec(),
         rekor_v2_origin: rekor.v2_origin().to_string(),
+        rekor_v2_path: rekor.v2_path(),
         tsa_chain: tsa.authority().chain().to_vec(),
     };
     let root_key = stack_keys.load("tuf-root", Algorithm::EcdsaP256Sha256)?;
@@ -267,13 +278,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         )
         .await?;
     // The CA reaches the CT log in this process directly, not through the public name.
-    let ctlog_local = local_url(listen(args.ctlog_listen));
+    let ctlog_local = format!("{}{ctlog_path}", local_url(listen(args.ctlog_listen)));
     let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &ctlog_local);
     let tuf_metrics = sigstack_http::MetricsRegistry::for_service("tuf");
     let (addresses, services): (Vec<_>, Vec<_>) = [
         (
             ("ctlog", args.ctlog_listen),
-            (ctlog::router(ctlog.clone()), ctlog.metrics().clone()),
+            (ctlog::shards_router(&ctlog_shards), ctlog.metrics().clone()),
         ),
         (
             ("rekor", args.rekor_listen),
@@ -317,11 +328,15 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         }
     );
     println!("  Fulcio CA            {}/api/v2/signingCert", urls.fulcio);
-    println!("  CT log               {}/ct/v1/get-sth", urls.ctlog);
+    println!(
+        "  CT log               {}{ctlog_path}/ct/v1/get-sth",
+        urls.ctlog
+    );
     println!("  Rekor v1             {}/api/v1/log", urls.rekor);
     println!(
-        "  Rekor v2             {}/api/v2/checkpoint (origin {})",
+        "  Rekor v2             {}{}/api/v2/checkpoint (origin {})",
         urls.rekor,
+        rekor.v2_path(),
         rekor.v2_origin()
     );
     println!("  timestamp authority  {}/api/v1/timestamp", urls.tsa);

@@ -23,6 +23,12 @@ type AppState = Arc<CtLog>;
 
 /// The CT log's routes, served at the root of its listener.
 pub fn router(log: Arc<CtLog>) -> Router {
+    routes(log.clone(), log)
+}
+
+/// `log`'s routes, whose `/readyz` reports on `ready`: the shard that takes submissions, so
+/// that a frozen shard's probe says whether the log as a whole can take certificates.
+fn routes(log: Arc<CtLog>, ready: Arc<CtLog>) -> Router {
     let limit = log.max_body_bytes;
     let http = log.http_metrics.clone();
     let router = Router::new()
@@ -40,13 +46,37 @@ pub fn router(log: Arc<CtLog>) -> Router {
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(readyz))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move { readyz(State(ready)).await }
+            }),
+        )
         .fallback(sigstack_http::unknown_path);
     // Errors as certificate-transparency-go's ctfe writes them: plain text, status line first.
     let router = sigstack_http::with_error_shape(router, sigstack_http::ErrorShape::CtText)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(log);
     sigstack_http::with_access_log(router, "ctlog", Some(http))
+}
+
+/// The routes of every shard of one CT log, generation 1 first (the active one last): each
+/// shard's [`router`] under its own path ([`crate::shard_path`]), generation 1 at the root.
+/// Every shard's `/readyz` reports on the active shard, the one that takes submissions.
+pub fn shards_router(shards: &[Arc<CtLog>]) -> Router {
+    let mut all = Router::new();
+    let Some(active) = shards.last() else {
+        return all;
+    };
+    for (generation, log) in (1..).zip(shards) {
+        let shard = routes(log.clone(), active.clone());
+        all = match crate::shard_path(generation) {
+            root if root.is_empty() => all.merge(shard),
+            path => all.nest(&path, shard),
+        };
+    }
+    all
 }
 
 /// `/readyz`: the log takes writes (sequencer running and not wedged, database answering
@@ -108,9 +138,24 @@ async fn add(
             })?,
         );
     }
+    if let Some(active) = &log.frozen_for {
+        return Err(ApiError::forbidden(format!(
+            "this CT log shard ({}) is frozen (read-only): submit to the active shard at {}",
+            log.origin,
+            if active.is_empty() { "/" } else { active }
+        )));
+    }
     let now = now_ms();
     let valid = validate_chain(kind, chain, &log.roots, now / 1000)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(window) = log.not_after.filter(|w| !w.admits(valid.leaf_not_after)) {
+        return Err(ApiError::bad_request(format!(
+            "the certificate expires at {} (notAfter), outside this temporal shard's window {window}",
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(valid.leaf_not_after)
+            )
+        )));
+    }
 
     // Issuers first: durable before any entry that refers to them is acknowledged. The issuer
     // cache holds only issuers known to be stored, so the usual case writes nothing.

@@ -77,6 +77,8 @@ pub struct ValidChain {
     pub leaf: Vec<u8>,
     /// The issuers, leaf's issuer first, ending with the accepted root.
     pub issuers: Vec<Vec<u8>>,
+    /// The leaf's notAfter (Unix seconds): what a temporal shard's window is about.
+    pub leaf_not_after: u64,
 }
 
 impl ValidChain {
@@ -191,6 +193,7 @@ pub fn validate_chain(
             "a precertificate cannot be its own root".into(),
         ));
     }
+    let leaf_not_after = validity(&parsed[0]).1;
     let leaf = chain.into_iter().next().expect("non-empty");
     let signed_entry = match kind {
         ChainKind::X509 => SignedEntry::X509(Asn1Cert::new(leaf.clone()).map_err(|e| {
@@ -218,5 +221,6 @@ pub fn validate_chain(
         signed_entry,
         leaf,
         issuers,
+        leaf_not_after,
     })
 }

@@ -10,9 +10,13 @@ mod api;
 pub mod chain;
 mod encoder;
 mod error;
+mod shards;
 
-pub use api::router;
+pub use api::{router, shards_router};
 pub use error::ApiError;
+pub use shards::{
+    shard_origin, shard_path, CtShardLayout, CtShardLayoutError, ExpiryWindow, FrozenShard,
+};
 
 use sigstack_keys::{Algorithm, Signer};
 use std::collections::HashMap;
@@ -46,6 +50,12 @@ pub struct CtLogConfig {
     /// one that meets their policy is served, with their cosignatures, at
     /// `/checkpoint/witnessed`. `None`: no witnessing.
     pub witnessing: Option<witness_client::Witnessing>,
+    /// A temporal shard's window: only certificates whose notAfter falls in it are accepted.
+    /// `None`: any.
+    pub not_after: Option<ExpiryWindow>,
+    /// `Some(path)`: the log is a frozen shard; it serves reads and refuses submissions,
+    /// naming `path`, the active shard's path below the public URL.
+    pub frozen_for: Option<String>,
 }
 
 impl CtLogConfig {
@@ -65,6 +75,8 @@ impl CtLogConfig {
                 ..LogOptions::default()
             },
             witnessing: None,
+            not_after: None,
+            frozen_for: None,
         }
     }
 }
@@ -108,6 +120,10 @@ pub struct CtLog {
     witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
     /// The witness policy as a C2SP tlog-policy file, if the log has witnesses.
     witness_policy: Option<String>,
+    /// See [`CtLogConfig::not_after`].
+    not_after: Option<ExpiryWindow>,
+    /// See [`CtLogConfig::frozen_for`].
+    frozen_for: Option<String>,
 }
 
 impl CtLog {
@@ -151,6 +167,8 @@ impl CtLog {
             .witnessing
             .map(|w| witness_client::WitnessedCheckpoint::spawn(log.clone(), w));
         Ok(Arc::new(Self {
+            not_after: config.not_after,
+            frozen_for: config.frozen_for,
             witnessed,
             witness_policy,
             log,

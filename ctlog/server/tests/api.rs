@@ -744,3 +744,121 @@ async fn checkpoints_are_witnessed() {
     assert_eq!(plain.get_bytes("/checkpoint/witnessed").await.0, 404);
     assert_eq!(plain.get_bytes("/witness-policy").await.0, 404);
 }
+
+/// A rotation: shard 1 freezes with its key (still serving its STH and proofs, refusing
+/// submissions), shard 2 at `/shards/2` takes new certificates under a new key and, as a
+/// temporal shard, only those whose notAfter falls in its window.
+#[tokio::test]
+async fn a_rotated_log_keeps_its_frozen_shard_provable_and_temporal_shards_keep_their_window() {
+    let ca = test_ca("Test Fulcio CA");
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("ct.sqlite").display());
+    let store: Arc<dyn LogStore> = Arc::new(SqlStore::connect(&sqlite).await.unwrap());
+    let key = |()| {
+        Arc::new(sigstack_keys::SoftwareKey::generate(
+            sigstack_keys::Algorithm::EcdsaP256Sha256,
+        ))
+    };
+    let (old_key, new_key) = (key(()), key(()));
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let chain = |serial| {
+        let precert = ca.issue(leaf_params(serial, Some(poison())), &leaf_key);
+        json!({"chain": [B64.encode(&precert), B64.encode(&ca.root_der)]})
+    };
+    // Before the rotation: one shard, which logs a precertificate.
+    let old_log = CtLog::open(
+        store.clone(),
+        CtLogConfig::new(ORIGIN, old_key.clone(), vec![ca.root_der.clone()]),
+    )
+    .await
+    .unwrap();
+    let before = serve(ctlog::router(old_log.clone()), old_log).await;
+    let (status, sct) = before.post("/ct/v1/add-pre-chain", chain(1)).await;
+    assert_eq!(status, 200, "{sct}");
+    // After: shard 1 frozen with the old key, shard 2 with the new key and a window that holds
+    // this test's certificates (they expire in ten minutes) but not next year's.
+    let now = std::time::SystemTime::now();
+    let window = ctlog::ExpiryWindow::new(now, now + Duration::from_secs(3600)).unwrap();
+    let mut frozen = CtLogConfig::new(ORIGIN, old_key.clone(), vec![ca.root_der.clone()]);
+    frozen.frozen_for = Some(ctlog::shard_path(2));
+    let mut active = CtLogConfig::new(
+        ctlog::shard_origin(ORIGIN, 2),
+        new_key.clone(),
+        vec![ca.root_der.clone()],
+    );
+    active.not_after = Some(window);
+    let shards = vec![
+        CtLog::open(store.clone(), frozen).await.unwrap(),
+        CtLog::open(store.clone(), active).await.unwrap(),
+    ];
+    let after = serve(ctlog::shards_router(&shards), shards[0].clone()).await;
+    let (status, sct) = after.post("/shards/2/ct/v1/add-pre-chain", chain(2)).await;
+    assert_eq!(status, 200, "{sct}");
+    assert_eq!(b64(&sct["id"]), shards[1].log_id());
+    assert_ne!(shards[0].log_id(), shards[1].log_id());
+    // The frozen shard refuses, naming where to go, and does not grow.
+    let (status, text) = after.post_text("/ct/v1/add-pre-chain", chain(3)).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.contains("frozen") && text.contains("/shards/2"),
+        "{text}"
+    );
+    // Each shard's STH is signed by its own key.
+    let verify_sth = |sth: &Value, key: &sigstack_keys::SoftwareKey| {
+        use sigstack_keys::Signer as _;
+        let vk = p256::ecdsa::VerifyingKey::from_public_key_der(key.public_key_der()).unwrap();
+        let mut input = vec![0u8, 1];
+        input.extend(sth["timestamp"].as_u64().unwrap().to_be_bytes());
+        input.extend(sth["tree_size"].as_u64().unwrap().to_be_bytes());
+        input.extend(b64(&sth["sha256_root_hash"]));
+        check_signature(&vk, &input, &b64(&sth["tree_head_signature"]));
+    };
+    let (status, sth) = after.get("/ct/v1/get-sth").await;
+    assert_eq!(status, 200, "{sth}");
+    assert_eq!(check_sth(&after, &sth).0, 1);
+    let (status, sth) = after.get("/shards/2/ct/v1/get-sth").await;
+    assert_eq!((status, sth["tree_size"].as_u64()), (200, Some(1)), "{sth}");
+    verify_sth(&sth, &new_key);
+    // The frozen shard's entry is still there, and its tiles still serve.
+    let (status, entries) = after.get("/ct/v1/get-entries?start=0&end=0").await;
+    assert_eq!(status, 200, "{entries}");
+    assert_eq!(entries["entries"].as_array().unwrap().len(), 1);
+    let (status, _, _) = after.get_bytes("/tile/0/000.p/1").await;
+    assert_eq!(status, 200);
+    // Readiness, at any shard's path, is the active shard's: the log takes certificates.
+    for path in ["/readyz", "/shards/2/readyz"] {
+        let (status, body) = after.get(path).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (200, &json!("ready")),
+            "{path}: {body}"
+        );
+    }
+    // A certificate that expires outside the window is refused by the temporal shard.
+    let mut late = leaf_params(4, Some(poison()));
+    late.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(400);
+    let precert = ca.issue(late, &leaf_key);
+    let (status, text) = after
+        .post_text(
+            "/shards/2/ct/v1/add-pre-chain",
+            json!({"chain": [B64.encode(&precert), B64.encode(&ca.root_der)]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("window"), "{text}");
+    let (_, sth) = after.get("/shards/2/ct/v1/get-sth").await;
+    assert_eq!(sth["tree_size"], 1);
+}
+
+/// Serves `router` (whose requests `log` answers at its root) on a loopback port.
+async fn serve(router: axum::Router, log: Arc<CtLog>) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Server {
+        url,
+        log,
+        client: reqwest::Client::new(),
+        _dir: tempfile::tempdir().unwrap(),
+    }
+}

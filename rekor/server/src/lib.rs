@@ -7,7 +7,9 @@
 //!   freshly signed checkpoint; search by artifact hash, key and identity; sharded by tree ID
 //!   (frozen shards stay readable, the log index is global across shards).
 //! - **Rekor v2** (`/api/v2/…`, Ed25519, C2SP tlog-tiles): `hashedrekord` and `dsse` 0.0.2,
-//!   answered with a protobuf-JSON `TransparencyLogEntry`; reads through tiles.
+//!   answered with a protobuf-JSON `TransparencyLogEntry`; reads through tiles. Sharded one log
+//!   per URL: a key rotation freezes the active v2 log (read-only, still serving its tiles and
+//!   checkpoint under its own key) and starts the next generation at `/v2-shards/<N>`.
 //!
 //! Entries are parsed, verified and canonicalised by the pure `rekor-types` crate; every answer
 //! is given only after the entry is committed (see `docs/design/life-of-a-leaf.md`).
@@ -19,7 +21,10 @@ mod v1;
 mod v2;
 
 pub use error::ApiError;
-pub use shards::{SettledName, ShardLayout, ShardLayoutError};
+pub use shards::{
+    v2_shard_origin, v2_shard_path, ImportError, SettledName, ShardLayout, ShardLayoutError,
+    UpstreamShard, UpstreamSigningConfig,
+};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -74,12 +79,17 @@ pub const DEFAULT_MAX_DELAY: std::time::Duration = std::time::Duration::from_mil
 pub struct RekorConfig {
     /// The v1 log key (ECDSA P-256); its SPKI hash is the v1 log ID.
     pub v1_key: Arc<dyn Signer>,
-    /// The v2 log key (Ed25519).
+    /// The active v2 log's key (Ed25519).
     pub v2_key: Arc<dyn Signer>,
+    /// The keys of the frozen v2 logs, generation 1 first (loaded from
+    /// [`ShardLayout::v2_frozen_keys`]): each keeps serving its tiles and checkpoint,
+    /// read-only, under its own origin ([`v2_shard_origin`]) and path ([`v2_shard_path`]).
+    pub v2_frozen_keys: Vec<Arc<dyn Signer>>,
     /// The v1 log's name: signer name of its checkpoints, whose origin line is
     /// `<hostname> - <tree ID>` (as upstream Rekor writes them).
     pub hostname: String,
-    /// The v2 log's origin: the host of its URL (C2SP checkpoint origin and note name).
+    /// The v2 logs' name: the host of Rekor's URL, the origin (C2SP checkpoint origin and note
+    /// name) of v2 generation 1; later generations add their path ([`v2_shard_origin`]).
     pub v2_origin: String,
     /// The v1 shards (tree IDs), oldest first; the last is active.
     pub shards: ShardLayout,
@@ -122,6 +132,7 @@ impl RekorConfig {
         Self {
             v1_key,
             v2_key,
+            v2_frozen_keys: Vec::new(),
             hostname: hostname.into(),
             v2_origin: v2_origin.into(),
             shards,
@@ -175,16 +186,25 @@ pub(crate) struct Shard {
     pub(crate) log_id: [u8; 32],
 }
 
-/// A running Rekor: its v1 shards, its v2 log, keys and limits.
+/// One v2 log: a generation of the v2 API, served at its own path with its own key.
+pub(crate) struct V2Log {
+    /// 1 for the first v2 log; each v2 key rotation adds one.
+    pub(crate) generation: u32,
+    pub(crate) log: Log,
+    pub(crate) key: Arc<dyn Signer>,
+    /// SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ raw key): the `logId.keyId` of its entries.
+    pub(crate) log_id: [u8; 32],
+    pub(crate) origin: String,
+}
+
+/// A running Rekor: its v1 shards, its v2 logs, keys and limits.
 pub struct Rekor {
     /// Oldest first; the last one is active, the others are frozen.
     pub(crate) shards: Vec<Shard>,
-    pub(crate) v2: Log,
+    /// Oldest generation first; the last one is active (takes entries), the others frozen.
+    pub(crate) v2_logs: Vec<V2Log>,
     pub(crate) v1_key: Arc<dyn Signer>,
     pub(crate) v1_log_id: [u8; 32],
-    pub(crate) v2_key: Arc<dyn Signer>,
-    pub(crate) v2_log_id: [u8; 32],
-    pub(crate) v2_origin: String,
     /// What a new entry's `Location` starts with: the public URL, or empty (path only).
     pub(crate) entry_location_base: String,
     pub(crate) limits: Limits,
@@ -235,12 +255,14 @@ impl Rekor {
                 });
             }
         }
-        if config.v2_key.algorithm() != Algorithm::Ed25519 {
-            return Err(RekorError::WrongKeyType {
-                api: "v2",
-                want: "Ed25519",
-                got: config.v2_key.algorithm().name(),
-            });
+        for key in std::iter::once(&config.v2_key).chain(&config.v2_frozen_keys) {
+            if key.algorithm() != Algorithm::Ed25519 {
+                return Err(RekorError::WrongKeyType {
+                    api: "v2",
+                    want: "Ed25519",
+                    got: key.algorithm().name(),
+                });
+            }
         }
         let bad_name = |name: &str, e: &dyn std::fmt::Display| RekorError::BadName {
             name: name.to_string(),
@@ -252,11 +274,6 @@ impl Rekor {
                     .map_err(|e| bad_name(&config.hostname, &e))?,
             ])))
         };
-        let v2_signer = Arc::new(NoteCheckpointSigner::new(vec![NoteSigner::ed25519(
-            &config.v2_origin,
-            config.v2_key.clone(),
-        )
-        .map_err(|e| bad_name(&config.v2_origin, &e))?]));
 
         let metrics = metrics::Metrics::new();
         let mut log_options = config.log_options;
@@ -288,29 +305,50 @@ impl Rekor {
             });
             offset += size;
         }
-        let v2 = Log::open_or_create(
-            store,
-            &config.v2_origin,
-            Arc::new(PlainEntries),
-            v2_signer,
-            log_options,
-        )
-        .await?;
-        let raw: [u8; 32] = config.v2_key.public_key_der()[12..]
-            .try_into()
-            .expect("an Ed25519 SPKI ends in the 32-byte key");
+        let mut v2_logs = Vec::new();
+        let v2_keys = config
+            .v2_frozen_keys
+            .iter()
+            .chain(std::iter::once(&config.v2_key));
+        for (generation, key) in (1..).zip(v2_keys) {
+            let origin = v2_shard_origin(&config.v2_origin, generation);
+            let signer =
+                NoteSigner::ed25519(&origin, key.clone()).map_err(|e| bad_name(&origin, &e))?;
+            let log = Log::open_or_create(
+                store.clone(),
+                &origin,
+                Arc::new(PlainEntries),
+                Arc::new(NoteCheckpointSigner::new(vec![signer])),
+                log_options.clone(),
+            )
+            .await?;
+            v2_logs.push(V2Log {
+                generation,
+                log,
+                key: key.clone(),
+                log_id: ed25519_key_id(&origin, &ed25519_raw(key.as_ref())),
+                origin,
+            });
+        }
+        let active_v2 = v2_logs.last().expect("the active v2 log is listed");
         let v2_witness_policy = match &config.v2_witnessing {
             Some(w) => {
-                let log_vkey = tlog::note::NoteVerifier::ed25519(&config.v2_origin, &raw)
-                    .map_err(|e| RekorError::BadName {
-                        name: config.v2_origin.clone(),
-                        reason: e.to_string(),
-                    })?
+                let raw = ed25519_raw(active_v2.key.as_ref());
+                let log_vkey = tlog::note::NoteVerifier::ed25519(&active_v2.origin, &raw)
+                    .map_err(|e| bad_name(&active_v2.origin, &e))?
                     .to_vkey();
                 let urls: Vec<Option<&str>> = w.witnesses.iter().map(|c| Some(c.url())).collect();
+                // The active v2 log's own URL: the public URL, then its shard's path.
+                let log_url = config.public_url.as_deref().map(|u| {
+                    format!(
+                        "{}{}",
+                        u.trim_end_matches('/'),
+                        v2_shard_path(active_v2.generation)
+                    )
+                });
                 Some(
                     w.policy
-                        .to_tlog_policy(&log_vkey, config.public_url.as_deref(), &urls),
+                        .to_tlog_policy(&log_vkey, log_url.as_deref(), &urls),
                 )
             }
             None => None,
@@ -324,15 +362,12 @@ impl Rekor {
         };
         let v2_witnessed = config
             .v2_witnessing
-            .map(|w| witness_client::WitnessedCheckpoint::spawn(v2.clone(), w));
+            .map(|w| witness_client::WitnessedCheckpoint::spawn(active_v2.log.clone(), w));
         Ok(Arc::new(Self {
             shards,
-            v2,
+            v2_logs,
             v1_log_id: sigstack_keys::key_id(config.v1_key.public_key_der()),
             v1_key: config.v1_key,
-            v2_log_id: ed25519_key_id(&config.v2_origin, &raw),
-            v2_key: config.v2_key,
-            v2_origin: config.v2_origin,
             entry_location_base: config
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_owned())
@@ -357,9 +392,9 @@ impl Rekor {
         self.v1_log_id
     }
 
-    /// The v2 log ID: SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ raw Ed25519 key).
+    /// The active v2 log's ID: SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ raw Ed25519 key).
     pub fn v2_log_id(&self) -> [u8; 32] {
-        self.v2_log_id
+        self.active_v2().log_id
     }
 
     /// The DER SPKI of the v1 log key.
@@ -367,14 +402,24 @@ impl Rekor {
         self.v1_key.public_key_der()
     }
 
-    /// The DER SPKI of the v2 log key.
+    /// The DER SPKI of the active v2 log's key.
     pub fn v2_public_key_der(&self) -> &[u8] {
-        self.v2_key.public_key_der()
+        self.active_v2().key.public_key_der()
     }
 
-    /// The v2 log's origin.
+    /// The active v2 log's origin.
     pub fn v2_origin(&self) -> &str {
-        &self.v2_origin
+        &self.active_v2().origin
+    }
+
+    /// The active v2 log's path below the public URL ([`v2_shard_path`]): where writers send
+    /// v2 entries, and what `signing_config` names.
+    pub fn v2_path(&self) -> String {
+        v2_shard_path(self.active_v2().generation)
+    }
+
+    pub(crate) fn active_v2(&self) -> &V2Log {
+        self.v2_logs.last().expect("a Rekor has an active v2 log")
     }
 
     pub(crate) fn active(&self) -> &Shard {
@@ -418,9 +463,22 @@ async fn readyz(
         .log;
     sigstack_http::Readiness::new()
         .check("v1 log", active.check_ready(READY_TIMEOUT).await)
-        .check("v2 log", rekor.v2.check_ready(READY_TIMEOUT).await)
+        .check(
+            "v2 log",
+            rekor.active_v2().log.check_ready(READY_TIMEOUT).await,
+        )
         .check("v1 key", sigstack_keys::check_signer(rekor.v1_key.as_ref()))
-        .check("v2 key", sigstack_keys::check_signer(rekor.v2_key.as_ref()))
+        .check(
+            "v2 key",
+            sigstack_keys::check_signer(rekor.active_v2().key.as_ref()),
+        )
+}
+
+/// The raw 32-byte key of an Ed25519 signer (the end of its SPKI).
+fn ed25519_raw(key: &dyn Signer) -> [u8; 32] {
+    key.public_key_der()[12..]
+        .try_into()
+        .expect("an Ed25519 SPKI ends in the 32-byte key")
 }
 
 /// Errors in upstream's shapes: grpc-gateway's on the v2 routes (rekor-tiles), go-swagger's on
@@ -439,7 +497,7 @@ pub fn router(rekor: Arc<Rekor>) -> Router {
     let http = rekor.metrics.http.clone();
     let router = Router::new()
         .merge(v1::routes())
-        .merge(v2::routes())
+        .merge(v2::routes(&rekor))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),

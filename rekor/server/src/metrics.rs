@@ -80,7 +80,7 @@ pub(crate) async fn count_writes(
 ) -> Response {
     let api = match (request.method(), request.uri().path()) {
         (&Method::POST, "/api/v1/log/entries") => "v1",
-        (&Method::POST, "/api/v2/log/entries") => "v2",
+        (&Method::POST, path) if crate::v2::is_entries(path) => "v2",
         _ => return next.run(request).await,
     };
     let started = std::time::Instant::now();

@@ -1019,3 +1019,87 @@ async fn a_v1_key_rotation_freezes_the_shard_which_keeps_its_own_key() {
         .insert(frozen, old.v2.clone() as Arc<dyn sigstack_keys::Signer>);
     assert!(Rekor::open(sqlite_store(&dir).await, config).await.is_err());
 }
+
+#[tokio::test]
+async fn a_v2_key_rotation_freezes_the_v2_log_which_keeps_serving_under_its_own_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let old = keys();
+    let mut layout = ShardLayout::new_random();
+    let signer = ArtifactSigner::with_certificate("bob@example.com");
+    let old_log_id = {
+        let server = start(store.clone(), &old, layout.clone()).await;
+        let (status, tle) = server
+            .post(
+                "/api/v2/log/entries",
+                &signer.hashedrekord_v2(b"under the old key"),
+            )
+            .await;
+        assert_eq!(status, 201, "{tle}");
+        server.rekor.v2_log_id()
+    };
+    // The rotation: v2 generation 1 freezes with the old key; generation 2, at its own path and
+    // origin, takes the new key.
+    assert_eq!(layout.rotate_v2_key("retired-v2.pem".into()), 2);
+    let new_v2 = Arc::new(SoftwareKey::generate(Algorithm::Ed25519));
+    let mut config = RekorConfig::new(old.v1.clone(), new_v2.clone(), HOST, HOST, layout);
+    config.v2_frozen_keys = vec![old.v2.clone() as Arc<dyn sigstack_keys::Signer>];
+    let server = start_config(store, config).await;
+    let new_origin = format!("{HOST}/v2-shards/2");
+    assert_eq!(server.rekor.v2_origin(), new_origin);
+    assert_eq!(server.rekor.v2_path(), "/v2-shards/2");
+    assert_ne!(server.rekor.v2_log_id(), old_log_id);
+    let raw = |key: &dyn sigstack_keys::Signer| -> [u8; 32] {
+        key.public_key_der()[12..].try_into().unwrap()
+    };
+    let new_verifier = NoteVerifier::ed25519(&new_origin, &raw(new_v2.as_ref())).unwrap();
+    let old_verifier = NoteVerifier::ed25519(HOST, &raw(old.v2.as_ref())).unwrap();
+    let (status, tle) = server
+        .post(
+            "/v2-shards/2/api/v2/log/entries",
+            &signer.hashedrekord_v2(b"under the new key"),
+        )
+        .await;
+    assert_eq!(status, 201, "{tle}");
+    assert_eq!(tle["logIndex"], "0");
+    assert_eq!(tle["logId"]["keyId"], B64.encode(server.rekor.v2_log_id()));
+    let envelope = tle["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .unwrap();
+    let (checkpoint, _) =
+        Checkpoint::open(envelope.as_bytes(), std::slice::from_ref(&new_verifier)).unwrap();
+    assert_eq!(checkpoint.origin(), new_origin);
+    // The frozen log refuses entries, precisely, in the v2 API's error shape, and does not grow.
+    let (status, err) = server
+        .post(
+            "/api/v2/log/entries",
+            &signer.hashedrekord_v2(b"too late for the old log"),
+        )
+        .await;
+    assert_eq!(status, 403, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("frozen"), "{err}");
+    assert_eq!(err["code"], 7, "{err}");
+    // It keeps serving its checkpoint (signed by the old key under the old origin) and tiles.
+    let (status, note) = server.get_bytes("/api/v2/checkpoint").await;
+    assert_eq!(status, 200);
+    let (checkpoint, _) = Checkpoint::open(&note, &[old_verifier]).unwrap();
+    assert_eq!((checkpoint.origin(), checkpoint.size()), (HOST, 1));
+    let (status, tile) = server.get_bytes("/api/v2/tile/0/000.p/1").await;
+    assert_eq!((status, tile.len()), (200, 32));
+    let (status, note) = server.get_bytes("/v2-shards/2/api/v2/checkpoint").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        Checkpoint::open(&note, &[new_verifier]).unwrap().0.size(),
+        1
+    );
+    // A shard that does not exist is not found.
+    let (status, _) = server.get_bytes("/v2-shards/3/api/v2/checkpoint").await;
+    assert_eq!(status, 404);
+    // A frozen v2 key of another type is refused at start.
+    let mut layout = ShardLayout::new_random();
+    layout.rotate_v2_key("x.pem".into());
+    let mut config = RekorConfig::new(old.v1.clone(), old.v2.clone(), HOST, HOST, layout);
+    config.v2_frozen_keys = vec![old.v1.clone() as Arc<dyn sigstack_keys::Signer>];
+    let dir = tempfile::tempdir().unwrap();
+    assert!(Rekor::open(sqlite_store(&dir).await, config).await.is_err());
+}
