@@ -115,6 +115,7 @@ export const SIGSTORE_EXTENSIONS = {
   21: "Run Invocation URI",
   22: "Source Repository Visibility At Signing",
   23: "Deployment Environment",
+  24: "Token Subject",
 };
 const SIGSTORE_ARC = "1.3.6.1.4.1.57264.1.";
 const SCT_LIST_OID = "1.3.6.1.4.1.11129.2.4.2";

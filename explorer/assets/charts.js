@@ -84,17 +84,20 @@ export function rankChart(caption, counts, unit) {
     return figure;
   }
   const max = Math.max(...rows.map((r) => r[1]));
+  // Narrower than the other charts, so that its labels stay readable in a column.
+  const w = 360;
   const barH = 26;
-  const height = rows.length * barH + 10;
-  const chart = svg("svg", { viewBox: `0 0 ${W} ${height}`, role: "img", class: "chart", "aria-label": `${caption}: ${rows.map(([k, v]) => `${k} ${v}`).join(", ")}` },
+  const height = rows.length * 2 * barH + 10;
+  const chart = svg("svg", { viewBox: `0 0 ${w} ${height}`, role: "img", class: "chart", "aria-label": `${caption}: ${rows.map(([k, v]) => `${k} ${v}`).join(", ")}` },
     svg("title", {}, caption));
   rows.forEach(([label, value], i) => {
-    const y = 5 + i * barH;
-    const width = ((W - 260) * value) / max;
+    // The issuer's name on its own line, its bar under it.
+    const y = 5 + i * 2 * barH;
+    const width = ((w - 50) * value) / max;
     chart.append(
-      svg("text", { x: 0, y: y + 17, class: "tick" }, label.length > 38 ? `${label.slice(0, 37)}…` : label),
-      svg("rect", { x: 250, y: y + 3, width, height: barH - 8, class: "bar" }, svg("title", {}, `${label}: ${value} ${unit}`)),
-      svg("text", { x: 256 + width, y: y + 17, class: "tick" }, String(value)),
+      svg("text", { x: 0, y: y + 16, class: "tick" }, label.length > 56 ? `${label.slice(0, 55)}…` : label),
+      svg("rect", { x: 0, y: y + barH, width, height: barH - 8, class: "bar" }, svg("title", {}, `${label}: ${value} ${unit}`)),
+      svg("text", { x: width + 6, y: y + barH + 14, class: "tick" }, String(value)),
     );
   });
   figure.append(chart, table(caption, ["", unit], rows));

@@ -69,7 +69,8 @@ impl Explorer {
 }
 
 /// The explorer's routes: the page and its assets, `/config.json` (which logs are configured),
-/// `/proxy/<service>/<path>` and `/healthz`. Once per explorer (its metrics register here).
+/// `/trusted_root.json` (when pinned), `/proxy/<service>/<path>`, `/healthz` and `/readyz`.
+/// Once per explorer (its metrics register here).
 pub fn router(explorer: Arc<Explorer>) -> Router {
     let http = explorer
         .metrics

@@ -7,6 +7,7 @@ with --screenshots DIR it saves the main views as PNG files there (docs/explorer
 """
 
 import argparse
+import base64
 import json
 import os
 import subprocess
@@ -78,9 +79,16 @@ class Page:
             assert w.lower() in joined, f"{w!r} not in {msgs}"
         return True
 
-    def shot(self, directory, name):
-        if directory:
+    def shot(self, directory, name, full=True):
+        # The whole page, not only the window (Chromium's DevTools protocol can).
+        if not directory:
+            return
+        if not full:
             self.d.save_screenshot(os.path.join(directory, name))
+            return
+        png = self.d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        with open(os.path.join(directory, name), "wb") as out:
+            out.write(base64.b64decode(png["data"]))
 
 
 def search(page, by, q):
@@ -309,7 +317,7 @@ def run(driver, f, shots, grow):
         try:
             p.open(f"/rekor/entry/{f['v1_uuid']}")
             wide = p.d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-            p.shot(shots, "explorer-phone.png")
+            p.shot(shots, "explorer-phone.png", full=False)
             assert wide <= 1, f"{wide}px wider than the screen"
         finally:
             p.d.set_window_size(1280, 1000)
