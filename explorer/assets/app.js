@@ -78,10 +78,10 @@ async function show() {
   main.setAttribute("aria-busy", "true");
   const form = document.getElementById("search");
   const params = new URLSearchParams((location.hash.split("?")[1] || ""));
-  if (location.hash.startsWith("#/search")) {
-    form.q.value = params.get("q") || "";
-    form.by.value = params.get("by") || "auto";
-  }
+  // The search box shows the search on screen, and is empty on other views.
+  const searching = location.hash.startsWith("#/search");
+  form.q.value = searching ? params.get("q") || "" : "";
+  form.by.value = searching ? params.get("by") || "auto" : "auto";
   for (const a of document.querySelectorAll("header nav a")) {
     const current = a.getAttribute("href") === (location.hash.split("?")[0] || "#/");
     if (current) a.setAttribute("aria-current", "page");

@@ -4,9 +4,10 @@
 
 import { el } from "./util.js";
 
-const W = 640;
-const H = 220;
-const PAD = { left: 56, right: 12, top: 12, bottom: 40 };
+// About the width of a chart's column, so that its text stays at about the page's size.
+const W = 360;
+const H = 180;
+const PAD = { left: 40, right: 10, top: 10, bottom: 30 };
 
 const svg = (tag, attrs, ...children) => el(tag, { svg: true, ...attrs }, ...children);
 
@@ -59,7 +60,7 @@ export function barChart(caption, points, unit) {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const step = plotW / points.length;
-  const every = Math.ceil(points.length / 8);
+  const every = Math.ceil(points.length / 6);
   points.forEach((p, i) => {
     const h = (p.value / max) * plotH;
     const x = PAD.left + i * step;
@@ -125,7 +126,7 @@ export function stepChart(caption, points, unit) {
   chart.append(svg("path", { d, class: "line" }));
   for (const p of points) chart.append(svg("circle", { cx: x(p.time), cy: y(p.value), r: 3, class: "dot" }, svg("title", {}, `${new Date(p.time).toISOString()}: ${p.value}`)));
   for (const t of [t0, t1]) {
-    chart.append(svg("text", { x: x(t), y: H - PAD.bottom + 16, "text-anchor": t === t0 ? "start" : "end", class: "tick" }, new Date(t).toISOString().slice(5, 16).replace("T", " ")));
+    chart.append(svg("text", { x: x(t), y: H - PAD.bottom + 16, "text-anchor": t === t0 ? "start" : "end", class: "tick" }, new Date(t).toISOString().slice(t1 - t0 > 86400000 ? 5 : 11, 16).replace("T", " ")));
   }
   figure.append(chart, table(caption, ["seen", unit], points.map((p) => [new Date(p.time).toISOString(), p.value])));
   return figure;

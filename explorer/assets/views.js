@@ -432,6 +432,14 @@ function findingLink(f) {
   return link(`#/search?by=index&q=${at}`, `entry ${at}`);
 }
 
+/** A finding's time: RFC 3339 text, or seconds (or milliseconds) since the epoch. */
+function findingTime(t) {
+  if (t === undefined || t === null || t === "") return "";
+  if (typeof t === "number") return isoTime(new Date(t < 1e12 ? t * 1000 : t));
+  const date = new Date(t);
+  return Number.isNaN(date.getTime()) ? String(t) : isoTime(date);
+}
+
 export async function findings(ctx) {
   const out = [el("h1", {}, "Monitor findings")];
   if (!ctx.services.monitor) return [...out, message("info", "no monitor is configured (sigstack explorer --monitor-url)")];
@@ -443,7 +451,7 @@ export async function findings(ctx) {
       "table",
       { class: "entries", id: "findings" },
       el("thead", {}, el("tr", {}, ["Time", "Log", "Kind", "Entry", "Detail"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, items.map((f) => el("tr", {}, el("td", {}, f.time ? isoTime(new Date(f.time)) : ""), el("td", {}, String(f.log ?? "")), el("td", {}, String(f.kind ?? "")), el("td", {}, findingLink(f)), el("td", { class: "wrap" }, String(f.detail ?? ""))))),
+      el("tbody", {}, items.map((f) => el("tr", {}, el("td", {}, findingTime(f.time)), el("td", {}, String(f.log ?? "")), el("td", {}, String(f.kind ?? "")), el("td", {}, findingLink(f)), el("td", { class: "wrap" }, String(f.detail ?? ""))))),
     ),
   );
   return out;

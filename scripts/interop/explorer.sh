@@ -126,7 +126,7 @@ STUBS="$REPO/scripts/interop/explorer_stubs.py"
 V1_INDEX=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]["logIndex"])' "$D/py-v1.json")
 cat >"$D/findings.json" <<EOF
 [{"log": "rekor", "kind": "unexpected-identity", "index": $V1_INDEX, "detail": "$EMAIL signed outside the policy", "time": "2026-12-06T04:00:00Z"},
- {"log": "ctlog", "kind": "unknown-issuer", "index": 0, "detail": "a certificate for an issuer not in the policy", "time": "2026-12-06T04:01:00Z"}]
+ {"log": "ctlog", "kind": "unknown-issuer", "index": 0, "detail": "a certificate for an issuer not in the policy", "time": 1796529660}]
 EOF
 "$PY" "$STUBS" tamper --port "$TAMPER_PORT" --rekor "$REKOR_URL" --ctlog "$CT_URL" >"$D/tamper.log" 2>&1 &
 STUB_PIDS+=($!)

@@ -135,7 +135,6 @@ def run(driver, f, shots, grow):
         assert len(p.all("svg.chart")) >= 3, "charts"
         return True
     check("overview: the Rekor v1, Rekor v2 and CT checkpoints verify with WebCrypto (ECDSA P-256, Ed25519, STH)", overview)
-    p.shot(shots, "explorer-overview.png")
 
     # --- search, each way --------------------------------------------------------------------
     def by_digest():
@@ -227,7 +226,6 @@ def run(driver, f, shots, grow):
         assert "hashedrekord 0.0.2" in p.text()
         return True
     check("Rekor v2: browse newest first, the entry's proof built from tiles verifies", browse_v2)
-    p.shot(shots, "explorer-entry-rekor-v2.png")
 
     def browse_ct():
         p.open("/ctlog")
@@ -276,6 +274,10 @@ def run(driver, f, shots, grow):
         assert h == ["consistent"] * 3, h
         return True
     check("after new entries, each log's checkpoint is proven consistent with the one this browser saw", history)
+    # The screenshots of a log that has grown: a history to chart, a proof with hashes.
+    p.shot(shots, "explorer-overview.png")
+    p.open("/rekor-v2/entry/0")
+    p.shot(shots, "explorer-entry-rekor-v2.png")
 
     # --- bad input ------------------------------------------------------------------------------
     for what, frag, words in [
@@ -350,6 +352,8 @@ def run(driver, f, shots, grow):
         t.open("/findings")
         rows = t.all("#findings tbody tr")
         assert len(rows) == f["findings"], f"{len(rows)} rows"
+        # RFC 3339 text and seconds since the epoch both shown as UTC times.
+        assert "2026-12-06T04:00:00Z" in t.text() and "2026-12-06T04:01:00Z" in t.text(), t.text()[:300]
         link = rows[0].find_element(By.CSS_SELECTOR, "a")
         link.click()
         t.settle()
