@@ -257,11 +257,32 @@ function rekorRow(uuid, entry) {
   return el("tr", {}, el("td", {}, link(`#/rekor/entry/${uuid}`, String(entry.logIndex))), el("td", {}, kind), el("td", { class: "wrap" }, identity), el("td", {}, isoTime(entry.integratedTime)));
 }
 
+/** A form that opens entry N of a log (a Rekor v1 index goes through the search). */
+function goToEntry(name, size) {
+  const input = el("input", { id: "goto", name: "goto", type: "number", min: 0, max: Math.max(0, size - 1), required: true, inputmode: "numeric" });
+  return el(
+    "form",
+    {
+      class: "goto",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const n = input.value.trim();
+        location.hash = name === "rekor" ? `#/search?by=index&q=${encodeURIComponent(n)}` : `#/${name}/entry/${encodeURIComponent(n)}`;
+      },
+    },
+    el("label", { for: "goto" }, "Open entry by index"),
+    " ",
+    input,
+    " ",
+    el("button", { type: "submit" }, "Open"),
+  );
+}
+
 export async function browse(ctx, name, params) {
   const log = LOGS[name];
   const head = await headOf(ctx, name);
   const before = beforeParam(params, head.size);
-  const out = [el("h1", {}, `${log.title}: newest entries`), headView(log, head)];
+  const out = [el("h1", {}, `${log.title}: newest entries`), headView(log, head), goToEntry(name, head.size)];
   if (head.size === 0) return [...out, message("info", "the log is empty")];
   const headers = ["Index", "Kind", "Identity", name === "rekor-v2" ? "Digest" : "Time"];
   const rows = [];

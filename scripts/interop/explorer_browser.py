@@ -240,6 +240,17 @@ def run(driver, f, shots, grow):
     check("CT log: browse newest first, a precertificate entry's audit path verifies", browse_ct)
     p.shot(shots, "explorer-entry-ct.png")
 
+    def go_to_index():
+        p.open("/ctlog")
+        box = p.d.find_element(By.ID, "goto")
+        box.send_keys("1", Keys.ENTER)
+        p.settle()
+        assert p.d.current_url.endswith("#/ctlog/entry/1"), p.d.current_url
+        p.verified()
+        assert "CT log entry 1" in p.text()
+        return True
+    check("CT log: an entry opened by its index from the browse view, verified", go_to_index)
+
     def paging():
         p.open("/rekor?before=1")
         rows = p.all("table.entries tbody tr")
