@@ -59,7 +59,7 @@ D=$WORK
 
 # --- the browser's Merkle code, alone ---------------------------------------------------
 
-check "the page's Merkle code (explorer/assets/merkle.js) agrees with RFC 6962 on trees of 1 to 300 leaves (node --test)" \
+check "the page's verification code against RFC 6962 on trees of 1 to 300 leaves and upstream vectors (node --test explorer/tests/)" \
     bash -c 'node --test "$1/explorer/tests/" >"$2/node-test.log" 2>&1' _ "$REPO" "$D"
 
 # --- the stack and its entries ---------------------------------------------------------
