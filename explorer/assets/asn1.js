@@ -161,6 +161,7 @@ export function parseSctList(extnValue) {
       version: sct[0],
       logId: sct.subarray(1, 33),
       timestamp: Number(v.getBigUint64(33)),
+      extensions: sct.subarray(43, 43 + extLen),
       hashAlgorithm: sct[sigAt],
       signatureAlgorithm: sct[sigAt + 1],
       signature: sct.subarray(sigAt + 4, sigAt + 4 + v.getUint16(sigAt + 2)),
@@ -231,4 +232,63 @@ export function certificateSpki(der) {
   const tbs = parseDer(der).children[0];
   const fields = tbs.children[0].tag === 0xa0 ? tbs.children.slice(1) : tbs.children;
   return encoding(fields[5]);
+}
+
+/** The DER encoding of an element of `tag` holding `body`. */
+export function derEncode(tag, body) {
+  let header;
+  if (body.length < 0x80) {
+    header = [tag, body.length];
+  } else {
+    const len = [];
+    for (let n = body.length; n > 0; n = Math.floor(n / 256)) len.unshift(n % 256);
+    header = [tag, 0x80 | len.length, ...len];
+  }
+  const out = new Uint8Array(header.length + body.length);
+  out.set(header);
+  out.set(body, header.length);
+  return out;
+}
+
+const joinBytes = (parts) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/** The parts of a certificate its signatures are over: the TBSCertificate, its signature
+ * algorithm and value, the issuer name, and (RFC 6962 §3.2) the TBSCertificate without its
+ * SCT list, which is what the SCTs sign. */
+export function certificateParts(der) {
+  const root = parseDer(der);
+  const [tbs, algorithm, signature] = root.children;
+  const fields = tbs.children[0].tag === 0xa0 ? tbs.children.slice(1) : tbs.children;
+  const rebuilt = tbs.children.map((child) => {
+    if (child.tag !== 0xa3) return encoding(child);
+    const kept = child.children[0].children
+      .filter((ext) => oidText(content(ext.children[0])) !== SCT_LIST_OID)
+      .map(encoding);
+    return derEncode(0xa3, derEncode(0x30, joinBytes(kept)));
+  });
+  const bits = content(signature);
+  return {
+    tbs: encoding(tbs),
+    signatureAlgorithm: oidText(content(algorithm.children[0])),
+    signature: bits.subarray(1), // BIT STRING: no unused bits in a signature
+    issuer: encoding(fields[2]),
+    subject: encoding(fields[4]),
+    spki: encoding(fields[5]),
+    precertTbs: derEncode(0x30, joinBytes(rebuilt)),
+  };
+}
+
+/** The named curve of an EC SubjectPublicKeyInfo (DER), or null. */
+export function spkiCurve(spki) {
+  const params = parseDer(spki).children[0].children[1];
+  const oid = params && params.tag === 0x06 ? oidText(content(params)) : null;
+  return { "1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384" }[oid] || null;
 }

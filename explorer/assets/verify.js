@@ -5,6 +5,7 @@
 
 import { equalBytes, fetchJSON, fromBase64, sha256, toHex, utf8 } from "./util.js";
 import { verifyConsistency } from "./merkle.js";
+import { certificateParts, decodeCertificate, spkiCurve } from "./asn1.js";
 
 /** trusted_root.json: the explorer's pinned copy (`--trusted-root`) when it has one, else the
  * target of the TUF repository, whose SHA-256 must match its targets metadata. */
@@ -234,3 +235,70 @@ export async function checkAgainstHistory(log, origin, size, root, proofFor) {
   return result;
 }
 
+
+// --- certificates ------------------------------------------------------------------------
+
+const SIGNATURE_HASHES = { "1.2.840.10045.4.3.2": "SHA-256", "1.2.840.10045.4.3.3": "SHA-384" };
+
+/** Verifies an ECDSA signature (DER) by the EC key `spki` (DER) over `message`. */
+async function verifyEcdsaSpki(spki, hash, signature, message) {
+  const curve = spkiCurve(spki);
+  if (!curve || !hash) return false;
+  const key = await crypto.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: curve }, false, ["verify"]);
+  const raw = ecdsaDerToRaw(signature, curve === "P-256" ? 32 : 48);
+  return raw !== null && crypto.subtle.verify({ name: "ECDSA", hash }, key, raw, message);
+}
+
+/** Checks a leaf certificate (DER) against the certificate authorities of `trustedRoot`: its
+ * issuer is the first certificate of a CA's chain, whose key signed it; then each embedded SCT
+ * is signed by a CT log key of `trustedRoot` over the precertificate (RFC 6962 §3.2).
+ * Returns {ca: {ok, detail}, scts: [{ok, detail}]}. */
+export async function verifyCertificate(der, trustedRoot) {
+  const leaf = certificateParts(der);
+  let issuer = null;
+  for (const ca of trustedRoot.certificateAuthorities || []) {
+    const first = ca.certChain?.certificates?.[0]?.rawBytes;
+    if (!first) continue;
+    const candidate = certificateParts(fromBase64(first));
+    if (equalBytes(candidate.subject, leaf.issuer)) {
+      issuer = { parts: candidate, uri: ca.uri || ca.subject?.commonName || "a CA" };
+      break;
+    }
+  }
+  const result = { ca: { ok: false, detail: "its issuer is no CA of trusted_root.json" }, scts: [] };
+  if (issuer) {
+    const ok = await verifyEcdsaSpki(issuer.parts.spki, SIGNATURE_HASHES[leaf.signatureAlgorithm], leaf.signature, leaf.tbs).catch(() => false);
+    result.ca = { ok, detail: ok ? `signed by ${issuer.uri}` : `its signature does not verify with the key of ${issuer.uri}` };
+  }
+  const cert = decodeCertificate(der);
+  for (const sct of cert.scts) {
+    const log = (trustedRoot.ctlogs || []).find((l) => equalBytes(fromBase64(l.logId.keyId), sct.logId));
+    if (!log) {
+      result.scts.push({ ok: false, detail: `log ${toHex(sct.logId).slice(0, 16)}… is not in trusted_root.json` });
+      continue;
+    }
+    if (!issuer) {
+      result.scts.push({ ok: false, detail: "the issuer's key is needed to check it" });
+      continue;
+    }
+    const tbs = leaf.precertTbs;
+    const signed = new Uint8Array(2 + 8 + 2 + 32 + 3 + tbs.length + 2 + sct.extensions.length);
+    const view = new DataView(signed.buffer);
+    view.setBigUint64(2, BigInt(sct.timestamp)); // version 0, certificate_timestamp 0
+    view.setUint16(10, 1); // precert_entry
+    signed.set(await sha256(issuer.parts.spki), 12);
+    signed.set([tbs.length >> 16, (tbs.length >> 8) & 0xff, tbs.length & 0xff], 44);
+    signed.set(tbs, 47);
+    // The SCT's own extensions close the signed data (a static-ct-api log's leaf index).
+    view.setUint16(47 + tbs.length, sct.extensions.length);
+    signed.set(sct.extensions, 49 + tbs.length);
+    let ok = false;
+    try {
+      ok = await (await importKey(log.publicKey)).verify(sct.signature, signed);
+    } catch {
+      ok = false;
+    }
+    result.scts.push({ ok, detail: `${ok ? "signed by" : "does NOT verify with"} CT log ${toHex(sct.logId).slice(0, 16)}… at ${new Date(sct.timestamp).toISOString()}` });
+  }
+  return result;
+}

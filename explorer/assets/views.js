@@ -5,7 +5,7 @@
 import { LOGS, ctlog, rekorV1, rekorV2 } from "./logs.js";
 import { barChart, perHour, rankChart, stepChart } from "./charts.js";
 import { decodeCertificate, parseDer, content as derContent, pemBlock } from "./asn1.js";
-import { allHistories } from "./verify.js";
+import { allHistories, verifyCertificate } from "./verify.js";
 import { el, fetchJSON, fromBase64, fromUtf8, isoTime, sha256, toBase64, toHex, utf8 } from "./util.js";
 
 const PAGE = 20;
@@ -52,7 +52,16 @@ function dl(pairs) {
 const mono = (text) => el("span", { class: "mono" }, text);
 const link = (href, text) => el("a", { href }, text);
 
-function certificateView(der, title = "Signing certificate", tbsOnly = false) {
+/** Small badges of a certificate's checks (verifyCertificate), or nothing. */
+function certificateChecks(checks) {
+  if (!checks) return [];
+  return [
+    ["Issued by a CA of trusted_root.json", el("span", {}, badge(checks.ca.ok, "certificate chain"), " ", checks.ca.detail)],
+    ...checks.scts.map((s, i) => [`SCT ${i + 1}`, el("span", {}, badge(s.ok, "SCT"), " ", s.detail)]),
+  ];
+}
+
+function certificateView(der, title = "Signing certificate", tbsOnly = false, checks = null) {
   let cert;
   try {
     cert = decodeCertificate(der, tbsOnly);
@@ -73,12 +82,16 @@ function certificateView(der, title = "Signing certificate", tbsOnly = false) {
       ["Issuer", cert.issuer],
       ["Subject", cert.subject],
       ["Serial", mono(cert.serial)],
-      [
-        "SCTs",
-        cert.scts.length
-          ? cert.scts.map((s) => el("div", {}, `log ${toHex(s.logId).slice(0, 16)}… at ${isoTime(new Date(s.timestamp))}`))
-          : tbsOnly ? "(precertificate: the SCT is added to the final certificate)" : "none",
-      ],
+      ...(checks
+        ? certificateChecks(checks)
+        : [
+            [
+              "SCTs",
+              cert.scts.length
+                ? cert.scts.map((s) => el("div", {}, `log ${toHex(s.logId).slice(0, 16)}… at ${isoTime(new Date(s.timestamp))}`))
+                : tbsOnly ? "(precertificate: the SCT is added to the final certificate)" : "none",
+            ],
+          ]),
     ]),
   );
 }
@@ -119,7 +132,7 @@ function signatures(spec) {
   return list.map((sig) => sig.content || sig.signature || sig.sig).filter(Boolean);
 }
 
-function bodyView(body) {
+async function bodyView(body, trustedRoot) {
   let parsed;
   try {
     parsed = JSON.parse(fromUtf8(body));
@@ -134,7 +147,11 @@ function bodyView(body) {
       ["Artifact digest", digest && el("span", {}, mono(digest), " ", digest.startsWith("sha256:") ? link(`#/search?by=hash&q=${encodeURIComponent(digest)}`, "other entries with it") : null)],
       ["Signature", signatures(spec).map((s) => el("div", { class: "mono wrap" }, s))],
     ]),
-    findCertificates(spec).map((der) => certificateView(der)),
+    await Promise.all(
+      findCertificates(spec).map(async (der) =>
+        certificateView(der, undefined, false, await verifyCertificate(der, trustedRoot).catch((e) => ({ ca: { ok: false, detail: e.message }, scts: [] }))),
+      ),
+    ),
     el("details", {}, el("summary", {}, "The entry body (canonical JSON)"), el("pre", { class: "json" }, JSON.stringify(parsed, null, 2))),
   ];
 }
@@ -338,7 +355,7 @@ export async function rekorEntry(ctx, found) {
       ["Log ID", mono(entry.logID)],
       ["Deep link", link(`#/rekor/entry/${uuid}`, `#/rekor/entry/${uuid}`)],
     ]),
-    bodyView(fromBase64(entry.body)),
+    await bodyView(fromBase64(entry.body), ctx.trustedRoot),
   ];
 }
 
@@ -355,7 +372,7 @@ export async function rekorV2Entry(ctx, indexText) {
       ["Leaf hash", mono(toHex(await sha256(new Uint8Array([0, ...entry.body]))))],
       ["Time", "Rekor v2 logs no time: the signer's RFC 3161 timestamp is in its bundle (open it with “Bundle”)"],
     ]),
-    bodyView(entry.body),
+    await bodyView(entry.body, ctx.trustedRoot),
   ];
 }
 

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { leafHash, verifyConsistency, verifyInclusion } from "../assets/merkle.js";
-import { ecdsaDerToRaw, parseCheckpoint, verifyCheckpoint } from "../assets/verify.js";
-import { decodeCertificate, pemBlock } from "../assets/asn1.js";
+import { ecdsaDerToRaw, parseCheckpoint, verifyCertificate, verifyCheckpoint } from "../assets/verify.js";
+import { certificateParts, decodeCertificate, pemBlock } from "../assets/asn1.js";
 
 const DATA = new URL("../../dev/test-vectors/data/", import.meta.url);
 const read = (path) => readFileSync(new URL(path, DATA));
@@ -69,4 +69,20 @@ test("ECDSA signatures from DER to WebCrypto's r‖s", () => {
   assert.equal(raw.length, 64);
   assert.deepEqual([raw[31], raw[62], raw[63]], [0x81, 0x01, 0x02]);
   assert.equal(ecdsaDerToRaw(Uint8Array.of(0x31, 0, 0, 0, 0, 0, 0, 0), 32), null);
+});
+
+test("a public-good certificate: its CA's signature and its SCT verify against trusted_root.json", async () => {
+  const trustedRoot = json("bundles/public-good/trusted_root.json");
+  const der = pemBlock(read("fulcio/public-good/leaf-github-actions.pem").toString());
+  // What the SCT signs: the TBSCertificate without its SCT list, byte for byte.
+  assert.deepEqual(certificateParts(der).precertTbs, new Uint8Array(read("fulcio/public-good/leaf-github-actions.precert-tbs.der")));
+  const checked = await verifyCertificate(der, trustedRoot);
+  assert.ok(checked.ca.ok, checked.ca.detail);
+  assert.equal(checked.scts.length, 1);
+  assert.ok(checked.scts[0].ok, checked.scts[0].detail);
+  // Without the CT log's key, or with another CA, nothing verifies.
+  const noCt = await verifyCertificate(der, { ...trustedRoot, ctlogs: [] });
+  assert.ok(noCt.ca.ok && !noCt.scts[0].ok);
+  const otherCa = await verifyCertificate(der, json("bundles/staging-rekor-v2/trusted_root.json"));
+  assert.ok(!otherCa.ca.ok);
 });
