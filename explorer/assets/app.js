@@ -55,7 +55,7 @@ async function route(ctx) {
     case "findings":
       return findings(ctx);
     case "bundle":
-      return bundleView();
+      return bundleView(ctx);
     case "rekor":
     case "rekor-v2":
     case "ctlog":

@@ -519,7 +519,31 @@ function timestampTime(b64) {
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : "?";
 }
 
-export function bundleView() {
+/** Whether the log holds a bundle's entry: the entry at its index has the bundle's body, and
+ * is verified in the log like any entry shown. */
+async function bundleInLog(ctx, entry) {
+  const v2 = entry.kindVersion?.version === "0.0.2";
+  const body = fromBase64(entry.canonicalizedBody);
+  const index = Number(entry.logIndex);
+  let found;
+  let verification;
+  if (v2) {
+    const head = await headOf(ctx, "rekor-v2");
+    found = await rekorV2.byIndex(head.size, index);
+    verification = await rekorV2.verify(found, head);
+    found = found.body;
+  } else {
+    const hit = await rekorV1.byIndex(index);
+    verification = await rekorV1.verify(hit, ctx.trustedRoot);
+    found = fromBase64(hit.entry.body);
+  }
+  const same = found.length === body.length && found.every((b, i) => b === body[i]);
+  verification.steps.unshift({ what: `the log's entry ${index} is the bundle's entry`, ok: same });
+  verification.ok = verification.ok && same;
+  return verification;
+}
+
+export function bundleView(ctx) {
   const result = el("div", { "aria-live": "polite" });
   const input = el("input", { type: "file", id: "bundle-file", accept: ".json,application/json" });
   input.addEventListener("change", async () => {
@@ -531,13 +555,26 @@ export function bundleView() {
       const parts = [];
       if (entry) {
         const v2 = entry.kindVersion?.version === "0.0.2";
+        try {
+          const verification = await bundleInLog(ctx, entry);
+          parts.push(
+            el("p", {}, badge(verification.ok, "the bundle's entry in the log"), " ", verification.ok ? "the bundle's entry is in the log: checked in this browser" : "this browser could NOT confirm the bundle's entry is in the log"),
+            steps(verification),
+          );
+        } catch (e) {
+          parts.push(message("error", `the bundle's entry could not be checked in the log: ${e.message}`));
+        }
         parts.push(dl([["Log entry", link(v2 ? `#/rekor-v2/entry/${entry.logIndex}` : `#/search?by=index&q=${entry.logIndex}`, `${v2 ? "Rekor v2" : "Rekor v1"} entry ${entry.logIndex}`)], ["Integrated time", entry.integratedTime && entry.integratedTime !== "0" ? isoTime(entry.integratedTime) : null]]));
       }
       for (const ts of bundle.verificationMaterial?.timestampVerificationData?.rfc3161Timestamps || []) {
         parts.push(dl([["RFC 3161 timestamp", timestampTime(ts.signedTimestamp)]]));
       }
       const certB64 = bundle.verificationMaterial?.certificate?.rawBytes || bundle.verificationMaterial?.x509CertificateChain?.certificates?.[0]?.rawBytes;
-      if (certB64) parts.push(certificateView(fromBase64(certB64)));
+      if (certB64) {
+        const der = fromBase64(certB64);
+        const checks = await verifyCertificate(der, ctx.trustedRoot).catch((e) => ({ ca: { ok: false, detail: e.message }, scts: [] }));
+        parts.push(certificateView(der, undefined, false, checks));
+      }
       if (env) {
         const payload = fromUtf8(fromBase64(env.payload));
         let pretty = payload;
