@@ -159,12 +159,12 @@ start_stack() { # dir [sigstack up args...]; sets REKOR FULCIO TSA ISSUER UP_PID
     shift
     ports=$("$PY" -c '
 import socket
-socks = [socket.socket() for _ in range(6)]
+socks = [socket.socket() for _ in range(7)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 ') || return 1
-    read -r ct rekor fulcio tsa tuf issuer <<<"$ports"
+    read -r ct rekor fulcio tsa tuf issuer explorer <<<"$ports"
     REKOR="http://127.0.0.1:$rekor"
     FULCIO="http://127.0.0.1:$fulcio"
     TSA="http://127.0.0.1:$tsa"
@@ -175,7 +175,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
         --ctlog-listen "127.0.0.1:$ct" --rekor-listen "127.0.0.1:$rekor" \
         --fulcio-listen "127.0.0.1:$fulcio" --tsa-listen "127.0.0.1:$tsa" \
         --tuf-listen "127.0.0.1:$tuf" --dev-issuer-listen "127.0.0.1:$issuer" \
-        >"$dir/up.log" 2>&1 &
+        --explorer-listen "127.0.0.1:$explorer" >"$dir/up.log" 2>&1 &
     UP_PID=$!
 
     "$PY" - "$REKOR/api/v1/log" "$FULCIO/api/v2/configuration" "$TSA/api/v1/timestamp/certchain" \

@@ -74,7 +74,7 @@ DATA="$D/data"
 
 # --- the stack -------------------------------------------------------------------------
 
-for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER; do
+for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER EXPLORER; do
     export "SIGSTACK_${svc}_LISTEN=127.0.0.1:$(free_port)"
 done
 url() { echo "http://${!1}"; }

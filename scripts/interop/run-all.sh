@@ -19,7 +19,8 @@ export SIGSTACK_BIN="${SIGSTACK_BIN:-$REPO/target/debug/sigstack}"
 }
 
 # Balanced by their last measured times (lane A 83 s, lane B 77 s on the 2-core machine, and
-# check-kubernetes.sh's 25 s and pg_failover.sh's 30–38 s since).
+# check-kubernetes.sh's 25 s, pg_failover.sh's 30–38 s (lane A) and explorer.sh's (the browser
+# suite) about 40 s (lane B) since).
 LANE_A=(
     scripts/interop/fulcio.sh
     scripts/interop/fulcio_js.sh
@@ -39,6 +40,7 @@ LANE_B=(
     scripts/interop/rekor_js.sh
     scripts/interop/pg_tls.sh
     scripts/interop/e2e_pkcs11.sh
+    scripts/interop/explorer.sh
 )
 
 OUT=$(mktemp -d)

@@ -3,6 +3,7 @@
 
 mod ca_cmd;
 mod datadir;
+mod explorer_cmd;
 mod keys_cmd;
 mod metrics_args;
 mod public_url;
@@ -94,6 +95,9 @@ enum Command {
     /// Run a C2SP tlog-witness: cosign the checkpoints of the logs a configuration file names,
     /// after checking each is signed by its log and consistent with the last one cosigned.
     Witness(witness_cmd::Args),
+    /// Run the log explorer: a read-only web interface to search, read and verify (in the
+    /// browser) the entries of the Rekor v1 and v2 logs and the CT log.
+    Explorer(explorer_cmd::Args),
     /// The TUF repository: offline root ceremony, online signing, serving and static export.
     Tuf(tuf_cmd::Args),
     /// Create the Fulcio CA and the TSA chain before the services start (idempotent).
@@ -135,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Trust(args) => trust_cmd::run(args),
         Command::Tsa(args) => tsa_cmd::run(args, grace).await,
         Command::Witness(args) => witness_cmd::run(args, grace).await,
+        Command::Explorer(args) => explorer_cmd::run(args, grace).await,
         Command::Tuf(args) => tuf_cmd::run(args, grace).await,
         Command::Ca(args) => ca_cmd::run(args),
         Command::Keys(args) => keys_cmd::run(args),

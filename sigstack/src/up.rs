@@ -38,6 +38,9 @@ pub(crate) struct UpArgs {
     /// Address of the TUF repository.
     #[arg(long, env = "SIGSTACK_TUF_LISTEN", default_value = "127.0.0.1:8081")]
     tuf_listen: SocketAddr,
+    /// Address of the log explorer (the web interface over the logs).
+    #[arg(long, env = "SIGSTACK_EXPLORER_LISTEN", default_value = crate::explorer_cmd::DEFAULT_LISTEN)]
+    explorer_listen: SocketAddr,
     /// Address of the DEVELOPMENT OpenID issuer (loopback only).
     #[arg(
         long,
@@ -281,6 +284,24 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     let ctlog_local = format!("{}{ctlog_path}", local_url(listen(args.ctlog_listen)));
     let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &ctlog_local);
     let tuf_metrics = sigstack_http::MetricsRegistry::for_service("tuf");
+    // The explorer, too, reads the services in this process on loopback, and verifies with
+    // the trusted_root.json just published.
+    let explorer = Arc::new(
+        explorer::Explorer::new(
+            explorer::Upstreams {
+                rekor: Some(local_url(listen(args.rekor_listen)).parse()?),
+                rekor_v2: Some(local_url(listen(args.rekor_listen)).parse()?),
+                ctlog: Some(ctlog_local.parse()?),
+                tuf: Some(local_url(listen(args.tuf_listen)).parse()?),
+                monitor: None,
+            },
+            std::time::Duration::from_secs(10),
+        )?
+        .with_trusted_root(
+            std::fs::read(trust_dir.join("trusted_root.json"))
+                .context("reading the trusted_root.json just written")?,
+        ),
+    );
     let (addresses, services): (Vec<_>, Vec<_>) = [
         (
             ("ctlog", args.ctlog_listen),
@@ -306,6 +327,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
             (
                 fulcio_server::router(ca_server.clone()),
                 ca_server.metrics().clone(),
+            ),
+        ),
+        (
+            ("explorer", args.explorer_listen),
+            (
+                explorer::router(explorer.clone()),
+                explorer.metrics().clone(),
             ),
         ),
     ]
@@ -342,6 +370,10 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     println!("  timestamp authority  {}/api/v1/timestamp", urls.tsa);
     let tuf_url = args.public_url(listen(args.tuf_listen))?;
     println!("  TUF repository       {tuf_url}/root.json");
+    println!(
+        "  log explorer         {}/",
+        args.public_url(listen(args.explorer_listen))?
+    );
     println!("  OIDC issuer          {issuer_url}  (DEVELOPMENT issuer: tokens for any email, loopback only)");
     println!("  signing keys         {}", stack_keys.describe());
     println!(

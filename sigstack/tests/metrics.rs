@@ -55,6 +55,7 @@ impl Up {
             ("tsa", "--tsa-listen"),
             ("tuf", "--tuf-listen"),
             ("dev-issuer", "--dev-issuer-listen"),
+            ("explorer", "--explorer-listen"),
         ] {
             let addr = format!("127.0.0.1:{}", free_port());
             urls.insert(service, format!("http://{addr}"));
@@ -69,6 +70,9 @@ impl Up {
             .spawn()
             .expect("start sigstack up");
         urls.remove("dev-issuer");
+        // Its own port, so that tests running side by side do not share one; its metrics are
+        // checked in the explorer's crate.
+        urls.remove("explorer");
         let mut up = Up {
             child,
             _dir: dir,
