@@ -202,11 +202,13 @@ async fn tile(
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::not_found(format!("no tile at tile/{path}"));
     let parsed = TilePath::parse(&format!("tile/{path}")).map_err(|_| missing())?;
-    let body = state
-        .log()
-        .log
-        .read_tile(&parsed)
-        .await?
-        .ok_or_else(missing)?;
+    let log = &state.log().log;
+    // Entry bundles as C2SP tlog-tiles frames them: each entry after its 16-bit length (the
+    // stored entries are the bare request bodies, so `read_tile`'s concatenation would not do).
+    let body = match parsed {
+        TilePath::Entries { index, width } => log.entry_bundle(index, width).await?,
+        TilePath::Hashes { .. } => log.read_tile(&parsed).await?,
+    }
+    .ok_or_else(missing)?;
     Ok(bytes_response("application/octet-stream", IMMUTABLE, body))
 }
