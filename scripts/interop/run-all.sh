@@ -28,6 +28,7 @@ LANE_A=(
     scripts/conformance/run.sh
     scripts/interop/e2e_encrypted.sh
     scripts/interop/witness.sh
+    scripts/interop/monitor.sh
 )
 LANE_B=(
     scripts/interop/e2e.sh

@@ -1,10 +1,10 @@
 //! What the monitor reports: one [`Finding`] per problem or match, written as one JSON line.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The kinds of findings, each with a stable snake_case name (the JSON `kind`, the metric
 /// label, what `docs/lab.md`'s table lists).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FindingKind {
@@ -55,7 +55,7 @@ impl FindingKind {
 }
 
 /// One finding. `log` names the log as configured (its URL); the driver adds the time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// What was found.
     pub kind: FindingKind,
@@ -64,13 +64,13 @@ pub struct Finding {
     /// A human-readable explanation.
     pub detail: String,
     /// The entry concerned (identity matches), by index in the log.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
     /// For identity matches: which watch-list item matched, and the value that matched it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matched: Vec<crate::watch::Match>,
     /// The checkpoint concerned (as served), when the finding is about one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<String>,
 }
 

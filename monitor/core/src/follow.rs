@@ -269,13 +269,13 @@ impl Growth {
     }
 }
 
-/// Compares a checkpoint a witness cosigned for the log (size, root, note) with the verified
-/// state: equal sizes need equal roots, and otherwise `proof` (the consistency proof between
+/// Compares a checkpoint another party saw for the log (`by`: a witness that cosigned it, or
+/// another URL of the same log this monitor verified it from) with the verified state: equal sizes need equal roots, and otherwise `proof` (the consistency proof between
 /// the smaller and the larger size, from the log's tiles at the larger) must verify. Any
-/// failure means the log showed the witness another tree than this monitor's.
+/// failure means the log showed them another tree than this monitor's.
 pub fn compare_witnessed(
     url: &str,
-    witness: &str,
+    by: &str,
     ours: &Verified,
     theirs: &Checkpoint,
     their_note: &[u8],
@@ -303,8 +303,8 @@ pub fn compare_witnessed(
             FindingKind::SplitView,
             url,
             format!(
-                "witness {witness} cosigned size {b}, which is not consistent with the size {a} \
-                 this monitor verified"
+                "{by} saw size {b}, which is not consistent with the size {a} this monitor \
+                 verified"
             ),
         )
         .with_checkpoint(their_note),

@@ -221,7 +221,7 @@ const FULCIO_EXTENSIONS: &[(&str, &str)] = &[
 ];
 
 /// Which watch-list item matched an entry, and the value it matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Match {
     /// The item, as `<list>[<position>]` in the configuration (`certIdentities[0]`).
     pub rule: String,

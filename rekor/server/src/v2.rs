@@ -127,6 +127,12 @@ async fn tile(
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::not_found(format!("no tile at tile/{path}"));
     let parsed = TilePath::parse(&format!("tile/{path}")).map_err(|_| missing())?;
-    let body = rekor.v2.read_tile(&parsed).await?.ok_or_else(missing)?;
+    // Entry bundles are C2SP tlog-tiles bundles (each entry length-prefixed), which `read_tile`
+    // leaves to the log (its concatenation suits self-delimiting static-ct-api entries only).
+    let body = match parsed {
+        TilePath::Entries { index, width } => rekor.v2.entry_bundle(index, width).await?,
+        TilePath::Hashes { .. } => rekor.v2.read_tile(&parsed).await?,
+    }
+    .ok_or_else(missing)?;
     Ok(bytes_response("application/octet-stream", IMMUTABLE, body))
 }

@@ -728,7 +728,12 @@ async fn v2_entries_verify_and_tiles_serve() {
     assert_eq!(tile.len(), 3 * 32);
     let (status, bundle) = server.get_bytes("/api/v2/tile/entries/000.p/3").await;
     assert_eq!(status, 200);
-    assert!(bundle.len() > 3 * 2);
+    // A C2SP tlog-tiles bundle: length-prefixed entries whose leaf hashes are the tile's.
+    let entries = tlog::tile::decode_bundle(&bundle).unwrap();
+    assert_eq!(entries.len(), 3);
+    for (entry, hash) in entries.iter().zip(tile.chunks(32)) {
+        assert_eq!(tlog::merkle::leaf_hash(entry).as_slice(), hash);
+    }
     // Bad v2 requests.
     let mut wrong = signer.hashedrekord_v2(b"other");
     wrong["hashedRekordRequestV002"]["digest"] = json!(B64.encode([0u8; 32]));
