@@ -154,6 +154,39 @@ WATCH='monitoredValues:
 row watch-list "faults: []" "1 identity_match" skip
 WATCH=""
 
+# Our CT log (static-ct-api tiles, RFC 6962 tree head signatures): certificates and
+# precertificates submitted by the independent CT client, followed from index 0, the watch list
+# matching their DNS names; the next round, with nothing new, is clean.
+CT="$REPO/scripts/interop/ct_independent.py"
+CT_DIR="$WORK/ct"
+CT_ORIGIN="monitor.sigstack.test/ct"
+mkdir -p "$CT_DIR"
+"$PY" "$CT" ca --dir "$CT_DIR" >/dev/null
+CT_PORT=$(free_port)
+CT_URL="http://127.0.0.1:$CT_PORT"
+RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$CT_DIR/ct.sqlite" \
+    --key "$CT_DIR/log.pem" --origin "$CT_ORIGIN" --root-cert "$CT_DIR/root.pem" >"$WORK/ctlog.log" 2>&1 &
+CT_PID=$!
+require "the CT log starts ($CT_URL)" "$PY" "$CT" wait --url "$CT_URL" --timeout 60
+"$PY" "$CT" logkey --key "$CT_DIR/log.pem" --out "$CT_DIR/log.pub.pem" --url "$CT_URL" \
+    --log-list "$CT_DIR/loglist.json" >/dev/null
+require "ct: 3 certificates, 2 precertificates and their final certificates logged" "$PY" "$CT" submit --url "$CT_URL" --dir "$CT_DIR" \
+    --pubkey "$CT_DIR/log.pub.pem" --records "$CT_DIR/records.jsonl" --tag m --x509 3 --precert 2
+CT_VKEY=$("$SIGSTACK" keys public "$CT_DIR/log.pem" --note-name "$CT_ORIGIN" --rfc6962)
+{
+    echo "startIndex: 0"
+    printf 'logs:\n  - url: %s\n    api: ct\n    keys: ["%s"]\n' "$CT_URL" "$CT_VKEY"
+    printf 'monitoredValues:\n  subjects: [".*\\\\.interop\\\\.sigstack\\\\.test"]\n'
+} >"$CT_DIR/monitor.yaml"
+got=$(round "$CT_DIR/monitor.yaml" "sqlite://$CT_DIR/monitor.sqlite" "$CT_DIR/findings-1.jsonl")
+check "ct: round 1 checks every entry and matches the DNS names (got \"$got\")" test "$got" == "1 identity_match"
+check "ct: round 1 matched all 7 entries (3 certificates, 2 precertificates and their final certificates)" \
+    test "$(wc -l <"$CT_DIR/findings-1.jsonl")" -eq 7
+got=$(round "$CT_DIR/monitor.yaml" "sqlite://$CT_DIR/monitor.sqlite" "$CT_DIR/findings-2.jsonl")
+check "ct: round 2, nothing new, is clean (got \"$got\")" test "$got" == "0 -"
+stop_pid "$CT_PID"
+CT_PID=""
+
 # A running monitor's read-only API.
 mkdir -p "$WORK/listen"
 printf 'faults:\n  - fault: wrong-key\n' >"$WORK/listen/plan.yaml"

@@ -57,6 +57,9 @@ pub enum LogApi {
     RekorV2,
     /// static-ct-api: `<url>/checkpoint`, `<url>/tile/…`, entries in `<url>/tile/data/…`.
     Ct,
+    /// Rekor v2 entries served as plain C2SP tlog-tiles at the URL's root (`<url>/checkpoint`,
+    /// `<url>/tile/…`, `<url>/tile/entries/…`): upstream rekor-tiles, public-good's v2 shards.
+    Tiles,
 }
 
 /// One followed log.

@@ -93,7 +93,7 @@ impl LogSource {
     fn prefix(&self) -> String {
         match self.api {
             LogApi::RekorV2 => format!("{}/api/v2", self.url),
-            LogApi::Ct => self.url.clone(),
+            LogApi::Ct | LogApi::Tiles => self.url.clone(),
         }
     }
 
@@ -230,7 +230,7 @@ impl LogSource {
             reason,
         };
         let mut entries: Vec<ServedEntry> = match self.api {
-            LogApi::RekorV2 => tlog::tile::decode_bundle(&body)
+            LogApi::RekorV2 | LogApi::Tiles => tlog::tile::decode_bundle(&body)
                 .map_err(|e| malformed(e.to_string()))?
                 .into_iter()
                 .map(|data| ServedEntry {
