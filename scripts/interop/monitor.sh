@@ -13,6 +13,9 @@
 #   4. A running monitor with --listen serves GET /findings (shape of docs/monitor.md).
 #   5. With SIGSTACK_TEST_DATABASE_URL: the roll-back row again with the state in PostgreSQL.
 #
+#   6. A witness of the Rekor log (Rekor submits to it): the split view seen by a monitor that
+#      follows view b only and compares with the witness's cosigned checkpoint.
+#
 # Ends with one line on stdout, `monitor-lab: N passed, M failed`. KEEP_INTEROP_DIR=1 keeps the
 # work directory.
 set -euo pipefail
@@ -35,7 +38,8 @@ drop_pg() {
         PG_DB=""
     fi
 }
-trap 'rc=$?; stop_pid "$MON_PID"; stop_pid "$LAB_PID"; drop_pg; (exit $rc); cleanup' EXIT
+W_PID=""
+trap 'rc=$?; stop_pid "$MON_PID"; stop_pid "$LAB_PID"; stop_pid "$W_PID"; drop_pg; (exit $rc); cleanup' EXIT
 
 SECONDS=0
 build_sigstack
@@ -50,6 +54,30 @@ start_rekor
 require "5 entries logged" "$PY" "$ML" add --url "$REKOR_URL" --count 5 --email alice@example.com
 ORIGIN=$("$PY" "$ML" origin --url "$REKOR_URL")
 VKEY=$("$SIGSTACK" keys public "$D/rekor-v2.pem" --note-name "$ORIGIN")
+
+# A witness of the Rekor v2 log: Rekor restarted (same port, database and keys) to submit each
+# new checkpoint to it.
+W_PORT=$(free_port)
+W_URL="http://127.0.0.1:$W_PORT"
+printf '[[log]]\norigin = "%s"\nkeys = ["%s"]\n' "$ORIGIN" "$VKEY" >"$D/witness.toml"
+RUST_LOG=info "$SIGSTACK" witness --listen "127.0.0.1:$W_PORT" --database-url "sqlite://$D/witness.sqlite" \
+    --config "$D/witness.toml" --name witness.monitor.test/w1 --key "$D/witness-key.pem" \
+    >"$D/witness.out" 2>"$WORK/witness.log" &
+W_PID=$!
+require "the witness starts ($W_URL)" "$PY" "$FC" wait --url "$W_URL/healthz" --timeout 60
+W_VKEY=""
+for ((i = 0; i < 50; i++)); do
+    W_VKEY=$(sed -n 's/.*(verifier key: \(.*\))$/\1/p' "$D/witness.out")
+    [[ -n "$W_VKEY" ]] && break
+    sleep 0.1
+done
+require "the witness printed its verifier key" test -n "$W_VKEY"
+stop_pid "$REKOR_PID"
+RUST_LOG=info "$SIGSTACK" rekor --listen "127.0.0.1:$REKOR_PORT" --database-url "sqlite://$D/rekor.sqlite" \
+    --v1-key "$D/rekor-v1.pem" --v2-key "$D/rekor-v2.pem" --shards "$D/rekor-shards.json" \
+    --url "$REKOR_URL" --v2-witness "$W_URL $W_VKEY" --v2-witness-interval 100ms >>"$D/rekor.log" 2>&1 &
+REKOR_PID=$!
+require "Rekor restarts, witnessed" "$PY" "$FC" wait --url "$REKOR_URL/healthz" --timeout 60
 
 # Starts a lab with plan file $1; sets LAB_URL and LAB_PID.
 start_lab() { # plan-file
@@ -130,6 +158,25 @@ SPLIT_AT=$(( $("$PY" -c 'import sys, urllib.request as u; print(u.urlopen(sys.ar
 row split-view "faults:
   - fault: split-view
     atSize: $SPLIT_AT" "0 -" "1 split_view" views
+# The same split view seen through the witness: the monitor follows view b only, and the
+# witness cosigned what Rekor itself submitted (view a's tree).
+mkdir -p "$WORK/witnessed"
+printf 'faults:\n  - fault: split-view\n    atSize: %s\n' "$("$PY" "$ML" size --url "$REKOR_URL")" \
+    >"$WORK/witnessed/plan.yaml"
+start_lab "$WORK/witnessed/plan.yaml"
+monitor_config "$WORK/witnessed/monitor.yaml" "$LAB_URL/b"
+printf 'witnesses:\n  - url: %s\n    key: "%s"\n' "$W_URL" "$W_VKEY" >>"$WORK/witnessed/monitor.yaml"
+require "the witness cosigned the log's size" "$PY" "$ML" witnessed --url "$REKOR_URL" --witness "$W_URL"
+got=$(round "$WORK/witnessed/monitor.yaml" "sqlite://$WORK/witnessed/m.sqlite" "$WORK/witnessed/f1.jsonl")
+check "split view via the witness: round 1 gives \"0 -\" (got \"$got\")" test "$got" == "0 -"
+"$PY" "$ML" add --url "$REKOR_URL" --count 3 --email bob@example.com
+require "the witness cosigned the log's new size" "$PY" "$ML" witnessed --url "$REKOR_URL" --witness "$W_URL"
+got=$(round "$WORK/witnessed/monitor.yaml" "sqlite://$WORK/witnessed/m.sqlite" "$WORK/witnessed/f2.jsonl")
+check "split view via the witness: round 2 gives \"1 split_view\" (got \"$got\")" test "$got" == "1 split_view"
+check "split view via the witness: the finding names the witness" grep -q "witness $W_URL" "$WORK/witnessed/f2.jsonl"
+stop_pid "$LAB_PID"
+LAB_PID=""
+
 row rewrite-entry "faults:
   - fault: rewrite-entry
     index: 1" "1 inconsistent" skip

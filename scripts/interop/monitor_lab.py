@@ -5,6 +5,8 @@ and `cryptography`, pinned by the suite's venv):
   add       log COUNT hashedrekord v2 entries in the Rekor v2 log at URL, each signed by a
             fresh P-256 key in a self-signed certificate whose SAN is the email EMAIL
   origin    print the origin (first line) of the log's checkpoint at URL
+  size      print the size of the log's checkpoint at URL
+  witnessed wait (20 s at most) until the witness at WITNESS holds the log's current size
   state     print the tree size the monitor's SQLite database DB holds for the log URL
   findings  check a running monitor's GET /findings at URL: JSON of the documented shape,
             holding a finding of kind KIND
@@ -19,6 +21,7 @@ import hashlib
 import json
 import sqlite3
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -70,6 +73,32 @@ def cmd_origin(a: argparse.Namespace) -> None:
         print(r.read().decode().split("\n")[0])
 
 
+def log_size(url: str) -> int:
+    with urllib.request.urlopen(url + "/api/v2/checkpoint", timeout=30) as r:
+        return int(r.read().decode().split("\n")[1])
+
+
+def cmd_size(a: argparse.Namespace) -> None:
+    print(log_size(a.url))
+
+
+def cmd_witnessed(a: argparse.Namespace) -> None:
+    with urllib.request.urlopen(a.url + "/api/v2/checkpoint", timeout=30) as r:
+        origin = r.read().decode().split("\n")[0]
+    want = log_size(a.url)
+    at = f"{a.witness}/{hashlib.sha256(origin.encode()).hexdigest()}/checkpoint"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(at, timeout=30) as r:
+                if int(r.read().decode().split("\n")[1]) == want:
+                    return
+        except urllib.error.HTTPError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"the witness did not reach size {want}")
+
+
 def cmd_state(a: argparse.Namespace) -> None:
     row = sqlite3.connect(a.db).execute(
         "SELECT tree_size FROM monitor_logs WHERE log_url = ?", (a.url,)).fetchone()
@@ -108,6 +137,13 @@ def main() -> None:
     s = sub.add_parser("origin")
     s.add_argument("--url", required=True)
     s.set_defaults(f=cmd_origin)
+    s = sub.add_parser("size")
+    s.add_argument("--url", required=True)
+    s.set_defaults(f=cmd_size)
+    s = sub.add_parser("witnessed")
+    s.add_argument("--url", required=True)
+    s.add_argument("--witness", required=True)
+    s.set_defaults(f=cmd_witnessed)
     s = sub.add_parser("state")
     s.add_argument("--db", required=True)
     s.add_argument("--url", required=True)
