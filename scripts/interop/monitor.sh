@@ -10,7 +10,8 @@
 #      and the kinds in its JSON lines must be the row's. After a finding, the monitor's
 #      verified size must not have moved (monitor_lab.py state).
 #   3. The watch list: an identity (rekor-monitor's certIdentities) matching the entries.
-#   4. A running monitor with --listen serves GET /findings (shape of docs/monitor.md).
+#   4. A running monitor with --listen serves GET /findings (shape of docs/monitor.md) and
+#      /metrics, and POSTs each finding to its --webhook.
 #   5. With SIGSTACK_TEST_DATABASE_URL: the roll-back row again with the state in PostgreSQL.
 #
 #   6. A witness of the Rekor log (Rekor submits to it): the split view seen by a monitor that
@@ -39,7 +40,8 @@ drop_pg() {
     fi
 }
 W_PID=""
-trap 'rc=$?; stop_pid "$MON_PID"; stop_pid "$LAB_PID"; stop_pid "$W_PID"; drop_pg; (exit $rc); cleanup' EXIT
+HOOK_PID=""
+trap 'rc=$?; stop_pid "$MON_PID"; stop_pid "$LAB_PID"; stop_pid "$W_PID"; stop_pid "$HOOK_PID"; drop_pg; (exit $rc); cleanup' EXIT
 
 SECONDS=0
 build_sigstack
@@ -240,9 +242,12 @@ printf 'faults:\n  - fault: wrong-key\n' >"$WORK/listen/plan.yaml"
 start_lab "$WORK/listen/plan.yaml"
 monitor_config "$WORK/listen/monitor.yaml" "$LAB_URL"
 MON_PORT=$(free_port)
+HOOK_PORT=$(free_port)
+"$PY" "$ML" hook --port "$HOOK_PORT" --out "$WORK/listen/hook.jsonl" &
+HOOK_PID=$!
 "$SIGSTACK" monitor --config "$WORK/listen/monitor.yaml" --database-url "sqlite://$WORK/listen/m.sqlite" \
     --findings "$WORK/listen/findings.jsonl" --interval 200ms --listen "127.0.0.1:$MON_PORT" \
-    >>"$WORK/monitor.log" 2>&1 &
+    --webhook "http://127.0.0.1:$HOOK_PORT/hook" >>"$WORK/monitor.log" 2>&1 &
 MON_PID=$!
 require "the monitor serves /healthz" "$PY" "$FC" wait --url "http://127.0.0.1:$MON_PORT/healthz" --timeout 60
 for ((i = 0; i < 50; i++)); do
@@ -253,6 +258,14 @@ check "GET /findings: newest first, documented fields, the bad_signature finding
     "$PY" "$ML" findings --url "http://127.0.0.1:$MON_PORT" --kind bad_signature
 check "GET /metrics counts the finding" \
     bash -c "curl -fsS http://127.0.0.1:$MON_PORT/metrics | grep -q 'monitor_findings_total{kind=\"bad_signature\"'"
+for ((i = 0; i < 50; i++)); do
+    [[ -s "$WORK/listen/hook.jsonl" ]] && break
+    sleep 0.1
+done
+check "the webhook got the finding's JSON line, the same as the findings file's" \
+    cmp -s "$WORK/listen/hook.jsonl" "$WORK/listen/findings.jsonl"
+stop_pid "$HOOK_PID"
+HOOK_PID=""
 stop_pid "$MON_PID"
 MON_PID=""
 stop_pid "$LAB_PID"

@@ -8,6 +8,7 @@ and `cryptography`, pinned by the suite's venv):
   size      print the size of the log's checkpoint at URL
   witnessed wait (20 s at most) until the witness at WITNESS holds the log's current size
   state     print the tree size the monitor's SQLite database DB holds for the log URL
+  hook      serve on 127.0.0.1:PORT, appending each POSTed body as a line to OUT (a webhook)
   findings  check a running monitor's GET /findings at URL: JSON of the documented shape,
             holding a finding of kind KIND
 
@@ -126,6 +127,23 @@ def cmd_findings(a: argparse.Namespace) -> None:
             sys.exit(f"/findings?limit=0 answered {e.code}, not 400")
 
 
+def cmd_hook(a: argparse.Namespace) -> None:
+    import http.server
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with open(a.out, "ab") as f:
+                f.write(body.strip() + b"\n")
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    http.server.HTTPServer(("127.0.0.1", a.port), Hook).serve_forever()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -148,6 +166,10 @@ def main() -> None:
     s.add_argument("--db", required=True)
     s.add_argument("--url", required=True)
     s.set_defaults(f=cmd_state)
+    s = sub.add_parser("hook")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(f=cmd_hook)
     s = sub.add_parser("findings")
     s.add_argument("--url", required=True)
     s.add_argument("--kind", required=True)
