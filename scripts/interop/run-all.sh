@@ -39,6 +39,7 @@ LANE_B=(
     scripts/interop/rekor_js.sh
     scripts/interop/pg_tls.sh
     scripts/interop/e2e_pkcs11.sh
+    scripts/interop/lab_client.sh
 )
 
 OUT=$(mktemp -d)

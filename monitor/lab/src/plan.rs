@@ -74,7 +74,8 @@ pub enum Fault {
         #[serde(default = "both_views")]
         views: Vec<View>,
     },
-    /// Hash tiles are served with their first hash altered.
+    /// Hash tiles are served with their first hash altered, and so is the inclusion proof in
+    /// the answer to a new entry (what a signing client verifies).
     #[serde(rename_all = "camelCase")]
     WrongProof {
         /// Honest checkpoint requests first, per view.
@@ -259,6 +260,24 @@ pub fn corrupt_tile(tile: &[u8]) -> Vec<u8> {
     t
 }
 
+/// A Rekor v2 `TransparencyLogEntry` (the answer to `POST /api/v2/log/entries`) with its
+/// inclusion proof made wrong: the first proof hash altered (the root hash when the proof has
+/// none). `None` if the answer is not such an entry.
+pub fn corrupt_inclusion_proof(answer: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine as _;
+    let mut entry: serde_json::Value = serde_json::from_slice(answer).ok()?;
+    let proof = entry.get_mut("inclusionProof")?;
+    let target = match proof.get("hashes").and_then(|h| h.as_array()) {
+        Some(hashes) if !hashes.is_empty() => proof.get_mut("hashes")?.get_mut(0)?,
+        _ => proof.get_mut("rootHash")?,
+    };
+    let mut raw = BASE64.decode(target.as_str()?).ok()?;
+    *raw.first_mut()? ^= 0xff;
+    *target = serde_json::Value::String(BASE64.encode(raw));
+    serde_json::to_vec(&entry).ok()
+}
+
 /// The leaf hashes of view b's tree of a split view at `at_size`: the real leaves before it,
 /// then the hashes of the forked entries.
 pub fn forked_leaves(real_leaves: &[Hash], forked_entries: &[Vec<u8>], at_size: u64) -> Vec<Hash> {
@@ -291,6 +310,21 @@ mod tests {
         )
         .is_err());
         assert!(FaultPlan::parse("faults:\n  - fault: teleport\n").is_err());
+    }
+
+    #[test]
+    fn inclusion_proofs_are_corrupted() {
+        let answer =
+            br#"{"logIndex":"3","inclusionProof":{"rootHash":"AAAA","hashes":["AQID","BAUG"]}}"#;
+        let out: serde_json::Value =
+            serde_json::from_slice(&corrupt_inclusion_proof(answer).unwrap()).unwrap();
+        assert_eq!(out["inclusionProof"]["hashes"][0], "/gID");
+        assert_eq!(out["inclusionProof"]["hashes"][1], "BAUG");
+        let alone = br#"{"inclusionProof":{"rootHash":"AAAA","hashes":[]}}"#;
+        let out: serde_json::Value =
+            serde_json::from_slice(&corrupt_inclusion_proof(alone).unwrap()).unwrap();
+        assert_eq!(out["inclusionProof"]["rootHash"], "/wAA");
+        assert!(corrupt_inclusion_proof(b"{}").is_none());
     }
 
     #[test]

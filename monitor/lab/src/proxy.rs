@@ -15,7 +15,9 @@ use tlog::merkle::{nodes_of, root, Hash, LeafRange};
 use tlog::note::{Note, NoteSigner};
 use tlog::tile::{decode_bundle, tiles_for, TileId, TilePath, TileSet, TreeEdge, TILE_WIDTH};
 
-use crate::plan::{corrupt_tile, forked_entry, forked_leaves, tamper_bundle};
+use crate::plan::{
+    corrupt_inclusion_proof, corrupt_tile, forked_entry, forked_leaves, tamper_bundle,
+};
 use crate::{Fault, FaultPlan, View};
 
 const API: &str = "/api/v2";
@@ -292,8 +294,16 @@ impl Lab {
         Ok(bytes(body))
     }
 
+    /// Whether a wrong-proof fault holds for `view` now.
+    fn wrong_proof_now(&self, view: View) -> bool {
+        self.active(view, self.served(view))
+            .iter()
+            .any(|f| matches!(f, Fault::WrongProof { .. }))
+    }
+
     async fn forward(
         &self,
+        view: View,
         method: Method,
         path_and_query: &str,
         headers: &HeaderMap,
@@ -319,10 +329,15 @@ impl Lab {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/octet-stream")
             .to_string();
-        let body = r
+        let mut body = r
             .bytes()
             .await
-            .map_err(|e| LabError::Upstream(sigstack_http::error_chain(&e)))?;
+            .map_err(|e| LabError::Upstream(sigstack_http::error_chain(&e)))?
+            .to_vec();
+        let new_entry = path_and_query == format!("{API}/log/entries");
+        if new_entry && status.is_success() && self.wrong_proof_now(view) {
+            body = corrupt_inclusion_proof(&body).unwrap_or(body);
+        }
         Ok((status, [("content-type", ct)], body).into_response())
     }
 }
@@ -355,7 +370,8 @@ async fn handle(
         Some(q) => format!("{rest}?{q}"),
         None => rest,
     };
-    lab.forward(method, &path_and_query, &headers, body).await
+    lab.forward(view, method, &path_and_query, &headers, body)
+        .await
 }
 
 /// The lab's router: every path, planned or passed through.
