@@ -245,6 +245,7 @@ MON_PORT=$(free_port)
 HOOK_PORT=$(free_port)
 "$PY" "$ML" hook --port "$HOOK_PORT" --out "$WORK/listen/hook.jsonl" &
 HOOK_PID=$!
+require "the webhook receiver starts" "$PY" "$FC" wait --url "http://127.0.0.1:$HOOK_PORT/ready" --timeout 30
 "$SIGSTACK" monitor --config "$WORK/listen/monitor.yaml" --database-url "sqlite://$WORK/listen/m.sqlite" \
     --findings "$WORK/listen/findings.jsonl" --interval 200ms --listen "127.0.0.1:$MON_PORT" \
     --webhook "http://127.0.0.1:$HOOK_PORT/hook" >>"$WORK/monitor.log" 2>&1 &

@@ -138,6 +138,11 @@ def cmd_hook(a: argparse.Namespace) -> None:
             self.send_response(204)
             self.end_headers()
 
+        def do_GET(self) -> None:
+            # Readiness: the suite waits for this before it starts the monitor.
+            self.send_response(200)
+            self.end_headers()
+
         def log_message(self, *args) -> None:
             pass
 
