@@ -144,7 +144,12 @@ impl Monitor {
     }
 
     async fn report(&self, finding: Finding) {
-        if finding.kind != FindingKind::IdentityMatch {
+        // Matches are per entry, and an outage is reported once per outage by `round`'s
+        // accounting: neither repeats a checkpoint.
+        if !matches!(
+            finding.kind,
+            FindingKind::IdentityMatch | FindingKind::Unreachable
+        ) {
             let key = (
                 finding.log.clone(),
                 finding.kind,
