@@ -19,7 +19,7 @@ export SIGSTACK_BIN="${SIGSTACK_BIN:-$REPO/target/debug/sigstack}"
 }
 
 # Balanced by their last measured times (lane A 83 s, lane B 77 s on the 2-core machine, and
-# check-kubernetes.sh's 25 s since).
+# check-kubernetes.sh's 25 s since; monitor.sh's 29 s in A, lab_client.sh's 6 s in B).
 LANE_A=(
     scripts/interop/fulcio.sh
     scripts/interop/fulcio_js.sh
