@@ -489,7 +489,7 @@ export async function findings(ctx) {
       "table",
       { class: "entries", id: "findings" },
       el("thead", {}, el("tr", {}, ["Time", "Log", "Kind", "Entry", "Detail"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, items.map((f) => el("tr", {}, el("td", {}, findingTime(f.time)), el("td", {}, String(f.log ?? "")), el("td", {}, String(f.kind ?? "")), el("td", {}, findingLink(f)), el("td", { class: "wrap" }, String(f.detail ?? ""))))),
+      el("tbody", {}, items.map((f) => el("tr", {}, el("td", {}, findingTime(f.found_at ?? f.time)), el("td", {}, String(f.log ?? "")), el("td", {}, String(f.kind ?? "")), el("td", {}, findingLink(f)), el("td", { class: "wrap" }, String(f.detail ?? ""))))),
     ),
   );
   return out;

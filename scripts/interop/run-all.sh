@@ -19,8 +19,8 @@ export SIGSTACK_BIN="${SIGSTACK_BIN:-$REPO/target/debug/sigstack}"
 }
 
 # Balanced by their last measured times (lane A 83 s, lane B 77 s on the 2-core machine, and
-# check-kubernetes.sh's 25 s, pg_failover.sh's 30–38 s (lane A) and explorer.sh's (the browser
-# suite) about 40 s (lane B) since).
+# check-kubernetes.sh's 25 s, pg_failover.sh's 30–38 s and monitor.sh's 29 s (lane A), explorer.sh's
+# (the browser suite) about 40 s and lab_client.sh's 6 s (lane B) since).
 LANE_A=(
     scripts/interop/fulcio.sh
     scripts/interop/fulcio_js.sh
@@ -30,6 +30,7 @@ LANE_A=(
     scripts/interop/e2e_encrypted.sh
     scripts/interop/witness.sh
     scripts/interop/pg_failover.sh
+    scripts/interop/monitor.sh
 )
 LANE_B=(
     scripts/interop/e2e.sh
@@ -41,6 +42,7 @@ LANE_B=(
     scripts/interop/pg_tls.sh
     scripts/interop/e2e_pkcs11.sh
     scripts/interop/explorer.sh
+    scripts/interop/lab_client.sh
 )
 
 OUT=$(mktemp -d)

@@ -5,7 +5,9 @@ mod ca_cmd;
 mod datadir;
 mod explorer_cmd;
 mod keys_cmd;
+mod lab_cmd;
 mod metrics_args;
+mod monitor_cmd;
 mod public_url;
 mod rekor_cmd;
 mod rotate_cmd;
@@ -51,14 +53,29 @@ enum LogFormat {
     Json,
 }
 
-/// Installs the log subscriber: `RUST_LOG` filters (default `info`), `format` shapes.
-fn init_logging(format: LogFormat) {
+/// Installs the log subscriber: `RUST_LOG` filters (default `info`), `format` shapes. Commands
+/// whose standard output is data (the monitor's findings) log to standard error.
+fn init_logging(format: LogFormat, to_stderr: bool) {
     use std::io::IsTerminal as _;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let (writer, terminal) = if to_stderr {
+        (
+            BoxMakeWriter::new(std::io::stderr),
+            std::io::stderr().is_terminal(),
+        )
+    } else {
+        (
+            BoxMakeWriter::new(std::io::stdout),
+            std::io::stdout().is_terminal(),
+        )
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     match format {
-        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Text => builder.with_ansi(terminal).init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -98,6 +115,14 @@ enum Command {
     /// Run the log explorer: a read-only web interface to search, read and verify (in the
     /// browser) the entries of the Rekor v1 and v2 logs and the CT log.
     Explorer(explorer_cmd::Args),
+    /// Follow Rekor v2 and CT logs: verify every checkpoint and its consistency with the last,
+    /// check every new entry against a watch list (rekor-monitor's YAML), compare with the
+    /// witnesses' cosigned checkpoints; findings as JSON lines (see docs/monitor.md).
+    Monitor(monitor_cmd::Args),
+    /// Run a Rekor v2 log that misbehaves on purpose under a fault plan, in front of a real
+    /// one: split view, dropped or rewritten entries, wrong proofs, roll-back, a key outside
+    /// the trust root (see docs/lab.md).
+    Lab(lab_cmd::Args),
     /// The TUF repository: offline root ceremony, online signing, serving and static export.
     Tuf(tuf_cmd::Args),
     /// Create the Fulcio CA and the TSA chain before the services start (idempotent).
@@ -126,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
     // One TLS provider for the whole process, the one sqlx and the listeners name: reqwest
     // takes the process default, and falls back to ring without one.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, matches!(cli.command, Command::Monitor(_)));
     keys_cmd::init_policy(&cli.keys)?;
     let grace = cli.shutdown_grace;
     match cli.command {
@@ -140,6 +165,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Tsa(args) => tsa_cmd::run(args, grace).await,
         Command::Witness(args) => witness_cmd::run(args, grace).await,
         Command::Explorer(args) => explorer_cmd::run(args, grace).await,
+        Command::Monitor(args) => monitor_cmd::run(args, grace).await,
+        Command::Lab(args) => lab_cmd::run(args, grace).await,
         Command::Tuf(args) => tuf_cmd::run(args, grace).await,
         Command::Ca(args) => ca_cmd::run(args),
         Command::Keys(args) => keys_cmd::run(args),

@@ -443,6 +443,13 @@ fn v2_member<'a, T: Deserialize<'a>>(
     Ok(typed(value, field, fields, spec))
 }
 
+/// The identities in a certificate's subject alternative names, as Rekor indexes them (DNS
+/// names, emails, IP addresses, URIs, then Fulcio's username OtherName), in upstream
+/// `Subjects()` order and case: for monitors matching entries against identities.
+pub fn certificate_subjects(cert: &x509_cert::Certificate) -> Vec<String> {
+    pki::subjects(cert)
+}
+
 /// The bytes a Rekor v1 SignedEntryTimestamp signs: RFC 8785 JSON of
 /// `{"body": base64(body), "integratedTime", "logID": hex, "logIndex"}` (global index).
 pub fn set_payload(body: &[u8], integrated_time: i64, log_id_hex: &str, log_index: u64) -> Vec<u8> {

@@ -118,7 +118,7 @@ fn parse_key(field: &'static str, spki_der: &[u8]) -> Result<ClientPublicKey, En
     })
 }
 
-fn subjects(cert: &Certificate) -> Vec<String> {
+pub(crate) fn subjects(cert: &Certificate) -> Vec<String> {
     let Some(exts) = &cert.tbs_certificate.extensions else {
         return Vec::new();
     };

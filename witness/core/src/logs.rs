@@ -215,6 +215,22 @@ impl Log {
         &self.keys
     }
 
+    /// Parses a signed checkpoint of this log and verifies the log's signature on it, as the
+    /// witness does before cosigning: for a monitor, which follows the same logs with the same
+    /// keys. The origin must be this log's ([`Refusal::UnknownLog`] otherwise).
+    pub fn open(&self, note: &[u8]) -> Result<(Checkpoint, Note), Refusal> {
+        let note = Note::parse(note).map_err(Refusal::MalformedNote)?;
+        let checkpoint =
+            Checkpoint::parse_body(note.text()).map_err(Refusal::MalformedCheckpoint)?;
+        if checkpoint.origin() != self.origin {
+            return Err(Refusal::UnknownLog {
+                origin: checkpoint.origin().to_string(),
+            });
+        }
+        self.verify(&note, &checkpoint)?;
+        Ok((checkpoint, note))
+    }
+
     /// Whether `signature` is under the name and key ID of one of this log's keys.
     pub(crate) fn is_log_signature(&self, signature: &tlog::note::NoteSignature) -> bool {
         self.keys

@@ -1,0 +1,3 @@
+//! The monitor driver's integration tests, one binary.
+
+mod store;

@@ -1,0 +1,356 @@
+//! The fault plan (a YAML file) and the pure transformations it applies.
+//!
+//! ```yaml
+//! faults:
+//!   - fault: split-view      # view b sees entries from atSize on rewritten: another tree
+//!     atSize: 4
+//!   - fault: rewrite-entry   # entry 2 is served altered (its leaf no longer the tree's)
+//!     index: 2
+//!   - fault: drop-entry      # entry 2 is left out of its bundle
+//!     index: 2
+//!   - fault: wrong-proof     # hash tiles served corrupted (every proof from them is wrong)
+//!     afterCheckpoints: 1
+//!   - fault: rollback        # a checkpoint of size toSize, signed by the log's key
+//!     toSize: 2
+//!     afterCheckpoints: 1
+//!   - fault: wrong-key       # checkpoints signed by a key not in the trust root
+//!   - fault: garbage         # the checkpoint endpoint answers HTML
+//! ```
+//!
+//! `afterCheckpoints: N` (every fault but split-view) lets the first N checkpoint requests of
+//! each view through honestly, so that a client first verifies the honest log; the fault holds
+//! from then on. `views: [a, b]` restricts a fault to views (default: both).
+
+use serde::Deserialize;
+use tlog::merkle::Hash;
+use tlog::tile::{decode_bundle, encode_bundle, BundleError};
+
+/// A client population: `a` reads the lab at `/`, `b` at `/b/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// The default view.
+    A,
+    /// The other one.
+    B,
+}
+
+fn both_views() -> Vec<View> {
+    vec![View::A, View::B]
+}
+
+/// One fault.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "fault", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Fault {
+    /// View b sees every entry from `atSize` on rewritten (the real ones to view a): two trees
+    /// that agree up to `atSize` and differ after, both signed by the log's key.
+    #[serde(rename_all = "camelCase")]
+    SplitView {
+        /// The first index that differs.
+        at_size: u64,
+    },
+    /// Entry `index` is served altered.
+    #[serde(rename_all = "camelCase")]
+    RewriteEntry {
+        /// The entry.
+        index: u64,
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
+    /// Entry `index` is left out of its bundle.
+    #[serde(rename_all = "camelCase")]
+    DropEntry {
+        /// The entry.
+        index: u64,
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
+    /// Hash tiles are served with their first hash altered, and so is the inclusion proof in
+    /// the answer to a new entry (what a signing client verifies).
+    #[serde(rename_all = "camelCase")]
+    WrongProof {
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
+    /// The checkpoint of size `toSize` (root from the real tiles, signed by the log's key) is
+    /// served instead of the latest.
+    #[serde(rename_all = "camelCase")]
+    Rollback {
+        /// The size served.
+        to_size: u64,
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
+    /// Checkpoints are signed by a fresh key under the log's name instead of the log's key.
+    #[serde(rename_all = "camelCase")]
+    WrongKey {
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
+    /// The checkpoint endpoint answers an HTML page.
+    #[serde(rename_all = "camelCase")]
+    Garbage {
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
+}
+
+impl Fault {
+    /// Whether the fault holds for `view` once it has answered `served` checkpoint requests.
+    pub fn active(&self, view: View, served: u64) -> bool {
+        match self {
+            Fault::SplitView { .. } => view == View::B,
+            Fault::RewriteEntry {
+                after_checkpoints,
+                views,
+                ..
+            }
+            | Fault::DropEntry {
+                after_checkpoints,
+                views,
+                ..
+            }
+            | Fault::WrongProof {
+                after_checkpoints,
+                views,
+            }
+            | Fault::Rollback {
+                after_checkpoints,
+                views,
+                ..
+            }
+            | Fault::WrongKey {
+                after_checkpoints,
+                views,
+            }
+            | Fault::Garbage {
+                after_checkpoints,
+                views,
+            } => views.contains(&view) && served >= *after_checkpoints,
+        }
+    }
+}
+
+/// The plan file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultPlan {
+    /// The faults, all applied.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+/// Why a plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Not YAML of the plan's shape.
+    #[error("not a fault plan")]
+    Yaml(#[source] serde_yaml_ng::Error),
+    /// Two faults that both decide the same answer.
+    #[error("at most one of rollback, wrong-key and garbage (they each replace the checkpoint)")]
+    Conflicting,
+}
+
+impl FaultPlan {
+    /// Parses and checks the YAML text.
+    pub fn parse(yaml: &str) -> Result<Self, PlanError> {
+        let plan: FaultPlan = serde_yaml_ng::from_str(yaml).map_err(PlanError::Yaml)?;
+        let replacing = plan
+            .faults
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f,
+                    Fault::Rollback { .. } | Fault::WrongKey { .. } | Fault::Garbage { .. }
+                )
+            })
+            .count();
+        if replacing > 1 {
+            return Err(PlanError::Conflicting);
+        }
+        Ok(plan)
+    }
+
+    /// The split view's fork point, if the plan has one.
+    pub fn split_at(&self) -> Option<u64> {
+        self.faults.iter().find_map(|f| match f {
+            Fault::SplitView { at_size } => Some(*at_size),
+            _ => None,
+        })
+    }
+}
+
+/// An entry of the other tree: the real one with a byte appended, so that its leaf hash
+/// differs while it keeps its place.
+pub fn forked_entry(real: &[u8]) -> Vec<u8> {
+    let mut e = real.to_vec();
+    e.push(b' ');
+    e
+}
+
+/// Bundle `index` (entries `256 index …`) as the faults active for the view make it: entries
+/// rewritten or dropped, and the forked tree's entries for view b of a split view.
+pub fn tamper_bundle(bundle: &[u8], index: u64, faults: &[&Fault]) -> Result<Vec<u8>, BundleError> {
+    let first = index * 256;
+    let mut entries: Vec<Vec<u8>> = decode_bundle(bundle)?
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    let mut drop = Vec::new();
+    for fault in faults {
+        match fault {
+            Fault::SplitView { at_size } => {
+                for (k, e) in entries.iter_mut().enumerate() {
+                    if first + k as u64 >= *at_size {
+                        *e = forked_entry(e);
+                    }
+                }
+            }
+            Fault::RewriteEntry { index: i, .. } if (first..first + 256).contains(i) => {
+                if let Some(e) = entries.get_mut((i - first) as usize) {
+                    *e = forked_entry(e);
+                }
+            }
+            Fault::DropEntry { index: i, .. } if (first..first + 256).contains(i) => {
+                drop.push((i - first) as usize);
+            }
+            _ => {}
+        }
+    }
+    let kept = entries
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !drop.contains(k))
+        .map(|(_, e)| e.as_slice());
+    encode_bundle(kept)
+}
+
+/// A hash tile with its first hash altered.
+pub fn corrupt_tile(tile: &[u8]) -> Vec<u8> {
+    let mut t = tile.to_vec();
+    if let Some(b) = t.first_mut() {
+        *b ^= 0xff;
+    }
+    t
+}
+
+/// A Rekor v2 `TransparencyLogEntry` (the answer to `POST /api/v2/log/entries`) with its
+/// inclusion proof made wrong: the first proof hash altered (the root hash when the proof has
+/// none). `None` if the answer is not such an entry.
+pub fn corrupt_inclusion_proof(answer: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine as _;
+    let mut entry: serde_json::Value = serde_json::from_slice(answer).ok()?;
+    let proof = entry.get_mut("inclusionProof")?;
+    let target = match proof.get("hashes").and_then(|h| h.as_array()) {
+        Some(hashes) if !hashes.is_empty() => proof.get_mut("hashes")?.get_mut(0)?,
+        _ => proof.get_mut("rootHash")?,
+    };
+    let mut raw = BASE64.decode(target.as_str()?).ok()?;
+    *raw.first_mut()? ^= 0xff;
+    *target = serde_json::Value::String(BASE64.encode(raw));
+    serde_json::to_vec(&entry).ok()
+}
+
+/// The leaf hashes of view b's tree of a split view at `at_size`: the real leaves before it,
+/// then the hashes of the forked entries.
+pub fn forked_leaves(real_leaves: &[Hash], forked_entries: &[Vec<u8>], at_size: u64) -> Vec<Hash> {
+    let keep = (at_size as usize).min(real_leaves.len());
+    real_leaves[..keep]
+        .iter()
+        .copied()
+        .chain(forked_entries.iter().map(|e| tlog::merkle::leaf_hash(e)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_fault() {
+        let plan = FaultPlan::parse(
+            "faults:\n  - fault: split-view\n    atSize: 4\n  - fault: rewrite-entry\n    index: 2\n  - fault: drop-entry\n    index: 3\n    views: [b]\n  - fault: wrong-proof\n    afterCheckpoints: 1\n  - fault: rollback\n    toSize: 2\n",
+        )
+        .unwrap();
+        assert_eq!(plan.faults.len(), 5);
+        assert_eq!(plan.split_at(), Some(4));
+        assert!(!plan.faults[2].active(View::A, 9));
+        assert!(plan.faults[2].active(View::B, 0));
+        assert!(!plan.faults[3].active(View::A, 0));
+        assert!(plan.faults[3].active(View::A, 1));
+        assert!(FaultPlan::parse(
+            "faults:\n  - fault: rollback\n    toSize: 1\n  - fault: garbage\n"
+        )
+        .is_err());
+        assert!(FaultPlan::parse("faults:\n  - fault: teleport\n").is_err());
+    }
+
+    #[test]
+    fn inclusion_proofs_are_corrupted() {
+        let answer =
+            br#"{"logIndex":"3","inclusionProof":{"rootHash":"AAAA","hashes":["AQID","BAUG"]}}"#;
+        let out: serde_json::Value =
+            serde_json::from_slice(&corrupt_inclusion_proof(answer).unwrap()).unwrap();
+        assert_eq!(out["inclusionProof"]["hashes"][0], "/gID");
+        assert_eq!(out["inclusionProof"]["hashes"][1], "BAUG");
+        let alone = br#"{"inclusionProof":{"rootHash":"AAAA","hashes":[]}}"#;
+        let out: serde_json::Value =
+            serde_json::from_slice(&corrupt_inclusion_proof(alone).unwrap()).unwrap();
+        assert_eq!(out["inclusionProof"]["rootHash"], "/wAA");
+        assert!(corrupt_inclusion_proof(b"{}").is_none());
+    }
+
+    #[test]
+    fn bundles_are_tampered_as_planned() {
+        let bundle = encode_bundle([b"e0".as_slice(), b"e1", b"e2"]).unwrap();
+        let rewrite = Fault::RewriteEntry {
+            index: 1,
+            after_checkpoints: 0,
+            views: both_views(),
+        };
+        let drop = Fault::DropEntry {
+            index: 2,
+            after_checkpoints: 0,
+            views: both_views(),
+        };
+        let out = tamper_bundle(&bundle, 0, &[&rewrite, &drop]).unwrap();
+        let entries = decode_bundle(&out).unwrap();
+        assert_eq!(entries, [b"e0".as_slice(), b"e1 "]);
+        // Not this bundle's entries: unchanged.
+        assert_eq!(tamper_bundle(&bundle, 1, &[&rewrite]).unwrap(), bundle);
+        let split = Fault::SplitView { at_size: 1 };
+        let out = tamper_bundle(&bundle, 0, &[&split]).unwrap();
+        assert_eq!(
+            decode_bundle(&out).unwrap(),
+            [b"e0".as_slice(), b"e1 ", b"e2 "]
+        );
+        assert_eq!(corrupt_tile(&[1, 2])[0], 0xfe);
+    }
+}
