@@ -5,9 +5,10 @@ and the closing line, and small helpers for running sigstack's command lines nat
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 from pathlib import Path
+
+from free_ports import free_port  # noqa: F401 (re-exported for the checks)
 
 
 class Tally:
@@ -61,12 +62,6 @@ def help_env_vars(sigstack: str, words: list[str]) -> set[str] | None:
         r = subprocess.run([sigstack, *words, "--help"], check=False, capture_output=True, text=True)
         _HELP_ENV[key] = set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", r.stdout)) if r.returncode == 0 else None
     return _HELP_ENV[key]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tail(path: Path, n: int = 15) -> str:

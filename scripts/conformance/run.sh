@@ -157,13 +157,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-conformance.XXXXXX")
 start_stack() { # dir [sigstack up args...]; sets REKOR FULCIO TSA ISSUER UP_PID
     local dir=$1 ports ct rekor fulcio tsa tuf issuer
     shift
-    ports=$("$PY" -c '
-import socket
-socks = [socket.socket() for _ in range(7)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-') || return 1
+    ports=$("$PY" "$REPO/scripts/free_ports.py" 7) || return 1
     read -r ct rekor fulcio tsa tuf issuer explorer <<<"$ports"
     REKOR="http://127.0.0.1:$rekor"
     FULCIO="http://127.0.0.1:$fulcio"

@@ -151,7 +151,7 @@ log "tools ready after ${SECONDS}s: $("$CERTSPOTTER" -version), $("$PY" -c 'impo
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-ctlog-interop.XXXXXX")
 
 free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PY" "$REPO/scripts/free_ports.py"
 }
 
 # --- certspotter -----------------------------------------------------------------------

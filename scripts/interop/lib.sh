@@ -161,8 +161,10 @@ check() { # description command...
 }
 
 # A free loopback port (needs PY, the suite's Python).
+# A loopback port free now (scripts/free_ports.py: below the ephemeral range, which outgoing
+# connections take their ports from).
 free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PY" "$(dirname "${BASH_SOURCE[0]}")/../free_ports.py"
 }
 
 # Launches `sigstack ctlog` with origin $1 (SQLite, ct.pem and root.pem in $D) without waiting
