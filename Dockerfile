@@ -1,11 +1,13 @@
-# syntax=docker/dockerfile:1
-#
 # The sigstack container image: one binary, every service is a subcommand.
 #
 #   docker build -t sigstack .
 #   docker run --rm sigstack --help
 #
 # docker-compose.yml runs each service from this image; docs/deploy.md explains it all.
+# scripts/check-docker.sh builds it and runs the compose stack from it under a real engine.
+#
+# No `# syntax=` line: the engine's built-in Dockerfile frontend reads this file, so a build
+# needs no frontend image from a registry (scripts/check-docker.sh builds offline).
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
@@ -28,13 +30,21 @@ WORKDIR /src
 # No debug info in the image's binary (the workspace's release profile keeps some).
 ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
     CARGO_TERM_COLOR=never
+# Where TLS to the crate registry passes a proxy with its own CA, hand the host's CA bundle in
+# as a build secret (never stored in a layer), which cargo then trusts:
+#   docker build --secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt -t sigstack .
+# Without it the mount is empty and cargo keeps its own roots.
 # 1. Dependencies only (cached until Cargo.toml/Cargo.lock change).
 COPY --from=planner /skeleton/ ./
-RUN cargo build --release --locked -p sigstack
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export CARGO_HTTP_CAINFO=/run/secrets/ca-bundle; fi \
+    && cargo build --release --locked -p sigstack
 # 2. The real sources. COPY keeps the context's mtimes, which may be older than the stub
 #    build above: touch them so cargo rebuilds every workspace crate.
 COPY . .
-RUN find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export CARGO_HTTP_CAINFO=/run/secrets/ca-bundle; fi \
+    && find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
     && cargo build --release --locked -p sigstack \
     && install -D -m 0755 target/release/sigstack /out/sigstack \
     && install -D -m 0755 scripts/compose/init.sh /out/sigstack-compose-init \
