@@ -48,14 +48,6 @@ pub struct SqlMonitorStore {
     backend: Backend,
 }
 
-fn db(e: sqlx::Error) -> StoreError {
-    StoreError::Database(Box::new(e))
-}
-
-fn to_i64(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("size {v} does not fit the database")))
-}
-
 impl SqlMonitorStore {
     /// Connects to `url` (`postgres://…` or `sqlite://PATH`) and applies the schema migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -64,11 +56,8 @@ impl SqlMonitorStore {
     }
 
     /// The query with the backend's placeholders (`$1` for PostgreSQL, `?1` for SQLite).
-    fn sql(&self, query: &str) -> String {
-        match self.backend {
-            Backend::Postgres => query.to_string(),
-            Backend::Sqlite => query.replace('$', "?"),
-        }
+    fn sql<'a>(&self, query: &'a str) -> std::borrow::Cow<'a, str> {
+        self.backend.placeholders(query)
     }
 }
 
@@ -82,11 +71,11 @@ impl MonitorStore for SqlMonitorStore {
             .bind(log.to_string())
             .fetch_optional(&self.pool)
             .await
-            .map_err(db)?;
+            .map_err(StoreError::db)?;
         let Some(row) = row else { return Ok(None) };
-        let size: i64 = row.try_get("tree_size").map_err(db)?;
-        let root: Vec<u8> = row.try_get("root_hash").map_err(db)?;
-        let note: Vec<u8> = row.try_get("checkpoint").map_err(db)?;
+        let size: i64 = row.try_get("tree_size").map_err(StoreError::db)?;
+        let root: Vec<u8> = row.try_get("root_hash").map_err(StoreError::db)?;
+        let note: Vec<u8> = row.try_get("checkpoint").map_err(StoreError::db)?;
         let size = u64::try_from(size)
             .map_err(|_| StoreError::Corrupt(format!("negative monitor size {size}")))?;
         let root = root.try_into().map_err(|r: Vec<u8>| {
@@ -109,7 +98,7 @@ impl MonitorStore for SqlMonitorStore {
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (log_url) DO NOTHING",
             ))
             .bind(log.to_string())
-            .bind(to_i64(new.size())?)
+            .bind(tlog_store::to_i64(new.size())?)
             .bind(new.root_hash().to_vec())
             .bind(new.note().to_vec())
             .bind(crate::sink::now_ms())
@@ -121,18 +110,18 @@ impl MonitorStore for SqlMonitorStore {
                      SET tree_size = $1, root_hash = $2, checkpoint = $3, updated_at = $4 \
                      WHERE log_url = $5 AND tree_size = $6 AND root_hash = $7",
                 ))
-                .bind(to_i64(new.size())?)
+                .bind(tlog_store::to_i64(new.size())?)
                 .bind(new.root_hash().to_vec())
                 .bind(new.note().to_vec())
                 .bind(crate::sink::now_ms())
                 .bind(log.to_string())
-                .bind(to_i64(expected.size())?)
+                .bind(tlog_store::to_i64(expected.size())?)
                 .bind(expected.root_hash().to_vec())
                 .execute(&self.pool)
                 .await
             }
         }
-        .map_err(db)?;
+        .map_err(StoreError::db)?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -147,8 +136,8 @@ impl MonitorStore for SqlMonitorStore {
         .bind(serde_json::to_string(&finding.finding).unwrap_or_default())
         .fetch_one(&self.pool)
         .await
-        .map_err(db)?;
-        row.try_get("id").map_err(db)
+        .map_err(StoreError::db)?;
+        row.try_get("id").map_err(StoreError::db)
     }
 
     async fn findings(&self, after: i64, limit: u32) -> Result<Vec<StoredFinding>, StoreError> {
@@ -159,15 +148,15 @@ impl MonitorStore for SqlMonitorStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
-        .map_err(db)?;
+        .map_err(StoreError::db)?;
         rows.into_iter()
             .map(|row| {
-                let body: String = row.try_get("body").map_err(db)?;
+                let body: String = row.try_get("body").map_err(StoreError::db)?;
                 let finding = serde_json::from_str(&body)
                     .map_err(|e| StoreError::Corrupt(format!("stored finding: {e}")))?;
                 Ok(StoredFinding {
-                    id: row.try_get("id").map_err(db)?,
-                    found_at: row.try_get("found_at").map_err(db)?,
+                    id: row.try_get("id").map_err(StoreError::db)?,
+                    found_at: row.try_get("found_at").map_err(StoreError::db)?,
                     finding,
                 })
             })

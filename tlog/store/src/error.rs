@@ -54,7 +54,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn db(e: sqlx::Error) -> Self {
+    /// A database error, boxed as [`StoreError::Database`] holds it.
+    pub fn db(e: sqlx::Error) -> Self {
         StoreError::Database(Box::new(e))
     }
 

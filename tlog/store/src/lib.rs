@@ -38,5 +38,5 @@ pub use sequencer::{
     DEFAULT_WEDGED_AFTER,
 };
 pub use signer::{CheckpointSigner, NoteCheckpointSigner};
-pub use sql::{open_pool, Backend, SqlStore};
+pub use sql::{open_pool, to_i64, Backend, SqlStore};
 pub use store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};

@@ -41,6 +41,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// `query`, written with PostgreSQL's `$n` placeholders, for this backend (SQLite: `?n`,
+    /// numbered the same).
+    pub fn placeholders(self, query: &str) -> Cow<'_, str> {
+        match self {
+            Backend::Postgres => Cow::Borrowed(query),
+            Backend::Sqlite => Cow::Owned(query.replace('$', "?")),
+        }
+    }
+
     /// The backend a database URL names.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -147,7 +156,8 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn to_i64(v: u64) -> Result<i64, StoreError> {
+/// `v` as the database's signed 64-bit integer; a value beyond it is refused, not wrapped.
+pub fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v)
         .map_err(|_| StoreError::Corrupt(format!("value {v} does not fit the database")))
 }
@@ -354,10 +364,7 @@ impl SqlStore {
 
     /// Rewrites `$n` placeholders for SQLite (`?n`, numbered the same).
     fn sql<'a>(&self, query: &'a str) -> Cow<'a, str> {
-        match self.backend {
-            Backend::Postgres => Cow::Borrowed(query),
-            Backend::Sqlite => Cow::Owned(query.replace('$', "?")),
-        }
+        self.backend.placeholders(query)
     }
 }
 

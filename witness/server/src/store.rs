@@ -54,14 +54,6 @@ pub struct SqlWitnessStore {
     backend: Backend,
 }
 
-fn db(e: sqlx::Error) -> StoreError {
-    StoreError::Database(Box::new(e))
-}
-
-fn to_i64(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("size {v} does not fit the database")))
-}
-
 impl SqlWitnessStore {
     /// Connects to `url` (`postgres://…` or `sqlite://PATH`) and applies the schema migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -70,11 +62,8 @@ impl SqlWitnessStore {
     }
 
     /// The query with the backend's placeholders (`$1` for PostgreSQL, `?1` for SQLite).
-    fn sql(&self, query: &str) -> String {
-        match self.backend {
-            Backend::Postgres => query.to_string(),
-            Backend::Sqlite => query.replace('$', "?"),
-        }
+    fn sql<'a>(&self, query: &'a str) -> std::borrow::Cow<'a, str> {
+        self.backend.placeholders(query)
     }
 }
 
@@ -93,11 +82,11 @@ impl WitnessStore for SqlWitnessStore {
         .bind(origin.to_string())
         .fetch_optional(&self.pool)
         .await
-        .map_err(db)?;
+        .map_err(StoreError::db)?;
         let Some(row) = row else { return Ok(None) };
-        let size: i64 = row.try_get("tree_size").map_err(db)?;
-        let root: Vec<u8> = row.try_get("root_hash").map_err(db)?;
-        let checkpoint: Vec<u8> = row.try_get("checkpoint").map_err(db)?;
+        let size: i64 = row.try_get("tree_size").map_err(StoreError::db)?;
+        let root: Vec<u8> = row.try_get("root_hash").map_err(StoreError::db)?;
+        let checkpoint: Vec<u8> = row.try_get("checkpoint").map_err(StoreError::db)?;
         let size = u64::try_from(size)
             .map_err(|_| StoreError::Corrupt(format!("negative witness size {size}")))?;
         let root_hash = root.try_into().map_err(|r: Vec<u8>| {
@@ -125,7 +114,7 @@ impl WitnessStore for SqlWitnessStore {
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (origin) DO NOTHING",
                 ))
                 .bind(origin.to_string())
-                .bind(to_i64(new.held.size)?)
+                .bind(tlog_store::to_i64(new.held.size)?)
                 .bind(new.held.root_hash.to_vec())
                 .bind(new.checkpoint.clone())
                 .bind(now_ms())
@@ -138,18 +127,18 @@ impl WitnessStore for SqlWitnessStore {
                      SET tree_size = $1, root_hash = $2, checkpoint = $3, updated_at = $4 \
                      WHERE origin = $5 AND tree_size = $6 AND root_hash = $7",
                 ))
-                .bind(to_i64(new.held.size)?)
+                .bind(tlog_store::to_i64(new.held.size)?)
                 .bind(new.held.root_hash.to_vec())
                 .bind(new.checkpoint.clone())
                 .bind(now_ms())
                 .bind(origin.to_string())
-                .bind(to_i64(expected.size)?)
+                .bind(tlog_store::to_i64(expected.size)?)
                 .bind(expected.root_hash.to_vec())
                 .execute(&self.pool)
                 .await
             }
         }
-        .map_err(db)?;
+        .map_err(StoreError::db)?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -158,6 +147,6 @@ impl WitnessStore for SqlWitnessStore {
             .execute(&self.pool)
             .await
             .map(|_| ())
-            .map_err(db)
+            .map_err(StoreError::db)
     }
 }
