@@ -237,6 +237,30 @@ async fn send(
     Ok((status, body))
 }
 
+/// `make(0) … make(count - 1)` computed on every core, in order: the requests a generator signs
+/// before the clock starts, which should not take longer than the run.
+pub fn make_on_every_core<T: Send>(count: usize, make: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = count.div_ceil(threads).max(1);
+    let make = &make;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..count)
+            .step_by(per_thread)
+            .map(|start| {
+                scope.spawn(move || {
+                    (start..(start + per_thread).min(count))
+                        .map(make)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a worker thread"))
+            .collect()
+    })
+}
+
 /// CPU time (user + system) of this process so far, where `/proc` tells it (Linux).
 pub fn process_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -312,6 +336,15 @@ pub fn crypto_bound_line(per_second: f64, signs: u32, verifies: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_on_every_core_in_order() {
+        assert_eq!(
+            make_on_every_core(1000, |i| i * 2),
+            (0..1000).map(|i| i * 2).collect::<Vec<_>>()
+        );
+        assert!(make_on_every_core(0, |i| i).is_empty());
+    }
 
     #[test]
     fn targets_are_plain_http_urls() {

@@ -202,45 +202,23 @@ fn make_chains(count: usize, valid_hours: i64) -> Chains {
     let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key");
     // A random high half makes the serials of one `make` distinct from another's.
     let run: u64 = rand::random::<u32>().into();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = count.div_ceil(threads).max(1);
-    let bodies: Vec<String> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..count)
-            .step_by(per_thread)
-            .map(|start| {
-                let (root, root_key, leaf_key, root_b64) = (&root, &root_key, &leaf_key, &root_b64);
-                scope.spawn(move || {
-                    (start..(start + per_thread).min(count))
-                        .map(|i| {
-                            let serial = (run << 32) | (i as u64 + 1);
-                            let mut p =
-                                CertificateParams::new(vec![format!("user{serial}@example.com")])
-                                    .expect("params");
-                            p.serial_number =
-                                Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
-                            p.not_before = now - time::Duration::minutes(1);
-                            p.not_after = now + time::Duration::hours(valid_hours);
-                            let mut poison = CustomExtension::from_oid_content(
-                                &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 3],
-                                vec![5, 0],
-                            );
-                            poison.set_criticality(true);
-                            p.custom_extensions = vec![poison];
-                            let der = p
-                                .signed_by(leaf_key, root, root_key)
-                                .expect("precertificate")
-                                .der()
-                                .to_vec();
-                            format!(r#"{{"chain":["{}","{root_b64}"]}}"#, B64.encode(der))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker"))
-            .collect()
+    let bodies: Vec<String> = load::make_on_every_core(count, |i| {
+        let serial = (run << 32) | (i as u64 + 1);
+        let mut p =
+            CertificateParams::new(vec![format!("user{serial}@example.com")]).expect("params");
+        p.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
+        p.not_before = now - time::Duration::minutes(1);
+        p.not_after = now + time::Duration::hours(valid_hours);
+        let mut poison =
+            CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 11129, 2, 4, 3], vec![5, 0]);
+        poison.set_criticality(true);
+        p.custom_extensions = vec![poison];
+        let der = p
+            .signed_by(&leaf_key, &root, &root_key)
+            .expect("precertificate")
+            .der()
+            .to_vec();
+        format!(r#"{{"chain":["{}","{root_b64}"]}}"#, B64.encode(der))
     });
     eprintln!(
         "made {count} precertificates in {:.1}s",

@@ -159,39 +159,20 @@ fn run_token_command(command: &str) -> anyhow::Result<String> {
 fn make_requests(tokens: &[String], count: usize) -> Vec<load::Request> {
     let made = Instant::now();
     let tokens: Vec<Arc<str>> = tokens.iter().map(|t| Arc::from(t.as_str())).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = count.div_ceil(threads).max(1);
-    let requests: Vec<load::Request> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..count)
-            .step_by(per_thread)
-            .map(|start| {
-                let tokens = &tokens;
-                scope.spawn(move || {
-                    (start..(start + per_thread).min(count))
-                        .map(|i| {
-                            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-                                .expect("P-256 key");
-                            let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-                                .expect("params")
-                                .serialize_request(&key)
-                                .expect("CSR")
-                                .pem()
-                                .expect("PEM");
-                            load::Request {
-                                body: json!({"certificateSigningRequest": B64.encode(csr)})
-                                    .to_string()
-                                    .into(),
-                                bearer: Some(tokens[i % tokens.len()].clone()),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker"))
-            .collect()
+    let requests: Vec<load::Request> = load::make_on_every_core(count, |i| {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key");
+        let csr = rcgen::CertificateParams::new(Vec::<String>::new())
+            .expect("params")
+            .serialize_request(&key)
+            .expect("CSR")
+            .pem()
+            .expect("PEM");
+        load::Request {
+            body: json!({"certificateSigningRequest": B64.encode(csr)})
+                .to_string()
+                .into(),
+            bearer: Some(tokens[i % tokens.len()].clone()),
+        }
     });
     eprintln!(
         "made {count} certificate requests in {:.1}s",

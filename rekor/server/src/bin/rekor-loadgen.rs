@@ -85,26 +85,8 @@ async fn main() -> anyhow::Result<()> {
             (key, B64.encode(pem))
         })
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = args.entries.div_ceil(threads).max(1);
-    let bodies: Vec<Vec<u8>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..args.entries)
-            .step_by(per_thread)
-            .map(|start| {
-                let keys = &keys;
-                let end = (start + per_thread).min(args.entries);
-                scope.spawn(move || {
-                    (start..end)
-                        .map(|i| sign_entry(i, &keys[i % keys.len()]))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("signing thread"))
-            .collect()
-    });
+    let bodies: Vec<Vec<u8>> =
+        load::make_on_every_core(args.entries, |i| sign_entry(i, &keys[i % keys.len()]));
     eprintln!(
         "signed {} entries in {:.1}s",
         bodies.len(),
