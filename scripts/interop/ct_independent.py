@@ -45,6 +45,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from rfc9162 import leaf_hash, mth, verify_consistency, verify_inclusion
 
 POISON_OID = "1.3.6.1.4.1.11129.2.4.3"
 SCT_LIST_OID = "1.3.6.1.4.1.11129.2.4.2"
@@ -302,77 +303,6 @@ def tbs_without_extension(tbs, oid, what):
 
 
 # --- Merkle trees (RFC 6962 2.1, RFC 9162 2.1.3.2 and 2.1.4.2) -----------------------
-
-
-def leaf_hash(leaf_input):
-    return sha256(b"\x00" + leaf_input)
-
-
-def node(left, right):
-    return sha256(b"\x01" + left + right)
-
-
-def mth(hashes_):
-    """RFC 6962 2.1 Merkle Tree Hash over leaf hashes, naively recursive."""
-    n = len(hashes_)
-    if n == 0:
-        return sha256(b"")
-    if n == 1:
-        return hashes_[0]
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return node(mth(hashes_[:k]), mth(hashes_[k:]))
-
-
-def verify_inclusion(index, size, lhash, path, root):
-    """RFC 9162 2.1.3.2."""
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, lhash
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(first, second, first_hash, second_hash, path):
-    """RFC 9162 2.1.4.2 (for 0 < first < second)."""
-    if not 0 < first < second or not path:
-        return False
-    path = list(path)
-    if first & (first - 1) == 0:
-        path.insert(0, first_hash)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node(c, fr)
-            sr = node(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == first_hash and sr == second_hash and sn == 0
 
 
 # --- keys and certificates ------------------------------------------------------------

@@ -6,74 +6,20 @@ the log lost nothing acknowledged and did not fork.
 
     python3 log_audit.py --url http://127.0.0.1:3000 --record acks.jsonl entries|consistency
 
-Standard library only. RFC 9162 proof verification (sections 2.1.3.2 and 2.1.4.2), written
-from the RFC. Prints what it checked; exits 1 on the first entry or tree that fails.
+Standard library only, with the RFC 9162 proof verification of rfc9162.py (written from the
+RFC). Prints what it checked; exits 1 on the first entry or tree that fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import http.client
 import json
 import sys
 import urllib.parse
 
-
-def node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node(p, r)
-            if not fn & 1:
-                while not (fn & 1 or fn == 0):
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: list[bytes]) -> bool:
-    if size1 == size2:
-        return not proof and root1 == root2
-    if size1 == 0 or size1 > size2 or not proof:
-        return size1 == 0
-    path = list(proof)
-    if size1 & (size1 - 1) == 0:
-        path.insert(0, root1)
-    fn, sn = size1 - 1, size2 - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node(c, fr)
-            sr = node(c, sr)
-            if not fn & 1:
-                while not (fn & 1 or fn == 0):
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == root1 and sr == root2
-
+from rfc9162 import leaf_hash, verify_consistency, verify_inclusion
 
 # Most UUIDs one retrieve request may name (upstream Rekor's maxItems).
 RETRIEVE_BATCH = 10
@@ -126,12 +72,12 @@ def check_entry(ack: dict, entry: dict | None) -> str | None:
         return f"{ack['uuid']} (index {ack['index']}) is not in the log"
     if entry["logIndex"] != ack["index"]:
         return f"{ack['uuid']} is at index {entry['logIndex']}, not the {ack['index']} it was given"
-    leaf = hashlib.sha256(b"\x00" + base64.b64decode(entry["body"])).digest()
+    leaf = leaf_hash(base64.b64decode(entry["body"]))
     if not ack["uuid"].endswith(leaf.hex()):
         return f"{ack['uuid']}: the stored body does not hash to the entry's UUID"
     proof = entry["verification"]["inclusionProof"]
     hashes = [bytes.fromhex(h) for h in proof["hashes"]]
-    if not verify_inclusion(leaf, proof["logIndex"], proof["treeSize"], hashes, bytes.fromhex(proof["rootHash"])):
+    if not verify_inclusion(proof["logIndex"], proof["treeSize"], leaf, hashes, bytes.fromhex(proof["rootHash"])):
         return f"{ack['uuid']}: its inclusion proof does not verify"
     return None
 
