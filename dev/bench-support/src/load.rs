@@ -109,6 +109,26 @@ impl LoadReport {
         crate::percentile_ms(&self.latencies, quantile)
     }
 
+    /// The CPU this process spent per counted request (`unit` names it), and with
+    /// `crypto_bound` the run's share of the cores' P-256 bound at `signs` signatures and
+    /// `verifies` verifications per request: the lines every generator prints after its own.
+    pub fn cost_lines(&self, unit: &str, crypto_bound: Option<(u32, u32)>) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(cpu) = self.cpu {
+            // On a shared machine throughput is noisy; the CPU spent per request (client and,
+            // when in-process, server; the database not included) is the steadier figure.
+            lines.push(format!(
+                "cpu of this process: {:.2}s = {:.0} µs per {unit}",
+                cpu.as_secs_f64(),
+                cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
+            ));
+        }
+        if let Some((signs, verifies)) = crypto_bound {
+            lines.push(crypto_bound_line(self.per_second(), signs, verifies));
+        }
+        lines
+    }
+
     /// The longest time without an acknowledgement, and when it began (since the start): the
     /// write gap of a database failover.
     pub fn longest_gap(&self) -> Option<(Duration, Duration)> {

@@ -154,15 +154,9 @@ async fn main() -> anyhow::Result<()> {
                 report.p(0.99),
                 report.failures,
             );
-            if let Some(cpu) = report.cpu {
-                println!(
-                    "cpu of this process: {:.2}s = {:.0} µs per request",
-                    cpu.as_secs_f64(),
-                    cpu.as_secs_f64() * 1e6 / report.latencies.len().max(1) as f64
-                );
-            }
-            if crypto_bound {
-                println!("{}", load::crypto_bound_line(per_second, 1, 1));
+            // Each request: the precertificate's signature verified, the SCT signed.
+            for line in report.cost_lines("request", crypto_bound.then_some((1, 1))) {
+                println!("{line}");
             }
             if let Some(why) = &report.first_failure {
                 anyhow::bail!("{} requests failed; the first: {why}", report.failures);

@@ -106,15 +106,8 @@ async fn main() -> anyhow::Result<()> {
         args.concurrency,
         report.failures,
     );
-    if let Some(cpu) = report.cpu {
-        println!(
-            "cpu of this process: {:.2}s = {:.0} µs per certificate",
-            cpu.as_secs_f64(),
-            cpu.as_secs_f64() * 1e6 / report.latencies.len().max(1) as f64
-        );
-    }
-    if args.crypto_bound {
-        println!("{}", load::crypto_bound_line(per_second, 3, 3));
+    for line in report.cost_lines("certificate", args.crypto_bound.then_some((3, 3))) {
+        println!("{line}");
     }
     if let Some(why) = &report.first_failure {
         anyhow::bail!("{} requests failed; the first: {why}", report.failures);

@@ -149,18 +149,8 @@ async fn main() -> anyhow::Result<()> {
         args.concurrency,
         report.failures,
     );
-    if let Some(cpu) = report.cpu {
-        // On a shared machine throughput is noisy; the CPU spent per entry (client and, when
-        // in-process, server; the database not included) is the steadier figure.
-        println!(
-            "cpu of this process: {:.2}s = {:.0} µs per entry",
-            cpu.as_secs_f64(),
-            cpu.as_secs_f64() * 1e6 / report.latencies.len().max(1) as f64
-        );
-    }
-    if args.crypto_bound {
-        // Each entry: the client's signature verified, the SET signed.
-        println!("{}", load::crypto_bound_line(per_second, 1, 1));
+    for line in report.cost_lines("entry", args.crypto_bound.then_some((1, 1))) {
+        println!("{line}");
     }
     if let Some((gap, after)) = report.longest_gap() {
         println!(
