@@ -195,6 +195,10 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
 /// Appends entries `next..` from `concurrency` tasks until the tree holds `target`; every
 /// entry handed out is in the log when this returns.
 async fn fill(log: &Log, args: &GrowArgs, next: Arc<AtomicU64>, target: u64) -> anyhow::Result<()> {
+    // Already there (a remeasurement of a grown log): the counter must not be moved back.
+    if next.load(Ordering::Relaxed) >= target {
+        return Ok(());
+    }
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
         let (log, next, bytes) = (log.clone(), next.clone(), args.payload_bytes);
