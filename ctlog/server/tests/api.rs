@@ -612,9 +612,9 @@ async fn readiness_follows_the_database() {
         eprintln!("skipped: SIGSTACK_TEST_DATABASE_URL is not set (scripts/with-postgres.sh)");
         return;
     }
-    let db = sigstack_bench_support::BenchDatabase::fresh("ctlog_ready").await;
-    assert_eq!(db.backend(), "postgres");
-    let name = db.name.clone().unwrap();
+    // Dropped (with the database) at the end, unlike a benchmark's.
+    let db = sigstack_bench_support::TestDb::postgres().await;
+    let name = db.pg_name().unwrap().to_owned();
     let ca = test_ca("readiness root");
     let server = start_on(Some(&db.url), vec![ca.root_der.clone()]).await;
     let (status, body) = server.get("/readyz").await;
