@@ -246,10 +246,12 @@ impl std::str::FromStr for Pkcs11Uri {
     }
 }
 
+/// The initialised context of each module loaded by this process.
+static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
+
 /// One initialised context per module and process: PKCS#11 allows `C_Initialize` once per
 /// process, and every key in the same library shares it.
 fn context(uri: &Pkcs11Uri) -> Result<Pkcs11, KeyError> {
-    static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let mut contexts = CONTEXTS
         .get_or_init(Default::default)
         .lock()
@@ -265,6 +267,28 @@ fn context(uri: &Pkcs11Uri) -> Result<Pkcs11, KeyError> {
     }
     contexts.insert(uri.module_path.clone(), ctx.clone());
     Ok(ctx)
+}
+
+/// Calls `C_Finalize` on every module this process loaded: for the very end of the process,
+/// once every key that may still call the module has been dropped (a call after this may
+/// bring the module's state back to life). A module left initialised tears itself down in its
+/// library destructors at exit, and SoftHSM2's ran after OpenSSL's exit-time clean-up and
+/// crashed now and then: `sigstack up` with its keys in a token ended with SIGSEGV after
+/// printing `stopped`.
+pub fn finalize_modules() {
+    let Some(contexts) = CONTEXTS.get() else {
+        return;
+    };
+    let modules: Vec<Pkcs11> = contexts
+        .lock()
+        .expect("PKCS#11 context lock")
+        .drain()
+        .map(|(_, ctx)| ctx)
+        .collect();
+    for ctx in modules {
+        // At the end of the process there is nothing to do about a module that refuses it.
+        let _ = ctx.finalize();
+    }
 }
 
 fn find_slot(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, KeyError> {

@@ -145,8 +145,18 @@ enum Command {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let result = runtime.block_on(run());
+    // Every task, and every key it held, dropped before the PKCS#11 modules are finalised: a
+    // module left initialised tore itself down at exit after OpenSSL had, and crashed (see
+    // `finalize_modules`).
+    drop(runtime);
+    sigstack_keys::pkcs11::finalize_modules();
+    result
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // One TLS provider for the whole process, the one sqlx and the listeners name: reqwest
     // takes the process default, and falls back to ring without one.
