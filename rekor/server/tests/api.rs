@@ -752,6 +752,39 @@ async fn v2_entries_verify_and_tiles_serve() {
     assert_eq!(checkpoint.size(), 3);
 }
 
+/// The checkpoint `path` serves once it has grown to `size`, each answer on the way verified
+/// with the log's key, meeting `policy` and, if given, naming `origin` (503 while nothing
+/// witnessed is there yet).
+async fn wait_witnessed(
+    server: &Server,
+    path: &str,
+    verifier: &NoteVerifier,
+    policy: &witness::WitnessPolicy,
+    origin: Option<&str>,
+    size: u64,
+) -> Checkpoint {
+    let mut last = None;
+    for _ in 0..250 {
+        let (status, note) = server.get_bytes(path).await;
+        if status == 200 {
+            let parsed = tlog::note::Note::parse(&note).unwrap();
+            let (checkpoint, _) = Checkpoint::open(&note, std::slice::from_ref(verifier)).unwrap();
+            if let Some(origin) = origin {
+                assert_eq!(checkpoint.origin(), origin);
+            }
+            assert_eq!(policy.check(&parsed), Ok(1));
+            if checkpoint.size() == size {
+                return checkpoint;
+            }
+            last = Some(checkpoint.size());
+        } else {
+            assert_eq!(status, 503);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{path} did not reach size {size} (last seen: {last:?})");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_of_both_apis_are_witnessed() {
     let dir = tempfile::tempdir().unwrap();
@@ -832,46 +865,31 @@ async fn checkpoints_of_both_apis_are_witnessed() {
         assert_eq!(server.post("/api/v2/log/entries", &req).await.0, 201);
     }
     // The witnessed checkpoint catches up with the log, cosigned, the log's signature kept.
-    let mut seen = 0;
-    for _ in 0..250 {
-        let (status, note) = server.get_bytes("/api/v2/checkpoint/witnessed").await;
-        if status == 200 {
-            let parsed = tlog::note::Note::parse(&note).unwrap();
-            let (checkpoint, _) =
-                Checkpoint::open(&note, std::slice::from_ref(&log_verifier)).unwrap();
-            assert_eq!(policy.check(&parsed), Ok(1));
-            seen = checkpoint.size();
-            if seen == 4 {
-                break;
-            }
-        } else {
-            assert_eq!(status, 503);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(seen, 4);
+    let checkpoint = wait_witnessed(
+        &server,
+        "/api/v2/checkpoint/witnessed",
+        &log_verifier,
+        &policy,
+        None,
+        4,
+    )
+    .await;
+    assert_eq!(checkpoint.size(), 4);
     // The v1 shard too: two entries, witnessed.
     for i in 0..2u64 {
         let req = signer.hashedrekord(format!("witnessed v1 {i}").as_bytes());
         assert_eq!(server.post("/api/v1/log/entries", &req).await.0, 201);
     }
-    let mut seen = 0;
-    for _ in 0..250 {
-        let (status, note) = server.get_bytes("/api/v1/log/checkpoint/witnessed").await;
-        if status == 200 {
-            let parsed = tlog::note::Note::parse(&note).unwrap();
-            let (checkpoint, _) =
-                Checkpoint::open(&note, std::slice::from_ref(&v1_verifier)).unwrap();
-            assert_eq!(checkpoint.origin(), v1_origin);
-            assert_eq!(policy.check(&parsed), Ok(1));
-            seen = checkpoint.size();
-            if seen == 2 {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(seen, 2);
+    let checkpoint = wait_witnessed(
+        &server,
+        "/api/v1/log/checkpoint/witnessed",
+        &v1_verifier,
+        &policy,
+        Some(&v1_origin),
+        2,
+    )
+    .await;
+    assert_eq!(checkpoint.size(), 2);
     // The policy, as a C2SP tlog-policy file.
     let (status, policy_file) = server.get_bytes("/api/v2/witness-policy").await;
     assert_eq!(status, 200);
