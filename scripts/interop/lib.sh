@@ -47,6 +47,29 @@ stop_pid() { # pid: TERM, then KILL after 10 s; never fails
     wait "$pid" 2>/dev/null || true
 }
 
+# A throwaway PostgreSQL database on SIGSTACK_TEST_DATABASE_URL's server, named $1_<pid>: sets
+# PG_ADMIN_URL, PG_DB and PG_URL (the admin URL naming the new database). drop_pg removes it
+# (call it from the suite's EXIT trap too); it never fails.
+PG_ADMIN_URL=""
+PG_DB=""
+# shellcheck disable=SC2034 # read by the suites
+PG_URL=""
+create_pg() { # name-prefix
+    PG_ADMIN_URL=$SIGSTACK_TEST_DATABASE_URL
+    PG_DB="$1_$$"
+    psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $PG_DB"
+    # shellcheck disable=SC2034 # read by the suites
+    PG_URL=$("$PY" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_ADMIN_URL" "$PG_DB")
+}
+
+drop_pg() {
+    if [[ -n "$PG_DB" ]]; then
+        psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
+            >/dev/null 2>&1 || log "warning: could not drop database $PG_DB"
+        PG_DB=""
+    fi
+}
+
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP

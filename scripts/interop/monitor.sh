@@ -30,15 +30,6 @@ source "$REPO/scripts/interop/lib.sh"
 
 LAB_PID=""
 MON_PID=""
-PG_ADMIN_URL=""
-PG_DB=""
-drop_pg() {
-    if [[ -n "$PG_DB" ]]; then
-        psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
-            >/dev/null 2>&1 || log "warning: could not drop database $PG_DB"
-        PG_DB=""
-    fi
-}
 W_PID=""
 HOOK_PID=""
 trap 'rc=$?; stop_pid "$MON_PID"; stop_pid "$LAB_PID"; stop_pid "$W_PID"; stop_pid "$HOOK_PID"; drop_pg; (exit $rc); cleanup' EXIT
@@ -273,10 +264,7 @@ stop_pid "$LAB_PID"
 LAB_PID=""
 
 if [[ -n "${SIGSTACK_TEST_DATABASE_URL:-}" ]]; then
-    PG_ADMIN_URL=$SIGSTACK_TEST_DATABASE_URL
-    PG_DB="sigstack_monitor_lab_$$"
-    psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $PG_DB"
-    PG_URL=$("$PY" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_ADMIN_URL" "$PG_DB")
+    create_pg sigstack_monitor_lab
     mkdir -p "$WORK/pg"
     printf 'faults:\n  - fault: rollback\n    toSize: 2\n    afterCheckpoints: 1\n' >"$WORK/pg/plan.yaml"
     start_lab "$WORK/pg/plan.yaml"

@@ -31,15 +31,6 @@ LOG_NAME="witness interop"
 source "$REPO/scripts/interop/lib.sh"
 
 WITNESS_PID=""
-PG_ADMIN_URL=""
-PG_DB=""
-drop_pg() {
-    if [[ -n "$PG_DB" ]]; then
-        psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" \
-            >/dev/null 2>&1 || log "warning: could not drop database $PG_DB"
-        PG_DB=""
-    fi
-}
 trap 'rc=$?; stop_pid "$WITNESS_PID"; drop_pg; (exit $rc); cleanup' EXIT
 
 SECONDS=0
@@ -103,10 +94,8 @@ suite() { # label database-url
 
 suite sqlite "sqlite://$WORK/witness.sqlite"
 if [[ -n "${SIGSTACK_TEST_DATABASE_URL:-}" ]]; then
-    PG_ADMIN_URL=$SIGSTACK_TEST_DATABASE_URL
-    PG_DB="sigstack_witness_interop_$$"
-    psql "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $PG_DB"
-    suite postgres "$("$PY" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_ADMIN_URL" "$PG_DB")"
+    create_pg sigstack_witness_interop
+    suite postgres "$PG_URL"
     drop_pg
 else
     log "SIGSTACK_TEST_DATABASE_URL is not set: SQLite only"
