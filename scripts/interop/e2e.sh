@@ -74,17 +74,7 @@ DATA="$D/data"
 
 # --- the stack -------------------------------------------------------------------------
 
-for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER EXPLORER; do
-    export "SIGSTACK_${svc}_LISTEN=127.0.0.1:$(free_port)"
-done
-url() { echo "http://${!1}"; }
-CT_URL=$(url SIGSTACK_CTLOG_LISTEN)
-FULCIO_URL=$(url SIGSTACK_FULCIO_LISTEN)
-REKOR_URL=$(url SIGSTACK_REKOR_LISTEN)
-TSA_URL=$(url SIGSTACK_TSA_LISTEN)
-TUF_URL=$(url SIGSTACK_TUF_LISTEN)
-ISSUER_URL=$(url SIGSTACK_DEV_ISSUER_LISTEN)
-export SIGSTACK_DEV_ISSUER_URL="$ISSUER_URL"
+up_listen_on_free_ports
 
 KEY_FLAGS=()
 case "$E2E_KEYS" in

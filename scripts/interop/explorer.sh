@@ -64,18 +64,7 @@ check "the page's verification code against RFC 6962 on trees of 1 to 300 leaves
 
 # --- the stack and its entries ---------------------------------------------------------
 
-for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER EXPLORER; do
-    export "SIGSTACK_${svc}_LISTEN=127.0.0.1:$(free_port)"
-done
-url() { echo "http://${!1}"; }
-CT_URL=$(url SIGSTACK_CTLOG_LISTEN)
-FULCIO_URL=$(url SIGSTACK_FULCIO_LISTEN)
-REKOR_URL=$(url SIGSTACK_REKOR_LISTEN)
-TSA_URL=$(url SIGSTACK_TSA_LISTEN)
-TUF_URL=$(url SIGSTACK_TUF_LISTEN)
-ISSUER_URL=$(url SIGSTACK_DEV_ISSUER_LISTEN)
-EXPLORER_URL=$(url SIGSTACK_EXPLORER_LISTEN)
-export SIGSTACK_DEV_ISSUER_URL="$ISSUER_URL"
+up_listen_on_free_ports
 RUST_LOG=info "$SIGSTACK" up --data-dir "$D/data" >"$D/up.log" 2>&1 &
 UP_PID=$!
 wait_ready() {

@@ -47,6 +47,26 @@ stop_pid() { # pid: TERM, then KILL after 10 s; never fails
     wait "$pid" 2>/dev/null || true
 }
 
+# Free loopback ports for every listener of `sigstack up`, exported as the SIGSTACK_*_LISTEN
+# variables `up` reads, and their base URLs: CT_URL, FULCIO_URL, REKOR_URL, TSA_URL, TUF_URL,
+# ISSUER_URL (also exported as SIGSTACK_DEV_ISSUER_URL) and EXPLORER_URL.
+up_listen_on_free_ports() {
+    local svc
+    for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER EXPLORER; do
+        export "SIGSTACK_${svc}_LISTEN=127.0.0.1:$(free_port)"
+    done
+    CT_URL="http://$SIGSTACK_CTLOG_LISTEN"
+    FULCIO_URL="http://$SIGSTACK_FULCIO_LISTEN"
+    REKOR_URL="http://$SIGSTACK_REKOR_LISTEN"
+    TSA_URL="http://$SIGSTACK_TSA_LISTEN"
+    # shellcheck disable=SC2034 # read by the suites
+    TUF_URL="http://$SIGSTACK_TUF_LISTEN"
+    ISSUER_URL="http://$SIGSTACK_DEV_ISSUER_LISTEN"
+    # shellcheck disable=SC2034 # read by the suites
+    EXPLORER_URL="http://$SIGSTACK_EXPLORER_LISTEN"
+    export SIGSTACK_DEV_ISSUER_URL="$ISSUER_URL"
+}
+
 # A throwaway PostgreSQL database on SIGSTACK_TEST_DATABASE_URL's server, named $1_<pid>: sets
 # PG_ADMIN_URL, PG_DB and PG_URL (the admin URL naming the new database). drop_pg removes it
 # (call it from the suite's EXIT trap too); it never fails.
