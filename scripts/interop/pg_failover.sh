@@ -12,7 +12,9 @@
 #      postgres://…@127.0.0.1:PRIMARY,127.0.0.1:STANDBY/sigstack?target_session_attrs=read-write,
 #      with the standby as their read replica (--read-database-url), and checks that entries
 #      read back right after they were written are found (the standby may not have applied them
-#      yet) and that the standby answered reads;
+#      yet) and that the standby answered reads (the tlog_store_reads_total metric); a
+#      `sigstack ctlog` on the same URLs logs certificates, and everything it logged is read
+#      back and proved through the replica;
 #   3. runs one rekor-loadgen per process (--record: every acknowledged entry), and while they
 #      run stops the primary hard (pg_ctl stop -m immediate) and promotes the standby
 #      (pg_ctl promote);
@@ -63,7 +65,9 @@ if [[ ! -x "$LOADGEN" ]]; then
     log "building rekor-loadgen"
     cargo build -p sigstack-rekor --features loadgen --bin rekor-loadgen --locked --quiet
 fi
-PY=$(command -v python3)
+# cryptography, for ct_independent.py (the CT log on the replica); log_audit.py needs only the
+# standard library.
+ensure_venv venv-ct cryptography "$REPO/scripts/interop/requirements-ct.txt"
 tools_ready "$("$BINDIR/postgres" --version)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-pg-failover.XXXXXX")
@@ -146,8 +150,7 @@ start_rekor_process() { # n: sets REKOR_URLS[n], REKOR_PIDS[n]; logs to rekor-<n
     local port
     port=$(free_port)
     REKOR_URLS[$1]="http://127.0.0.1:$port"
-    # tlog_store::replicas at debug: one line per read, saying whether a replica answered it.
-    RUST_LOG=info,tlog_store::replicas=debug "$SIGSTACK" rekor --listen "127.0.0.1:$port" \
+    RUST_LOG=info "$SIGSTACK" rekor --listen "127.0.0.1:$port" \
         --database-url "$DB_URL" --read-database-url "$REPLICA_URL" \
         --v1-key "$D/rekor-v1.pem" --v2-key "$D/rekor-v2.pem" --shards "$D/rekor-shards.json" \
         --public-url "http://rekor.failover.test" >"$D/rekor-$1.log" 2>&1 &
@@ -190,13 +193,44 @@ print(f"pg-failover: {len(acks)} entries read back by UUID and by index", file=s
 PY
 }
 check "entries just written are found through the read replica (by UUID and by index)" read_your_writes
-replica_answered() {
+# tlog_store_reads_total{target} of a service's /metrics: where its reads were answered.
+store_reads() { # base-url target
+    curl -fsS "$1/metrics" | awk -v series="tlog_store_reads_total{target=\"$2\"}" \
+        '$1 == series { printf "%d", $2; found = 1 } END { if (!found) print 0 }'
+}
+replica_answered() { # base-url
     local on_replica
-    on_replica=$(grep -c "read from a replica" "$D/rekor-1.log" || true)
-    log "$on_replica reads answered by the standby, $(grep -c "read from the primary" "$D/rekor-1.log" || true) by the primary"
+    on_replica=$(store_reads "$1" replica)
+    log "$1: $on_replica reads answered by the standby, $(store_reads "$1" primary) by the primary"
     [[ "$on_replica" -gt 0 ]]
 }
-check "the standby answered reads (rekor's log of where each read went)" replica_answered
+check "the standby answered reads (rekor's tlog_store_reads_total)" replica_answered "$REKOR_URL"
+
+# The CT log on the same primary, reading from the same standby: everything it handed out is
+# read back and proved through the replica (ct_independent.py's verify: every entry, every
+# inclusion proof, consistency), then it stops before the failover.
+CT="$REPO/scripts/interop/ct_independent.py"
+mkdir -p "$D/ct"
+"$PY" "$CT" ca --dir "$D/ct" >/dev/null
+CT_PORT=$(free_port)
+CT_URL="http://127.0.0.1:$CT_PORT"
+RUST_LOG=info "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "$DB_URL" \
+    --read-database-url "$REPLICA_URL" --key "$D/ct/log.pem" \
+    --origin "failover.sigstack.test/ctlog" --root-cert "$D/ct/root.pem" >"$D/ctlog.log" 2>&1 &
+CT_PID=$!
+ct_on_replica() {
+    "$PY" "$CT" wait --url "$CT_URL" --timeout 60 >/dev/null &&
+        "$PY" "$CT" logkey --key "$D/ct/log.pem" --out "$D/ct/log.pub.pem" --url "$CT_URL" \
+            --log-list "$D/ct/loglist.json" >/dev/null &&
+        "$PY" "$CT" submit --url "$CT_URL" --dir "$D/ct" --pubkey "$D/ct/log.pub.pem" \
+            --records "$D/ct/records.jsonl" --tag r --x509 6 --precert 6 --concurrency 4 >/dev/null &&
+        "$PY" "$CT" verify --url "$CT_URL" --dir "$D/ct" --pubkey "$D/ct/log.pub.pem" \
+            --records "$D/ct/records.jsonl" >/dev/null
+}
+check "ctlog with the standby as read replica: what it logged is read back and proved" ct_on_replica
+check "the standby answered the CT log's reads (tlog_store_reads_total)" replica_answered "$CT_URL"
+stop_pid "$CT_PID"
+CT_PID=""
 
 # The failover, under load: one load generator per process.
 LOADGEN_PIDS=()

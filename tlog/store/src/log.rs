@@ -127,6 +127,7 @@ impl Log {
             .find_log(origin)
             .await?
             .ok_or_else(|| StoreError::LogNotFound(origin.to_string()))?;
+        store.export_metrics(&options.metrics);
         let head = store.head(id).await?;
         // Recovery is just this: the committed head and its edge tiles are the whole state.
         let needed: Vec<TileId> = TreeEdge::required_tiles(head.size)

@@ -35,7 +35,11 @@ const PROOF_SECONDS_BUCKETS: &[f64] = &[
 ///   round starts and ends;
 /// - `tlog_tree_size{log}`: size of the latest committed tree;
 /// - `tlog_proof_seconds{log,kind}`: duration of an inclusion or consistency proof read
-///   (`kind` = `inclusion`, `consistency`), without the ones a round answers from its own tiles.
+///   (`kind` = `inclusion`, `consistency`), without the ones a round answers from its own tiles;
+/// - `tlog_store_reads_total{target}`: with read replicas (`--read-database-url`), the reads
+///   of the service's store by where they were answered (`target` = `replica`, or `primary`
+///   when no replica held what the read needed or a lookup found nothing on one). Absent
+///   without replicas.
 #[derive(Clone)]
 pub struct LogMetrics {
     round_entries: HistogramVec,
@@ -44,6 +48,7 @@ pub struct LogMetrics {
     queue_depth: IntGaugeVec,
     tree_size: IntGaugeVec,
     proof_seconds: HistogramVec,
+    store_reads: IntCounterVec,
 }
 
 impl std::fmt::Debug for LogMetrics {
@@ -109,7 +114,20 @@ impl LogMetrics {
                 &["log", "kind"],
                 PROOF_SECONDS_BUCKETS,
             ),
+            store_reads: IntCounterVec::new(
+                Opts::new(
+                    "tlog_store_reads_total",
+                    "Reads of a store with read replicas, by where they were answered",
+                ),
+                &["target"],
+            )
+            .expect("constant names and labels are valid"),
         }
+    }
+
+    /// Where a store with read replicas counts its reads ([`crate::LogStore::export_metrics`]).
+    pub(crate) fn store_reads(&self) -> &IntCounterVec {
+        &self.store_reads
     }
 
     /// The series of the log named `origin`.
@@ -127,8 +145,9 @@ impl LogMetrics {
         }
     }
 
-    fn collectors(&self) -> [&dyn Collector; 6] {
+    fn collectors(&self) -> [&dyn Collector; 7] {
         [
+            &self.store_reads,
             &self.round_entries,
             &self.round_seconds,
             &self.round_failures,

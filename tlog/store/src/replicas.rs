@@ -22,10 +22,11 @@ use crate::error::StoreError;
 use crate::failover::WatchGuard;
 use crate::sql::{connect_unmigrated, Backend};
 use crate::store::LogId;
+use prometheus::{IntCounter, IntCounterVec};
 use sqlx::{AnyPool, Row};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// One read replica.
 struct Replica {
@@ -48,6 +49,22 @@ pub(crate) struct Replicas {
     replica_reads: AtomicU64,
     /// Reads that went to the primary because no replica held what they needed.
     primary_reads: AtomicU64,
+    /// The same two counts in the service's metrics (`tlog_store_reads_total{target}`), once
+    /// a log of the service has opened on this store.
+    exported: OnceLock<ExportedCounts>,
+}
+
+/// Where a read with replicas configured was answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AnsweredBy {
+    Replica,
+    /// No replica held what the read needed, or a lookup found nothing on one.
+    Primary,
+}
+
+struct ExportedCounts {
+    replica: IntCounter,
+    primary: IntCounter,
 }
 
 /// Splits a `--read-database-url` value into URLs: a comma followed by a new scheme starts the
@@ -122,9 +139,25 @@ impl Replicas {
             .unwrap_or(0)
     }
 
-    /// A replica holding at least `size` entries of `log`, trying them round-robin and reading
-    /// again the size of those not known to hold enough; `None`: read from the primary.
+    /// A replica holding at least `size` entries of `log` ([`Replicas::find_holding`]), the
+    /// read counted as the replica's; `None`: read from the primary, counted as its.
     pub(crate) async fn holding(&self, log: LogId, size: u64) -> Option<AnyPool> {
+        if self.is_empty() {
+            return None;
+        }
+        let found = self.find_holding(log, size).await;
+        self.count(if found.is_some() {
+            AnsweredBy::Replica
+        } else {
+            AnsweredBy::Primary
+        });
+        found
+    }
+
+    /// A replica holding at least `size` entries of `log`, trying them round-robin and reading
+    /// again the size of those not known to hold enough; `None`: read from the primary. The
+    /// caller counts the read once it knows who answered ([`Replicas::count`]).
+    pub(crate) async fn find_holding(&self, log: LogId, size: u64) -> Option<AnyPool> {
         if self.is_empty() {
             return None;
         }
@@ -138,7 +171,7 @@ impl Replicas {
                 .get(&log)
                 .copied();
             if cached.is_some_and(|held| held >= size) {
-                return Some(self.counted(replica));
+                return Some(replica.pool.clone());
             }
             match held_on(&replica.pool, log).await {
                 Ok(held) => {
@@ -148,7 +181,7 @@ impl Replicas {
                         .expect("replica routing lock")
                         .insert(log, held);
                     if held >= size {
-                        return Some(self.counted(replica));
+                        return Some(replica.pool.clone());
                     }
                 }
                 Err(e) => {
@@ -156,7 +189,6 @@ impl Replicas {
                 }
             }
         }
-        self.primary_reads.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             log = log.0,
             size,
@@ -165,26 +197,46 @@ impl Replicas {
         None
     }
 
-    /// The next replica round-robin, for lookups that fall back to the primary on a miss.
+    /// The next replica round-robin, for lookups that fall back to the primary on a miss. The
+    /// caller counts the read once it knows who answered ([`Replicas::count`]).
     pub(crate) fn any(&self) -> Option<AnyPool> {
         if self.is_empty() {
             return None;
         }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.list.len();
-        Some(self.counted(&self.list[i]))
+        Some(self.list[i].pool.clone())
     }
 
-    /// Counts a read that missed on a replica and went to the primary.
-    pub(crate) fn missed(&self) {
-        self.replica_reads.fetch_sub(1, Ordering::Relaxed);
-        self.primary_reads.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!("read from the primary: the replica had nothing");
+    /// Counts one read by where it was answered.
+    pub(crate) fn count(&self, by: AnsweredBy) {
+        let (count, exported) = match by {
+            AnsweredBy::Replica => (&self.replica_reads, self.exported.get().map(|e| &e.replica)),
+            AnsweredBy::Primary => (&self.primary_reads, self.exported.get().map(|e| &e.primary)),
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        if let Some(counter) = exported {
+            counter.inc();
+        }
+        tracing::debug!(answered_by = ?by, "read with replicas");
     }
 
-    fn counted(&self, replica: &Replica) -> AnyPool {
-        self.replica_reads.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!("read from a replica");
-        replica.pool.clone()
+    /// Exports the counts into `reads` (labelled by `target`), from now on and with what was
+    /// counted before. Only the first call takes effect: a store serves one service.
+    pub(crate) fn export_to(&self, reads: &IntCounterVec) {
+        if self.is_empty() {
+            return;
+        }
+        let exported = ExportedCounts {
+            replica: reads.with_label_values(&["replica"]),
+            primary: reads.with_label_values(&["primary"]),
+        };
+        if self.exported.set(exported).is_ok() {
+            let (replica, primary) = self.counts();
+            if let Some(e) = self.exported.get() {
+                e.replica.inc_by(replica);
+                e.primary.inc_by(primary);
+            }
+        }
     }
 
     /// (reads answered by a replica, reads that went to the primary) so far.

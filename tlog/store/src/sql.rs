@@ -8,7 +8,7 @@
 use crate::error::StoreError;
 use crate::failover::{Failover, HostList, SessionAttrs, WatchGuard};
 use crate::plan::{plan_round, IndexKey, StoredEntry, Submission};
-use crate::replicas::Replicas;
+use crate::replicas::{AnsweredBy, Replicas};
 use crate::store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -347,11 +347,14 @@ impl SqlStore {
     {
         if let Some(replica) = self.replicas.any() {
             match query(replica).await {
-                Ok(Some(found)) => return Ok(Some(found)),
+                Ok(Some(found)) => {
+                    self.replicas.count(AnsweredBy::Replica);
+                    return Ok(Some(found));
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "read replica failed; reading the primary"),
             }
-            self.replicas.missed();
+            self.replicas.count(AnsweredBy::Primary);
         }
         query(self.pool.clone()).await.map_err(StoreError::db)
     }
@@ -494,6 +497,10 @@ async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
 
 #[async_trait]
 impl LogStore for SqlStore {
+    fn export_metrics(&self, metrics: &crate::LogMetrics) {
+        self.replicas.export_to(metrics.store_reads());
+    }
+
     async fn create_log(&self, origin: &str, empty_checkpoint: &[u8]) -> Result<LogId, StoreError> {
         if self.find_log(origin).await?.is_some() {
             return Err(StoreError::LogExists(origin.to_string()));
@@ -651,14 +658,24 @@ impl LogStore for SqlStore {
             async move { q.fetch_all(&pool).await }
         };
         let mut rows = Vec::new();
-        if let Some(replica) = self.replicas.holding(log, self.replicas.known(log)).await {
-            match lookup(replica).await {
-                Ok(found) => rows = found,
-                Err(e) => tracing::warn!(error = %e, "read replica failed; reading the primary"),
+        if !self.replicas.is_empty() {
+            if let Some(replica) = self
+                .replicas
+                .find_holding(log, self.replicas.known(log))
+                .await
+            {
+                match lookup(replica).await {
+                    Ok(found) => rows = found,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "read replica failed; reading the primary")
+                    }
+                }
             }
-            if rows.is_empty() {
-                self.replicas.missed();
-            }
+            self.replicas.count(if rows.is_empty() {
+                AnsweredBy::Primary
+            } else {
+                AnsweredBy::Replica
+            });
         }
         if rows.is_empty() {
             rows = lookup(self.pool.clone()).await.map_err(StoreError::db)?;

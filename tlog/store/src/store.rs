@@ -67,6 +67,10 @@ pub struct Integrated {
 /// - Reads never block on a round and see only committed data.
 #[async_trait]
 pub trait LogStore: Send + Sync + 'static {
+    /// Takes the service's metrics, for what the store measures itself (reads routed to read
+    /// replicas). [`crate::Log::open`] calls it; by default the store measures nothing.
+    fn export_metrics(&self, _metrics: &crate::LogMetrics) {}
+
     /// Creates a log with an empty tree and the given signed checkpoint of size 0. MUST fail
     /// with [`StoreError::LogExists`] when the origin is taken.
     async fn create_log(&self, origin: &str, empty_checkpoint: &[u8]) -> Result<LogId, StoreError>;

@@ -1,25 +1,12 @@
 //! The logs' metrics follow what the sequencer and the proof reads do.
 
-use crate::common::{test_signer, TestDb};
+use crate::common::{metric_value as value, test_signer, TestDb};
 use prometheus::Registry;
 use std::sync::Arc;
 use std::time::Duration;
 use tlog_store::{Log, LogMetrics, LogOptions, PlainEntries, SequencerConfig, Submission};
 
 const ORIGIN: &str = "metrics.example/log";
-
-/// The value of `name{labels…}` (a counter, a gauge, or a histogram's `_count`/`_sum`) in the
-/// text exposition of `registry`, if present.
-fn value(registry: &Registry, series: &str) -> Option<f64> {
-    use prometheus::Encoder as _;
-    let mut out = Vec::new();
-    prometheus::TextEncoder::new()
-        .encode(&registry.gather(), &mut out)
-        .unwrap();
-    let text = String::from_utf8(out).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
 
 #[tokio::test]
 async fn sequencer_and_proof_metrics_move_as_entries_are_added() {

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tlog::merkle;
 use tlog_store::{
-    IndexKey, Log, LogOptions, LogStore, PlainEntries, SequencerConfig, SqlStore, Submission,
+    IndexKey, Log, LogMetrics, LogOptions, LogStore, PlainEntries, SequencerConfig, SqlStore,
+    Submission,
 };
 
 const ORIGIN: &str = "replicas.example/log";
@@ -23,9 +24,10 @@ const ON_REPLICA: u64 = 300;
 /// Entries appended after the copy, on the primary only.
 const PRIMARY_ONLY: u64 = 10;
 
-async fn open(store: Arc<dyn LogStore>) -> Log {
+async fn open(store: Arc<dyn LogStore>, metrics: LogMetrics) -> Log {
     let (signer, _) = test_signer(ORIGIN);
     let options = LogOptions {
+        metrics,
         sequencer: SequencerConfig {
             max_delay: Duration::from_millis(2),
             ..SequencerConfig::default()
@@ -65,6 +67,14 @@ async fn append_all(log: &Log, range: std::ops::Range<u64>) -> Vec<(u64, u64)> {
     handed_out
 }
 
+/// `tlog_store_reads_total{target}` as the service's registry renders it.
+fn exported_reads(metrics: &LogMetrics, target: &str) -> u64 {
+    let registry = prometheus::Registry::new();
+    registry.register(Box::new(metrics.clone())).unwrap();
+    let series = format!("tlog_store_reads_total{{target=\"{target}\"}}");
+    common::metric_value(&registry, &series).expect("the store exports its reads") as u64
+}
+
 fn database_name(url: &str) -> String {
     let path = url::Url::parse(url).unwrap().path().to_string();
     path.trim_start_matches('/').to_string()
@@ -75,7 +85,7 @@ async fn a_lagging_replica_serves_what_it_holds_and_the_primary_the_rest() {
     let primary = TestDb::postgres().await;
     {
         let store = common::connect(&primary).await;
-        let log = open(store.clone()).await;
+        let log = open(store.clone(), LogMetrics::new()).await;
         append_all(&log, 0..ON_REPLICA).await;
         drop(log);
         store.close().await;
@@ -108,7 +118,8 @@ async fn a_lagging_replica_serves_what_it_holds_and_the_primary_the_rest() {
             .await
             .unwrap(),
     );
-    let log = open(store.clone()).await;
+    let metrics = LogMetrics::new();
+    let log = open(store.clone(), metrics.clone()).await;
     let handed_out = append_all(&log, ON_REPLICA..ON_REPLICA + PRIMARY_ONLY).await;
     let size = ON_REPLICA + PRIMARY_ONLY;
     let head = log.head().await.unwrap();
@@ -149,6 +160,11 @@ async fn a_lagging_replica_serves_what_it_holds_and_the_primary_the_rest() {
     let found = log.entry_by_identity(&merkle::leaf_hash(b"entry-3")).await;
     assert!(found.unwrap().unwrap().index < ON_REPLICA);
     assert_eq!(store.replica_read_counts().0, replica_reads + 1);
+
+    // The service's metrics say the same.
+    let (replica_reads, primary_reads) = store.replica_read_counts();
+    assert_eq!(exported_reads(&metrics, "replica"), replica_reads);
+    assert_eq!(exported_reads(&metrics, "primary"), primary_reads);
 
     drop(on_replica);
     drop(log);

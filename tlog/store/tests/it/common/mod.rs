@@ -40,3 +40,16 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The value of `name{labels…}` (a counter, a gauge, or a histogram's `_count`/`_sum`) in the
+/// text exposition of `registry`, if present.
+pub fn metric_value(registry: &prometheus::Registry, series: &str) -> Option<f64> {
+    use prometheus::Encoder as _;
+    let mut out = Vec::new();
+    prometheus::TextEncoder::new()
+        .encode(&registry.gather(), &mut out)
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
