@@ -15,7 +15,10 @@
 #   5. With SIGSTACK_TEST_DATABASE_URL: the roll-back row again with the state in PostgreSQL.
 #
 #   6. A witness of the Rekor log (Rekor submits to it): the split view seen by a monitor that
-#      follows view b only and compares with the witness's cosigned checkpoint.
+#      follows view b only and compares with the witness's cosigned checkpoint, and late
+#      integration (the lab shows readers each tree late; the witness cosigned it at once).
+#   7. Rekor v1 (no tiles): entries through /api/v1, followed with consistency proofs and
+#      entries by index; the watch list matches, the next round is clean.
 #
 # Ends with one line on stdout, `monitor-lab: N passed, M failed`. KEEP_INTEROP_DIR=1 keeps the
 # work directory.
@@ -84,7 +87,7 @@ start_lab() { # plan-file
 }
 
 # Writes a monitor configuration following URLs $2... into $1, from index 0, with the watch
-# list of $WATCH (YAML lines, may be empty).
+# list of $WATCH (YAML lines, may be empty) and $LOG_EXTRA (YAML lines) in each log.
 monitor_config() { # file url...
     local file=$1 u
     shift
@@ -93,6 +96,7 @@ monitor_config() { # file url...
         echo "logs:"
         for u in "$@"; do
             printf '  - url: %s\n    api: rekor-v2\n    keys: ["%s"]\n' "$u" "$VKEY"
+            if [[ -n "${LOG_EXTRA:-}" ]]; then printf '%s\n' "$LOG_EXTRA"; fi
         done
         printf '%s\n' "${WATCH:-}"
     } >"$file"
@@ -170,6 +174,28 @@ check "split view via the witness: the finding names the witness" grep -q "witne
 stop_pid "$LAB_PID"
 LAB_PID=""
 
+# Late integration: the lab shows readers each tree only 10 minutes after it first saw it, while
+# Rekor answered the writers and had the witness cosign the new tree at once. A monitor with
+# the witness and a maximum merge delay of 1 s sees the witness's larger tree outlive it.
+mkdir -p "$WORK/late"
+printf 'faults:\n  - fault: late-integration\n    delay: 10m\n' >"$WORK/late/plan.yaml"
+start_lab "$WORK/late/plan.yaml"
+LOG_EXTRA="    maxMergeDelay: 1s" monitor_config "$WORK/late/monitor.yaml" "$LAB_URL"
+printf 'witnesses:\n  - url: %s\n    key: "%s"\n' "$W_URL" "$W_VKEY" >>"$WORK/late/monitor.yaml"
+require "the witness cosigned the log's size" "$PY" "$ML" witnessed --url "$REKOR_URL" --witness "$W_URL"
+got=$(round "$WORK/late/monitor.yaml" "sqlite://$WORK/late/m.sqlite" "$WORK/late/f1.jsonl")
+check "late-integration: round 1 gives \"0 -\" (got \"$got\")" test "$got" == "0 -"
+size_before=$("$PY" "$ML" state --db "$WORK/late/m.sqlite" --url "$LAB_URL")
+"$PY" "$ML" add --url "$REKOR_URL" --count 3 --email bob@example.com
+require "the witness cosigned the log's new size" "$PY" "$ML" witnessed --url "$REKOR_URL" --witness "$W_URL"
+sleep 2.1 # past the 1 s delay after the cosignature (whose time has a resolution of 1 s)
+got=$(round "$WORK/late/monitor.yaml" "sqlite://$WORK/late/m.sqlite" "$WORK/late/f2.jsonl")
+check "late-integration: round 2 gives \"1 late_integration\" (got \"$got\")" test "$got" == "1 late_integration"
+check "late-integration: the verified size is still the one served ($size_before)" \
+    test "$("$PY" "$ML" state --db "$WORK/late/m.sqlite" --url "$LAB_URL")" == "$size_before"
+stop_pid "$LAB_PID"
+LAB_PID=""
+
 row rewrite-entry "faults:
   - fault: rewrite-entry
     index: 1" "1 inconsistent" skip
@@ -226,6 +252,29 @@ got=$(round "$CT_DIR/monitor.yaml" "sqlite://$CT_DIR/monitor.sqlite" "$CT_DIR/fi
 check "ct: round 2, nothing new, is clean (got \"$got\")" test "$got" == "0 -"
 stop_pid "$CT_PID"
 CT_PID=""
+
+# Rekor v1 (no tiles): the checkpoint signed with the v1 key (ECDSA, note name the log's, origin
+# "<name> - <tree ID>"), a consistency proof from the verified size and every new entry read
+# by index must agree; the watch list matches alice's entries; the next round is clean.
+V1_DIR="$WORK/v1"
+mkdir -p "$V1_DIR"
+require "v1: 4 entries logged through /api/v1" "$PY" "$ML" add --v1 --url "$REKOR_URL" --count 4 --email alice@example.com
+V1_ORIGIN=$("$PY" "$ML" origin --v1 --url "$REKOR_URL")
+V1_VKEY=$("$SIGSTACK" keys public "$D/rekor-v1.pem" --note-name "${V1_ORIGIN%% - *}")
+{
+    echo "startIndex: 0"
+    printf 'logs:\n  - url: %s\n    api: rekor-v1\n    origin: "%s"\n    keys: ["%s"]\n' \
+        "$REKOR_URL" "$V1_ORIGIN" "$V1_VKEY"
+    printf 'monitoredValues:\n  certIdentities:\n    - certSubject: alice@example\\.com\n'
+} >"$V1_DIR/monitor.yaml"
+got=$(round "$V1_DIR/monitor.yaml" "sqlite://$V1_DIR/m.sqlite" "$V1_DIR/f1.jsonl")
+check "v1: round 1 checks every entry and matches alice's (got \"$got\")" test "$got" == "1 identity_match"
+check "v1: round 1 matched the 4 entries" test "$(wc -l <"$V1_DIR/f1.jsonl")" -eq 4
+"$PY" "$ML" add --v1 --url "$REKOR_URL" --count 3 --email bob@example.com
+got=$(round "$V1_DIR/monitor.yaml" "sqlite://$V1_DIR/m.sqlite" "$V1_DIR/f2.jsonl")
+check "v1: round 2 (a consistency proof, 3 more entries) is clean (got \"$got\")" test "$got" == "0 -"
+check "v1: the verified size is the log's, 7" \
+    test "$("$PY" "$ML" state --db "$V1_DIR/m.sqlite" --url "$REKOR_URL")" == 7
 
 # A running monitor's read-only API.
 mkdir -p "$WORK/listen"

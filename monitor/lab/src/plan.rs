@@ -15,13 +15,17 @@
 //!     afterCheckpoints: 1
 //!   - fault: wrong-key       # checkpoints signed by a key not in the trust root
 //!   - fault: garbage         # the checkpoint endpoint answers HTML
+//!   - fault: late-integration # readers see each tree only `delay` after the log made it
+//!     delay: 30s
 //! ```
 //!
 //! `afterCheckpoints: N` (every fault but split-view) lets the first N checkpoint requests of
 //! each view through honestly, so that a client first verifies the honest log; the fault holds
 //! from then on. `views: [a, b]` restricts a fault to views (default: both).
 
-use serde::Deserialize;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
 use tlog::merkle::Hash;
 use tlog::tile::{decode_bundle, encode_bundle, BundleError};
 
@@ -108,6 +112,21 @@ pub enum Fault {
         #[serde(default = "both_views")]
         views: Vec<View>,
     },
+    /// The checkpoint served is the newest real one the lab first saw at least `delay` ago
+    /// (the oldest it saw, before that): the log answers writers at once but lets its readers
+    /// see the entries only later than it promised.
+    #[serde(rename_all = "camelCase")]
+    LateIntegration {
+        /// How long each tree is held back (`30s`, `2m`, …).
+        #[serde(deserialize_with = "duration")]
+        delay: Duration,
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
     /// The checkpoint endpoint answers an HTML page.
     #[serde(rename_all = "camelCase")]
     Garbage {
@@ -151,6 +170,11 @@ impl Fault {
             | Fault::Garbage {
                 after_checkpoints,
                 views,
+            }
+            | Fault::LateIntegration {
+                after_checkpoints,
+                views,
+                ..
             } => views.contains(&view) && served >= *after_checkpoints,
         }
     }
@@ -173,7 +197,10 @@ pub enum PlanError {
     #[error("not a fault plan")]
     Yaml(#[source] serde_yaml_ng::Error),
     /// Two faults that both decide the same answer.
-    #[error("at most one of rollback, wrong-key and garbage (they each replace the checkpoint)")]
+    #[error(
+        "at most one of rollback, wrong-key, garbage and late-integration (they each replace \
+         the checkpoint)"
+    )]
     Conflicting,
 }
 
@@ -187,7 +214,10 @@ impl FaultPlan {
             .filter(|f| {
                 matches!(
                     f,
-                    Fault::Rollback { .. } | Fault::WrongKey { .. } | Fault::Garbage { .. }
+                    Fault::Rollback { .. }
+                        | Fault::WrongKey { .. }
+                        | Fault::Garbage { .. }
+                        | Fault::LateIntegration { .. }
                 )
             })
             .count();
@@ -204,6 +234,18 @@ impl FaultPlan {
             _ => None,
         })
     }
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+/// Of the real checkpoints the lab saw, oldest first, each seen `ages[i]` ago: the one a
+/// reader may see under a late-integration `delay`, the newest at least that old (the oldest
+/// when none is yet).
+pub fn held_back(ages: &[Duration], delay: Duration) -> usize {
+    ages.iter().rposition(|age| *age >= delay).unwrap_or(0)
 }
 
 /// An entry of the other tree: the real one with a byte appended, so that its leaf hash
@@ -310,6 +352,32 @@ mod tests {
         )
         .is_err());
         assert!(FaultPlan::parse("faults:\n  - fault: teleport\n").is_err());
+        let late =
+            FaultPlan::parse("faults:\n  - fault: late-integration\n    delay: 90s\n").unwrap();
+        assert!(matches!(
+            late.faults[0],
+            Fault::LateIntegration { delay, .. } if delay == Duration::from_secs(90)
+        ));
+        assert!(
+            FaultPlan::parse("faults:\n  - fault: late-integration\n    delay: soon\n").is_err()
+        );
+        assert!(FaultPlan::parse(
+            "faults:\n  - fault: late-integration\n    delay: 1s\n  - fault: wrong-key\n"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn late_integration_serves_the_newest_tree_old_enough() {
+        let s = Duration::from_secs;
+        assert_eq!(held_back(&[s(1)], s(30)), 0, "only one seen: it");
+        assert_eq!(held_back(&[s(100), s(40), s(20), s(1)], s(30)), 1);
+        assert_eq!(held_back(&[s(100), s(40), s(30)], s(30)), 2);
+        assert_eq!(
+            held_back(&[s(10), s(5)], s(30)),
+            0,
+            "none old enough: the oldest"
+        );
     }
 
     #[test]

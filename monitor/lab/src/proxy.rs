@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use tlog::note::{Note, NoteSigner};
 use tlog::tile::{decode_bundle, tiles_for, TileId, TilePath, TileSet, TreeEdge, TILE_WIDTH};
 
 use crate::plan::{
-    corrupt_inclusion_proof, corrupt_tile, forked_entry, forked_leaves, tamper_bundle,
+    corrupt_inclusion_proof, corrupt_tile, forked_entry, forked_leaves, held_back, tamper_bundle,
 };
 use crate::{Fault, FaultPlan, View};
 
@@ -54,6 +54,8 @@ pub struct Lab {
     /// Checkpoint requests answered, per view.
     served: Mutex<HashMap<View, u64>>,
     forked: tokio::sync::Mutex<Option<Forked>>,
+    /// The real checkpoints, oldest first, with when the lab first saw each (late integration).
+    seen: Mutex<Vec<(Instant, Vec<u8>)>>,
 }
 
 impl Lab {
@@ -75,6 +77,7 @@ impl Lab {
             stranger_key,
             served: Mutex::new(HashMap::new()),
             forked: tokio::sync::Mutex::new(None),
+            seen: Mutex::new(Vec::new()),
         })
     }
 
@@ -195,6 +198,9 @@ impl Lab {
                         root(*to_size, &tiles).map_err(|e| LabError::Forge(e.to_string()))?;
                     body = self.sign(&self.log_key, &origin, *to_size, old_root)?;
                 }
+                Fault::LateIntegration { delay, .. } => {
+                    body = self.held_back(&body, *delay);
+                }
                 Fault::SplitView { at_size } if real.size() > *at_size => {
                     body = self.fork(&origin, real.size(), *at_size).await?;
                 }
@@ -202,6 +208,17 @@ impl Lab {
             }
         }
         Ok(([("content-type", "text/plain; charset=utf-8")], body).into_response())
+    }
+
+    /// The real checkpoint `note` as a late-integrating log shows it: recorded if new, and the
+    /// newest one seen at least `delay` ago served instead.
+    fn held_back(&self, note: &[u8], delay: Duration) -> Vec<u8> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.last().is_none_or(|(_, last)| last != note) {
+            seen.push((Instant::now(), note.to_vec()));
+        }
+        let ages: Vec<Duration> = seen.iter().map(|(at, _)| at.elapsed()).collect();
+        seen[held_back(&ages, delay)].1.clone()
     }
 
     /// View b's checkpoint for the real size, its tree built (once per size) from the real
