@@ -347,6 +347,13 @@ got=$(round "$V1_DIR/monitor.yaml" "sqlite://$V1_DIR/m.sqlite" "$V1_DIR/f2.jsonl
 check "v1: round 2 (a consistency proof, 3 more entries) is clean (got \"$got\")" test "$got" == "0 -"
 check "v1: the verified size is the log's, 7" \
     test "$("$PY" "$ML" state --db "$V1_DIR/m.sqlite" --url "$REKOR_URL")" == 7
+# Another ECDSA key under the log's name: not the log's signature.
+"$SIGSTACK" keys generate "$V1_DIR/other.pem" >/dev/null 2>&1
+sed "s|$V1_VKEY|$("$SIGSTACK" keys public "$V1_DIR/other.pem" --note-name "${V1_ORIGIN%% - *}")|" \
+    "$V1_DIR/monitor.yaml" >"$V1_DIR/other.yaml"
+got=$(round "$V1_DIR/other.yaml" "sqlite://$V1_DIR/other.sqlite" "$V1_DIR/f3.jsonl")
+check "v1: a checkpoint verified with another key gives \"1 bad_signature\" (got \"$got\")" \
+    test "$got" == "1 bad_signature"
 
 # A running monitor's read-only API.
 mkdir -p "$WORK/listen"

@@ -82,6 +82,11 @@ pub(crate) fn load_config(
         let origin = log.origin.clone().unwrap_or(key_name);
         let start_index = log.start_index.or(config.start_index);
         anyhow::ensure!(
+            log.api != LogApi::RekorV1 || log.origin.is_some(),
+            "logs[{i}]: a Rekor v1 log needs its `origin`, the first line of its checkpoint \
+             (`<name> - <tree ID>`)"
+        );
+        anyhow::ensure!(
             log.api != LogApi::RekorV1 || start_index.unwrap_or(0) == 0,
             "logs[{i}]: a Rekor v1 log has no tiles to start from index {} (startIndex 0, or \
              none to start from its latest checkpoint)",

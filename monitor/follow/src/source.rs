@@ -126,11 +126,20 @@ impl LogSource {
         url: &str,
         limit: usize,
     ) -> Result<Option<Vec<u8>>, FetchError> {
+        Self::send(http.get(url), url, limit).await
+    }
+
+    /// Sends `request` (to `url`): `Ok(None)` on 404, the body if it is at most `limit` bytes.
+    async fn send(
+        request: reqwest::RequestBuilder,
+        url: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
         let http_err = |source| FetchError::Http {
             url: url.to_string(),
             source,
         };
-        let mut response = http.get(url).send().await.map_err(http_err)?;
+        let mut response = request.send().await.map_err(http_err)?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -251,32 +260,16 @@ impl LogSource {
             let batch: Vec<u64> = (next..to.min(next + V1_RETRIEVE_BATCH))
                 .map(|i| i + offset)
                 .collect();
-            let response = self
+            let request = self
                 .http
                 .post(&url)
-                .json(&serde_json::json!({ "logIndexes": batch }))
-                .send()
-                .await
-                .map_err(|source| FetchError::Http {
+                .json(&serde_json::json!({ "logIndexes": batch }));
+            let body = Self::send(request, &url, MAX_V1_RETRIEVE_BYTES)
+                .await?
+                .ok_or_else(|| FetchError::Status {
                     url: url.clone(),
-                    source,
+                    status: 404,
                 })?;
-            if !response.status().is_success() {
-                return Err(FetchError::Status {
-                    url,
-                    status: response.status().as_u16(),
-                });
-            }
-            let body = response.bytes().await.map_err(|source| FetchError::Http {
-                url: url.clone(),
-                source,
-            })?;
-            if body.len() > MAX_V1_RETRIEVE_BYTES {
-                return Err(FetchError::TooLarge {
-                    url,
-                    limit: MAX_V1_RETRIEVE_BYTES,
-                });
-            }
             let items: Vec<Value> =
                 serde_json::from_slice(&body).map_err(|e| Self::malformed(&url, e.to_string()))?;
             // Each item is `{ "<entry ID>": entry }`; find each index's entry by its logIndex.
