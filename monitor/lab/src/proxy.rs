@@ -476,3 +476,30 @@ async fn handle(
 pub fn router(lab: Arc<Lab>) -> Router {
     Router::new().fallback(handle).with_state(lab)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_api_names_its_tiles() {
+        let entries = LabApi::Ct.parse_tile("data/001.p/5").unwrap();
+        assert_eq!(
+            entries,
+            TilePath::Entries {
+                index: 1,
+                width: Some(5)
+            }
+        );
+        assert_eq!(LabApi::Ct.path(entries), "/tile/data/001.p/5");
+        assert_eq!(
+            LabApi::RekorV2.path(entries),
+            "/api/v2/tile/entries/001.p/5"
+        );
+        assert_eq!(LabApi::RekorV2.parse_tile("entries/001.p/5"), Some(entries));
+        // Hash tiles are named alike; a data tile path must be one.
+        let hashes = LabApi::Ct.parse_tile("0/000").unwrap();
+        assert_eq!(LabApi::Ct.path(hashes), "/tile/0/000");
+        assert_eq!(LabApi::Ct.parse_tile("data/x"), None);
+    }
+}
