@@ -15,7 +15,12 @@
 #   5. With SIGSTACK_TEST_DATABASE_URL: the roll-back row again with the state in PostgreSQL.
 #
 #   6. A witness of the Rekor log (Rekor submits to it): the split view seen by a monitor that
-#      follows view b only and compares with the witness's cosigned checkpoint.
+#      follows view b only and compares with the witness's cosigned checkpoint, and late
+#      integration (the lab shows readers each tree late; the witness cosigned it at once).
+#   7. Rekor v1 (no tiles): entries through /api/v1, followed with consistency proofs and
+#      entries by index; the watch list matches, the next round is clean.
+#   8. Our CT log directly, then through `sigstack lab --api ct`: every row again, over data
+#      tiles and RFC 6962 tree heads, and late integration against the SCTs.
 #
 # Ends with one line on stdout, `monitor-lab: N passed, M failed`. KEEP_INTEROP_DIR=1 keeps the
 # work directory.
@@ -72,19 +77,25 @@ RUST_LOG=info "$SIGSTACK" rekor --listen "127.0.0.1:$REKOR_PORT" --database-url 
 REKOR_PID=$!
 require "Rekor restarts, witnessed" "$PY" "$FC" wait --url "$REKOR_URL/healthz" --timeout 60
 
-# Starts a lab with plan file $1; sets LAB_URL and LAB_PID.
+# The log the labs stand in front of, and how the monitors follow it (the CT rows change them).
+LAB_API=rekor-v2
+LAB_UPSTREAM=""
+LAB_KEY="$D/rekor-v2.pem"
+
+# Starts a lab with plan file $1 in front of $LAB_UPSTREAM ($REKOR_URL if empty); sets LAB_URL
+# and LAB_PID.
 start_lab() { # plan-file
     local port
     port=$(free_port)
     LAB_URL="http://127.0.0.1:$port"
-    RUST_LOG=info "$SIGSTACK" lab --listen "127.0.0.1:$port" --upstream "$REKOR_URL" \
-        --plan "$1" --key "$D/rekor-v2.pem" >>"$WORK/lab.log" 2>&1 &
+    RUST_LOG=info "$SIGSTACK" lab --listen "127.0.0.1:$port" --upstream "${LAB_UPSTREAM:-$REKOR_URL}" \
+        --api "$LAB_API" --plan "$1" --key "$LAB_KEY" >>"$WORK/lab.log" 2>&1 &
     LAB_PID=$!
     "$PY" "$FC" wait --url "$LAB_URL/healthz" --timeout 60
 }
 
 # Writes a monitor configuration following URLs $2... into $1, from index 0, with the watch
-# list of $WATCH (YAML lines, may be empty).
+# list of $WATCH (YAML lines, may be empty) and $LOG_EXTRA (YAML lines) in each log.
 monitor_config() { # file url...
     local file=$1 u
     shift
@@ -92,7 +103,8 @@ monitor_config() { # file url...
         echo "startIndex: 0"
         echo "logs:"
         for u in "$@"; do
-            printf '  - url: %s\n    api: rekor-v2\n    keys: ["%s"]\n' "$u" "$VKEY"
+            printf '  - url: %s\n    api: %s\n    keys: ["%s"]\n' "$u" "$LAB_API" "${MON_VKEY:-$VKEY}"
+            if [[ -n "${LOG_EXTRA:-}" ]]; then printf '%s\n' "$LOG_EXTRA"; fi
         done
         printf '%s\n' "${WATCH:-}"
     } >"$file"
@@ -108,8 +120,19 @@ round() { # config database findings-file
     printf '%s %s' "$rc" "$("$PY" -c 'import json, sys; print(",".join(sorted({json.loads(l)["kind"] for l in open(sys.argv[1]) if l.strip()})) or "-")' "$3")"
 }
 
-# One row of the table: plan YAML $2; after round 1 the monitor must answer $3, after 3 more
-# entries round 2 must answer $4 ("0 -" is a clean round, "1 kind[,kind]" a finding; "skip":
+# Adds entries to the log the labs front: 3 Rekor v2 entries, or 2 CT certificates.
+add_more() {
+    if [[ "$LAB_API" == ct ]]; then
+        "$PY" "$CT" submit --url "$CT_URL" --dir "$CT_DIR" --pubkey "$CT_DIR/log.pub.pem" \
+            --records "$CT_DIR/records.jsonl" --tag "more$((++CT_TAGS))" --x509 2 >/dev/null
+    else
+        "$PY" "$ML" add --url "$REKOR_URL" --count 3 --email bob@example.com
+    fi
+}
+CT_TAGS=0
+
+# One row of the table: plan YAML $2; after round 1 the monitor must answer $3, after more
+# entries (add_more) round 2 must answer $4 ("0 -" is a clean round, "1 kind[,kind]" a finding; "skip":
 # no second round). $5: "views" follows the lab's /b/ view too. After a round-2 finding the
 # verified size must not have moved.
 row() { # name plan round1 round2 [views]
@@ -130,7 +153,7 @@ row() { # name plan round1 round2 [views]
     check "$name: round 1 gives \"$3\" (got \"$got\")" test "$got" == "$3"
     if [[ "$4" != skip ]]; then
         size_before=$("$PY" "$ML" state --db "$dir/monitor.sqlite" --url "$LAB_URL")
-        "$PY" "$ML" add --url "$REKOR_URL" --count 3 --email bob@example.com
+        add_more
         got=$(round "$dir/monitor.yaml" "$DB" "$dir/findings-2.jsonl")
         check "$name: round 2 gives \"$4\" (got \"$got\")" test "$got" == "$4"
         # Each view of a split view is a valid tree on its own: only the comparison of the
@@ -167,6 +190,28 @@ require "the witness cosigned the log's new size" "$PY" "$ML" witnessed --url "$
 got=$(round "$WORK/witnessed/monitor.yaml" "sqlite://$WORK/witnessed/m.sqlite" "$WORK/witnessed/f2.jsonl")
 check "split view via the witness: round 2 gives \"1 split_view\" (got \"$got\")" test "$got" == "1 split_view"
 check "split view via the witness: the finding names the witness" grep -q "witness $W_URL" "$WORK/witnessed/f2.jsonl"
+stop_pid "$LAB_PID"
+LAB_PID=""
+
+# Late integration: the lab shows readers each tree only 10 minutes after it first saw it, while
+# Rekor answered the writers and had the witness cosign the new tree at once. A monitor with
+# the witness and a maximum merge delay of 1 s sees the witness's larger tree outlive it.
+mkdir -p "$WORK/late"
+printf 'faults:\n  - fault: late-integration\n    delay: 10m\n' >"$WORK/late/plan.yaml"
+start_lab "$WORK/late/plan.yaml"
+LOG_EXTRA="    maxMergeDelay: 1s" monitor_config "$WORK/late/monitor.yaml" "$LAB_URL"
+printf 'witnesses:\n  - url: %s\n    key: "%s"\n' "$W_URL" "$W_VKEY" >>"$WORK/late/monitor.yaml"
+require "the witness cosigned the log's size" "$PY" "$ML" witnessed --url "$REKOR_URL" --witness "$W_URL"
+got=$(round "$WORK/late/monitor.yaml" "sqlite://$WORK/late/m.sqlite" "$WORK/late/f1.jsonl")
+check "late-integration: round 1 gives \"0 -\" (got \"$got\")" test "$got" == "0 -"
+size_before=$("$PY" "$ML" state --db "$WORK/late/m.sqlite" --url "$LAB_URL")
+"$PY" "$ML" add --url "$REKOR_URL" --count 3 --email bob@example.com
+require "the witness cosigned the log's new size" "$PY" "$ML" witnessed --url "$REKOR_URL" --witness "$W_URL"
+sleep 2.1 # past the 1 s delay after the cosignature (whose time has a resolution of 1 s)
+got=$(round "$WORK/late/monitor.yaml" "sqlite://$WORK/late/m.sqlite" "$WORK/late/f2.jsonl")
+check "late-integration: round 2 gives \"1 late_integration\" (got \"$got\")" test "$got" == "1 late_integration"
+check "late-integration: the verified size is still the one served ($size_before)" \
+    test "$("$PY" "$ML" state --db "$WORK/late/m.sqlite" --url "$LAB_URL")" == "$size_before"
 stop_pid "$LAB_PID"
 LAB_PID=""
 
@@ -224,8 +269,91 @@ check "ct: round 1 matched all 7 entries (3 certificates, 2 precertificates and 
     test "$(wc -l <"$CT_DIR/findings-1.jsonl")" -eq 7
 got=$(round "$CT_DIR/monitor.yaml" "sqlite://$CT_DIR/monitor.sqlite" "$CT_DIR/findings-2.jsonl")
 check "ct: round 2, nothing new, is clean (got \"$got\")" test "$got" == "0 -"
+
+# The lab in front of the CT log: the same faults, its checkpoints signed as RFC 6962 tree
+# heads with the CT log's key, entries added by the independent CT client.
+LAB_API=ct
+LAB_UPSTREAM="$CT_URL"
+LAB_KEY="$CT_DIR/log.pem"
+MON_VKEY="$CT_VKEY"
+row ct-no-faults "faults: []" "0 -" "0 -" views
+ct_size() { "$PY" -c 'import sys, urllib.request as u; print(u.urlopen(sys.argv[1] + "/checkpoint").read().decode().split(chr(10))[1])' "$CT_URL"; }
+row ct-split-view "faults:
+  - fault: split-view
+    atSize: $(ct_size)" "0 -" "1 split_view" views
+row ct-rewrite-entry "faults:
+  - fault: rewrite-entry
+    index: 1" "1 inconsistent" skip
+row ct-drop-entry "faults:
+  - fault: drop-entry
+    index: 2" "1 inconsistent" skip
+row ct-wrong-proof "faults:
+  - fault: wrong-proof
+    afterCheckpoints: 1" "0 -" "1 inconsistent"
+row ct-rollback "faults:
+  - fault: rollback
+    toSize: 2
+    afterCheckpoints: 1" "0 -" "1 rollback"
+row ct-wrong-key "faults:
+  - fault: wrong-key" "1 bad_signature" skip
+row ct-garbage "faults:
+  - fault: garbage
+    afterCheckpoints: 1" "0 -" "1 unreachable"
+# Late integration: the lab shows each tree 2 s after it first saw it, under fresh tree head
+# signatures. Round 2 (1.1 s after new entries got their SCTs) sees the old tree signed after
+# the 1 s merge delay had passed for them; round 3, the new tree: their SCTs are too old.
+mkdir -p "$WORK/ct-late"
+printf 'faults:\n  - fault: late-integration\n    delay: 2s\n' >"$WORK/ct-late/plan.yaml"
+start_lab "$WORK/ct-late/plan.yaml"
+LOG_EXTRA="    maxMergeDelay: 1s" monitor_config "$WORK/ct-late/monitor.yaml" "$LAB_URL"
+CT_LATE_DB="sqlite://$WORK/ct-late/m.sqlite"
+got=$(round "$WORK/ct-late/monitor.yaml" "$CT_LATE_DB" "$WORK/ct-late/f1.jsonl")
+check "ct-late-integration: round 1 gives \"0 -\" (got \"$got\")" test "$got" == "0 -"
+add_more
+sleep 1.1
+got=$(round "$WORK/ct-late/monitor.yaml" "$CT_LATE_DB" "$WORK/ct-late/f2.jsonl")
+check "ct-late-integration: round 2, the old tree re-signed, gives \"0 -\" (got \"$got\")" test "$got" == "0 -"
+sleep 2.1
+got=$(round "$WORK/ct-late/monitor.yaml" "$CT_LATE_DB" "$WORK/ct-late/f3.jsonl")
+check "ct-late-integration: round 3 gives \"1 late_integration\" (got \"$got\")" test "$got" == "1 late_integration"
+stop_pid "$LAB_PID"
+LAB_PID=""
+LAB_API=rekor-v2
+LAB_UPSTREAM=""
+LAB_KEY="$D/rekor-v2.pem"
+MON_VKEY=""
 stop_pid "$CT_PID"
 CT_PID=""
+
+# Rekor v1 (no tiles): the checkpoint signed with the v1 key (ECDSA, note name the log's, origin
+# "<name> - <tree ID>"), a consistency proof from the verified size and every new entry read
+# by index must agree; the watch list matches alice's entries; the next round is clean.
+V1_DIR="$WORK/v1"
+mkdir -p "$V1_DIR"
+require "v1: 4 entries logged through /api/v1" "$PY" "$ML" add --v1 --url "$REKOR_URL" --count 4 --email alice@example.com
+V1_ORIGIN=$("$PY" "$ML" origin --v1 --url "$REKOR_URL")
+V1_VKEY=$("$SIGSTACK" keys public "$D/rekor-v1.pem" --note-name "${V1_ORIGIN%% - *}")
+{
+    echo "startIndex: 0"
+    printf 'logs:\n  - url: %s\n    api: rekor-v1\n    origin: "%s"\n    keys: ["%s"]\n' \
+        "$REKOR_URL" "$V1_ORIGIN" "$V1_VKEY"
+    printf 'monitoredValues:\n  certIdentities:\n    - certSubject: alice@example\\.com\n'
+} >"$V1_DIR/monitor.yaml"
+got=$(round "$V1_DIR/monitor.yaml" "sqlite://$V1_DIR/m.sqlite" "$V1_DIR/f1.jsonl")
+check "v1: round 1 checks every entry and matches alice's (got \"$got\")" test "$got" == "1 identity_match"
+check "v1: round 1 matched the 4 entries" test "$(wc -l <"$V1_DIR/f1.jsonl")" -eq 4
+"$PY" "$ML" add --v1 --url "$REKOR_URL" --count 3 --email bob@example.com
+got=$(round "$V1_DIR/monitor.yaml" "sqlite://$V1_DIR/m.sqlite" "$V1_DIR/f2.jsonl")
+check "v1: round 2 (a consistency proof, 3 more entries) is clean (got \"$got\")" test "$got" == "0 -"
+check "v1: the verified size is the log's, 7" \
+    test "$("$PY" "$ML" state --db "$V1_DIR/m.sqlite" --url "$REKOR_URL")" == 7
+# Another ECDSA key under the log's name: not the log's signature.
+"$SIGSTACK" keys generate "$V1_DIR/other.pem" >/dev/null 2>&1
+sed "s|$V1_VKEY|$("$SIGSTACK" keys public "$V1_DIR/other.pem" --note-name "${V1_ORIGIN%% - *}")|" \
+    "$V1_DIR/monitor.yaml" >"$V1_DIR/other.yaml"
+got=$(round "$V1_DIR/other.yaml" "sqlite://$V1_DIR/other.sqlite" "$V1_DIR/f3.jsonl")
+check "v1: a checkpoint verified with another key gives \"1 bad_signature\" (got \"$got\")" \
+    test "$got" == "1 bad_signature"
 
 # A running monitor's read-only API.
 mkdir -p "$WORK/listen"

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Helpers of scripts/interop/monitor.sh, written from the Rekor v2 API alone (standard library
-and `cryptography`, pinned by the suite's venv):
+"""Helpers of scripts/interop/monitor.sh, written from the Rekor v1 and v2 APIs alone (standard
+library and `cryptography`, pinned by the suite's venv):
 
-  add       log COUNT hashedrekord v2 entries in the Rekor v2 log at URL, each signed by a
-            fresh P-256 key in a self-signed certificate whose SAN is the email EMAIL
-  origin    print the origin (first line) of the log's checkpoint at URL
+  add       log COUNT hashedrekord entries (v2, or 0.0.1 through the v1 API with --v1) in the
+            Rekor log at URL, each signed by a fresh P-256 key in a self-signed certificate
+            whose SAN is the email EMAIL
+  origin    print the origin (first line) of the log's checkpoint at URL (--v1: Rekor v1's)
   size      print the size of the log's checkpoint at URL
   witnessed wait (20 s at most) until the witness at WITNESS holds the log's current size
   state     print the tree size the monitor's SQLite database DB holds for the log URL
@@ -52,6 +53,9 @@ def cmd_add(a: argparse.Namespace) -> None:
             .sign(key, hashes.SHA256())
         )
         artifact = b"monitored artifact %d %s" % (i, now.isoformat().encode())
+        if a.v1:
+            add_v1(a.url, key, cert, artifact, i)
+            continue
         body = json.dumps({"hashedRekordRequestV002": {
             "digest": b64(hashlib.sha256(artifact).digest()),
             "signature": {
@@ -69,7 +73,28 @@ def cmd_add(a: argparse.Namespace) -> None:
                 sys.exit(f"entry {i}: {r.status}")
 
 
+def add_v1(url: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate, artifact: bytes,
+           i: int) -> None:
+    """One hashedrekord 0.0.1 entry through POST /api/v1/log/entries."""
+    body = json.dumps({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+        "data": {"hash": {"algorithm": "sha256", "value": hashlib.sha256(artifact).hexdigest()}},
+        "signature": {
+            "content": b64(key.sign(artifact, ec.ECDSA(hashes.SHA256()))),
+            "publicKey": {"content": b64(cert.public_bytes(serialization.Encoding.PEM))},
+        },
+    }}).encode()
+    req = urllib.request.Request(url + "/api/v1/log/entries", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        if r.status != 201:
+            sys.exit(f"v1 entry {i}: {r.status}")
+
+
 def cmd_origin(a: argparse.Namespace) -> None:
+    if a.v1:
+        with urllib.request.urlopen(a.url + "/api/v1/log", timeout=30) as r:
+            print(json.loads(r.read())["signedTreeHead"].split("\n")[0])
+        return
     with urllib.request.urlopen(a.url + "/api/v2/checkpoint", timeout=30) as r:
         print(r.read().decode().split("\n")[0])
 
@@ -156,9 +181,11 @@ def main() -> None:
     s.add_argument("--url", required=True)
     s.add_argument("--count", type=int, default=1)
     s.add_argument("--email", default="someone@example.com")
+    s.add_argument("--v1", action="store_true")
     s.set_defaults(f=cmd_add)
     s = sub.add_parser("origin")
     s.add_argument("--url", required=True)
+    s.add_argument("--v1", action="store_true")
     s.set_defaults(f=cmd_origin)
     s = sub.add_parser("size")
     s.add_argument("--url", required=True)

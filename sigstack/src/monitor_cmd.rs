@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use monitor::watch::MonitorConfig;
+use monitor::watch::{LogApi, MonitorConfig};
 use monitor::WatchList;
 use monitor_follow::{
     FindingSink, FollowedLog, LogSource, Metrics, Monitor, MonitorOptions, MonitorStore,
@@ -17,7 +17,8 @@ use monitor_follow::{
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// The configuration: rekor-monitor's YAML (`monitoredValues`, `startIndex`) with the logs
-    /// (`logs`: url, api `rekor-v2` or `ct`, keys) and witnesses (`witnesses`: url, key).
+    /// (`logs`: url, api `rekor-v1`, `rekor-v2`, `tiles` or `ct`, keys) and witnesses
+    /// (`witnesses`: url, key).
     #[arg(long, env = "SIGSTACK_MONITOR_CONFIG")]
     pub config: PathBuf,
     /// Database URL: postgres://USER@HOST/DB or sqlite://FILE. Holds each log's last verified
@@ -74,14 +75,30 @@ pub(crate) fn load_config(
             .map(|k| witness::LogKey::from_vkey(k))
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| format!("logs[{i}].keys"))?;
-        let origin = keys
+        let key_name = keys
             .first()
             .map(|k| k.name().to_string())
             .with_context(|| format!("logs[{i}].keys: at least one key"))?;
+        let origin = log.origin.clone().unwrap_or(key_name);
+        let start_index = log.start_index.or(config.start_index);
+        anyhow::ensure!(
+            log.api != LogApi::RekorV1 || log.origin.is_some(),
+            "logs[{i}]: a Rekor v1 log needs its `origin`, the first line of its checkpoint \
+             (`<name> - <tree ID>`)"
+        );
+        anyhow::ensure!(
+            log.api != LogApi::RekorV1 || start_index.unwrap_or(0) == 0,
+            "logs[{i}]: a Rekor v1 log has no tiles to start from index {} (startIndex 0, or \
+             none to start from its latest checkpoint)",
+            start_index.unwrap_or(0)
+        );
         logs.push(FollowedLog {
             source: LogSource::new(&log.url, log.api)?,
             log: witness::Log::new(origin, keys).with_context(|| format!("logs[{i}]"))?,
-            start_index: log.start_index.or(config.start_index),
+            start_index,
+            max_merge_delay: log
+                .max_merge_delay()
+                .with_context(|| format!("logs[{i}].maxMergeDelay"))?,
         });
     }
     let mut witnesses = Vec::new();

@@ -24,6 +24,10 @@ pub enum FindingKind {
     SplitView,
     /// The log's answers could not be fetched or parsed for longer than the configured time.
     Unreachable,
+    /// The log integrated entries later than it promised: a CT log signed a tree head without
+    /// entries whose SCTs were older than its maximum merge delay, or a log served its readers
+    /// a tree smaller than one a witness had cosigned longer than that delay before.
+    LateIntegration,
     /// An entry matched the watch list.
     IdentityMatch,
 }
@@ -38,18 +42,20 @@ impl FindingKind {
             FindingKind::Inconsistent => "inconsistent",
             FindingKind::SplitView => "split_view",
             FindingKind::Unreachable => "unreachable",
+            FindingKind::LateIntegration => "late_integration",
             FindingKind::IdentityMatch => "identity_match",
         }
     }
 
     /// Every kind, in order.
-    pub const ALL: [FindingKind; 7] = [
+    pub const ALL: [FindingKind; 8] = [
         FindingKind::BadSignature,
         FindingKind::Rollback,
         FindingKind::Fork,
         FindingKind::Inconsistent,
         FindingKind::SplitView,
         FindingKind::Unreachable,
+        FindingKind::LateIntegration,
         FindingKind::IdentityMatch,
     ];
 }

@@ -11,10 +11,11 @@
 //! [`Verified`]: nothing unverified can become state.
 
 use tlog::checkpoint::Checkpoint;
-use tlog::merkle::{empty_root, verify_consistency, Hash};
+use tlog::merkle::{consistency_proof_ranges, empty_root, verify_consistency, Hash, MemoryTree};
 use tlog::tile::TreeEdge;
 use witness::{Log, Refusal};
 
+use crate::merge_delay::tree_head_time;
 use crate::{Finding, FindingKind};
 
 /// A checkpoint whose signature was verified and which is consistent with every earlier one
@@ -67,6 +68,10 @@ impl Verified {
 pub enum Observation {
     /// The same tree as the verified one.
     Unchanged,
+    /// The same tree under a newer tree head signature (a CT log signs a fresh timestamp for
+    /// the same tree): the state keeps the newest, the evidence that the tree still lacked
+    /// every later entry at that time (see [`crate::merge_delay`]).
+    Refreshed(Verified),
     /// The first checkpoint of a log followed from its latest checkpoint: nothing to check it
     /// against, so it becomes the state as it is (trust on first use, as rekor-monitor does).
     First(Verified),
@@ -144,6 +149,17 @@ pub fn observe(
                 format!("two different roots at size {size}"),
                 note,
             ));
+        }
+        let newer = match (tree_head_time(log, note), tree_head_time(log, &held.note)) {
+            (Some(new), Some(old)) => new > old,
+            _ => false,
+        };
+        if newer {
+            return Ok(Observation::Refreshed(Verified {
+                size,
+                root_hash: *root,
+                note: note.to_vec(),
+            }));
         }
         return Ok(Observation::Unchanged);
     }
@@ -267,6 +283,66 @@ impl Growth {
             note: self.note,
         })
     }
+}
+
+/// The check of a log without tiles (Rekor v1) between `held` and the larger signed `target`:
+/// the log's consistency proof between the two sizes must verify, and the proof's nodes that
+/// lie right of the verified size, which together cover exactly the new entries (RFC 9162's
+/// proof takes every node whole from one side of the old size), must be the hashes of the
+/// entries served (`leaves`, from index `held.size()` on). Together: the new tree extends
+/// the verified one and holds the entries served, as [`Growth`] shows for tile logs.
+pub fn check_with_proof(
+    url: &str,
+    held: &Verified,
+    target: Checkpoint,
+    note: Vec<u8>,
+    proof: &[Hash],
+    leaves: &[Hash],
+) -> Result<Verified, Box<Finding>> {
+    let (old, new) = (held.size, target.size());
+    let fail = |detail: String| {
+        Box::new(Finding::about_log(FindingKind::Inconsistent, url, detail).with_checkpoint(&note))
+    };
+    if leaves.len() as u64 != new - old {
+        return Err(fail(format!(
+            "{} entries were served for the {} between sizes {old} and {new}",
+            leaves.len(),
+            new - old
+        )));
+    }
+    if old == 0 {
+        if MemoryTree::from_leaf_hashes(leaves.iter().copied()).root() != *target.root_hash() {
+            return Err(fail(format!(
+                "the entries served up to size {new} do not hash to the checkpoint's root"
+            )));
+        }
+    } else {
+        if verify_consistency(old, new, proof, &held.root_hash, target.root_hash()).is_err() {
+            return Err(fail(format!(
+                "the log's consistency proof from size {old} to {new} does not verify: the tree \
+                 does not extend the verified one"
+            )));
+        }
+        let ranges = consistency_proof_ranges(old, new).map_err(|e| fail(e.to_string()))?;
+        for (range, node) in ranges.iter().zip(proof) {
+            if range.start < old {
+                continue;
+            }
+            let served = &leaves[(range.start - old) as usize..(range.end - old) as usize];
+            if MemoryTree::from_leaf_hashes(served.iter().copied()).root() != *node {
+                return Err(fail(format!(
+                    "the entries {}..{} served do not hash to the tree's node over them: an \
+                     entry was dropped or rewritten",
+                    range.start, range.end
+                )));
+            }
+        }
+    }
+    Ok(Verified {
+        size: new,
+        root_hash: *target.root_hash(),
+        note,
+    })
 }
 
 /// Compares a checkpoint another party saw for the log (`by`: a witness that cosigned it, or
@@ -528,5 +604,95 @@ mod tests {
         let (same_cp, _) = log().open(&same_size).unwrap();
         let e = compare_witnessed(URL, "w", &ours, &same_cp, &same_size, &[]).unwrap_err();
         assert_eq!(e.kind, FindingKind::SplitView);
+    }
+
+    fn grew(held: &Verified, leaves: &[Hash]) -> (Checkpoint, Vec<u8>) {
+        match observe(&log(), URL, Some(held), &tree_note(leaves)).unwrap() {
+            Observation::Grew { checkpoint, note } => (checkpoint, note),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn tiles_of(leaves: &[Hash]) -> TileSet {
+        let mut tiles = TileSet::new();
+        for (id, hashes) in TreeEdge::empty().append(leaves).tiles {
+            tiles.insert(id, hashes);
+        }
+        tiles
+    }
+
+    #[test]
+    fn a_proof_and_the_served_entries_extend_the_verified_tree() {
+        for (old, new) in [
+            (1u64, 2u64),
+            (3, 4),
+            (5, 8),
+            (6, 300),
+            (256, 513),
+            (300, 301),
+        ] {
+            let all = leaves(new);
+            let held = verified(&all[..old as usize]);
+            let proof = tlog::merkle::consistency_proof(old, new, &tiles_of(&all)).unwrap();
+            let (checkpoint, note) = grew(&held, &all);
+            let new_leaves = &all[old as usize..];
+            let check = |proof: &[Hash], served: &[Hash]| {
+                check_with_proof(URL, &held, checkpoint.clone(), note.clone(), proof, served)
+            };
+            assert_eq!(check(&proof, new_leaves).unwrap().size(), new);
+            // A rewritten entry, anywhere among the new ones, is caught.
+            for k in 0..new_leaves.len() {
+                let mut served = new_leaves.to_vec();
+                served[k] = leaf_hash(b"rewritten");
+                let e = check(&proof, &served).unwrap_err();
+                assert_eq!(e.kind, FindingKind::Inconsistent, "{old}..{new} at {k}");
+            }
+            // One entry short.
+            let e = check(&proof, &new_leaves[1..]).unwrap_err();
+            assert_eq!(e.kind, FindingKind::Inconsistent);
+            // A wrong proof.
+            let mut wrong = proof.clone();
+            wrong[0] = [0; 32];
+            assert_eq!(
+                check(&wrong, new_leaves).unwrap_err().kind,
+                FindingKind::Inconsistent
+            );
+        }
+    }
+
+    #[test]
+    fn from_the_empty_tree_the_entries_must_give_the_root() {
+        let all = leaves(7);
+        let (checkpoint, note) = grew(&Verified::empty(), &all);
+        assert_eq!(
+            check_with_proof(
+                URL,
+                &Verified::empty(),
+                checkpoint.clone(),
+                note.clone(),
+                &[],
+                &all
+            )
+            .unwrap()
+            .size(),
+            7
+        );
+        let mut other = all.clone();
+        other[6] = leaf_hash(b"x");
+        let e =
+            check_with_proof(URL, &Verified::empty(), checkpoint, note, &[], &other).unwrap_err();
+        assert_eq!(e.kind, FindingKind::Inconsistent);
+    }
+
+    #[test]
+    fn a_forked_tree_with_its_own_valid_entries_does_not_extend_the_verified_one() {
+        let all = leaves(20);
+        let held = verified(&all[..10]);
+        let mut forked = all.clone();
+        forked[3] = leaf_hash(b"forked");
+        let proof = tlog::merkle::consistency_proof(10, 20, &tiles_of(&forked)).unwrap();
+        let (checkpoint, note) = grew(&held, &forked);
+        let e = check_with_proof(URL, &held, checkpoint, note, &proof, &forked[10..]).unwrap_err();
+        assert_eq!(e.kind, FindingKind::Inconsistent);
     }
 }

@@ -12,6 +12,8 @@
 //! - [`facts`]: what one entry reveals (certificates, public keys, artifact digests), from any
 //!   Rekor body or CT data-tile leaf.
 //! - [`watch`]: the watch list, read from rekor-monitor's YAML, matched against those facts.
+//! - [`merge_delay`]: late integration, from a CT log's tree head times and SCTs, or from a
+//!   witness's cosignature times.
 //! - [`finding`]: what the monitor reports, one JSON object per finding.
 //!
 //! The driver (`monitor_follow`) fetches, persists and reports; it advances a log's verified
@@ -20,6 +22,7 @@
 pub mod facts;
 pub mod finding;
 pub mod follow;
+pub mod merge_delay;
 pub mod watch;
 
 pub use facts::{CertFacts, EntryFacts};

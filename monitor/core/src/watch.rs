@@ -57,6 +57,9 @@ pub enum LogApi {
     RekorV2,
     /// static-ct-api: `<url>/checkpoint`, `<url>/tile/…`, entries in `<url>/tile/data/…`.
     Ct,
+    /// Rekor v1: `<url>/api/v1/log` (the signed checkpoint), `<url>/api/v1/log/proof`
+    /// (consistency proofs) and `<url>/api/v1/log/entries/retrieve` (entries by index).
+    RekorV1,
     /// Rekor v2 entries served as plain C2SP tlog-tiles at the URL's root (`<url>/checkpoint`,
     /// `<url>/tile/…`, `<url>/tile/entries/…`): upstream rekor-tiles, public-good's v2 shards.
     Tiles,
@@ -76,6 +79,29 @@ pub struct LogConfig {
     /// First index to check (overrides the file's `startIndex`).
     #[serde(default)]
     pub start_index: Option<u64>,
+    /// The checkpoint origin when it is not the keys' name: Rekor v1 signs under its name a
+    /// checkpoint whose origin is `<name> - <tree ID>`.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The log's maximum merge delay (`24h`, `90s`, …; default 24 hours): how late an entry
+    /// may reach the tree after its SCT (CT), or the readers after a witness cosigned it.
+    #[serde(default)]
+    pub max_merge_delay: Option<String>,
+}
+
+impl LogConfig {
+    /// The maximum merge delay, parsed ([`crate::merge_delay::DEFAULT_MAX_MERGE_DELAY`] if
+    /// not set).
+    pub fn max_merge_delay(&self) -> Result<std::time::Duration, WatchError> {
+        match &self.max_merge_delay {
+            None => Ok(crate::merge_delay::DEFAULT_MAX_MERGE_DELAY),
+            Some(text) => humantime::parse_duration(text).map_err(|_| WatchError::Invalid {
+                field: "maxMergeDelay".into(),
+                value: text.clone(),
+                expected: "a duration such as 24h or 90s",
+            }),
+        }
+    }
 }
 
 /// One witness.
@@ -524,5 +550,24 @@ identityMetadataFile: metadata.json
             let r = MonitorConfig::parse(yaml).and_then(|c| WatchList::new(c.monitored_values));
             assert!(r.is_err(), "{yaml}");
         }
+    }
+
+    #[test]
+    fn log_entries_take_an_origin_and_a_maximum_merge_delay() {
+        let yaml = "logs:\n  - url: http://r\n    api: rekor-v1\n    keys: [k]\n    origin: r - 1\n    maxMergeDelay: 90s\n  - url: http://c\n    api: ct\n    keys: [k]\n";
+        let config = MonitorConfig::parse(yaml).unwrap();
+        assert_eq!(config.logs[0].api, LogApi::RekorV1);
+        assert_eq!(config.logs[0].origin.as_deref(), Some("r - 1"));
+        assert_eq!(
+            config.logs[0].max_merge_delay().unwrap(),
+            std::time::Duration::from_secs(90)
+        );
+        assert_eq!(
+            config.logs[1].max_merge_delay().unwrap(),
+            crate::merge_delay::DEFAULT_MAX_MERGE_DELAY
+        );
+        let mut bad = config.logs[1].clone();
+        bad.max_merge_delay = Some("soon".into());
+        assert!(bad.max_merge_delay().is_err());
     }
 }

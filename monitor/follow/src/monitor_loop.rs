@@ -3,13 +3,16 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use monitor::follow::{compare_witnessed, observe, Observation, Rejected};
+use monitor::follow::{check_with_proof, compare_witnessed, observe, Observation, Rejected};
+use monitor::merge_delay::{tree_head_time, withheld, Cosigned, LateEntries};
+use monitor::watch::{LogApi, Match};
 use monitor::{Finding, FindingKind, Growth, Verified, WatchList};
-use tlog::merkle::{consistency_proof, consistency_proof_ranges, nodes_of, Hash};
+use tlog::checkpoint::Checkpoint;
+use tlog::merkle::Hash;
 use tlog::note::Note;
-use tlog::tile::{tiles_for, TreeEdge, TILE_WIDTH};
+use tlog::tile::{TreeEdge, TILE_WIDTH};
 use tlog_store::StoreError;
 use witness::{origin_hash, CosignatureVerifier, Log};
 
@@ -23,6 +26,8 @@ pub struct FollowedLog {
     pub log: Log,
     /// First entry to check when there is no state yet (`None`: from the latest checkpoint on).
     pub start_index: Option<u64>,
+    /// How late an entry may be integrated (after its SCT, or after a witness cosigned it).
+    pub max_merge_delay: Duration,
 }
 
 /// A witness whose cosigned checkpoints are compared with ours.
@@ -76,6 +81,14 @@ pub(crate) enum Transient {
     Store(#[from] StoreError),
     #[error("another monitor moved this log's state during the round")]
     Raced,
+}
+
+/// What a growth check saw besides the tree, reported once the tree is verified: where it
+/// started, the watch-list matches (entry index, items matched) and the late entries.
+struct Seen {
+    from: u64,
+    matches: Vec<(u64, Vec<Match>)>,
+    late: Option<Finding>,
 }
 
 /// Per log: when its failures began (for the unreachable finding), and whether that was
@@ -237,6 +250,7 @@ impl Monitor {
     async fn round_inner(&self, log: &FollowedLog) -> Result<RoundOutcome, Transient> {
         let url = log.source.url();
         let held = self.store.get(url).await?;
+        let served_at = now_millis();
         let note = log.source.checkpoint().await?;
         let observation = match observe(&log.log, url, held.as_ref(), &note) {
             Ok(o) => o,
@@ -250,7 +264,12 @@ impl Monitor {
         let outcome = match observation {
             Observation::Unchanged => {
                 let held = held.expect("Unchanged is only observed against a state");
-                self.check_witnesses(log, &held).await?;
+                self.check_witnesses(log, &held, served_at).await?;
+                RoundOutcome::Unchanged
+            }
+            Observation::Refreshed(newer) => {
+                self.advance(url, held.as_ref(), &newer).await?;
+                self.check_witnesses(log, &newer, served_at).await?;
                 RoundOutcome::Unchanged
             }
             Observation::First(first) => {
@@ -258,17 +277,29 @@ impl Monitor {
                 match start {
                     None => {
                         self.advance(url, None, &first).await?;
-                        self.check_witnesses(log, &first).await?;
+                        self.check_witnesses(log, &first, served_at).await?;
                         RoundOutcome::Started { size: first.size() }
                     }
                     Some(start) => {
                         let (checkpoint, _) =
                             log.log.open(&note).expect("observe opened this checkpoint");
+                        if log.source.api() == LogApi::RekorV1 {
+                            // Without tiles, only the empty tree is a verified start (a start
+                            // index above 0 is refused with the configuration).
+                            return self
+                                .grow_with_proof(log, None, checkpoint, note, served_at)
+                                .await;
+                        }
                         let edge = self.edge(&log.source, start, checkpoint.size()).await?;
                         let growth = Growth::start_unverified(url, edge, checkpoint, note);
-                        self.grow(log, None, growth).await?
+                        self.grow(log, None, growth, served_at).await?
                     }
                 }
+            }
+            Observation::Grew { checkpoint, note } if log.source.api() == LogApi::RekorV1 => {
+                let held = held.expect("Grew is only observed against a state");
+                self.grow_with_proof(log, Some(&held), checkpoint, note, served_at)
+                    .await?
             }
             Observation::Grew { checkpoint, note } => {
                 let held = held.expect("Grew is only observed against a state");
@@ -276,7 +307,7 @@ impl Monitor {
                     .edge(&log.source, held.size(), checkpoint.size())
                     .await?;
                 match Growth::start(url, &held, edge, checkpoint, note) {
-                    Ok(growth) => self.grow(log, Some(&held), growth).await?,
+                    Ok(growth) => self.grow(log, Some(&held), growth, served_at).await?,
                     Err(f) => {
                         let kind = f.kind;
                         self.report(*f).await;
@@ -320,15 +351,21 @@ impl Monitor {
         TreeEdge::from_tiles(size, &tiles).map_err(|e| Transient::Tiles(e.to_string()))
     }
 
-    /// Fetches, hashes and matches every entry the growth needs, then lets it decide.
+    /// Fetches, hashes and matches every entry the growth needs, then lets it decide. A CT
+    /// log's entries are also checked against the maximum merge delay of the tree head they
+    /// extend.
     async fn grow(
         &self,
         log: &FollowedLog,
         held: Option<&Verified>,
         mut growth: Growth,
+        served_at: u64,
     ) -> Result<RoundOutcome, Transient> {
         let url = log.source.url();
         let (from, to) = (growth.next_index(), growth.target_size());
+        let mut late = held
+            .and_then(|h| tree_head_time(&log.log, h.note()))
+            .map(|time| LateEntries::new(time, log.max_merge_delay));
         let mut matches = Vec::new();
         for bundle in from / TILE_WIDTH..to.div_ceil(TILE_WIDTH) {
             let entries = log.source.bundle(bundle, to).await?;
@@ -340,19 +377,107 @@ impl Monitor {
                 }
                 growth.push(entry.leaf_hash);
                 checked += 1;
-                if let Some(facts) = &entry.facts {
-                    let matched = self.watch.matches(facts);
-                    if !matched.is_empty() {
-                        matches.push((index, matched));
-                    }
+                if let (Some(late), Some(sct_time)) = (late.as_mut(), entry.sct_time) {
+                    late.push(index, sct_time);
                 }
+                self.collect_matches(index, &entry, &mut matches);
             }
-            self.metrics
-                .entries
-                .with_label_values(&[url])
-                .inc_by(checked);
+            self.count_checked(url, checked);
         }
-        let verified = match growth.finish() {
+        let late = late.zip(held).and_then(|(l, h)| l.finish(url, h));
+        let from = held.map_or(from, Verified::size);
+        self.conclude(
+            log,
+            held,
+            growth.finish(),
+            Seen {
+                from,
+                matches,
+                late,
+            },
+            served_at,
+        )
+        .await
+    }
+
+    /// A Rekor v1 log's growth: its consistency proof and every new entry, by index.
+    async fn grow_with_proof(
+        &self,
+        log: &FollowedLog,
+        held: Option<&Verified>,
+        checkpoint: Checkpoint,
+        note: Vec<u8>,
+        served_at: u64,
+    ) -> Result<RoundOutcome, Transient> {
+        let url = log.source.url();
+        let base = held.cloned().unwrap_or_else(Verified::empty);
+        let (from, to) = (base.size(), checkpoint.size());
+        let proof = if from == 0 {
+            Vec::new()
+        } else {
+            log.source.consistency_proof(from, to).await?
+        };
+        let entries = log.source.v1_entries(from, to).await?;
+        self.count_checked(url, entries.len() as u64);
+        let mut matches = Vec::new();
+        for (k, entry) in entries.iter().enumerate() {
+            self.collect_matches(from + k as u64, entry, &mut matches);
+        }
+        let leaves: Vec<Hash> = entries.iter().map(|e| e.leaf_hash).collect();
+        let verified = check_with_proof(url, &base, checkpoint, note, &proof, &leaves);
+        self.conclude(
+            log,
+            held,
+            verified,
+            Seen {
+                from,
+                matches,
+                late: None,
+            },
+            served_at,
+        )
+        .await
+    }
+
+    fn collect_matches(
+        &self,
+        index: u64,
+        entry: &crate::ServedEntry,
+        matches: &mut Vec<(u64, Vec<Match>)>,
+    ) {
+        if let Some(facts) = &entry.facts {
+            let matched = self.watch.matches(facts);
+            if !matched.is_empty() {
+                matches.push((index, matched));
+            }
+        }
+    }
+
+    fn count_checked(&self, url: &str, checked: u64) {
+        self.metrics
+            .entries
+            .with_label_values(&[url])
+            .inc_by(checked);
+    }
+
+    /// After a growth check (from size `from`, with the watch-list matches and late entries
+    /// seen): a finding, or the new state stored, then the matches and the late entries (reported only from entries the signed root vouches for) and the
+    /// witnesses.
+    async fn conclude(
+        &self,
+        log: &FollowedLog,
+        held: Option<&Verified>,
+        checked: Result<Verified, Box<Finding>>,
+        seen: Seen,
+        served_at: u64,
+    ) -> Result<RoundOutcome, Transient> {
+        let url = log.source.url();
+        let Seen {
+            from,
+            matches,
+            late,
+        } = seen;
+        let verified = match checked {
             Ok(v) => v,
             Err(f) => {
                 let kind = f.kind;
@@ -361,7 +486,6 @@ impl Monitor {
             }
         };
         self.advance(url, held, &verified).await?;
-        // Matches are reported only from entries the signed root vouches for.
         for (index, matched) in matches {
             let mut finding = Finding::about_log(
                 FindingKind::IdentityMatch,
@@ -372,17 +496,27 @@ impl Monitor {
             finding.matched = matched;
             self.report(finding).await;
         }
-        self.check_witnesses(log, &verified).await?;
+        if let Some(late) = late {
+            self.report(late).await;
+        }
+        self.check_witnesses(log, &verified, served_at).await?;
         Ok(RoundOutcome::Grew {
-            from: held.map_or(from, Verified::size),
-            to,
+            from,
+            to: verified.size(),
         })
     }
 
     /// Compares each witness's latest cosigned checkpoint of `log` with `ours`. A witness
     /// that holds none, or whose answer is not validly cosigned by its key and signed by the
-    /// log, says nothing about the log (logged, not a finding).
-    async fn check_witnesses(&self, log: &FollowedLog, ours: &Verified) -> Result<(), Transient> {
+    /// log, says nothing about the log (logged, not a finding). A witness that cosigned a
+    /// larger tree longer than the maximum merge delay before the log served `ours` (at
+    /// `served_at`) shows the log withholding entries from its readers.
+    async fn check_witnesses(
+        &self,
+        log: &FollowedLog,
+        ours: &Verified,
+        served_at: u64,
+    ) -> Result<(), Transient> {
         let url = log.source.url();
         for w in &self.witnesses {
             let at = format!(
@@ -398,36 +532,32 @@ impl Monitor {
                     continue;
                 }
             };
-            let cosigned = Note::parse(&body).ok().is_some_and(|note| {
+            let cosigned_at = Note::parse(&body).ok().and_then(|note| {
                 note.signatures()
                     .iter()
-                    .any(|s| w.verifier.matches(s) && w.verifier.verify(note.text(), s).is_ok())
+                    .find_map(|s| w.verifier.verify(note.text(), s).ok())
             });
             let opened = log.log.open(&body);
-            let (theirs, _) = match (cosigned, opened) {
-                (true, Ok(opened)) => opened,
+            let (cosigned_at, (theirs, _)) = match (cosigned_at, opened) {
+                (Some(at), Ok(opened)) => (at, opened),
                 _ => {
                     tracing::info!(witness = %w.url, log = %url, "witness answer not cosigned by it or not signed by the log; ignored");
                     continue;
                 }
             };
-            let (a, b) = (ours.size(), theirs.size());
-            let (small, large) = (a.min(b), a.max(b));
-            let proof: Vec<Hash> = if small == 0 || small == large {
-                Vec::new()
-            } else {
-                let ranges = consistency_proof_ranges(small, large)
-                    .map_err(|e| Transient::Tiles(e.to_string()))?;
-                let tiles = log
-                    .source
-                    .tiles(&tiles_for(&nodes_of(&ranges), large))
-                    .await?;
-                consistency_proof(small, large, &tiles)
-                    .map_err(|e| Transient::Tiles(e.to_string()))?
-            };
+            let proof = proof_between(&log.source, ours.size(), theirs.size()).await?;
             let by = format!("witness {}", w.url);
             if let Err(f) = compare_witnessed(url, &by, ours, &theirs, &body, &proof) {
                 self.report(*f).await;
+            }
+            let witnessed = Cosigned {
+                by: &by,
+                size: theirs.size(),
+                at: cosigned_at,
+                note: &body,
+            };
+            if let Some(f) = withheld(url, ours, served_at, witnessed, log.max_merge_delay) {
+                self.report(f).await;
             }
         }
         self.check_views(log, ours).await
@@ -448,25 +578,13 @@ impl Monitor {
             let Ok((their_checkpoint, _)) = log.log.open(theirs.note()) else {
                 continue;
             };
-            let (small, large) = (
-                ours.size().min(theirs.size()),
-                ours.size().max(theirs.size()),
-            );
-            let proof: Vec<Hash> = if small == 0 || small == large {
-                Vec::new()
+            // From the view that shows the larger tree.
+            let source = if ours.size() >= theirs.size() {
+                &log.source
             } else {
-                // From the tiles of the view that shows the larger tree.
-                let source = if ours.size() >= theirs.size() {
-                    &log.source
-                } else {
-                    &other.source
-                };
-                let ranges = consistency_proof_ranges(small, large)
-                    .map_err(|e| Transient::Tiles(e.to_string()))?;
-                let tiles = source.tiles(&tiles_for(&nodes_of(&ranges), large)).await?;
-                consistency_proof(small, large, &tiles)
-                    .map_err(|e| Transient::Tiles(e.to_string()))?
+                &other.source
             };
+            let proof = proof_between(source, ours.size(), theirs.size()).await?;
             let by = format!("the same log at {}", other.source.url());
             if let Err(f) =
                 compare_witnessed(url, &by, ours, &their_checkpoint, theirs.note(), &proof)
@@ -520,4 +638,21 @@ impl Monitor {
         }
         self.findings_reported() - before
     }
+}
+
+/// The consistency proof between two sizes, in either order, from `source` (none needed when
+/// one is empty or both are equal).
+async fn proof_between(source: &LogSource, a: u64, b: u64) -> Result<Vec<Hash>, Transient> {
+    let (small, large) = (a.min(b), a.max(b));
+    if small == 0 || small == large {
+        return Ok(Vec::new());
+    }
+    Ok(source.consistency_proof(small, large).await?)
+}
+
+/// Milliseconds since the Unix epoch (tree head and cosignature times are in that scale).
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -15,13 +15,17 @@
 //!     afterCheckpoints: 1
 //!   - fault: wrong-key       # checkpoints signed by a key not in the trust root
 //!   - fault: garbage         # the checkpoint endpoint answers HTML
+//!   - fault: late-integration # readers see each tree only `delay` after the log made it
+//!     delay: 30s
 //! ```
 //!
 //! `afterCheckpoints: N` (every fault but split-view) lets the first N checkpoint requests of
 //! each view through honestly, so that a client first verifies the honest log; the fault holds
 //! from then on. `views: [a, b]` restricts a fault to views (default: both).
 
-use serde::Deserialize;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
 use tlog::merkle::Hash;
 use tlog::tile::{decode_bundle, encode_bundle, BundleError};
 
@@ -108,6 +112,21 @@ pub enum Fault {
         #[serde(default = "both_views")]
         views: Vec<View>,
     },
+    /// The checkpoint served is the newest real one the lab first saw at least `delay` ago
+    /// (the oldest it saw, before that): the log answers writers at once but lets its readers
+    /// see the entries only later than it promised.
+    #[serde(rename_all = "camelCase")]
+    LateIntegration {
+        /// How long each tree is held back (`30s`, `2m`, …).
+        #[serde(deserialize_with = "duration")]
+        delay: Duration,
+        /// Honest checkpoint requests first, per view.
+        #[serde(default)]
+        after_checkpoints: u64,
+        /// The views it applies to.
+        #[serde(default = "both_views")]
+        views: Vec<View>,
+    },
     /// The checkpoint endpoint answers an HTML page.
     #[serde(rename_all = "camelCase")]
     Garbage {
@@ -151,6 +170,11 @@ impl Fault {
             | Fault::Garbage {
                 after_checkpoints,
                 views,
+            }
+            | Fault::LateIntegration {
+                after_checkpoints,
+                views,
+                ..
             } => views.contains(&view) && served >= *after_checkpoints,
         }
     }
@@ -173,7 +197,10 @@ pub enum PlanError {
     #[error("not a fault plan")]
     Yaml(#[source] serde_yaml_ng::Error),
     /// Two faults that both decide the same answer.
-    #[error("at most one of rollback, wrong-key and garbage (they each replace the checkpoint)")]
+    #[error(
+        "at most one of rollback, wrong-key, garbage and late-integration (they each replace \
+         the checkpoint)"
+    )]
     Conflicting,
 }
 
@@ -187,7 +214,10 @@ impl FaultPlan {
             .filter(|f| {
                 matches!(
                     f,
-                    Fault::Rollback { .. } | Fault::WrongKey { .. } | Fault::Garbage { .. }
+                    Fault::Rollback { .. }
+                        | Fault::WrongKey { .. }
+                        | Fault::Garbage { .. }
+                        | Fault::LateIntegration { .. }
                 )
             })
             .count();
@@ -206,35 +236,123 @@ impl FaultPlan {
     }
 }
 
-/// An entry of the other tree: the real one with a byte appended, so that its leaf hash
-/// differs while it keeps its place.
-pub fn forked_entry(real: &[u8]) -> Vec<u8> {
-    let mut e = real.to_vec();
-    e.push(b' ');
-    e
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
-/// Bundle `index` (entries `256 index …`) as the faults active for the view make it: entries
-/// rewritten or dropped, and the forked tree's entries for view b of a split view.
-pub fn tamper_bundle(bundle: &[u8], index: u64, faults: &[&Fault]) -> Result<Vec<u8>, BundleError> {
+/// Of the real checkpoints the lab saw, oldest first, each seen `ages[i]` ago: the one a
+/// reader may see under a late-integration `delay`, the newest at least that old (the oldest
+/// when none is yet).
+pub fn held_back(ages: &[Duration], delay: Duration) -> usize {
+    ages.iter().rposition(|age| *age >= delay).unwrap_or(0)
+}
+
+/// How a log writes its entries in the tiles the lab tampers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryFormat {
+    /// C2SP tlog-tiles entry bundles (Rekor v2): length-prefixed entries, each hashed whole.
+    Bundle,
+    /// static-ct-api data tiles: concatenated `TileLeaf`s, each hashed as its
+    /// `TimestampedEntry` (RFC 6962 `MerkleTreeLeaf`).
+    CtData,
+}
+
+/// Why a tile of entries cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntriesError {
+    /// Not an entry bundle.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// Not a static-ct-api data tile.
+    #[error(transparent)]
+    Ct(#[from] ct::CtError),
+}
+
+impl EntryFormat {
+    /// The entries of a tile, each as its own bytes.
+    pub fn decode(self, tile: &[u8]) -> Result<Vec<Vec<u8>>, EntriesError> {
+        Ok(match self {
+            EntryFormat::Bundle => decode_bundle(tile)?
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect(),
+            EntryFormat::CtData => ct::parse_data_tile(tile)?
+                .iter()
+                .map(ct::TileLeaf::encode)
+                .collect(),
+        })
+    }
+
+    /// A tile of `entries`.
+    pub fn encode(self, entries: &[Vec<u8>]) -> Result<Vec<u8>, EntriesError> {
+        Ok(match self {
+            EntryFormat::Bundle => encode_bundle(entries.iter().map(Vec::as_slice))?,
+            EntryFormat::CtData => entries.concat(),
+        })
+    }
+
+    /// An entry of the other tree, in its place: a Rekor entry with a byte appended, a CT
+    /// entry with its timestamp one millisecond later; either way its leaf hash differs.
+    pub fn forked(self, real: &[u8]) -> Vec<u8> {
+        let ct_leaf = (self == EntryFormat::CtData)
+            .then(|| ct::TileLeaf::parse(real).ok())
+            .flatten()
+            .and_then(|leaf| {
+                let mut entry = leaf.timestamped_entry().clone();
+                entry.timestamp += 1;
+                ct::TileLeaf::new(
+                    entry,
+                    leaf.pre_certificate().cloned(),
+                    leaf.certificate_chain().to_vec(),
+                )
+                .ok()
+            });
+        match ct_leaf {
+            Some(leaf) => leaf.encode(),
+            None => {
+                let mut e = real.to_vec();
+                e.push(b' ');
+                e
+            }
+        }
+    }
+
+    /// The Merkle leaf hash of an entry.
+    pub fn leaf_hash(self, entry: &[u8]) -> Hash {
+        match self {
+            EntryFormat::CtData => ct::TileLeaf::parse(entry)
+                .map(|leaf| leaf.leaf_hash())
+                .unwrap_or_else(|_| tlog::merkle::leaf_hash(entry)),
+            EntryFormat::Bundle => tlog::merkle::leaf_hash(entry),
+        }
+    }
+}
+
+/// Tile of entries `index` (entries `256 index …`) as the faults active for the view make it:
+/// entries rewritten or dropped, and the forked tree's entries for view b of a split view.
+pub fn tamper_bundle(
+    format: EntryFormat,
+    bundle: &[u8],
+    index: u64,
+    faults: &[&Fault],
+) -> Result<Vec<u8>, EntriesError> {
     let first = index * 256;
-    let mut entries: Vec<Vec<u8>> = decode_bundle(bundle)?
-        .into_iter()
-        .map(<[u8]>::to_vec)
-        .collect();
+    let mut entries = format.decode(bundle)?;
     let mut drop = Vec::new();
     for fault in faults {
         match fault {
             Fault::SplitView { at_size } => {
                 for (k, e) in entries.iter_mut().enumerate() {
                     if first + k as u64 >= *at_size {
-                        *e = forked_entry(e);
+                        *e = format.forked(e);
                     }
                 }
             }
             Fault::RewriteEntry { index: i, .. } if (first..first + 256).contains(i) => {
                 if let Some(e) = entries.get_mut((i - first) as usize) {
-                    *e = forked_entry(e);
+                    *e = format.forked(e);
                 }
             }
             Fault::DropEntry { index: i, .. } if (first..first + 256).contains(i) => {
@@ -243,12 +361,13 @@ pub fn tamper_bundle(bundle: &[u8], index: u64, faults: &[&Fault]) -> Result<Vec
             _ => {}
         }
     }
-    let kept = entries
-        .iter()
+    let kept: Vec<Vec<u8>> = entries
+        .into_iter()
         .enumerate()
         .filter(|(k, _)| !drop.contains(k))
-        .map(|(_, e)| e.as_slice());
-    encode_bundle(kept)
+        .map(|(_, e)| e)
+        .collect();
+    format.encode(&kept)
 }
 
 /// A hash tile with its first hash altered.
@@ -280,12 +399,17 @@ pub fn corrupt_inclusion_proof(answer: &[u8]) -> Option<Vec<u8>> {
 
 /// The leaf hashes of view b's tree of a split view at `at_size`: the real leaves before it,
 /// then the hashes of the forked entries.
-pub fn forked_leaves(real_leaves: &[Hash], forked_entries: &[Vec<u8>], at_size: u64) -> Vec<Hash> {
+pub fn forked_leaves(
+    format: EntryFormat,
+    real_leaves: &[Hash],
+    forked_entries: &[Vec<u8>],
+    at_size: u64,
+) -> Vec<Hash> {
     let keep = (at_size as usize).min(real_leaves.len());
     real_leaves[..keep]
         .iter()
         .copied()
-        .chain(forked_entries.iter().map(|e| tlog::merkle::leaf_hash(e)))
+        .chain(forked_entries.iter().map(|e| format.leaf_hash(e)))
         .collect()
 }
 
@@ -310,6 +434,32 @@ mod tests {
         )
         .is_err());
         assert!(FaultPlan::parse("faults:\n  - fault: teleport\n").is_err());
+        let late =
+            FaultPlan::parse("faults:\n  - fault: late-integration\n    delay: 90s\n").unwrap();
+        assert!(matches!(
+            late.faults[0],
+            Fault::LateIntegration { delay, .. } if delay == Duration::from_secs(90)
+        ));
+        assert!(
+            FaultPlan::parse("faults:\n  - fault: late-integration\n    delay: soon\n").is_err()
+        );
+        assert!(FaultPlan::parse(
+            "faults:\n  - fault: late-integration\n    delay: 1s\n  - fault: wrong-key\n"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn late_integration_serves_the_newest_tree_old_enough() {
+        let s = Duration::from_secs;
+        assert_eq!(held_back(&[s(1)], s(30)), 0, "only one seen: it");
+        assert_eq!(held_back(&[s(100), s(40), s(20), s(1)], s(30)), 1);
+        assert_eq!(held_back(&[s(100), s(40), s(30)], s(30)), 2);
+        assert_eq!(
+            held_back(&[s(10), s(5)], s(30)),
+            0,
+            "none old enough: the oldest"
+        );
     }
 
     #[test]
@@ -327,9 +477,8 @@ mod tests {
         assert!(corrupt_inclusion_proof(b"{}").is_none());
     }
 
-    #[test]
-    fn bundles_are_tampered_as_planned() {
-        let bundle = encode_bundle([b"e0".as_slice(), b"e1", b"e2"]).unwrap();
+    /// Entry 1 rewritten, entry 2 dropped, in both views.
+    fn rewrite_1_drop_2() -> (Fault, Fault) {
         let rewrite = Fault::RewriteEntry {
             index: 1,
             after_checkpoints: 0,
@@ -340,17 +489,54 @@ mod tests {
             after_checkpoints: 0,
             views: both_views(),
         };
-        let out = tamper_bundle(&bundle, 0, &[&rewrite, &drop]).unwrap();
+        (rewrite, drop)
+    }
+
+    #[test]
+    fn bundles_are_tampered_as_planned() {
+        let bundle = encode_bundle([b"e0".as_slice(), b"e1", b"e2"]).unwrap();
+        let (rewrite, drop) = rewrite_1_drop_2();
+        let b = EntryFormat::Bundle;
+        let out = tamper_bundle(b, &bundle, 0, &[&rewrite, &drop]).unwrap();
         let entries = decode_bundle(&out).unwrap();
         assert_eq!(entries, [b"e0".as_slice(), b"e1 "]);
         // Not this bundle's entries: unchanged.
-        assert_eq!(tamper_bundle(&bundle, 1, &[&rewrite]).unwrap(), bundle);
+        assert_eq!(tamper_bundle(b, &bundle, 1, &[&rewrite]).unwrap(), bundle);
         let split = Fault::SplitView { at_size: 1 };
-        let out = tamper_bundle(&bundle, 0, &[&split]).unwrap();
+        let out = tamper_bundle(b, &bundle, 0, &[&split]).unwrap();
         assert_eq!(
             decode_bundle(&out).unwrap(),
             [b"e0".as_slice(), b"e1 ", b"e2 "]
         );
         assert_eq!(corrupt_tile(&[1, 2])[0], 0xfe);
+    }
+
+    #[test]
+    fn ct_data_tiles_are_tampered_as_planned() {
+        let leaf = |n: u8| {
+            let entry = ct::TimestampedEntry {
+                timestamp: 1_000 + u64::from(n),
+                entry: ct::SignedEntry::X509(ct::Asn1Cert::new(vec![n; 5]).unwrap()),
+                extensions: ct::CtExtensions::empty(),
+            };
+            ct::TileLeaf::new(entry, None, vec![[n; 32]])
+                .unwrap()
+                .encode()
+        };
+        let f = EntryFormat::CtData;
+        let tile = [leaf(0), leaf(1), leaf(2)].concat();
+        let (rewrite, drop) = rewrite_1_drop_2();
+        let out = f
+            .decode(&tamper_bundle(f, &tile, 0, &[&rewrite, &drop]).unwrap())
+            .unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0], leaf(0));
+        let rewritten = ct::TileLeaf::parse(&out[1]).unwrap();
+        assert_eq!(rewritten.timestamped_entry().timestamp, 1_002);
+        assert_ne!(f.leaf_hash(&out[1]), f.leaf_hash(&leaf(1)));
+        assert_eq!(
+            f.leaf_hash(&leaf(1)),
+            ct::TileLeaf::parse(&leaf(1)).unwrap().leaf_hash()
+        );
     }
 }

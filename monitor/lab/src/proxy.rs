@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,14 +13,58 @@ use sigstack_keys::Signer;
 use tlog::checkpoint::Checkpoint;
 use tlog::merkle::{nodes_of, root, Hash, LeafRange};
 use tlog::note::{Note, NoteSigner};
-use tlog::tile::{decode_bundle, tiles_for, TileId, TilePath, TileSet, TreeEdge, TILE_WIDTH};
+use tlog::tile::{tiles_for, TileId, TilePath, TileSet, TreeEdge, TILE_WIDTH};
 
 use crate::plan::{
-    corrupt_inclusion_proof, corrupt_tile, forked_entry, forked_leaves, tamper_bundle,
+    corrupt_inclusion_proof, corrupt_tile, forked_leaves, held_back, tamper_bundle, EntryFormat,
 };
 use crate::{Fault, FaultPlan, View};
 
-const API: &str = "/api/v2";
+/// The read API of the log the lab stands in front of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabApi {
+    /// Rekor v2 (`sigstack rekor`): `/api/v2/checkpoint`, tiles under `/api/v2/tile/`, Ed25519
+    /// checkpoint signatures.
+    RekorV2,
+    /// A static-ct-api CT log (`sigstack ctlog`): `/checkpoint`, `/tile/…`, entries in
+    /// `/tile/data/…`, RFC 6962 tree head signatures.
+    Ct,
+}
+
+impl LabApi {
+    fn prefix(self) -> &'static str {
+        match self {
+            LabApi::RekorV2 => "/api/v2",
+            LabApi::Ct => "",
+        }
+    }
+
+    fn entries(self) -> EntryFormat {
+        match self {
+            LabApi::RekorV2 => EntryFormat::Bundle,
+            LabApi::Ct => EntryFormat::CtData,
+        }
+    }
+
+    /// The URL path of tile `path` (the static-ct-api names entry tiles `tile/data/…`).
+    fn path(self, path: TilePath) -> String {
+        let p = path.to_path();
+        let p = match (self, p.strip_prefix("tile/entries/")) {
+            (LabApi::Ct, Some(rest)) => format!("tile/data/{rest}"),
+            _ => p,
+        };
+        format!("{}/{p}", self.prefix())
+    }
+
+    /// Parses the part of a tile URL after `tile/`.
+    fn parse_tile(self, rest: &str) -> Option<TilePath> {
+        let rest = match (self, rest.strip_prefix("data/")) {
+            (LabApi::Ct, Some(data)) => format!("entries/{data}"),
+            _ => rest.to_string(),
+        };
+        TilePath::parse(&format!("tile/{rest}")).ok()
+    }
+}
 
 /// Why an answer could not be made (a 502 to the client: the lab is a test tool).
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +90,7 @@ struct Forked {
 
 /// The lab: the real log's URL, the plan, the keys it signs with.
 pub struct Lab {
+    api: LabApi,
     upstream: String,
     http: reqwest::Client,
     plan: FaultPlan,
@@ -54,18 +99,23 @@ pub struct Lab {
     /// Checkpoint requests answered, per view.
     served: Mutex<HashMap<View, u64>>,
     forked: tokio::sync::Mutex<Option<Forked>>,
+    /// The real checkpoints, oldest first, with when the lab first saw each (late integration).
+    seen: Mutex<Vec<(Instant, Vec<u8>)>>,
 }
 
 impl Lab {
-    /// A lab in front of the Rekor v2 log at `upstream`, whose checkpoints `log_key` signs;
-    /// `stranger_key` (Ed25519, not in any trust root) signs for the wrong-key fault.
+    /// A lab in front of the log at `upstream` speaking `api`, whose checkpoints `log_key`
+    /// signs; `stranger_key` (of the same algorithm, not in any trust root) signs for the
+    /// wrong-key fault.
     pub fn new(
+        api: LabApi,
         upstream: &str,
         plan: FaultPlan,
         log_key: Arc<dyn Signer>,
         stranger_key: Arc<dyn Signer>,
     ) -> Result<Self, reqwest::Error> {
         Ok(Lab {
+            api,
             upstream: upstream.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -75,6 +125,7 @@ impl Lab {
             stranger_key,
             served: Mutex::new(HashMap::new()),
             forked: tokio::sync::Mutex::new(None),
+            seen: Mutex::new(Vec::new()),
         })
     }
 
@@ -119,7 +170,9 @@ impl Lab {
     }
 
     async fn real_checkpoint(&self) -> Result<(Vec<u8>, Checkpoint), LabError> {
-        let note = self.get_ok(&format!("{API}/checkpoint")).await?;
+        let note = self
+            .get_ok(&format!("{}/checkpoint", self.api.prefix()))
+            .await?;
         let parsed = Note::parse(&note).map_err(|e| LabError::Upstream(e.to_string()))?;
         let checkpoint =
             Checkpoint::parse_body(parsed.text()).map_err(|e| LabError::Upstream(e.to_string()))?;
@@ -133,12 +186,28 @@ impl Lab {
         size: u64,
         root_hash: Hash,
     ) -> Result<Vec<u8>, LabError> {
-        let signer =
-            NoteSigner::ed25519(origin, key.clone()).map_err(|e| LabError::Forge(e.to_string()))?;
-        Checkpoint::new(origin, size, root_hash)
-            .and_then(|c| c.sign(&[&signer]).map_err(Into::into))
-            .map(|n| n.to_bytes())
-            .map_err(|e| LabError::Forge(e.to_string()))
+        let forge = |e: &dyn std::fmt::Display| LabError::Forge(e.to_string());
+        let checkpoint = Checkpoint::new(origin, size, root_hash).map_err(|e| forge(&e))?;
+        match self.api {
+            LabApi::RekorV2 => {
+                let signer = NoteSigner::ed25519(origin, key.clone()).map_err(|e| forge(&e))?;
+                checkpoint
+                    .sign(&[&signer])
+                    .map(|n| n.to_bytes())
+                    .map_err(|e| forge(&e))
+            }
+            LabApi::Ct => {
+                // A tree head signature of now, as a CT log signs each checkpoint it publishes.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                let signature = ct::sign_rfc6962_checkpoint(key.as_ref(), &checkpoint, now)
+                    .map_err(|e| forge(&e))?;
+                Note::new(checkpoint.to_body(), vec![signature])
+                    .map(|n| n.to_bytes())
+                    .map_err(|e| forge(&e))
+            }
+        }
     }
 
     /// The real hash tiles `wanted`, read at their widths in the tree of `size`.
@@ -149,7 +218,7 @@ impl Lab {
                 tile: *id,
                 width: (*width < TILE_WIDTH).then_some(*width as u8),
             };
-            let body = self.get_ok(&format!("{API}/{}", path.to_path())).await?;
+            let body = self.get_ok(&self.api.path(path)).await?;
             let hashes = body
                 .chunks_exact(32)
                 .map(|c| c.try_into().expect("chunks of 32"))
@@ -195,6 +264,17 @@ impl Lab {
                         root(*to_size, &tiles).map_err(|e| LabError::Forge(e.to_string()))?;
                     body = self.sign(&self.log_key, &origin, *to_size, old_root)?;
                 }
+                Fault::LateIntegration { delay, .. } => {
+                    body = self.held_back(&body, *delay);
+                    if self.api == LabApi::Ct {
+                        // A CT log signs a fresh tree head of the tree it still shows.
+                        let held = Note::parse(&body)
+                            .ok()
+                            .and_then(|n| Checkpoint::parse_body(n.text()).ok())
+                            .ok_or_else(|| LabError::Forge("a held-back checkpoint".into()))?;
+                        body = self.sign(&self.log_key, &origin, held.size(), *held.root_hash())?;
+                    }
+                }
                 Fault::SplitView { at_size } if real.size() > *at_size => {
                     body = self.fork(&origin, real.size(), *at_size).await?;
                 }
@@ -202,6 +282,17 @@ impl Lab {
             }
         }
         Ok(([("content-type", "text/plain; charset=utf-8")], body).into_response())
+    }
+
+    /// The real checkpoint `note` as a late-integrating log shows it: recorded if new, and the
+    /// newest one seen at least `delay` ago served instead.
+    fn held_back(&self, note: &[u8], delay: Duration) -> Vec<u8> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.last().is_none_or(|(_, last)| last != note) {
+            seen.push((Instant::now(), note.to_vec()));
+        }
+        let ages: Vec<Duration> = seen.iter().map(|(at, _)| at.elapsed()).collect();
+        seen[held_back(&ages, delay)].1.clone()
     }
 
     /// View b's checkpoint for the real size, its tree built (once per size) from the real
@@ -229,15 +320,18 @@ impl Lab {
                 index: bundle,
                 width: (width < TILE_WIDTH).then_some(width as u8),
             };
-            let body = self.get_ok(&format!("{API}/{}", path.to_path())).await?;
-            let decoded = decode_bundle(&body).map_err(|e| LabError::Upstream(e.to_string()))?;
+            let body = self.get_ok(&self.api.path(path)).await?;
+            let format = self.api.entries();
+            let decoded = format
+                .decode(&body)
+                .map_err(|e| LabError::Upstream(e.to_string()))?;
             for (k, e) in decoded.into_iter().enumerate() {
                 if bundle * TILE_WIDTH + k as u64 >= at_size {
-                    entries.push(forked_entry(e));
+                    entries.push(format.forked(&e));
                 }
             }
         }
-        let leaves = forked_leaves(&real_leaves, &entries, at_size);
+        let leaves = forked_leaves(self.api.entries(), &real_leaves, &entries, at_size);
         let appended = TreeEdge::empty().append(&leaves);
         let mut set = TileSet::new();
         for (id, hashes) in appended.tiles {
@@ -260,7 +354,7 @@ impl Lab {
     async fn tile(&self, view: View, rest: &str) -> Result<Response, LabError> {
         let checkpoint_index = self.served(view).saturating_sub(1);
         let faults = self.active(view, checkpoint_index);
-        let parsed = TilePath::parse(&format!("tile/{rest}")).ok();
+        let parsed = self.api.parse_tile(rest);
         if let (Some(TilePath::Hashes { tile, width }), Some(_)) = (
             parsed,
             faults.iter().find(|f| matches!(f, Fault::SplitView { .. })),
@@ -275,7 +369,9 @@ impl Lab {
                 }
             }
         }
-        let (status, body) = self.get(&format!("{API}/tile/{rest}")).await?;
+        let (status, body) = self
+            .get(&format!("{}/tile/{rest}", self.api.prefix()))
+            .await?;
         if status != StatusCode::OK {
             return Ok((status, body).into_response());
         }
@@ -287,8 +383,10 @@ impl Lab {
                     body
                 }
             }
-            Some(TilePath::Entries { index, .. }) => tamper_bundle(&body, index, &faults)
-                .map_err(|e| LabError::Upstream(e.to_string()))?,
+            Some(TilePath::Entries { index, .. }) => {
+                tamper_bundle(self.api.entries(), &body, index, &faults)
+                    .map_err(|e| LabError::Upstream(e.to_string()))?
+            }
             None => body,
         };
         Ok(bytes(body))
@@ -334,7 +432,7 @@ impl Lab {
             .await
             .map_err(|e| LabError::Upstream(sigstack_http::error_chain(&e)))?
             .to_vec();
-        let new_entry = path_and_query == format!("{API}/log/entries");
+        let new_entry = self.api == LabApi::RekorV2 && path_and_query == "/api/v2/log/entries";
         if new_entry && status.is_success() && self.wrong_proof_now(view) {
             body = corrupt_inclusion_proof(&body).unwrap_or(body);
         }
@@ -359,10 +457,10 @@ async fn handle(
         None => (View::A, path.to_string()),
     };
     if method == Method::GET {
-        if rest == format!("{API}/checkpoint") {
+        if rest == format!("{}/checkpoint", lab.api.prefix()) {
             return lab.checkpoint(view).await;
         }
-        if let Some(tile) = rest.strip_prefix(&format!("{API}/tile/")) {
+        if let Some(tile) = rest.strip_prefix(&format!("{}/tile/", lab.api.prefix())) {
             return lab.tile(view, tile).await;
         }
     }
@@ -377,4 +475,31 @@ async fn handle(
 /// The lab's router: every path, planned or passed through.
 pub fn router(lab: Arc<Lab>) -> Router {
     Router::new().fallback(handle).with_state(lab)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_api_names_its_tiles() {
+        let entries = LabApi::Ct.parse_tile("data/001.p/5").unwrap();
+        assert_eq!(
+            entries,
+            TilePath::Entries {
+                index: 1,
+                width: Some(5)
+            }
+        );
+        assert_eq!(LabApi::Ct.path(entries), "/tile/data/001.p/5");
+        assert_eq!(
+            LabApi::RekorV2.path(entries),
+            "/api/v2/tile/entries/001.p/5"
+        );
+        assert_eq!(LabApi::RekorV2.parse_tile("entries/001.p/5"), Some(entries));
+        // Hash tiles are named alike; a data tile path must be one.
+        let hashes = LabApi::Ct.parse_tile("0/000").unwrap();
+        assert_eq!(LabApi::Ct.path(hashes), "/tile/0/000");
+        assert_eq!(LabApi::Ct.parse_tile("data/x"), None);
+    }
 }

@@ -173,6 +173,12 @@ impl LogKey {
         }
     }
 
+    /// Whether this key makes RFC 6962 tree head signatures (type `0x05`), whose bodies carry
+    /// the tree head's timestamp.
+    pub fn is_rfc6962(&self) -> bool {
+        matches!(self.0, KeyKind::Rfc6962 { .. })
+    }
+
     /// The key ID signatures start with.
     pub fn key_hash(&self) -> KeyHash {
         match &self.0 {
