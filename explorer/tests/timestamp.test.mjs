@@ -59,6 +59,10 @@ test("a timestamp over another signature, by another TSA, or altered is NOT veri
 
   result = await verifyTimestamp(Uint8Array.of(0x30, 0x03, 1, 2, 3), signature, STAGING);
   assert.ok(!result.ok && result.time === null);
+
+  // A trusted_root.json whose TSA certificate cannot be read names no signer; nothing throws.
+  result = await verifyTimestamp(tsr, signature, { timestampAuthorities: [{ certChain: { certificates: [{ rawBytes: "AAAA" }] } }] });
+  assert.ok(!result.ok && failing(result).includes("it is signed by a TSA certificate of trusted_root.json"));
 });
 
 test("certificates carried in the token are never trusted: the signer must be a TSA of trusted_root.json", async () => {
