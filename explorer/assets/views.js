@@ -500,7 +500,9 @@ export async function search(ctx, params) {
     case "fingerprint": {
       const fingerprint = fingerprintTerm(q);
       if (!fingerprint) throw new Error("a certificate fingerprint is its SHA-256: 64 hex digits, optionally after sha256: or with colons between bytes");
-      return [...out, ...(await show(await rekorV1.search({ certificateFingerprint: fingerprint })))];
+      const found = await rekorV1.search({ certificateFingerprint: fingerprint });
+      const before = found.length ? null : el("p", { class: "muted" }, "Entries logged before this Rekor indexed certificate fingerprints are not under one: search by the PEM certificate or the identity for those.");
+      return [...out, ...(await show(found)), before];
     }
     case "email":
       if (!q.includes("@")) throw new Error("an identity search needs an email address or an identity with @ (a workflow URI @ its ref)");
