@@ -146,5 +146,5 @@ export async function fetchBytes(service, path) {
 /** A time (Date or seconds since the epoch) as ISO 8601 UTC, to the second. */
 export function isoTime(t) {
   const date = t instanceof Date ? t : new Date(Number(t) * 1000);
-  return Number.isNaN(date.getTime()) ? "?" : date.toISOString().replace(".000Z", "Z");
+  return Number.isNaN(date.getTime()) ? "?" : date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

@@ -4,8 +4,9 @@
 
 import { LOGS, ctlog, rekorV1, rekorV2 } from "./logs.js";
 import { barChart, perHour, rankChart, stepChart } from "./charts.js";
-import { decodeCertificate, parseDer, content as derContent, pemBlock } from "./asn1.js";
+import { decodeCertificate, pemBlock } from "./asn1.js";
 import { allHistories, verifyCertificate } from "./verify.js";
+import { verifyTimestamp } from "./timestamp.js";
 import { el, fetchJSON, fromBase64, fromUtf8, isoTime, sha256, toBase64, toHex, utf8 } from "./util.js";
 
 const PAGE = 20;
@@ -61,7 +62,13 @@ function certificateChecks(checks) {
   ];
 }
 
-function certificateView(der, title = "Signing certificate", tbsOnly = false, checks = null) {
+/** The certificate's SHA-256 fingerprint, linked to the Rekor v1 entries it signed. */
+async function fingerprintField(der) {
+  const fingerprint = toHex(await sha256(der));
+  return el("span", {}, mono(fingerprint), " ", link(`#/search?by=fingerprint&q=${fingerprint}`, "Rekor v1 entries signed with it"));
+}
+
+function certificateView(der, title = "Signing certificate", tbsOnly = false, checks = null, fingerprint = null) {
   let cert;
   try {
     cert = decodeCertificate(der, tbsOnly);
@@ -82,6 +89,7 @@ function certificateView(der, title = "Signing certificate", tbsOnly = false, ch
       ["Issuer", cert.issuer],
       ["Subject", cert.subject],
       ["Serial", mono(cert.serial)],
+      ["SHA-256 fingerprint", fingerprint],
       ...(checks
         ? certificateChecks(checks)
         : [
@@ -149,7 +157,7 @@ async function bodyView(body, trustedRoot) {
     ]),
     await Promise.all(
       findCertificates(spec).map(async (der) =>
-        certificateView(der, undefined, false, await verifyCertificate(der, trustedRoot).catch((e) => ({ ca: { ok: false, detail: e.message }, scts: [] }))),
+        certificateView(der, undefined, false, await verifyCertificate(der, trustedRoot).catch((e) => ({ ca: { ok: false, detail: e.message }, scts: [] })), await fingerprintField(der)),
       ),
     ),
     el("details", {}, el("summary", {}, "The entry body (canonical JSON)"), el("pre", { class: "json" }, JSON.stringify(parsed, null, 2))),
@@ -193,6 +201,24 @@ function headView(log, head) {
 
 // --- overview ---------------------------------------------------------------------------
 
+/** Rekor v2 logs no time: its entries are dated by their signing certificate's notBefore
+ * (Fulcio issues it for the signature, valid minutes); entries signed with a bare key, or
+ * unreadable, are counted apart. */
+function v2PerHour(entries) {
+  const times = [];
+  for (const e of entries) {
+    try {
+      const [der] = findCertificates(JSON.parse(fromUtf8(e.body)).spec || {});
+      if (der) times.push(decodeCertificate(der).notBefore.getTime());
+    } catch {
+      // undated
+    }
+  }
+  const undated = entries.length - times.length;
+  const caption = `Rekor v2: entries per hour, dated by their certificate (the last ${entries.length}${undated ? `; ${undated} without one` : ""})`;
+  return barChart(caption, perHour(times), "entries");
+}
+
 export async function overview(ctx) {
   const heads = await logHeads(ctx);
   const out = [el("h1", {}, "Logs")];
@@ -209,6 +235,14 @@ export async function overview(ctx) {
     try {
       const latest = await rekorV1.latest(rekorHead.size, 100);
       charts.append(barChart("Rekor v1: entries per hour (the last 100)", perHour(latest.map((e) => e.entry.integratedTime * 1000)), "entries"));
+    } catch (e) {
+      charts.append(message("error", e.message));
+    }
+  }
+  const v2Head = await heads["rekor-v2"];
+  if (v2Head && !v2Head.error) {
+    try {
+      charts.append(v2PerHour(await rekorV2.latest(v2Head.size, 100)));
     } catch (e) {
       charts.append(message("error", e.message));
     }
@@ -396,11 +430,20 @@ export async function ctEntry(ctx, indexText) {
 
 // --- search -----------------------------------------------------------------------------
 
+/** A certificate fingerprint as people write it (64 hex digits, bare, after `sha256:` or with
+ * a colon between bytes as openssl prints it) in the form Rekor's search takes; null if not. */
+export function fingerprintTerm(q) {
+  const hex = q.replace(/^sha256:/i, "");
+  const digits = hex.includes(":") ? (/^[0-9a-f]{2}(:[0-9a-f]{2}){31}$/i.test(hex) ? hex.replaceAll(":", "") : "") : hex;
+  return /^[0-9a-f]{64}$/i.test(digits) ? digits.toLowerCase() : null;
+}
+
 /** What a search term is, when the user leaves it to the explorer. */
 export function classify(q, by) {
   if (by && by !== "auto") return by;
   if (/^\d+$/.test(q)) return "index";
-  if (/^sha256:[0-9a-f]{64}$/i.test(q)) return "hash";
+  if (/^(sha256:)?[0-9a-f]{2}(:[0-9a-f]{2}){31}$/i.test(q)) return "fingerprint";
+  if (/^sha256:[0-9a-f]{64}$/i.test(q)) return "digest-or-fingerprint";
   if (/^([0-9a-f]{16})?[0-9a-f]{64}$/i.test(q)) return q.length === 80 ? "uuid" : "hash-or-uuid";
   if (q.includes("-----BEGIN")) return "key";
   if (q.includes("@")) return "email";
@@ -411,7 +454,7 @@ export async function search(ctx, params) {
   const q = (params.get("q") || "").trim();
   const by = classify(q, params.get("by"));
   const out = [el("h1", {}, "Search Rekor v1")];
-  if (!q) return [...out, message("info", "type a digest (sha256:…), an email or other identity, a PEM certificate or key, an entry UUID or a log index")];
+  if (!q) return [...out, message("info", "type a digest (sha256:…), an email or other identity, a PEM certificate or key, a certificate fingerprint, an entry UUID or a log index")];
   if (!ctx.services.rekor) throw new Error("Rekor v1 is not configured in this explorer");
   out.push(el("p", { class: "muted" }, `searching by ${by}: `, mono(q.length > 80 ? `${q.slice(0, 80)}…` : q)));
   const show = async (uuids) => {
@@ -432,19 +475,34 @@ export async function search(ctx, params) {
       if (!/^([0-9a-f]{16})?[0-9a-f]{64}$/i.test(q)) throw new Error("an entry UUID is 64 hex digits (80 with its tree ID)");
       return [...out, ...(await rekorEntry(ctx, await rekorV1.byUuid(q.toLowerCase())))];
     }
-    case "hash-or-uuid": {
-      // 64 hex digits name either an entry (its leaf hash) or an artifact digest: try both.
-      try {
-        return [...out, ...(await rekorEntry(ctx, await rekorV1.byUuid(q.toLowerCase())))];
-      } catch (e) {
-        if (e.status !== 404) throw e;
+    case "hash-or-uuid":
+    case "digest-or-fingerprint": {
+      // 64 hex digits name an entry (its leaf hash), an artifact digest or a certificate's
+      // fingerprint: try each, in that order.
+      const hex = q.replace(/^sha256:/i, "").toLowerCase();
+      if (by === "hash-or-uuid") {
+        try {
+          return [...out, ...(await rekorEntry(ctx, await rekorV1.byUuid(hex)))];
+        } catch (e) {
+          if (e.status !== 404) throw e;
+        }
       }
-      return [...out, ...(await show(await rekorV1.search({ hash: `sha256:${q.toLowerCase()}` })))];
+      const byDigest = await rekorV1.search({ hash: `sha256:${hex}` });
+      if (byDigest.length) return [...out, el("p", { class: "muted" }, "an artifact digest"), ...(await show(byDigest))];
+      const byFingerprint = await rekorV1.search({ certificateFingerprint: hex });
+      return [...out, el("p", { class: "muted" }, byFingerprint.length ? "a certificate fingerprint" : "no entry, artifact digest nor certificate fingerprint"), ...(await show(byFingerprint))];
     }
     case "hash": {
       const hex = q.replace(/^sha256:/i, "").toLowerCase();
       if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error("a digest is sha256: and 64 hex digits");
       return [...out, ...(await show(await rekorV1.search({ hash: `sha256:${hex}` })))];
+    }
+    case "fingerprint": {
+      const fingerprint = fingerprintTerm(q);
+      if (!fingerprint) throw new Error("a certificate fingerprint is its SHA-256: 64 hex digits, optionally after sha256: or with colons between bytes");
+      const found = await rekorV1.search({ certificateFingerprint: fingerprint });
+      const before = found.length ? null : el("p", { class: "muted" }, "Entries logged before this Rekor indexed certificate fingerprints are not under one: search by the PEM certificate or the identity for those.");
+      return [...out, ...(await show(found)), before];
     }
     case "email":
       if (!q.includes("@")) throw new Error("an identity search needs an email address or an identity with @ (a workflow URI @ its ref)");
@@ -454,70 +512,58 @@ export async function search(ctx, params) {
       return [...out, ...(await show(await rekorV1.search({ publicKey: { format: "x509", content: toBase64(utf8.encode(q.trim() + "\n")) } })))];
     }
     default:
-      throw new Error(`${JSON.stringify(q.slice(0, 80))} is neither a digest, an identity, a PEM key, a UUID nor a log index`);
+      throw new Error(`${JSON.stringify(q.slice(0, 80))} is neither a digest, an identity, a PEM key, a certificate fingerprint, a UUID nor a log index`);
   }
 }
 
 // --- monitor findings -------------------------------------------------------------------
 
-function findingLink(f) {
-  const log = String(f.log || "").toLowerCase();
-  const at = f.index ?? f.logIndex;
-  if (f.uuid) return link(`#/rekor/entry/${encodeURIComponent(f.uuid)}`, "entry");
-  if (at === undefined || at === null) return "";
-  if (log.includes("ct")) return link(`#/ctlog/entry/${at}`, `entry ${at}`);
-  if (log.includes("v2")) return link(`#/rekor-v2/entry/${at}`, `entry ${at}`);
-  return link(`#/search?by=index&q=${at}`, `entry ${at}`);
-}
+const baseUrl = (url) => String(url || "").replace(/\/+$/, "");
 
-/** A finding's time: RFC 3339 text, or seconds (or milliseconds) since the epoch. */
-function findingTime(t) {
-  if (t === undefined || t === null || t === "") return "";
-  if (typeof t === "number") return isoTime(new Date(t < 1e12 ? t * 1000 : t));
-  const date = new Date(t);
-  return Number.isNaN(date.getTime()) ? String(t) : isoTime(date);
+/** A link to the entry of a finding (docs/monitor.md's shape). The monitor names a log by the
+ * URL it follows, which trusted_root.json lists as a CT log's or a Rekor log's `baseUrl`; it
+ * follows tiles (Rekor v2, static-ct-api), never Rekor v1, so a Rekor URL is the v2 log. */
+function findingLink(f, trustedRoot) {
+  if (f.index === undefined || f.index === null) return "";
+  const url = baseUrl(f.log);
+  if ((trustedRoot.ctlogs || []).some((l) => baseUrl(l.baseUrl) === url)) return link(`#/ctlog/entry/${f.index}`, `CT log entry ${f.index}`);
+  if ((trustedRoot.tlogs || []).some((l) => baseUrl(l.baseUrl) === url)) return link(`#/rekor-v2/entry/${f.index}`, `Rekor v2 entry ${f.index}`);
+  return `entry ${f.index} (a log not in trusted_root.json)`;
 }
 
 export async function findings(ctx) {
   const out = [el("h1", {}, "Monitor findings")];
   if (!ctx.services.monitor) return [...out, message("info", "no monitor is configured (sigstack explorer --monitor-url)")];
-  const list = await fetchJSON("monitor", "findings");
-  const items = Array.isArray(list) ? list : list.findings || [];
+  const items = (await fetchJSON("monitor", "findings")).findings;
+  if (!Array.isArray(items)) throw new Error("the monitor's answer has no list of findings");
   if (!items.length) return [...out, message("info", "the monitor reports no finding")];
   out.push(
+    el("p", {}, `${items.length} finding${items.length === 1 ? "" : "s"}, newest first`),
     el(
       "table",
       { class: "entries", id: "findings" },
       el("thead", {}, el("tr", {}, ["Time", "Log", "Kind", "Entry", "Detail"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, items.map((f) => el("tr", {}, el("td", {}, findingTime(f.found_at ?? f.time)), el("td", {}, String(f.log ?? "")), el("td", {}, String(f.kind ?? "")), el("td", {}, findingLink(f)), el("td", { class: "wrap" }, String(f.detail ?? ""))))),
+      el(
+        "tbody",
+        {},
+        items.map((f) =>
+          el(
+            "tr",
+            { "data-kind": String(f.kind ?? "") },
+            el("td", {}, isoTime(new Date(Number(f.found_at)))),
+            el("td", { class: "wrap" }, String(f.log ?? "")),
+            el("td", {}, String(f.kind ?? "")),
+            el("td", {}, findingLink(f, ctx.trustedRoot)),
+            el("td", { class: "wrap" }, String(f.detail ?? ""), (f.matched || []).map((m) => el("div", { class: "muted" }, `${m.rule}: `, mono(String(m.value))))),
+          ),
+        ),
+      ),
     ),
   );
   return out;
 }
 
 // --- a bundle from disk -----------------------------------------------------------------
-
-function timestampTime(b64) {
-  // The genTime of a TSTInfo: the first GeneralizedTime inside the token's content.
-  const walk = (node) => {
-    if (node.tag === 0x18) return fromUtf8(derContent(node));
-    for (const c of node.children || []) {
-      const t = walk(c);
-      if (t) return t;
-    }
-    if (node.tag === 0x04) {
-      try {
-        return walk(parseDer(derContent(node)));
-      } catch {
-        return null;
-      }
-    }
-    return null;
-  };
-  const t = walk(parseDer(fromBase64(b64)));
-  const m = t && /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/.exec(t);
-  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : "?";
-}
 
 /** Whether the log holds a bundle's entry: the entry at its index has the bundle's body, and
  * is verified in the log like any entry shown. */
@@ -566,14 +612,25 @@ export function bundleView(ctx) {
         }
         parts.push(dl([["Log entry", link(v2 ? `#/rekor-v2/entry/${entry.logIndex}` : `#/search?by=index&q=${entry.logIndex}`, `${v2 ? "Rekor v2" : "Rekor v1"} entry ${entry.logIndex}`)], ["Integrated time", entry.integratedTime && entry.integratedTime !== "0" ? isoTime(entry.integratedTime) : null]]));
       }
+      const signature = bundle.messageSignature?.signature || env?.signatures?.[0]?.sig;
       for (const ts of bundle.verificationMaterial?.timestampVerificationData?.rfc3161Timestamps || []) {
-        parts.push(dl([["RFC 3161 timestamp", timestampTime(ts.signedTimestamp)]]));
+        const checked = await verifyTimestamp(fromBase64(ts.signedTimestamp), signature ? fromBase64(signature) : new Uint8Array(), ctx.trustedRoot);
+        parts.push(
+          el(
+            "section",
+            { class: "card", "data-timestamp": checked.ok ? "verified" : "not-verified" },
+            el("h3", {}, "RFC 3161 timestamp"),
+            el("p", {}, badge(checked.ok, "RFC 3161 timestamp"), " ", checked.ok ? `signed at ${isoTime(checked.time)} by a TSA of trusted_root.json: checked in this browser` : "this browser could NOT confirm this timestamp"),
+            steps(checked),
+            dl([["Time", checked.time ? isoTime(checked.time) : "?"]]),
+          ),
+        );
       }
       const certB64 = bundle.verificationMaterial?.certificate?.rawBytes || bundle.verificationMaterial?.x509CertificateChain?.certificates?.[0]?.rawBytes;
       if (certB64) {
         const der = fromBase64(certB64);
         const checks = await verifyCertificate(der, ctx.trustedRoot).catch((e) => ({ ca: { ok: false, detail: e.message }, scts: [] }));
-        parts.push(certificateView(der, undefined, false, checks));
+        parts.push(certificateView(der, undefined, false, checks, await fingerprintField(der)));
       }
       if (env) {
         const payload = fromUtf8(fromBase64(env.payload));

@@ -26,6 +26,7 @@ assets! {
     "merkle.js" => "text/javascript; charset=utf-8",
     "asn1.js" => "text/javascript; charset=utf-8",
     "charts.js" => "text/javascript; charset=utf-8",
+    "timestamp.js" => "text/javascript; charset=utf-8",
     "util.js" => "text/javascript; charset=utf-8",
 }
 

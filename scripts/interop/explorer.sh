@@ -5,15 +5,19 @@
 #   - the overview verifies each log's checkpoint in the browser (Rekor v1 ECDSA note, Rekor v2
 #     Ed25519 note, CT signed tree head), and after new entries proves each consistent with
 #     what the browser saw before;
-#   - search by digest, identity, PEM certificate, UUID and log index; every entry opened shows
-#     the verified badge, its identity, issuer, digest, SCTs and time; Rekor v2 and CT entries
-#     are browsed newest first and verified (Rekor v2 proofs built from tiles);
-#   - a bundle from disk shows its DSSE payload and RFC 3161 timestamp;
+#   - search by digest, identity, PEM certificate, certificate fingerprint, UUID and log index;
+#     every entry opened shows the verified badge, its identity, issuer, digest, SCTs and time;
+#     Rekor v2 and CT entries are browsed newest first and verified (Rekor v2 proofs built from
+#     tiles);
+#   - a bundle from disk shows its DSSE payload; a Rekor v2 bundle's RFC 3161 timestamp (our
+#     TSA's, through sigstore-python) is verified in the browser, an altered one is NOT;
 #   - bad input (malformed terms, unknown UUIDs and indexes, no such page) and a log that is
 #     down give a clear message in the page; keyboard use; a phone-sized screen;
 #   - a second `sigstack explorer` reads the logs through a proxy that alters every proof
-#     (scripts/interop/explorer_stubs.py): each entry shows NOT verified; it also lists the
-#     findings of a stand-in monitor (`--monitor-url`);
+#     (scripts/interop/explorer_stubs.py): each entry shows NOT verified;
+#   - a real `sigstack monitor` follows the stack's Rekor v2 and CT logs with a watch list
+#     matching sigstore-python's identity; a third explorer (`--monitor-url`) lists its
+#     findings, each linking to its entry, which opens verified;
 #   - the explorer forwards no write: POSTs to the logs and paths out of the API are refused.
 #
 #   bash scripts/interop/explorer.sh
@@ -111,29 +115,52 @@ MONITOR_PORT=$(free_port)
 DEAD_PORT=$(free_port)
 TAMPERED_PORT=$(free_port)
 DOWN_PORT=$(free_port)
+WATCHED_PORT=$(free_port)
 STUBS="$REPO/scripts/interop/explorer_stubs.py"
-V1_INDEX=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]["logIndex"])' "$D/py-v1.json")
-cat >"$D/findings.json" <<EOF
-[{"log": "rekor", "kind": "unexpected-identity", "index": $V1_INDEX, "detail": "$EMAIL signed outside the policy", "time": "2026-12-06T04:00:00Z"},
- {"log": "ctlog", "kind": "unknown-issuer", "index": 0, "detail": "a certificate for an issuer not in the policy", "time": 1796529660}]
-EOF
 "$PY" "$STUBS" tamper --port "$TAMPER_PORT" --rekor "$REKOR_URL" --ctlog "$CT_URL" >"$D/tamper.log" 2>&1 &
-STUB_PIDS+=($!)
-"$PY" "$STUBS" monitor --port "$MONITOR_PORT" --findings "$D/findings.json" >"$D/monitor.log" 2>&1 &
 STUB_PIDS+=($!)
 RUST_LOG=warn "$SIGSTACK" explorer --listen "127.0.0.1:$TAMPERED_PORT" \
     --rekor-url "http://127.0.0.1:$TAMPER_PORT/rekor" --ctlog-url "http://127.0.0.1:$TAMPER_PORT/ctlog" \
-    --monitor-url "http://127.0.0.1:$MONITOR_PORT" --trusted-root "$T/trusted_root.json" >"$D/explorer-tampered.log" 2>&1 &
+    --trusted-root "$T/trusted_root.json" >"$D/explorer-tampered.log" 2>&1 &
+STUB_PIDS+=($!)
+# A real monitor over the stack's tiled logs (Rekor v2, the CT log's static-ct-api), from their
+# first entry, watching for the identity sigstore-python signed with; its verifier keys are
+# made from the stack's key files and the origins its logs serve.
+V2_ORIGIN=$(curl -fsS "$REKOR_URL/api/v2/checkpoint" | head -n 1)
+CT_ORIGIN=$(curl -fsS "$CT_URL/checkpoint" | head -n 1)
+V2_VKEY=$("$SIGSTACK" keys public "$D/data/keys/rekor-v2.pem" --note-name "$V2_ORIGIN")
+CT_VKEY=$("$SIGSTACK" keys public "$D/data/keys/ctlog.pem" --note-name "$CT_ORIGIN" --rfc6962)
+printf 'startIndex: 0\nlogs:\n  - url: %s\n    api: rekor-v2\n    keys: ["%s"]\n  - url: %s\n    api: ct\n    keys: ["%s"]\n' \
+    "$REKOR_URL" "$V2_VKEY" "$CT_URL" "$CT_VKEY" >"$D/monitor.yaml"
+printf 'monitoredValues:\n  certIdentities:\n    - certSubject: %s\n' "${EMAIL//./\\.}" >>"$D/monitor.yaml"
+RUST_LOG=warn "$SIGSTACK" monitor --config "$D/monitor.yaml" --database-url "sqlite://$D/monitor.sqlite" \
+    --findings "$D/findings.jsonl" --interval 1s --listen "127.0.0.1:$MONITOR_PORT" >"$D/monitor.log" 2>&1 &
+STUB_PIDS+=($!)
+RUST_LOG=warn "$SIGSTACK" explorer --listen "127.0.0.1:$WATCHED_PORT" --rekor-url "$REKOR_URL" --ctlog-url "$CT_URL" \
+    --monitor-url "http://127.0.0.1:$MONITOR_PORT" --trusted-root "$T/trusted_root.json" >"$D/explorer-watched.log" 2>&1 &
 STUB_PIDS+=($!)
 RUST_LOG=warn "$SIGSTACK" explorer --listen "127.0.0.1:$DOWN_PORT" --rekor-url "http://127.0.0.1:$DEAD_PORT" \
     --ctlog-url "http://127.0.0.1:$DEAD_PORT" --tuf-url "$TUF_URL" --upstream-timeout 2s >"$D/explorer-down.log" 2>&1 &
 STUB_PIDS+=($!)
 stubs_ready() {
-    "$PY" "$FC" wait --url "http://127.0.0.1:$MONITOR_PORT/findings" --timeout 30 &&
+    "$PY" "$FC" wait --url "http://127.0.0.1:$MONITOR_PORT/healthz" --timeout 30 &&
         "$PY" "$FC" wait --url "http://127.0.0.1:$TAMPERED_PORT/healthz" --timeout 30 &&
-        "$PY" "$FC" wait --url "http://127.0.0.1:$DOWN_PORT/healthz" --timeout 30
+        "$PY" "$FC" wait --url "http://127.0.0.1:$DOWN_PORT/healthz" --timeout 30 &&
+        "$PY" "$FC" wait --url "http://127.0.0.1:$WATCHED_PORT/healthz" --timeout 30
 }
-require "the tampering proxy, the stand-in monitor and two more explorers start" stubs_ready
+require "the tampering proxy, the monitor and three more explorers start" stubs_ready
+V2_INDEX=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]["logIndex"])' "$D/py-v2.json")
+monitor_found_v2_entry() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        "$PY" -c 'import json, sys
+hits = [f for f in map(json.loads, open(sys.argv[1])) if f["kind"] == "identity_match" and f["log"] == sys.argv[2] and f.get("index") == int(sys.argv[3])]
+sys.exit(0 if hits else 1)' "$D/findings.jsonl" "$REKOR_URL" "$V2_INDEX" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+require "the monitor verifies the Rekor v2 log and reports sigstore-python's entry $V2_INDEX as an identity match" monitor_found_v2_entry
 
 # --- the explorer forwards no write ----------------------------------------------------
 
@@ -153,9 +180,10 @@ check "the page is served with a content security policy allowing only itself" \
 
 # --- the browser -----------------------------------------------------------------------
 
-"$PY" - "$D" "$EMAIL" "$ISSUER_URL" "$EXPLORER_URL" "http://127.0.0.1:$TAMPERED_PORT" "http://127.0.0.1:$DOWN_PORT" >"$D/facts.json" <<'PY'
+"$PY" - "$D" "$EMAIL" "$ISSUER_URL" "$EXPLORER_URL" "http://127.0.0.1:$TAMPERED_PORT" "http://127.0.0.1:$DOWN_PORT" \
+    "http://127.0.0.1:$WATCHED_PORT" >"$D/facts.json" <<'PY'
 import base64, hashlib, json, sys, urllib.request
-d, email, issuer, explorer, tampered, down = sys.argv[1:]
+d, email, issuer, explorer, tampered, down, watched = sys.argv[1:]
 load = lambda name: json.load(open(f"{d}/{name}"))
 entry = lambda b: b["verificationMaterial"]["tlogEntries"][0]
 v1 = load("py-v1.json")
@@ -164,15 +192,27 @@ cert = base64.b64decode(v1["verificationMaterial"]["certificate"]["rawBytes"])
 pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(
     base64.b64encode(cert).decode()[i:i + 64] for i in range(0, len(base64.b64encode(cert)), 64)) + "\n-----END CERTIFICATE-----"
 size = json.load(urllib.request.urlopen(f"{explorer}/proxy/rekor/api/v1/log"))["treeSize"]
+# The Rekor v2 bundle with one digit of its timestamp's signed time (the GeneralizedTime after
+# the TSTInfo content type) changed, the length unchanged.
+v2 = load("py-v2.json")
+ts = v2["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+tsr = bytearray(base64.b64decode(ts["signedTimestamp"]))
+id_ct_tstinfo = bytes.fromhex("060b2a864886f70d0109100104")
+at = tsr.index(b"\x18", tsr.index(id_ct_tstinfo)) + 2 + 13
+tsr[at] = ord("1") if tsr[at] == ord("0") else ord("0")
+ts["signedTimestamp"] = base64.b64encode(bytes(tsr)).decode()
+json.dump(v2, open(f"{d}/py-v2-tampered-timestamp.json", "w"))
 print(json.dumps({
-    "explorer": explorer, "tampered": tampered, "down": down,
+    "explorer": explorer, "tampered": tampered, "down": down, "watched": watched,
     "email": email, "issuer": issuer,
     "digest": hashlib.sha256(open(f"{d}/artifact.txt", "rb").read()).hexdigest(), "digest_entries": 2, "email_entries": 4,
     "v1_uuid": hashlib.sha256(b"\0" + body).hexdigest(), "v1_index": int(entry(v1)["logIndex"]), "v1_cert_pem": pem,
+    "v1_fingerprint": hashlib.sha256(cert).hexdigest(),
     "v1_size": size, "dsse_index": int(entry(load("py-attest.json"))["logIndex"]),
     "intoto_index": int(entry(load("js-attest.json"))["logIndex"]), "js_index": int(entry(load("js-sign.json"))["logIndex"]),
     "v2_index": int(entry(load("py-v2.json"))["logIndex"]), "ct_min": 5,
-    "attest_bundle": f"{d}/py-attest.json", "v2_bundle": f"{d}/py-v2.json", "findings": 2,
+    "attest_bundle": f"{d}/py-attest.json", "v2_bundle": f"{d}/py-v2.json",
+    "v2_tampered_bundle": f"{d}/py-v2-tampered-timestamp.json",
 }))
 PY
 SHOTS=()

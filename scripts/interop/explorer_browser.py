@@ -10,6 +10,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -79,6 +80,14 @@ class Page:
             assert w.lower() in joined, f"{w!r} not in {msgs}"
         return True
 
+    def open_bundle(self, path, ready_css):
+        """Opens the file at `path` in the bundle view; returns the first `ready_css` element once
+        the page shows one."""
+        self.open("/bundle")
+        self.d.find_element(By.ID, "bundle-file").send_keys(path)
+        WebDriverWait(self.d, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ready_css))
+        return self.all(ready_css)[0]
+
     def shot(self, directory, name, full=True):
         # The whole page, not only the window (Chromium's DevTools protocol can).
         if not directory:
@@ -132,9 +141,13 @@ def run(driver, f, shots, grow):
         for log in ["rekor", "rekor-v2", "ctlog"]:
             card = p.all(f'[data-log="{log}"] .badge[data-verified]')
             assert card and card[0].get_attribute("data-verified") == "true", f"{log}: {p.text()[:400]}"
-        assert len(p.all("svg.chart")) >= 3, "charts"
+        assert len(p.all("svg.chart")) >= 4, "charts"
+        # Rekor v2 logs no time: its entries are dated by their certificates (all have one).
+        v2 = [fig for fig in p.all("figure") if fig.text.startswith("Rekor v2: entries per hour")]
+        assert v2 and v2[0].find_elements(By.CSS_SELECTOR, "svg.chart"), "a Rekor v2 entries-per-hour chart"
+        assert "without one" not in v2[0].text, v2[0].text[:200]
         return True
-    check("overview: the Rekor v1, Rekor v2 and CT checkpoints verify with WebCrypto (ECDSA P-256, Ed25519, STH)", overview)
+    check("overview: the Rekor v1, Rekor v2 and CT checkpoints verify with WebCrypto (ECDSA P-256, Ed25519, STH); entries per hour of each log charted", overview)
 
     # --- search, each way --------------------------------------------------------------------
     def by_digest():
@@ -179,6 +192,32 @@ def run(driver, f, shots, grow):
         assert len(p.all("table.entries tbody tr")) >= 1, p.text()[:300]
         return True
     check("search by PEM certificate finds its entry", by_key)
+
+    def by_fingerprint():
+        fingerprint = f["v1_fingerprint"]
+        openssl_style = ":".join(fingerprint[i:i + 2] for i in range(0, 64, 2)).upper()
+        for by, q in [("auto", openssl_style), ("fingerprint", fingerprint), ("auto", f"sha256:{fingerprint}")]:
+            search(p, by, q)
+            rows = p.all("table.entries tbody tr")
+            assert len(rows) == 1, f"{by} {q}: {len(rows)} rows: {p.text()[:300]}"
+        rows[0].find_element(By.CSS_SELECTOR, "a").click()
+        p.settle()
+        p.verified()
+        t = p.text()
+        assert f"SHA-256 fingerprint\n{fingerprint}" in t or fingerprint in t, "the entry shows the fingerprint"
+        search(p, "hash", f"sha256:{fingerprint}")
+        assert "no entry matches" in p.text(), "a fingerprint is no artifact digest"
+        return True
+    check("search by certificate fingerprint (openssl's colons, bare hex, sha256:) finds the entry it signed, opened verified; never as a digest", by_fingerprint)
+
+    def fingerprint_link():
+        p.open(f"/rekor/entry/{f['v1_uuid']}")
+        p.d.find_element(By.PARTIAL_LINK_TEXT, "Rekor v1 entries signed with it").click()
+        p.settle()
+        assert "#/search?by=fingerprint" in p.d.current_url, p.d.current_url
+        assert len(p.all("table.entries tbody tr")) == 1, p.text()[:300]
+        return True
+    check("an entry's certificate links to the entries signed with it (by fingerprint)", fingerprint_link)
 
     def deep_link():
         p.open(f"/rekor/entry/{f['v1_uuid']}")
@@ -261,10 +300,7 @@ def run(driver, f, shots, grow):
 
     # --- a bundle from disk ---------------------------------------------------------------------
     def bundle():
-        p.open("/bundle")
-        p.d.find_element(By.ID, "bundle-file").send_keys(f["attest_bundle"])
-        WebDriverWait(p.d, 10).until(lambda d: d.find_elements(By.ID, "dsse-payload"))
-        payload = p.d.find_element(By.ID, "dsse-payload").text
+        payload = p.open_bundle(f["attest_bundle"], "#dsse-payload").text
         assert '"predicateType": "https://slsa.dev/provenance/v1"' in payload, payload[:200]
         p.verified()
         assert "the bundle's entry is in the log" in p.text()
@@ -272,15 +308,25 @@ def run(driver, f, shots, grow):
     check("a DSSE bundle opened from disk: its entry found and verified in the log, its in-toto payload pretty-printed", bundle)
     p.shot(shots, "explorer-bundle.png")
 
+    def bundle_timestamp(path, want):
+        stamp = p.open_bundle(path, "[data-timestamp]")
+        assert stamp.get_attribute("data-timestamp") == want, stamp.text[:400]
+        return stamp.text
+
     def bundle_v2():
-        p.open("/bundle")
-        p.d.find_element(By.ID, "bundle-file").send_keys(f["v2_bundle"])
-        WebDriverWait(p.d, 10).until(lambda d: "RFC 3161 timestamp" in d.find_element(By.ID, "main").text)
-        t = p.text()
-        assert "Rekor v2 entry" in t and "20" in t.split("RFC 3161 timestamp")[1][:6]
+        stamp = bundle_timestamp(f["v2_bundle"], "verified")
+        assert "signed at 20" in stamp and "by a TSA of trusted_root.json" in stamp, stamp[:300]
+        assert "Rekor v2 entry" in p.text()
         p.verified()
         return True
-    check("a Rekor v2 bundle: its entry verified in the log (proof from tiles), its RFC 3161 timestamp shown", bundle_v2)
+    check("a Rekor v2 bundle from sigstore-python: its entry verified in the log (proof from tiles), its RFC 3161 timestamp verified (our TSA's CMS signature, the imprint of its signature)", bundle_v2)
+    p.shot(shots, "explorer-bundle-timestamp.png")
+
+    def bundle_v2_tampered_timestamp():
+        stamp = bundle_timestamp(f["v2_tampered_bundle"], "not-verified")
+        assert "NOT verified" in stamp and "the signed message digest is the hash of the TSTInfo" in stamp, stamp[:400]
+        return "the bundle's entry is in the log" in p.text()  # the entry itself still verifies
+    check("the same bundle with one digit of its timestamp's time altered: the timestamp is NOT verified", bundle_v2_tampered_timestamp)
 
     # --- history: entries added since the first visit are proven consistent -------------------
     def history():
@@ -364,18 +410,28 @@ def run(driver, f, shots, grow):
         return True
     check("through a proxy that alters CT audit paths: NOT verified", tampered_ct)
 
+    # --- a real monitor's findings ----------------------------------------------------------------
+    w = Page(driver, f["watched"])
+
     def findings():
-        t.open("/findings")
-        rows = t.all("#findings tbody tr")
-        assert len(rows) == f["findings"], f"{len(rows)} rows"
-        # RFC 3339 text and seconds since the epoch both shown as UTC times.
-        assert "2026-12-06T04:00:00Z" in t.text() and "2026-12-06T04:01:00Z" in t.text(), t.text()[:300]
-        link = rows[0].find_element(By.CSS_SELECTOR, "a")
-        link.click()
-        t.settle()
-        assert "#/search?by=index" in t.d.current_url or "/entry/" in t.d.current_url
+        w.open("/findings")
+        rows = w.all("#findings tbody tr")
+        assert rows, w.text()[:300]
+        assert all(r.get_attribute("data-kind") == "identity_match" for r in rows), w.text()[:300]
+        first = rows[0].find_elements(By.CSS_SELECTOR, "td")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first[0].text), f"time {first[0].text!r}"
+        assert "certIdentities[0]" in w.text() and f["email"] in w.text(), "the rule and value matched"
+        assert w.d.find_elements(By.PARTIAL_LINK_TEXT, "CT log entry "), "the CT log's matches link to CT entries"
+        w.d.find_element(By.LINK_TEXT, f"Rekor v2 entry {f['v2_index']}").click()
+        w.settle()
+        assert w.d.current_url.endswith(f"#/rekor-v2/entry/{f['v2_index']}"), w.d.current_url
+        w.verified()
+        assert f["email"] in w.text()
         return True
-    check("the monitor's findings are listed, each linking to its entry", findings)
+    check("a real monitor's findings: its identity matches listed (time, rule, value), sigstore-python's Rekor v2 entry linked and opened verified", findings)
+    if shots:
+        w.open("/findings")
+        w.shot(shots, "explorer-findings.png")
 
     # --- a log that is down, and trust from TUF ------------------------------------------------------
     d = Page(driver, f["down"])

@@ -1,14 +1,12 @@
-"""Servers the explorer's browser suite (explorer.sh) puts around `sigstack up`.
+"""The server the explorer's browser suite (explorer.sh) puts around `sigstack up`.
 
   tamper  --port P --rekor URL --ctlog URL
       A proxy serving /rekor/... and /ctlog/... from those services, with every proof it
       relays altered: Rekor v1 inclusion proofs (the first hash, or the root when there is
       none), Rekor v2 level-0 tiles (one bit of every hash) and CT audit paths (the first
       hash). An explorer reading through it must show NOT verified, never verified.
-  monitor --port P --findings FILE
-      A stand-in for `sigstack monitor`: GET /findings answers FILE; anything else is 404.
 
-Standard library only; each runs until killed.
+Standard library only; runs until killed.
 """
 
 import argparse
@@ -101,27 +99,6 @@ def tamper_server(args):
     http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
 
 
-def monitor_server(args):
-    with open(args.findings, "rb") as f:
-        findings = f.read()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path != "/findings":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(findings)))
-            self.end_headers()
-            self.wfile.write(findings)
-
-        def log_message(self, *a):
-            pass
-
-    http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
-
-
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -129,11 +106,8 @@ def main():
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--rekor", required=True)
     t.add_argument("--ctlog", required=True)
-    m = sub.add_parser("monitor")
-    m.add_argument("--port", type=int, required=True)
-    m.add_argument("--findings", required=True)
     args = parser.parse_args()
-    {"tamper": tamper_server, "monitor": monitor_server}[args.cmd](args)
+    {"tamper": tamper_server}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -116,12 +116,17 @@ async fn create(rekor: &Rekor, bytes: &[u8]) -> Result<(&'static str, Response),
     Ok((canonical.kind, response))
 }
 
+/// The store's index kind of certificate fingerprints: its own, so that a fingerprint is never
+/// taken for an artifact digest (a certificate file signed as an artifact has the same hash).
+const CERTIFICATE_FINGERPRINT: &str = "certificate-sha256";
+
 /// How an entry's search key is filed in the store's index.
 pub(crate) fn index_key(key: &rekor_types::IndexKey) -> IndexKey {
     let (kind, key) = match key {
         rekor_types::IndexKey::ArtifactHash(v) => ("hash", v),
         rekor_types::IndexKey::PublicKey(v) => ("key", v),
         rekor_types::IndexKey::Subject(v) => ("subject", v),
+        rekor_types::IndexKey::CertificateFingerprint(v) => (CERTIFICATE_FINGERPRINT, v),
     };
     IndexKey {
         kind: kind.into(),
@@ -406,6 +411,10 @@ struct SearchRequest {
     #[serde(rename = "publicKey")]
     public_key: Option<SearchPublicKey>,
     hash: Option<String>,
+    /// Ours, not upstream's: the SHA-256 of a signing certificate's DER (see
+    /// [`rekor_types::certificate_fingerprint_index_key`] for the forms taken).
+    #[serde(rename = "certificateFingerprint")]
+    certificate_fingerprint: Option<String>,
     operator: Option<String>,
 }
 
@@ -442,9 +451,15 @@ async fn search_index(
         }
         criteria.push(("subject", email.to_lowercase()));
     }
+    if let Some(fingerprint) = &req.certificate_fingerprint {
+        criteria.push((
+            CERTIFICATE_FINGERPRINT,
+            rekor_types::certificate_fingerprint_index_key(fingerprint).map_err(refused)?,
+        ));
+    }
     if criteria.is_empty() {
         return Err(ApiError::bad_request(
-            "give at least one of hash, publicKey, email",
+            "give at least one of hash, publicKey, email, certificateFingerprint",
         ));
     }
     let all = match req.operator.as_deref() {

@@ -422,6 +422,34 @@ async fn v1_hashedrekord_roundtrip_reads_search_and_proofs() {
         search(json!({"email": "alice@example.com"})).await,
         vec![uuid(1)]
     );
+    // By the certificate's fingerprint (SHA-256 of its DER), as openssl prints it too; it is no
+    // artifact digest, so a search by hash with it finds nothing.
+    let fingerprint = hex::encode(Sha256::digest(pem_to_der(&by_cert.verifier_pem())));
+    let openssl_style = fingerprint
+        .to_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| std::str::from_utf8(pair).unwrap())
+        .collect::<Vec<_>>()
+        .join(":");
+    for term in [
+        fingerprint.clone(),
+        format!("sha256:{fingerprint}"),
+        openssl_style,
+    ] {
+        assert_eq!(
+            search(json!({"certificateFingerprint": term})).await,
+            vec![uuid(1)]
+        );
+    }
+    assert!(search(json!({"hash": format!("sha256:{fingerprint}")}))
+        .await
+        .is_empty());
+    assert_eq!(
+        search(json!({"certificateFingerprint": fingerprint, "email": "alice@example.com", "operator": "and"}))
+            .await,
+        vec![uuid(1)]
+    );
     assert_eq!(
         search(
             json!({"email": "alice@example.com", "hash": digest("artifact 0"), "operator": "and"})
@@ -639,6 +667,8 @@ async fn v1_bad_requests_are_precise_and_change_nothing() {
         (json!({"hash": "md5:00"}), 400),
         (json!({"email": "nobody"}), 400),
         (json!({"email": "a@b", "operator": "xor"}), 400),
+        (json!({"certificateFingerprint": "sha256:00"}), 400),
+        (json!({"certificateFingerprint": "sha384:00"}), 400),
         (json!({"unknown": 1}), 400),
         (json!({"entryUUIDs": vec!["a"; 11]}), 400),
         // null criteria are absent criteria: none left is still a refusal.

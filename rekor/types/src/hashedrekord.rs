@@ -121,7 +121,7 @@ pub(crate) fn canonicalize(
     let body = canonical_body(algorithm, value, &b64(&sig), &prepared.canonical_pem_b64);
 
     let mut index_keys = vec![IndexKey::PublicKey(prepared.index_hash.clone())];
-    index_keys.extend(verifier.subject_keys());
+    index_keys.extend(verifier.certificate_keys());
     index_keys.push(IndexKey::ArtifactHash(
         format!("{algorithm}:{value}").to_lowercase(),
     ));

@@ -71,7 +71,8 @@ pub struct CanonicalEntry {
 ///
 /// Mirrors upstream Rekor's `IndexKeys()`; every value is lowercase, as upstream's index store
 /// lowercases keys on write and on lookup. Per kind:
-/// - `hashedrekord`: the verifier's [`IndexKey::PublicKey`], its [`IndexKey::Subject`]s, and
+/// - `hashedrekord`: the verifier's [`IndexKey::PublicKey`], for a certificate its
+///   [`IndexKey::CertificateFingerprint`] and [`IndexKey::Subject`]s, and
 ///   `<algorithm>:<digest hex>` of the artifact;
 /// - `dsse`: per verifier that verified a signature its key and subjects, `sha256:` of the
 ///   payload and of the envelope, and for in-toto statements `<alg>:<digest>` of every subject
@@ -84,7 +85,12 @@ pub struct CanonicalEntry {
 /// Decision: upstream prefixes the key hash of `dsse` and `intoto` entries with `sha256:` while
 /// a search by public key looks the bare hex up, so upstream never finds those entries by key.
 /// Here [`IndexKey::PublicKey`] is always the bare hex, so searches by key find every kind.
-/// Repeated keys are removed.
+///
+/// Decision: [`IndexKey::CertificateFingerprint`] is ours (upstream indexes the hash of the PEM
+/// a client sent, never the certificate's own fingerprint). It is a kind of its own rather than
+/// an [`IndexKey::ArtifactHash`], because a certificate's fingerprint is also the digest of the
+/// certificate file as an artifact: a search by artifact digest must not find the entries it
+/// signed, nor the other way round. Repeated keys are removed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IndexKey {
     /// `sha256:<lowercase hex>` (or sha384:/sha512:) of the artifact.
@@ -95,6 +101,10 @@ pub enum IndexKey {
     /// An identity from the certificate's subject alternative names (DNS name, email, IP
     /// address, URI, Fulcio username OtherName), lowercased.
     Subject(String),
+    /// Lowercase hex SHA-256 of the verifier certificate's DER (its fingerprint, as
+    /// `openssl x509 -fingerprint -sha256` shows it), as
+    /// [`certificate_fingerprint_index_key`] reads it from a search.
+    CertificateFingerprint(String),
 }
 
 /// Why a proposed entry is refused; every variant is the client's fault (HTTP 400).
@@ -492,6 +502,37 @@ pub fn public_key_index_key(format: &str, content: &[u8]) -> Result<String, Entr
     Ok(verifier.index_hash())
 }
 
+/// The [`IndexKey::CertificateFingerprint`] value for a search by certificate fingerprint: 64
+/// hex digits in either case, bare, with a colon between bytes (`AB:CD:…`, as `openssl` prints
+/// it) or after `sha256:`.
+pub fn certificate_fingerprint_index_key(fingerprint: &str) -> Result<String, EntryError> {
+    const F: &str = "certificateFingerprint";
+    let trimmed = fingerprint.trim();
+    let hex_part = match trimmed.split_once(':') {
+        Some((algorithm, rest)) if algorithm.eq_ignore_ascii_case("sha256") => rest,
+        _ => trimmed,
+    };
+    let digits = if hex_part.contains(':') {
+        let pairs: Vec<&str> = hex_part.split(':').collect();
+        if pairs.iter().any(|p| p.len() != 2) {
+            return Err(util::invalid(
+                F,
+                "colons must separate bytes (two hex digits each)",
+            ));
+        }
+        pairs.concat()
+    } else {
+        hex_part.to_string()
+    };
+    if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(util::invalid(
+            F,
+            "a certificate fingerprint is a SHA-256: 64 hex digits, optionally after sha256: or with colons between bytes",
+        ));
+    }
+    Ok(digits.to_ascii_lowercase())
+}
+
 /// Removes repeated keys, keeping the first occurrence of each.
 fn dedup(keys: Vec<IndexKey>) -> Vec<IndexKey> {
     let mut seen = std::collections::HashSet::new();
@@ -607,6 +648,46 @@ mod tests {
             canonicalize_v1(text.as_bytes()),
             Err(EntryError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn a_certificate_fingerprint_is_read_in_each_way_people_write_it() {
+        let hex = "ab".repeat(32);
+        let colons = vec!["AB"; 32].join(":");
+        for term in [
+            hex.clone(),
+            hex.to_uppercase(),
+            format!("sha256:{hex}"),
+            format!("SHA256:{colons}"),
+            colons.clone(),
+            format!(" {hex}\n"),
+        ] {
+            assert_eq!(
+                certificate_fingerprint_index_key(&term),
+                Ok(hex.clone()),
+                "{term:?}"
+            );
+        }
+        for bad in [
+            "",
+            "ab",
+            &"ab".repeat(33),
+            &format!("sha384:{hex}"),
+            &format!("sha256:{}", "zz".repeat(32)),
+            &format!("{}:a:bc", vec!["ab"; 31].join(":")),
+            &format!("{}:", colons),
+        ] {
+            assert!(
+                matches!(
+                    certificate_fingerprint_index_key(bad),
+                    Err(EntryError::Invalid {
+                        field: "certificateFingerprint",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -33,20 +33,29 @@ pub(crate) struct Verifier {
     pub(crate) spki_der: Vec<u8>,
     /// Subject alternative names of the certificate (upstream `Subjects()` order).
     pub(crate) subjects: Vec<String>,
+    /// Lowercase hex SHA-256 of the certificate's DER, if the verifier is one.
+    pub(crate) fingerprint: Option<String>,
 }
 
 impl Verifier {
-    /// The search keys this verifier gives an entry: the hash of its canonical PEM, then its
-    /// subjects (lowercased, as upstream's index stores them).
+    /// The search keys this verifier gives an entry: the hash of its canonical PEM, then the
+    /// certificate's fingerprint and subjects (lowercased, as upstream's index stores them).
     pub(crate) fn index_keys(&self) -> impl Iterator<Item = IndexKey> + '_ {
-        std::iter::once(IndexKey::PublicKey(self.index_hash())).chain(self.subject_keys())
+        std::iter::once(IndexKey::PublicKey(self.index_hash())).chain(self.certificate_keys())
     }
 
-    /// The subject search keys alone (for a caller that has the key hash cached).
-    pub(crate) fn subject_keys(&self) -> impl Iterator<Item = IndexKey> + '_ {
-        self.subjects
-            .iter()
-            .map(|s| IndexKey::Subject(s.to_lowercase()))
+    /// The certificate's search keys alone, its fingerprint then its subjects (for a caller
+    /// that has the key hash cached); none for a bare public key.
+    pub(crate) fn certificate_keys(&self) -> impl Iterator<Item = IndexKey> + '_ {
+        let fingerprint = self
+            .fingerprint
+            .clone()
+            .map(IndexKey::CertificateFingerprint);
+        fingerprint.into_iter().chain(
+            self.subjects
+                .iter()
+                .map(|s| IndexKey::Subject(s.to_lowercase())),
+        )
     }
 
     /// Parses a DER certificate (Rekor v2 `x509Certificate.rawBytes`).
@@ -64,6 +73,7 @@ impl Verifier {
             cert_der: Some(der.to_vec()),
             spki_der,
             subjects: subjects(&cert),
+            fingerprint: Some(sha256_hex(der)),
         })
     }
 
@@ -75,6 +85,7 @@ impl Verifier {
             cert_der: None,
             spki_der: der.to_vec(),
             subjects: Vec::new(),
+            fingerprint: None,
         })
     }
 

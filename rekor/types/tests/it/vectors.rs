@@ -128,6 +128,10 @@ fn index_keys_match_upstream_conventions() {
     );
     let search = rekor_types::public_key_index_key("x509", &pem).unwrap();
     assert!(entry.index_keys.contains(&IndexKey::PublicKey(search)));
+    // The certificate's fingerprint: SHA-256 of its DER, as `openssl x509 -fingerprint` says.
+    assert!(entry
+        .index_keys
+        .contains(&IndexKey::CertificateFingerprint(fingerprint_of_pem(&pem))));
 
     // dsse: payload hash, envelope hash and the in-toto subject digest.
     let dsse = canonicalize_v1(&read("rekor/v1/dsse-v0.0.1/proposed-entry.json")).unwrap();
@@ -143,6 +147,20 @@ fn index_keys_match_upstream_conventions() {
             dsse.index_keys
         );
     }
+    // Every kind signed with a certificate is found by its fingerprint; a v2 entry too.
+    for entry in [
+        &dsse,
+        &canonicalize_v2(&read("rekor/v2/hashedrekord-v0.0.2/proposed-entry.json")).unwrap(),
+    ] {
+        assert!(
+            entry
+                .index_keys
+                .iter()
+                .any(|k| matches!(k, IndexKey::CertificateFingerprint(f) if f.len() == 64)),
+            "{:?}",
+            entry.index_keys
+        );
+    }
     // intoto: subject digest of the npm provenance (sha512).
     let intoto = canonicalize_v1(&read("rekor/v1/intoto-v0.0.2/proposed-entry.json")).unwrap();
     assert!(intoto
@@ -153,6 +171,13 @@ fn index_keys_match_upstream_conventions() {
         .index_keys
         .iter()
         .any(|k| matches!(k, IndexKey::Subject(s) if s.starts_with("https://github.com/sigstore/sigstore-js/"))));
+}
+
+fn fingerprint_of_pem(pem: &[u8]) -> String {
+    use sha2::Digest as _;
+    let text = std::str::from_utf8(pem).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    hex::encode(sha2::Sha256::digest(base64_decode(&body)))
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
