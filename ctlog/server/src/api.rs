@@ -201,6 +201,10 @@ async fn add(
             index_keys: Vec::new(),
         })
         .await?;
+    // Fail-closed, the SCT waits for a witnessed checkpoint that contains the entry.
+    if let Some(witnessed) = log.witnessed() {
+        witnessed.settle(ack.head.size).await?;
+    }
     // For a resubmission this is the original entry: same timestamp, same leaf index.
     let stored = TileLeaf::parse(&ack.entry.data)
         .map_err(|e| ApiError::internal(format!("stored entry {}: {e}", ack.entry.index)))?;

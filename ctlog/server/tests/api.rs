@@ -699,6 +699,7 @@ async fn checkpoints_are_witnessed() {
             .unwrap()],
             policy: policy.clone(),
             interval: Duration::from_millis(20),
+            mode: witness_client::WitnessMode::FailOpen,
         }),
     )
     .await;

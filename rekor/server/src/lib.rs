@@ -217,6 +217,8 @@ pub struct Rekor {
     pub(crate) v2_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
     /// The v2 log's witness policy as a C2SP tlog-policy file, if it has witnesses.
     pub(crate) v2_witness_policy: Option<String>,
+    /// The name v1 checkpoints are signed under (the host of the public URL at the first start).
+    pub(crate) hostname: String,
 }
 
 impl Rekor {
@@ -378,6 +380,7 @@ impl Rekor {
             v1_witnessed,
             v2_witnessed,
             v2_witness_policy,
+            hostname: config.hostname,
         }))
     }
 
@@ -400,6 +403,17 @@ impl Rekor {
     /// The DER SPKI of the v1 log key.
     pub fn v1_public_key_der(&self) -> &[u8] {
         self.v1_key.public_key_der()
+    }
+
+    /// What a witness of the active v1 shard is configured with: its checkpoints' origin
+    /// (`<name> - <tree ID>`), the name they are signed under, and the DER SPKI of its key.
+    pub fn v1_active_checkpoints(&self) -> (&str, &str, &[u8]) {
+        let active = self.active();
+        (
+            active.log.origin(),
+            &self.hostname,
+            active.key.public_key_der(),
+        )
     }
 
     /// The DER SPKI of the active v2 log's key.

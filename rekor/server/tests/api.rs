@@ -848,6 +848,7 @@ async fn checkpoints_of_both_apis_are_witnessed() {
         .unwrap()],
         policy: policy.clone(),
         interval: Duration::from_millis(20),
+        mode: witness_client::WitnessMode::FailOpen,
     });
     config.v2_witnessing = Some(witness_client::Witnessing {
         witnesses: vec![witness_client::WitnessClient::new(
@@ -857,6 +858,7 @@ async fn checkpoints_of_both_apis_are_witnessed() {
         .unwrap()],
         policy: policy.clone(),
         interval: Duration::from_millis(20),
+        mode: witness_client::WitnessMode::FailOpen,
     });
     let server = start_config(sqlite_store(&dir).await, config).await;
     let signer = ArtifactSigner::with_certificate("carol@example.com");
