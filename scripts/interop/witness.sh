@@ -22,7 +22,9 @@
 #      a new write 201 whose inclusion proof and cosigned checkpoint verify in Python under
 #      /api/v2/witness-policy.
 # Then (once) a `sigstack up`: its Rekor v2, Rekor v1 and CT log's witnessed checkpoints are
-# cosigned by the witness `up` runs with the key in its data directory.
+# cosigned by the witness `up` runs with the key in its data directory, and python-tuf
+# (pinned, its own venv) bootstrapped from up's root.json downloads the logs' witness policies,
+# TUF targets `witness-policy-rekor-v2.txt` and `witness-policy-ctlog.txt`.
 #
 # `cryptography` is pinned (scripts/interop/requirements-ct.txt, the CT suite's venv). The
 # server is stopped and the throwaway files and database removed on any exit. Ends with one line
@@ -42,9 +44,13 @@ trap 'rc=$?; stop_pid "$WITNESS_PID"; stop_pid "$UP_PID"; drop_pg; (exit $rc); c
 
 SECONDS=0
 build_sigstack
+# python-tuf's venv for the TUF targets of `up` (its own pins), then the suite's.
+ensure_venv venv-tuf python-tuf "$REPO/scripts/interop/requirements-tuf.txt"
+TUF_PY=$PY
+TC="$REPO/scripts/interop/tuf_client.py"
 ensure_venv venv-ct cryptography "$REPO/scripts/interop/requirements-ct.txt"
 WI="$REPO/scripts/interop/witness_independent.py"
-tools_ready "$("$PY" -c 'import cryptography; print("cryptography", cryptography.__version__)')"
+tools_ready "$("$PY" -c 'import cryptography; print("cryptography", cryptography.__version__)'), $("$TUF_PY" -c 'import tuf; print("python-tuf", tuf.__version__)')"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-witness-interop.XXXXXX")
 ORIGIN="log.example/witnessed"
@@ -140,6 +146,13 @@ up_suite() {
     check "up: Rekor v1's active shard and the CT log are witnessed too (witness_independent.py cosigned)" \
         "$PY" "$WI" cosigned --key "$data/keys/witness.pem" --name "$name" \
         --url "$REKOR_URL/api/v1/log/checkpoint/witnessed" --url "$CT_URL/checkpoint/witnessed"
+    # The policies, as the logs serve them, are TUF targets a client bootstrapped from root.json
+    # downloads and verifies.
+    curl -fsS "$REKOR_URL/api/v2/witness-policy" >"$WORK/rekor-v2.policy"
+    curl -fsS "$CT_URL/witness-policy" >"$WORK/ctlog.policy"
+    check "up: python-tuf downloads witness-policy-rekor-v2.txt and witness-policy-ctlog.txt, as the logs serve them" \
+        "$TUF_PY" "$TC" fetch --url "$TUF_URL" --workdir "$WORK/tuf-client" --bootstrap "$data/trust/root.json" \
+        --target "witness-policy-rekor-v2.txt=$WORK/rekor-v2.policy" --target "witness-policy-ctlog.txt=$WORK/ctlog.policy"
     stop_pid "$UP_PID"
     UP_PID=""
 }

@@ -295,6 +295,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         rekor_v2_origin: rekor.v2_origin().to_string(),
         rekor_v2_path: rekor.v2_path(),
         tsa_chain: tsa.authority().chain().to_vec(),
+        witness_policies: [
+            ("rekor-v2", rekor.v2_witness_policy()),
+            ("ctlog", ctlog.witness_policy()),
+        ]
+        .into_iter()
+        .filter_map(|(log, policy)| Some((log.to_owned(), policy?.to_owned())))
+        .collect(),
     };
     let root_key = stack_keys.load("tuf-root", Algorithm::EcdsaP256Sha256)?;
     let online = stack_keys.load("tuf-online", Algorithm::EcdsaP256Sha256)?;

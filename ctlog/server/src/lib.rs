@@ -214,8 +214,9 @@ impl CtLog {
         self.witnessed.as_deref()
     }
 
-    /// The witness policy as a C2SP tlog-policy file, if the log has witnesses.
-    pub(crate) fn witness_policy(&self) -> Option<&str> {
+    /// The witness policy as a C2SP tlog-policy file (what `/witness-policy` serves), if the
+    /// log has witnesses.
+    pub fn witness_policy(&self) -> Option<&str> {
         self.witness_policy.as_deref()
     }
 }

@@ -405,6 +405,12 @@ impl Rekor {
         self.v1_key.public_key_der()
     }
 
+    /// The active v2 log's witness policy as a C2SP tlog-policy file (what
+    /// `/api/v2/witness-policy` serves), if it has witnesses.
+    pub fn v2_witness_policy(&self) -> Option<&str> {
+        self.v2_witness_policy.as_deref()
+    }
+
     /// What a witness of the active v1 shard is configured with: its checkpoints' origin
     /// (`<name> - <tree ID>`), the name they are signed under, and the DER SPKI of its key.
     pub fn v1_active_checkpoints(&self) -> (&str, &str, &[u8]) {
