@@ -24,7 +24,8 @@
 # Then (once) a `sigstack up`: its Rekor v2, Rekor v1 and CT log's witnessed checkpoints are
 # cosigned by the witness `up` runs with the key in its data directory, and python-tuf
 # (pinned, its own venv) bootstrapped from up's root.json downloads the logs' witness policies,
-# TUF targets `witness-policy-rekor-v2.txt` and `witness-policy-ctlog.txt`.
+# TUF targets `witness-policy-rekor-v2.txt`, `witness-policy-rekor-v1.txt` and
+# `witness-policy-ctlog.txt`.
 #
 # `cryptography` is pinned (scripts/interop/requirements-ct.txt, the CT suite's venv). The
 # server is stopped and the throwaway files and database removed on any exit. Ends with one line
@@ -149,10 +150,12 @@ up_suite() {
     # The policies, as the logs serve them, are TUF targets a client bootstrapped from root.json
     # downloads and verifies.
     curl -fsS "$REKOR_URL/api/v2/witness-policy" >"$WORK/rekor-v2.policy"
+    curl -fsS "$REKOR_URL/api/v1/log/witness-policy" >"$WORK/rekor-v1.policy"
     curl -fsS "$CT_URL/witness-policy" >"$WORK/ctlog.policy"
-    check "up: python-tuf downloads witness-policy-rekor-v2.txt and witness-policy-ctlog.txt, as the logs serve them" \
+    check "up: python-tuf downloads witness-policy-{rekor-v2,rekor-v1,ctlog}.txt, as the logs serve them" \
         "$TUF_PY" "$TC" fetch --url "$TUF_URL" --workdir "$WORK/tuf-client" --bootstrap "$data/trust/root.json" \
-        --target "witness-policy-rekor-v2.txt=$WORK/rekor-v2.policy" --target "witness-policy-ctlog.txt=$WORK/ctlog.policy"
+        --target "witness-policy-rekor-v2.txt=$WORK/rekor-v2.policy" --target "witness-policy-rekor-v1.txt=$WORK/rekor-v1.policy" \
+        --target "witness-policy-ctlog.txt=$WORK/ctlog.policy"
     stop_pid "$UP_PID"
     UP_PID=""
 }

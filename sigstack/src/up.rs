@@ -296,6 +296,7 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         rekor_v2_path: rekor.v2_path(),
         tsa_chain: tsa.authority().chain().to_vec(),
         witness_policies: [
+            ("rekor-v1", rekor.v1_witness_policy()),
             ("rekor-v2", rekor.v2_witness_policy()),
             ("ctlog", ctlog.witness_policy()),
         ]

@@ -206,17 +206,12 @@ async fn witnessed_checkpoint(State(state): State<AppState>) -> Result<Response,
 /// The log, its witnesses and the quorum as a C2SP tlog-policy file: what a client that
 /// requires witnessed checkpoints is configured with.
 async fn witness_policy(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let policy = state
-        .rekor
-        .v2_witness_policy
-        .as_ref()
-        .filter(|_| state.is_active())
-        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
-    Ok(bytes_response(
-        "text/plain; charset=utf-8",
-        NO_CACHE,
-        policy.clone().into_bytes(),
-    ))
+    sigstack_http::witness_policy_response(
+        state
+            .rekor
+            .v2_witness_policy()
+            .filter(|_| state.is_active()),
+    )
 }
 
 async fn tile(

@@ -892,17 +892,22 @@ async fn checkpoints_of_both_apis_are_witnessed() {
     )
     .await;
     assert_eq!(checkpoint.size(), 2);
-    // The policy, as a C2SP tlog-policy file.
-    let (status, policy_file) = server.get_bytes("/api/v2/witness-policy").await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        String::from_utf8(policy_file).unwrap(),
-        format!(
-            "log {}\nwitness w1 {} {witness_url}\ngroup witnesses 1 w1\nquorum witnesses\n",
-            log_verifier.to_vkey(),
-            cosigner.verifier().to_vkey()
-        )
-    );
+    // The policies, as C2SP tlog-policy files; v1's names its key for the host its checkpoints
+    // are signed under.
+    for (path, log_vkey) in [
+        ("/api/v2/witness-policy", log_verifier.to_vkey()),
+        ("/api/v1/log/witness-policy", v1_verifier.to_vkey()),
+    ] {
+        let (status, policy_file) = server.get_bytes(path).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            String::from_utf8(policy_file).unwrap(),
+            format!(
+                "log {log_vkey}\nwitness w1 {} {witness_url}\ngroup witnesses 1 w1\nquorum witnesses\n",
+                cosigner.verifier().to_vkey()
+            )
+        );
+    }
     // A Rekor without witnesses has no witnessed checkpoint.
     let plain_dir = tempfile::tempdir().unwrap();
     let plain = start(
@@ -917,6 +922,7 @@ async fn checkpoints_of_both_apis_are_witnessed() {
         plain.get_bytes("/api/v1/log/checkpoint/witnessed").await.0,
         404
     );
+    assert_eq!(plain.get_bytes("/api/v1/log/witness-policy").await.0, 404);
 }
 
 #[tokio::test]

@@ -277,6 +277,15 @@ pub struct Witnessing {
     pub mode: WitnessMode,
 }
 
+impl Witnessing {
+    /// The policy as a C2SP tlog-policy file for the log whose checkpoint verifier key is
+    /// `log_vkey`, reachable at `log_url`, with each witness's submission URL.
+    pub fn tlog_policy(&self, log_vkey: &str, log_url: Option<&str>) -> String {
+        let urls: Vec<Option<&str>> = self.witnesses.iter().map(|c| Some(c.url())).collect();
+        self.policy.to_tlog_policy(log_vkey, log_url, &urls)
+    }
+}
+
 /// Whether a log's writes wait for the witnesses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WitnessMode {
