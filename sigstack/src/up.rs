@@ -228,14 +228,15 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     // The witness first: the logs are opened with it as theirs; it serves once they are open.
     let witness = match args.no_witness {
         true => None,
-        false => Some(crate::up_witness::StackWitness::new(
-            &format!(
-                "{}/witness",
-                args.public_url(listen(args.witness_listen))?.host()
-            ),
-            stack_keys.load("witness", Algorithm::Ed25519)?,
-            local_url(listen(args.witness_listen)),
-        )?),
+        false => {
+            let public_url = args.public_url(listen(args.witness_listen))?;
+            Some(crate::up_witness::StackWitness::new(
+                &format!("{}/witness", public_url.host()),
+                stack_keys.load("witness", Algorithm::Ed25519)?,
+                local_url(listen(args.witness_listen)),
+                public_url.to_string(),
+            )?)
+        }
     };
     let witnessing = || witness.as_ref().map(|w| w.witnessing()).transpose();
     let ctlog_layout_path = data.join("ctlog-shards.json");

@@ -17,17 +17,25 @@ pub(crate) struct StackWitness {
     cosigner: Cosigner,
     /// Where the logs in this process reach it.
     url: String,
+    /// Where clients reach it (the policy files name it).
+    public_url: String,
 }
 
 impl StackWitness {
-    /// The witness named `name` signing with `key`, reached by the logs at `url`.
+    /// The witness named `name` signing with `key`, reached by the logs at `url` and by
+    /// clients at `public_url`.
     pub(crate) fn new(
         name: &str,
         key: Arc<dyn sigstack_keys::Signer>,
         url: String,
+        public_url: String,
     ) -> anyhow::Result<Self> {
         let cosigner = Cosigner::new(name, key).context("the witness's name and key")?;
-        Ok(Self { cosigner, url })
+        Ok(Self {
+            cosigner,
+            url,
+            public_url,
+        })
     }
 
     /// The witness's verifier key, `<name>+<key ID>+<base64>`.
@@ -39,7 +47,9 @@ impl StackWitness {
     pub(crate) fn witnessing(&self) -> anyhow::Result<Witnessing> {
         let verifier = self.cosigner.verifier().clone();
         Ok(Witnessing {
-            witnesses: vec![WitnessClient::new(&self.url, verifier.clone())?],
+            witnesses: vec![
+                WitnessClient::new(&self.url, verifier.clone())?.with_public_url(&self.public_url)
+            ],
             policy: witness::WitnessPolicy::new(vec![verifier], 1)?,
             interval: INTERVAL,
             mode: WitnessMode::FailOpen,

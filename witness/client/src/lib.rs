@@ -105,6 +105,8 @@ impl SubmitError {
 pub struct WitnessClient {
     /// The submission prefix (`…/add-checkpoint` is appended).
     url: String,
+    /// The URL published for the witness (tlog-policy files), if not `url`.
+    public_url: Option<String>,
     verifier: CosignatureVerifier,
     http: reqwest::Client,
     /// The size this witness last cosigned for the log, as far as this process knows.
@@ -122,6 +124,7 @@ impl WitnessClient {
             .build()?;
         Ok(WitnessClient {
             url: url.trim_end_matches('/').to_string(),
+            public_url: None,
             verifier,
             http,
             held: Mutex::new(None),
@@ -131,6 +134,19 @@ impl WitnessClient {
     /// The witness's submission prefix.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Publishes `url` for the witness (in tlog-policy files) instead of the one the log submits
+    /// to: for a witness the log reaches by another route, such as one in the same process
+    /// on loopback.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(url.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// The URL published for the witness: the public one if given, else the submission prefix.
+    pub fn public_url(&self) -> &str {
+        self.public_url.as_deref().unwrap_or(&self.url)
     }
 
     /// The witness's verifier.
@@ -279,9 +295,13 @@ pub struct Witnessing {
 
 impl Witnessing {
     /// The policy as a C2SP tlog-policy file for the log whose checkpoint verifier key is
-    /// `log_vkey`, reachable at `log_url`, with each witness's submission URL.
+    /// `log_vkey`, reachable at `log_url`, with each witness's published URL.
     pub fn tlog_policy(&self, log_vkey: &str, log_url: Option<&str>) -> String {
-        let urls: Vec<Option<&str>> = self.witnesses.iter().map(|c| Some(c.url())).collect();
+        let urls: Vec<Option<&str>> = self
+            .witnesses
+            .iter()
+            .map(|c| Some(c.public_url()))
+            .collect();
         self.policy.to_tlog_policy(log_vkey, log_url, &urls)
     }
 }
@@ -457,5 +477,37 @@ impl WitnessedCheckpoint {
             }
         });
         shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_file_names_the_witnesses_published_urls() {
+        let verifier = witness::Cosigner::new(
+            "w.example",
+            std::sync::Arc::new(sigstack_keys::SoftwareKey::ed25519_from_seed(&[1; 32])),
+        )
+        .unwrap()
+        .verifier()
+        .clone();
+        let witnessing = |client: WitnessClient| Witnessing {
+            witnesses: vec![client],
+            policy: WitnessPolicy::new(vec![verifier.clone()], 1).unwrap(),
+            interval: Duration::from_secs(1),
+            mode: WitnessMode::FailOpen,
+        };
+        let local = WitnessClient::new("http://127.0.0.1:3004/", verifier.clone()).unwrap();
+        assert!(witnessing(local)
+            .tlog_policy("log+00000000+AA==", None)
+            .contains(" http://127.0.0.1:3004\n"));
+        let published = WitnessClient::new("http://127.0.0.1:3004", verifier.clone())
+            .unwrap()
+            .with_public_url("https://witness.example/");
+        assert_eq!(published.url(), "http://127.0.0.1:3004");
+        let policy = witnessing(published).tlog_policy("log+00000000+AA==", None);
+        assert!(policy.contains(" https://witness.example\n"), "{policy}");
     }
 }
