@@ -74,6 +74,18 @@ pub fn witnessed_checkpoint_response(
     ))
 }
 
+/// The answer to a log's `…/witness-policy`: its C2SP tlog-policy file, or 404 for a log
+/// without witnesses.
+pub fn witness_policy_response(policy: Option<&str>) -> Result<Response, ApiError> {
+    let policy =
+        policy.ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
+    Ok(bytes_response(
+        "text/plain; charset=utf-8",
+        NO_CACHE,
+        policy.as_bytes().to_vec(),
+    ))
+}
+
 /// A field that may be absent or JSON `null`, both meaning its default. Go clients generated
 /// from upstream's API documents send `null` for every list they leave empty, and upstream's
 /// servers accept it; use as `#[serde(default, deserialize_with = "null_as_default")]`.

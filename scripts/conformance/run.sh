@@ -155,10 +155,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigstack-conformance.XXXXXX")
 
 # --- the stack -----------------------------------------------------------------------------------
 start_stack() { # dir [sigstack up args...]; sets REKOR FULCIO TSA ISSUER UP_PID
-    local dir=$1 ports ct rekor fulcio tsa tuf issuer
+    local dir=$1 ports ct rekor fulcio tsa tuf issuer explorer witness
     shift
-    ports=$("$PY" "$REPO/scripts/free_ports.py" 7) || return 1
-    read -r ct rekor fulcio tsa tuf issuer explorer <<<"$ports"
+    ports=$("$PY" "$REPO/scripts/free_ports.py" 8) || return 1
+    read -r ct rekor fulcio tsa tuf issuer explorer witness <<<"$ports"
     REKOR="http://127.0.0.1:$rekor"
     FULCIO="http://127.0.0.1:$fulcio"
     TSA="http://127.0.0.1:$tsa"
@@ -169,7 +169,7 @@ start_stack() { # dir [sigstack up args...]; sets REKOR FULCIO TSA ISSUER UP_PID
         --ctlog-listen "127.0.0.1:$ct" --rekor-listen "127.0.0.1:$rekor" \
         --fulcio-listen "127.0.0.1:$fulcio" --tsa-listen "127.0.0.1:$tsa" \
         --tuf-listen "127.0.0.1:$tuf" --dev-issuer-listen "127.0.0.1:$issuer" \
-        --explorer-listen "127.0.0.1:$explorer" >"$dir/up.log" 2>&1 &
+        --explorer-listen "127.0.0.1:$explorer" --witness-listen "127.0.0.1:$witness" >"$dir/up.log" 2>&1 &
     UP_PID=$!
 
     "$PY" - "$REKOR/api/v1/log" "$FULCIO/api/v2/configuration" "$TSA/api/v1/timestamp/certchain" \

@@ -273,11 +273,11 @@ check "the restarted log continues from its size before the restart" \
 case "$E2E_KEYS" in
 files) check "the keys are plaintext development files" grep -q "BEGIN PRIVATE KEY" "$DATA/keys/ctlog.pem" ;;
 encrypted)
-    check "every key file is encrypted" bash -c 'for f in "$1"/keys/{fulcio-ca,ctlog,rekor-v1,rekor-v2,tsa-key,tuf-root,tuf-online}.pem; do grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$f" || { echo "$f"; exit 1; }; done' _ "$DATA"
+    check "every key file is encrypted" bash -c 'for f in "$1"/keys/{fulcio-ca,ctlog,rekor-v1,rekor-v2,tsa-key,tuf-root,tuf-online,witness}.pem; do grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$f" || { echo "$f"; exit 1; }; done' _ "$DATA"
     ;;
 pkcs11)
     check "no key of the stack is a file; the banner names the token" \
-        bash -c '! ls "$1"/keys/{fulcio-ca,ctlog,rekor-v1,rekor-v2,tsa-key,tuf-root,tuf-online}.pem 2>/dev/null && grep -q "in the PKCS#11 token" "$2"' _ "$DATA" "$D/up.log"
+        bash -c '! ls "$1"/keys/{fulcio-ca,ctlog,rekor-v1,rekor-v2,tsa-key,tuf-root,tuf-online,witness}.pem 2>/dev/null && grep -q "in the PKCS#11 token" "$2"' _ "$DATA" "$D/up.log"
     ;;
 esac
 

@@ -52,7 +52,7 @@ stop_pid() { # pid: TERM, then KILL after 10 s; never fails
 # ISSUER_URL (also exported as SIGSTACK_DEV_ISSUER_URL) and EXPLORER_URL.
 up_listen_on_free_ports() {
     local svc
-    for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER EXPLORER; do
+    for svc in CTLOG FULCIO REKOR TSA TUF DEV_ISSUER EXPLORER WITNESS; do
         export "SIGSTACK_${svc}_LISTEN=127.0.0.1:$(free_port)"
     done
     CT_URL="http://$SIGSTACK_CTLOG_LISTEN"
@@ -64,6 +64,8 @@ up_listen_on_free_ports() {
     ISSUER_URL="http://$SIGSTACK_DEV_ISSUER_LISTEN"
     # shellcheck disable=SC2034 # read by the suites
     EXPLORER_URL="http://$SIGSTACK_EXPLORER_LISTEN"
+    # shellcheck disable=SC2034 # read by the suites
+    WITNESS_URL="http://$SIGSTACK_WITNESS_LISTEN"
     export SIGSTACK_DEV_ISSUER_URL="$ISSUER_URL"
 }
 

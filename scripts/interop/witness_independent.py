@@ -13,6 +13,13 @@ every answer. Subcommands (used by witness.sh):
            /api/v2/checkpoint/witnessed to reach their size, verifies its Ed25519 log signature
            (key read from the log's key file) and the cosignature, and checks
            /api/v2/witness-policy (C2SP tlog-policy) line by line
+  fail-closed  against a `sigstack rekor --v2-witness-mode fail-closed`: phase `down` (its
+           witness unreachable) a write is 503 with Retry-After yet logged; phase `up` the
+           retry is 409 and a new write is 201, its inclusion proof verified here against the
+           checkpoint it carries, which must meet /api/v2/witness-policy (parsed here: the log's
+           Ed25519 signature and the quorum of cosignature/v1 lines)
+  cosigned against a `sigstack up`: each witnessed-checkpoint URL serves a note whose last
+           line is the witness's cosignature
   run      against a witness at URL with key file KEY (PKCS#8 PEM, plaintext) named NAME:
            a growing log gets cosignatures that verify here (key ID, signed message,
            timestamp); a rolled-back checkpoint gets 409 with the held size as
@@ -42,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from rfc9162 import verify_inclusion
 
 EM_DASH = "\u2014"
 
@@ -278,18 +286,16 @@ def run(args):
     return 1 if c.failed else 0
 
 
-def rekor(args):
-    c = Checks()
-    with open(args.key, "rb") as f:
-        witness_public = serialization.load_pem_private_key(f.read(), password=None).public_key().public_bytes(
+def raw_public(pem_path):
+    """The raw Ed25519 public key of a plaintext PKCS#8 PEM private key file."""
+    with open(pem_path, "rb") as f:
+        return serialization.load_pem_private_key(f.read(), password=None).public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-    with open(args.log_key, "rb") as f:
-        log_public = serialization.load_pem_private_key(f.read(), password=None).public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-    origin = args.origin
-    # Entries: hashedrekord v2, signed by a throwaway key in a self-signed certificate.
+
+
+def entry_signer():
+    """A throwaway ECDSA P-256 key in a self-signed certificate (DER) that signs entries."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "witness interop")])
     now = datetime.datetime.now(datetime.UTC)
@@ -303,26 +309,110 @@ def rekor(args):
         .not_valid_after(now + datetime.timedelta(hours=1))
         .sign(key, hashes.SHA256())
     )
-    der = cert.public_bytes(serialization.Encoding.DER)
-    for i in range(args.entries):
-        artifact = b"witnessed artifact %d" % i
-        body = json.dumps({"hashedRekordRequestV002": {
-            "digest": base64.b64encode(hashlib.sha256(artifact).digest()).decode(),
-            "signature": {
-                "content": base64.b64encode(key.sign(artifact, ec.ECDSA(hashes.SHA256()))).decode(),
-                "verifier": {
-                    "x509Certificate": {"rawBytes": base64.b64encode(der).decode()},
-                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-                },
+    return key, cert.public_bytes(serialization.Encoding.DER)
+
+
+def hashedrekord_v2(key, der, artifact):
+    """A Rekor v2 hashedrekord request body for `artifact`."""
+    return json.dumps({"hashedRekordRequestV002": {
+        "digest": base64.b64encode(hashlib.sha256(artifact).digest()).decode(),
+        "signature": {
+            "content": base64.b64encode(key.sign(artifact, ec.ECDSA(hashes.SHA256()))).decode(),
+            "verifier": {
+                "x509Certificate": {"rawBytes": base64.b64encode(der).decode()},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
             },
-        }}).encode()
-        req = urllib.request.Request(args.url + "/api/v2/log/entries", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                status = r.status
-        except urllib.error.HTTPError as e:
-            status = e.code
+        },
+    }}).encode()
+
+
+def post_entry(url, body):
+    """POSTs a v2 entry; returns (status, headers, text)."""
+    req = urllib.request.Request(url + "/api/v2/log/entries", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode(errors="replace")
+
+
+def split_note(note):
+    """(checkpoint text with its final newline, signature lines) of a signed note."""
+    body, _, sigs = note.partition("\n\n")
+    return body + "\n", sigs.splitlines()
+
+
+def verify_log_signature(line, text, origin, log_public):
+    """Checks an Ed25519 (type 0x01) note signature line of the log over `text`."""
+    raw = base64.b64decode(line.split(" ")[2], validate=True)
+    if not line.startswith(f"{EM_DASH} {origin} ") or raw[:4] != key_id(origin, 0x01, log_public):
+        raise ValueError(f"not the log's signature line: {line!r}")
+    Ed25519PublicKey.from_public_bytes(log_public).verify(raw[4:], text.encode())
+
+
+def parse_vkey(v):
+    """(name, signature type, key) of a verifier key, its key ID checked."""
+    name, kid, b64 = v.split("+", 2)
+    raw = base64.b64decode(b64, validate=True)
+    if bytes.fromhex(kid) != key_id(name, raw[0], raw[1:]):
+        raise ValueError(f"verifier key {v}: the key ID does not match")
+    return name, raw[0], raw[1:]
+
+
+def meets_policy(note, policy):
+    """Whether the signed note verifies under a C2SP tlog-policy file with Ed25519 log and
+    cosignature/v1 witness keys: the log's signature, and the quorum of valid cosignatures."""
+    text, lines = split_note(note)
+    witnesses, groups, quorum, log_ok = {}, {}, None, False
+    for line in policy.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0] == "log":
+            name, typ, key = parse_vkey(words[1])
+            if typ != 0x01 or name != text.split("\n")[0]:
+                raise ValueError(f"the policy's log key {words[1]} is not the checkpoint origin's Ed25519 key")
+            log_ok = any(l.startswith(f"{EM_DASH} {name} ") and _verifies(verify_log_signature, l, text, name, key)
+                         for l in lines)
+        elif words[0] == "witness":
+            name, typ, key = parse_vkey(words[2])
+            if typ != 0x04:
+                raise ValueError(f"witness {words[1]} is not a cosignature/v1 key")
+            witnesses[words[1]] = any(_verifies(verify_cosignature, l, text, name, key) for l in lines)
+        elif words[0] == "group":
+            groups[words[1]] = (words[2], words[3:])
+        elif words[0] == "quorum":
+            quorum = words[1]
+
+    def satisfied(member):
+        if member in witnesses:
+            return witnesses[member]
+        want, members = groups[member]
+        got = sum(1 for m in members if satisfied(m))
+        need = len(members) if want == "all" else 1 if want == "any" else int(want)
+        return got >= need
+
+    return log_ok and (quorum == "none" or (quorum is not None and satisfied(quorum)))
+
+
+def _verifies(check, *args):
+    try:
+        check(*args)
+        return True
+    except Exception:  # noqa: BLE001 - a signature that does not verify is simply not counted
+        return False
+
+
+def rekor(args):
+    c = Checks()
+    witness_public = raw_public(args.key)
+    log_public = raw_public(args.log_key)
+    origin = args.origin
+    # Entries: hashedrekord v2, signed by a throwaway key in a self-signed certificate.
+    key, der = entry_signer()
+    for i in range(args.entries):
+        status, _, _ = post_entry(args.url, hashedrekord_v2(key, der, b"witnessed artifact %d" % i))
         c.check(f"Rekor v2 logs entry {i}", status == 201, str(status))
 
     # The witnessed checkpoint reaches the log's size, signed by the log and cosigned.
@@ -335,14 +425,10 @@ def rekor(args):
             break
         time.sleep(0.2)
     if c.check(f"/api/v2/checkpoint/witnessed reaches size {args.entries}", text is not None):
-        body, _, sigs = text.partition("\n\n")
-        body += "\n"
-        lines = sigs.splitlines()
+        body, lines = split_note(text)
         ok = len(lines) == 2
         try:
-            raw = base64.b64decode(lines[0].split(" ")[2], validate=True)
-            ok = ok and lines[0].startswith(f"{EM_DASH} {origin} ") and raw[:4] == key_id(origin, 0x01, log_public)
-            Ed25519PublicKey.from_public_bytes(log_public).verify(raw[4:], body.encode())
+            verify_log_signature(lines[0], body, origin, log_public)
             verify_cosignature(lines[1], body, args.name, witness_public)
         except Exception as e:  # noqa: BLE001 - any failure to verify is the finding
             ok = False
@@ -358,6 +444,82 @@ def rekor(args):
     c.check("/api/v2/witness-policy is the C2SP tlog-policy computed here", status == 200 and policy == want,
             f"{status} {policy!r} vs {want!r}")
     print(f"witness-independent-rekor: {c.passed} passed, {c.failed} failed")
+    return 1 if c.failed else 0
+
+
+def fail_closed(args):
+    """A fail-closed Rekor v2: with its witness down, a write is 503 with Retry-After and yet
+    logged; with it up, the retry is a duplicate (409) and a new write is 201 with an inclusion
+    proof against a checkpoint that meets the log's witness policy."""
+    c = Checks()
+    if args.phase == "down":
+        key, der = entry_signer()
+        body = hashedrekord_v2(key, der, b"fail-closed artifact")
+        with open(args.state, "wb") as f:
+            f.write(body)
+        _, before = get(args.url + "/api/v2/checkpoint")
+        status, headers, text = post_entry(args.url, body)
+        try:
+            message = json.loads(text).get("message", "") if status == 503 else ""
+        except ValueError:
+            message = ""
+        c.check("witness down: the write is 503 with Retry-After and a JSON error",
+                status == 503 and headers.get("Retry-After") is not None and "witness" in message,
+                f"{status} {dict(headers)} {text}")
+        _, after = get(args.url + "/api/v2/checkpoint")
+        c.check("the entry is in the log all the same (the checkpoint grew by one)",
+                int(after.split("\n")[1]) == int(before.split("\n")[1]) + 1, f"{before!r} -> {after!r}")
+    else:
+        with open(args.state, "rb") as f:
+            body = f.read()
+        status, _, text = post_entry(args.url, body)
+        c.check("witness up: retrying the refused write finds the entry (409)", status == 409, f"{status} {text}")
+        key, der = entry_signer()
+        status, _, text = post_entry(args.url, hashedrekord_v2(key, der, b"fail-closed artifact, witnessed"))
+        if c.check("witness up: a new write is 201", status == 201, f"{status} {text}"):
+            entry = json.loads(text)
+            proof = entry["inclusionProof"]
+            note = proof["checkpoint"]["envelope"]
+            text_, _ = split_note(note)
+            _, size, root = text_.split("\n")[:3]
+            leaf = leaf_hash(base64.b64decode(entry["canonicalizedBody"]))
+            c.check("its inclusion proof verifies against the checkpoint it carries",
+                    size == proof["treeSize"] and root == proof["rootHash"] and verify_inclusion(
+                        int(proof["logIndex"]), int(size), leaf,
+                        [base64.b64decode(h) for h in proof.get("hashes", [])], base64.b64decode(root)),
+                    json.dumps(proof))
+            status, policy = get(args.url + "/api/v2/witness-policy")
+            try:
+                ok = status == 200 and meets_policy(note, policy)
+            except Exception as e:  # noqa: BLE001 - any failure to verify is the finding
+                ok = False
+                print(f"  {e}")
+            c.check("that checkpoint carries the cosignatures and meets /api/v2/witness-policy", ok,
+                    f"{note!r} {policy!r}")
+    print(f"witness-independent-fail-closed: {c.passed} passed, {c.failed} failed")
+    return 1 if c.failed else 0
+
+
+def cosigned(args):
+    """Each URL serves a checkpoint whose last signature line is the witness's valid
+    cosignature over it (the logs of a `sigstack up`)."""
+    c = Checks()
+    witness_public = raw_public(args.key)
+    for url in args.url:
+        note = None
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            status, note = get(url)
+            if status == 200:
+                break
+            note = None
+            time.sleep(0.2)
+        ok = note is not None
+        if ok:
+            text, lines = split_note(note)
+            ok = len(lines) >= 2 and _verifies(verify_cosignature, lines[-1], text, args.name, witness_public)
+        c.check(f"{url} is cosigned by {args.name}", ok, repr(note))
+    print(f"witness-independent-cosigned: {c.passed} passed, {c.failed} failed")
     return 1 if c.failed else 0
 
 
@@ -393,8 +555,17 @@ def main():
     rk.add_argument("--key", required=True, help="the witness's PKCS#8 PEM key")
     rk.add_argument("--name", required=True)
     rk.add_argument("--entries", type=int, default=3)
+    fc = sub.add_parser("fail-closed")
+    fc.add_argument("--url", required=True, help="a Rekor in --v2-witness-mode fail-closed")
+    fc.add_argument("--phase", required=True, choices=["down", "up"], help="its witness is down, then up")
+    fc.add_argument("--state", required=True, help="where the refused write is kept between phases")
+    cs = sub.add_parser("cosigned")
+    cs.add_argument("--url", required=True, action="append", help="a witnessed checkpoint (repeatable)")
+    cs.add_argument("--key", required=True, help="the witness's PKCS#8 PEM key")
+    cs.add_argument("--name", required=True)
     args = p.parse_args()
-    return {"logkey": logkey, "run": run, "rekor": rekor}[args.cmd](args)
+    return {"logkey": logkey, "run": run, "rekor": rekor, "fail-closed": fail_closed,
+            "cosigned": cosigned}[args.cmd](args)
 
 
 if __name__ == "__main__":

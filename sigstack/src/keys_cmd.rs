@@ -181,12 +181,21 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<()> {
 
 /// The C2SP note verifier key of a log signing under `name` with the key `spki_der`.
 pub(crate) fn note_vkey(spki_der: &[u8], name: &str, rfc6962: bool) -> anyhow::Result<String> {
-    let key = if rfc6962 {
+    Ok(log_key(spki_der, name, rfc6962)?.to_vkey())
+}
+
+/// The key a witness checks a log's checkpoints with: the log signs under `name` with the key
+/// `spki_der`, as an RFC 6962 tree head signature (a CT log) or a signed note.
+pub(crate) fn log_key(
+    spki_der: &[u8],
+    name: &str,
+    rfc6962: bool,
+) -> anyhow::Result<witness::LogKey> {
+    Ok(if rfc6962 {
         witness::LogKey::rfc6962(name, spki_der)?
     } else {
         witness::LogKey::from_note_verifier(tlog::note::NoteVerifier::from_spki(name, spki_der)?)
-    };
-    Ok(key.to_vkey())
+    })
 }
 
 fn encrypt(loader: &KeyLoader, key: &Path, out: &Path) -> anyhow::Result<()> {

@@ -18,6 +18,7 @@ mod trust_cmd;
 mod tsa_cmd;
 mod tuf_cmd;
 mod up;
+mod up_witness;
 mod witness_cmd;
 
 use anyhow::Context;

@@ -107,6 +107,20 @@ struct WitnessArgs {
     /// How often the v2 log's latest checkpoint is submitted to its witnesses.
     #[arg(long, env = "SIGSTACK_REKOR_V2_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     v2_witness_interval: std::time::Duration,
+    /// fail-closed: a v2 entry is answered (201) only once a checkpoint containing it has
+    /// met the witness policy, its inclusion proof against that checkpoint with the
+    /// cosignatures; else 503 with Retry-After after --v2-witness-timeout (the entry is logged;
+    /// a retry finds it). fail-open: entries are answered whatever the witnesses do.
+    #[arg(
+        long,
+        env = "SIGSTACK_REKOR_V2_WITNESS_MODE",
+        value_enum,
+        default_value_t
+    )]
+    v2_witness_mode: crate::witness_cmd::WitnessModeArg,
+    /// How long a fail-closed v2 write waits for the witnesses.
+    #[arg(long, env = "SIGSTACK_REKOR_V2_WITNESS_TIMEOUT", default_value = crate::witness_cmd::DEFAULT_WITNESS_TIMEOUT, value_parser = humantime::parse_duration)]
+    v2_witness_timeout: std::time::Duration,
     /// A witness of the active v1 shard (repeatable), as --v2-witness; the witnessed checkpoint
     /// is served at `/api/v1/log/checkpoint/witnessed`.
     #[arg(
@@ -130,6 +144,7 @@ impl WitnessArgs {
             &self.v2_witnesses,
             self.v2_witness_threshold,
             self.v2_witness_interval,
+            (self.v2_witness_mode, self.v2_witness_timeout),
             "--v2-witness",
         )
     }
@@ -139,6 +154,11 @@ impl WitnessArgs {
             &self.v1_witnesses,
             self.v1_witness_threshold,
             self.v1_witness_interval,
+            // The v1 API's entries carry no checkpoint to cosign: v1 stays fail-open.
+            (
+                crate::witness_cmd::WitnessModeArg::FailOpen,
+                std::time::Duration::MAX,
+            ),
             "--v1-witness",
         )
     }
@@ -172,12 +192,17 @@ impl From<LimitArgs> for rekor::Limits {
     }
 }
 
-/// Keys, shards and names of a Rekor whose files live under `dir` (as `sigstack up` keeps them).
+/// Keys, shards and names of a Rekor whose files live under `dir` (as `sigstack up` keeps them),
+/// with its v1 and v2 witnessing.
 pub(crate) async fn open_in(
     store: Arc<dyn LogStore>,
     dir: &Path,
     keys: &crate::up::StackKeys,
     url: &PublicUrl,
+    witnessing: (
+        Option<witness_client::Witnessing>,
+        Option<witness_client::Witnessing>,
+    ),
 ) -> anyhow::Result<Arc<rekor::Rekor>> {
     open(
         store,
@@ -186,7 +211,7 @@ pub(crate) async fn open_in(
         &dir.join("rekor-shards.json"),
         url,
         rekor::Limits::default(),
-        (None, None),
+        witnessing,
     )
     .await
 }
@@ -487,7 +512,34 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(w.policy.threshold(), 1);
+        assert_eq!(w.mode, witness_client::WitnessMode::FailOpen);
+        let w = witnessing(&[
+            "--v2-witness",
+            &one,
+            "--v2-witness-mode",
+            "fail-closed",
+            "--v2-witness-timeout",
+            "250ms",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            w.mode,
+            witness_client::WitnessMode::FailClosed {
+                timeout: std::time::Duration::from_millis(250)
+            }
+        );
         for bad in [
+            vec!["--v2-witness-mode", "fail-closed"],
+            vec!["--v2-witness", &one, "--v2-witness-mode", "sometimes"],
+            vec![
+                "--v2-witness",
+                &one,
+                "--v2-witness-mode",
+                "fail-closed",
+                "--v2-witness-timeout",
+                "0s",
+            ],
             vec!["--v2-witness-threshold", "1"],
             vec!["--v2-witness", &vkey],
             vec!["--v2-witness", "ftp://w.example x"],

@@ -66,6 +66,15 @@ pub(crate) struct CtlogArgs {
     /// How often the log's latest checkpoint is submitted to its witnesses.
     #[arg(long, env = "SIGSTACK_CTLOG_WITNESS_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     witness_interval: std::time::Duration,
+    /// fail-closed: `add-chain`/`add-pre-chain` answer the SCT only once a checkpoint
+    /// containing the entry has met the witness policy, else 503 with Retry-After after
+    /// --witness-timeout (the entry is logged; a resubmission gets its SCT). fail-open: SCTs
+    /// are answered whatever the witnesses do.
+    #[arg(long, env = "SIGSTACK_CTLOG_WITNESS_MODE", value_enum, default_value_t)]
+    witness_mode: crate::witness_cmd::WitnessModeArg,
+    /// How long a fail-closed write waits for the witnesses.
+    #[arg(long, env = "SIGSTACK_CTLOG_WITNESS_TIMEOUT", default_value = crate::witness_cmd::DEFAULT_WITNESS_TIMEOUT, value_parser = humantime::parse_duration)]
+    witness_timeout: std::time::Duration,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
     #[command(flatten)]
@@ -156,6 +165,7 @@ pub(crate) async fn run_ctlog(args: CtlogArgs, grace: std::time::Duration) -> an
         &args.witnesses,
         args.witness_threshold,
         args.witness_interval,
+        (args.witness_mode, args.witness_timeout),
         "--witness",
     )?;
     let mut roots = Vec::new();

@@ -37,6 +37,17 @@ pub(crate) struct Material {
     pub(crate) rekor_v2_path: String,
     /// TSA certificate first.
     pub(crate) tsa_chain: Vec<Vec<u8>>,
+    /// The logs' witness policies (C2SP tlog-policy files), each under the log's short name
+    /// (`rekor-v2`, `ctlog`): published as the TUF targets [`witness_policy_target`].
+    pub(crate) witness_policies: Vec<(String, String)>,
+}
+
+/// The TUF target name of a log's witness policy: `trusted_root.json` has no field for
+/// witnesses, so clients that require cosignatures get the log's tlog-policy file (its key,
+/// the witnesses' verifier keys and the quorum) beside it, from the same signed targets. Flat
+/// (`witness-policy-<log>.txt`), as every target name of the repository is.
+pub(crate) fn witness_policy_target(log: &str) -> String {
+    format!("witness-policy-{log}.txt")
 }
 
 fn instance(urls: &Urls, m: &Material) -> anyhow::Result<trust::Instance> {
@@ -107,26 +118,37 @@ pub(crate) fn publish(
         bytes,
         custom: None,
     };
-    repo.set_targets(&[
-        document("trusted_root.json", config.trusted_root.to_json()),
-        document("signing_config.v0.2.json", config.signing_config.to_json()),
-        tuf_repo::NewTarget::sigstore(
-            "fulcio.crt.pem",
-            pem_chain(&material.fulcio_chain)?,
-            "Fulcio",
-        ),
-        tuf_repo::NewTarget::sigstore(
-            "ctfe.pub",
-            pem("PUBLIC KEY", &material.ctlog_key)?.into_bytes(),
-            "CTFE",
-        ),
-        tuf_repo::NewTarget::sigstore(
-            "rekor.pub",
-            pem("PUBLIC KEY", &material.rekor_v1_key)?.into_bytes(),
-            "Rekor",
-        ),
-        tuf_repo::NewTarget::sigstore("tsa.certchain.pem", pem_chain(&material.tsa_chain)?, "TSA"),
-    ])?;
+    repo.set_targets(
+        &[
+            document("trusted_root.json", config.trusted_root.to_json()),
+            document("signing_config.v0.2.json", config.signing_config.to_json()),
+            tuf_repo::NewTarget::sigstore(
+                "fulcio.crt.pem",
+                pem_chain(&material.fulcio_chain)?,
+                "Fulcio",
+            ),
+            tuf_repo::NewTarget::sigstore(
+                "ctfe.pub",
+                pem("PUBLIC KEY", &material.ctlog_key)?.into_bytes(),
+                "CTFE",
+            ),
+            tuf_repo::NewTarget::sigstore(
+                "rekor.pub",
+                pem("PUBLIC KEY", &material.rekor_v1_key)?.into_bytes(),
+                "Rekor",
+            ),
+            tuf_repo::NewTarget::sigstore(
+                "tsa.certchain.pem",
+                pem_chain(&material.tsa_chain)?,
+                "TSA",
+            ),
+        ]
+        .into_iter()
+        .chain(material.witness_policies.iter().map(|(log, policy)| {
+            document(&witness_policy_target(log), policy.clone().into_bytes())
+        }))
+        .collect::<Vec<_>>(),
+    )?;
     crate::write_public_file(&trust_dir.join(trust::files::TUF_ROOT), &repo.root_bytes()?)?;
     Ok(())
 }
@@ -230,6 +252,28 @@ struct PublishArgs {
     /// An OIDC issuer clients may get tokens from (signing_config `oidcUrls`).
     #[arg(long, env = "SIGSTACK_OIDC_ISSUER_URL")]
     oidc_url: String,
+    /// A log's witness policy to publish as the TUF target `witness-policy-<LOG>.txt`:
+    /// `LOG=FILE`, the file a C2SP tlog-policy (what `/api/v2/witness-policy` or the CT log's
+    /// `/witness-policy` serves); repeatable.
+    #[arg(long = "witness-policy", value_parser = parse_witness_policy)]
+    witness_policies: Vec<(String, PathBuf)>,
+}
+
+/// `LOG=FILE` of `--witness-policy`; LOG becomes part of a TUF target name.
+fn parse_witness_policy(value: &str) -> Result<(String, PathBuf), String> {
+    let (log, file) = value
+        .split_once('=')
+        .ok_or_else(|| format!("{value:?}: expected LOG=FILE"))?;
+    if log.is_empty()
+        || !log
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    {
+        return Err(format!(
+            "{log:?}: the log's name must be letters, digits, '-' or '_'"
+        ));
+    }
+    Ok((log.to_owned(), PathBuf::from(file)))
 }
 
 /// A public key file (SPKI PEM) or a private key file, as DER SPKI.
@@ -298,6 +342,15 @@ fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
         rekor_v2_origin,
         rekor_v2_path,
         tsa_chain: crate::services::load_certificates(&a.tsa_chain)?,
+        witness_policies: a
+            .witness_policies
+            .iter()
+            .map(|(log, file)| {
+                std::fs::read_to_string(file)
+                    .map(|policy| (log.clone(), policy))
+                    .with_context(|| format!("--witness-policy {log}={}", file.display()))
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
     std::fs::create_dir_all(&a.state_dir)?;
     let trust_dir = a.state_dir.join("trust");
@@ -429,4 +482,25 @@ pub(crate) async fn dev_issuer(
     tracing::warn!(listen = %args.listen, issuer = %args.issuer_url, "DEVELOPMENT OIDC issuer serving: tokens for any email; never use in production");
     crate::serve::serve("dev-issuer", listener, dev_oidc::router(issuer), tls, grace).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn witness_policy_flags_name_flat_targets() {
+        let (log, file) = parse_witness_policy("rekor-v2=/tmp/p.txt").unwrap();
+        assert_eq!(
+            (log.as_str(), file),
+            ("rekor-v2", PathBuf::from("/tmp/p.txt"))
+        );
+        assert_eq!(witness_policy_target(&log), "witness-policy-rekor-v2.txt");
+        assert!(tuf_repo::layout::is_target_name(&witness_policy_target(
+            "ctlog"
+        )));
+        for bad in ["rekor-v2", "=p.txt", "a/b=p.txt", "a.b=p.txt", "a b=p.txt"] {
+            assert!(parse_witness_policy(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -41,6 +41,14 @@ pub(crate) struct UpArgs {
     /// Address of the log explorer (the web interface over the logs).
     #[arg(long, env = "SIGSTACK_EXPLORER_LISTEN", default_value = crate::explorer_cmd::DEFAULT_LISTEN)]
     explorer_listen: SocketAddr,
+    /// Address of the witness that cosigns the checkpoints of the stack's logs (Rekor v2, the
+    /// active Rekor v1 shard, the CT log); its key is `witness` beside the others.
+    #[arg(long, env = "SIGSTACK_WITNESS_LISTEN", default_value = crate::witness_cmd::DEFAULT_LISTEN)]
+    witness_listen: SocketAddr,
+    /// Run no witness: the logs' checkpoints are not cosigned, and their
+    /// `…/checkpoint/witnessed` endpoints answer 404.
+    #[arg(long, env = "SIGSTACK_NO_WITNESS")]
+    no_witness: bool,
     /// Address of the DEVELOPMENT OpenID issuer (loopback only).
     #[arg(
         long,
@@ -76,7 +84,7 @@ pub(crate) struct StackKeys {
 }
 
 /// Every key of the stack: its name (file stem or token object) and algorithm.
-const STACK_KEYS: [(&str, Algorithm); 7] = [
+const STACK_KEYS: [(&str, Algorithm); 8] = [
     ("fulcio-ca", Algorithm::EcdsaP256Sha256),
     ("ctlog", Algorithm::EcdsaP256Sha256),
     ("rekor-v1", Algorithm::EcdsaP256Sha256),
@@ -84,6 +92,7 @@ const STACK_KEYS: [(&str, Algorithm); 7] = [
     ("tsa-key", Algorithm::EcdsaP256Sha256),
     ("tuf-root", Algorithm::EcdsaP256Sha256),
     ("tuf-online", Algorithm::EcdsaP256Sha256),
+    ("witness", Algorithm::Ed25519),
 ];
 
 impl StackKeys {
@@ -215,25 +224,53 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     std::fs::create_dir_all(&roots_dir)?;
     let mut roots = vec![ca_chain.last().expect("a CA has a root").clone()];
     roots.extend(services::load_certificates_in(&roots_dir)?);
+    let listen = |addr: SocketAddr| args.listen(addr);
+    // The witness first: the logs are opened with it as theirs; it serves once they are open.
+    let witness = match args.no_witness {
+        true => None,
+        false => {
+            let public_url = args.public_url(listen(args.witness_listen))?;
+            Some(crate::up_witness::StackWitness::new(
+                &format!("{}/witness", public_url.host()),
+                stack_keys.load("witness", Algorithm::Ed25519)?,
+                local_url(listen(args.witness_listen)),
+                public_url.to_string(),
+            )?)
+        }
+    };
+    let witnessing = || witness.as_ref().map(|w| w.witnessing()).transpose();
     let ctlog_layout_path = data.join("ctlog-shards.json");
     let ctlog_layout = ctlog::CtShardLayout::load_or_create(&ctlog_layout_path)?;
+    let mut ctlog_config = ctlog::CtLogConfig::new(
+        "sigstack.local/ctlog",
+        stack_keys.load("ctlog", Algorithm::EcdsaP256Sha256)?,
+        roots,
+    );
+    ctlog_config.witnessing = witnessing()?;
     let ctlog_shards = services::open_ctlog_shards(
         store.clone(),
         &stack_keys.loader,
-        ctlog::CtLogConfig::new(
-            "sigstack.local/ctlog",
-            stack_keys.load("ctlog", Algorithm::EcdsaP256Sha256)?,
-            roots,
-        ),
+        ctlog_config,
         &ctlog_layout,
         &ctlog_layout_path,
     )
     .await?;
     let ctlog = ctlog_shards.last().expect("the active CT shard").clone();
     let ctlog_path = ctlog::shard_path(ctlog_layout.generation());
-    let listen = |addr: SocketAddr| args.listen(addr);
     let rekor_url = args.public_url(listen(args.rekor_listen))?;
-    let rekor = rekor_cmd::open_in(store.clone(), &data, &stack_keys, &rekor_url).await?;
+    let rekor = rekor_cmd::open_in(
+        store.clone(),
+        &data,
+        &stack_keys,
+        &rekor_url,
+        (witnessing()?, witnessing()?),
+    )
+    .await?;
+    let witness_vkey = witness.as_ref().map(|w| w.vkey());
+    let witness = match witness {
+        Some(w) => Some(w.serve(&rekor, &ctlog, &url).await?),
+        None => None,
+    };
     let tsa = tsa_server::TsaServer::new(tsa_server::load_authority(
         &stack_keys.loader,
         &stack_keys.spec("tsa-key"),
@@ -259,6 +296,14 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         rekor_v2_origin: rekor.v2_origin().to_string(),
         rekor_v2_path: rekor.v2_path(),
         tsa_chain: tsa.authority().chain().to_vec(),
+        witness_policies: [
+            ("rekor-v1", rekor.v1_witness_policy()),
+            ("rekor-v2", rekor.v2_witness_policy()),
+            ("ctlog", ctlog.witness_policy()),
+        ]
+        .into_iter()
+        .filter_map(|(log, policy)| Some((log.to_owned(), policy?.to_owned())))
+        .collect(),
     };
     let root_key = stack_keys.load("tuf-root", Algorithm::EcdsaP256Sha256)?;
     let online = stack_keys.load("tuf-online", Algorithm::EcdsaP256Sha256)?;
@@ -338,6 +383,12 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         ),
     ]
     .into_iter()
+    .chain(witness.map(|w| {
+        (
+            ("witness", args.witness_listen),
+            (witness_server::router(w.clone()), w.metrics().clone()),
+        )
+    }))
     .unzip();
     let (mut servers, routers) = args.metrics.place(servers, services).await?;
     for ((name, addr), router) in addresses.into_iter().zip(routers) {
@@ -368,6 +419,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         rekor.v2_origin()
     );
     println!("  timestamp authority  {}/api/v1/timestamp", urls.tsa);
+    match &witness_vkey {
+        Some(vkey) => println!(
+            "  witness              {}/add-checkpoint (verifier key {vkey}; cosigned checkpoints at …/checkpoint/witnessed)",
+            args.public_url(listen(args.witness_listen))?
+        ),
+        None => println!("  witness              none (--no-witness)"),
+    }
     let tuf_url = args.public_url(listen(args.tuf_listen))?;
     println!("  TUF repository       {tuf_url}/root.json");
     println!(
@@ -457,6 +515,19 @@ mod tests {
             local_url(up.listen(up.ctlog_listen)),
             "http://127.0.0.1:6962"
         );
+    }
+
+    #[test]
+    fn a_witness_runs_unless_told_not_to() {
+        let up = args(&[]);
+        assert!(!up.no_witness);
+        assert_eq!(
+            up.witness_listen.to_string(),
+            crate::witness_cmd::DEFAULT_LISTEN
+        );
+        let up = args(&["--no-witness", "--witness-listen", "127.0.0.1:4004"]);
+        assert!(up.no_witness);
+        assert_eq!(up.witness_listen.port(), 4004);
     }
 
     #[test]

@@ -43,12 +43,28 @@ pub(crate) struct Args {
     pub tls: crate::tls::TlsArgs,
 }
 
+/// Whether a log's writes wait for its witnesses (`--witness-mode`, `--v2-witness-mode`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum WitnessModeArg {
+    /// Writes are answered whatever the witnesses do.
+    #[default]
+    FailOpen,
+    /// A write is answered once a checkpoint containing it meets the witness policy, else
+    /// 503 after the witness timeout (the entry stays logged).
+    FailClosed,
+}
+
+/// How long a fail-closed write waits for the witnesses, by default.
+pub(crate) const DEFAULT_WITNESS_TIMEOUT: &str = "5s";
+
 /// A log's witnessing from its flags (`flag` names them in errors): each witness is
-/// `"<URL> <verifier key>"`; the threshold defaults to all of them. `None` without witnesses.
+/// `"<URL> <verifier key>"`; the threshold defaults to all of them; fail-closed writes wait at
+/// most `timeout`. `None` without witnesses.
 pub(crate) fn witnessing(
     witnesses: &[String],
     threshold: Option<usize>,
     interval: std::time::Duration,
+    (mode, timeout): (WitnessModeArg, std::time::Duration),
     flag: &str,
 ) -> anyhow::Result<Option<witness_client::Witnessing>> {
     if witnesses.is_empty() {
@@ -56,9 +72,18 @@ pub(crate) fn witnessing(
             threshold.is_none(),
             "{flag}-threshold needs at least one {flag}"
         );
+        anyhow::ensure!(
+            mode == WitnessModeArg::FailOpen,
+            "{flag}-mode fail-closed needs at least one {flag}"
+        );
         return Ok(None);
     }
     anyhow::ensure!(!interval.is_zero(), "{flag}-interval must be positive");
+    anyhow::ensure!(!timeout.is_zero(), "{flag}-timeout must be positive");
+    let mode = match mode {
+        WitnessModeArg::FailOpen => witness_client::WitnessMode::FailOpen,
+        WitnessModeArg::FailClosed => witness_client::WitnessMode::FailClosed { timeout },
+    };
     let mut clients = Vec::new();
     for w in witnesses {
         let (url, vkey) = w
@@ -83,6 +108,7 @@ pub(crate) fn witnessing(
         witnesses: clients,
         policy,
         interval,
+        mode,
     }))
 }
 

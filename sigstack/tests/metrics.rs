@@ -56,6 +56,7 @@ impl Up {
             ("tuf", "--tuf-listen"),
             ("dev-issuer", "--dev-issuer-listen"),
             ("explorer", "--explorer-listen"),
+            ("witness", "--witness-listen"),
         ] {
             let addr = format!("127.0.0.1:{}", free_port());
             urls.insert(service, format!("http://{addr}"));
@@ -73,6 +74,8 @@ impl Up {
         // Its own port, so that tests running side by side do not share one; its metrics are
         // checked in the explorer's crate.
         urls.remove("explorer");
+        // The witness's metrics are checked in its crate.
+        urls.remove("witness");
         let mut up = Up {
             child,
             _dir: dir,

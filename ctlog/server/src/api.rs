@@ -201,6 +201,10 @@ async fn add(
             index_keys: Vec::new(),
         })
         .await?;
+    // Fail-closed, the SCT waits for a witnessed checkpoint that contains the entry.
+    if let Some(witnessed) = log.witnessed() {
+        witnessed.settle(ack.head.size).await?;
+    }
     // For a resubmission this is the original entry: same timestamp, same leaf index.
     let stored = TileLeaf::parse(&ack.entry.data)
         .map_err(|e| ApiError::internal(format!("stored entry {}: {e}", ack.entry.index)))?;
@@ -251,14 +255,7 @@ async fn witnessed_checkpoint(State(log): State<AppState>) -> Result<Response, A
 
 /// The log (its type 0x05 key), its witnesses and the quorum as a C2SP tlog-policy file.
 async fn witness_policy(State(log): State<AppState>) -> Result<Response, ApiError> {
-    let policy = log
-        .witness_policy()
-        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
-    Ok(sigstack_http::bytes_response(
-        "text/plain; charset=utf-8",
-        sigstack_http::NO_CACHE,
-        policy.as_bytes().to_vec(),
-    ))
+    sigstack_http::witness_policy_response(log.witness_policy())
 }
 
 async fn get_sth(State(log): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

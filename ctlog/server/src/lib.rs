@@ -158,8 +158,7 @@ impl CtLog {
             Some(w) => {
                 let log_key = witness::LogKey::rfc6962(&config.origin, config.key.public_key_der())
                     .map_err(CtLogError::WitnessKey)?;
-                let urls: Vec<Option<&str>> = w.witnesses.iter().map(|c| Some(c.url())).collect();
-                Some(w.policy.to_tlog_policy(&log_key.to_vkey(), None, &urls))
+                Some(w.tlog_policy(&log_key.to_vkey(), None))
             }
             None => None,
         };
@@ -214,8 +213,9 @@ impl CtLog {
         self.witnessed.as_deref()
     }
 
-    /// The witness policy as a C2SP tlog-policy file, if the log has witnesses.
-    pub(crate) fn witness_policy(&self) -> Option<&str> {
+    /// The witness policy as a C2SP tlog-policy file (what `/witness-policy` serves), if the
+    /// log has witnesses.
+    pub fn witness_policy(&self) -> Option<&str> {
         self.witness_policy.as_deref()
     }
 }

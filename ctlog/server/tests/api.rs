@@ -686,20 +686,21 @@ async fn checkpoints_are_witnessed() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let policy = witness::WitnessPolicy::new(vec![cosigner.verifier().clone()], 1).unwrap();
+    // Fail-closed, the interval long: the writes must not wait for it.
+    let fail_closed = |url: &str, timeout| witness_client::Witnessing {
+        witnesses: vec![
+            witness_client::WitnessClient::new(url, cosigner.verifier().clone()).unwrap(),
+        ],
+        policy: policy.clone(),
+        interval: Duration::from_secs(3600),
+        mode: witness_client::WitnessMode::FailClosed { timeout },
+    };
     let ca = test_ca("witnessed root");
     let log = start_full(
         None,
         vec![ca.root_der.clone()],
         key,
-        Some(witness_client::Witnessing {
-            witnesses: vec![witness_client::WitnessClient::new(
-                &witness_url,
-                cosigner.verifier().clone(),
-            )
-            .unwrap()],
-            policy: policy.clone(),
-            interval: Duration::from_millis(20),
-        }),
+        Some(fail_closed(&witness_url, Duration::from_secs(30))),
     )
     .await;
     for serial in 0..3 {
@@ -709,6 +710,12 @@ async fn checkpoints_are_witnessed() {
             .post("/ct/v1/add-chain", json!({"chain": [B64.encode(&cert)]}))
             .await;
         assert_eq!(status, 200, "{sct}");
+        // Fail-closed: the SCT came once a checkpoint with the entry was witnessed.
+        let (status, note, _) = log.get_bytes("/checkpoint/witnessed").await;
+        assert_eq!(status, 200);
+        let (checkpoint, _) =
+            ct::open_rfc6962_checkpoint(&note, ORIGIN, log.log.public_key_der()).unwrap();
+        assert!(checkpoint.size() > serial, "{}", checkpoint.size());
     }
     let mut seen = None;
     for _ in 0..250 {
@@ -740,6 +747,29 @@ async fn checkpoints_are_witnessed() {
             cosigner.verifier().to_vkey()
         )
     );
+    // Fail-closed with the witness down: 503, the entry logged all the same, and a
+    // resubmission finds it (still 503 until witnessed).
+    let down = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let down_url = format!("http://{}", down.local_addr().unwrap());
+    drop(down);
+    let unwitnessed = start_full(
+        None,
+        vec![ca.root_der.clone()],
+        Arc::new(sigstack_keys::SoftwareKey::generate(
+            sigstack_keys::Algorithm::EcdsaP256Sha256,
+        )),
+        Some(fail_closed(&down_url, Duration::from_millis(200))),
+    )
+    .await;
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = ca.issue(leaf_params(200, None), &leaf_key);
+    for _ in 0..2 {
+        let (status, body) = unwitnessed
+            .post("/ct/v1/add-chain", json!({"chain": [B64.encode(&cert)]}))
+            .await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(unwitnessed.log.log().head().await.unwrap().size, 1);
+    }
     let plain = start(vec![ca.root_der.clone()]).await;
     assert_eq!(plain.get_bytes("/checkpoint/witnessed").await.0, 404);
     assert_eq!(plain.get_bytes("/witness-policy").await.0, 404);

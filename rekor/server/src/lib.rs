@@ -217,6 +217,10 @@ pub struct Rekor {
     pub(crate) v2_witnessed: Option<Arc<witness_client::WitnessedCheckpoint>>,
     /// The v2 log's witness policy as a C2SP tlog-policy file, if it has witnesses.
     pub(crate) v2_witness_policy: Option<String>,
+    /// The active v1 shard's witness policy, likewise.
+    pub(crate) v1_witness_policy: Option<String>,
+    /// The name v1 checkpoints are signed under (the host of the public URL at the first start).
+    pub(crate) hostname: String,
 }
 
 impl Rekor {
@@ -337,7 +341,6 @@ impl Rekor {
                 let log_vkey = tlog::note::NoteVerifier::ed25519(&active_v2.origin, &raw)
                     .map_err(|e| bad_name(&active_v2.origin, &e))?
                     .to_vkey();
-                let urls: Vec<Option<&str>> = w.witnesses.iter().map(|c| Some(c.url())).collect();
                 // The active v2 log's own URL: the public URL, then its shard's path.
                 let log_url = config.public_url.as_deref().map(|u| {
                     format!(
@@ -346,12 +349,28 @@ impl Rekor {
                         v2_shard_path(active_v2.generation)
                     )
                 });
-                Some(
-                    w.policy
-                        .to_tlog_policy(&log_vkey, log_url.as_deref(), &urls),
-                )
+                Some(w.tlog_policy(&log_vkey, log_url.as_deref()))
             }
             None => None,
+        };
+        // The v1 API is at the root of the public URL. Its checkpoints are signed under the
+        // host name, not their origin `<host> - <tree ID>` (a key name cannot hold spaces), so
+        // the `log` line names the key as the signatures do.
+        let v1_witness_policy = match (&config.v1_witnessing, shards.last()) {
+            (Some(w), Some(active)) => {
+                let log_vkey = tlog::note::NoteVerifier::from_spki(
+                    &config.hostname,
+                    active.key.public_key_der(),
+                )
+                .map_err(|e| bad_name(&config.hostname, &e))?
+                .to_vkey();
+                let log_url = config
+                    .public_url
+                    .as_deref()
+                    .map(|u| u.trim_end_matches('/'));
+                Some(w.tlog_policy(&log_vkey, log_url))
+            }
+            _ => None,
         };
         let v1_witnessed = match (config.v1_witnessing, shards.last()) {
             (Some(w), Some(active)) => Some(witness_client::WitnessedCheckpoint::spawn(
@@ -378,6 +397,8 @@ impl Rekor {
             v1_witnessed,
             v2_witnessed,
             v2_witness_policy,
+            v1_witness_policy,
+            hostname: config.hostname,
         }))
     }
 
@@ -400,6 +421,29 @@ impl Rekor {
     /// The DER SPKI of the v1 log key.
     pub fn v1_public_key_der(&self) -> &[u8] {
         self.v1_key.public_key_der()
+    }
+
+    /// The active v2 log's witness policy as a C2SP tlog-policy file (what
+    /// `/api/v2/witness-policy` serves), if it has witnesses.
+    pub fn v2_witness_policy(&self) -> Option<&str> {
+        self.v2_witness_policy.as_deref()
+    }
+
+    /// The active v1 shard's witness policy (what `/api/v1/log/witness-policy` serves), if it
+    /// has witnesses.
+    pub fn v1_witness_policy(&self) -> Option<&str> {
+        self.v1_witness_policy.as_deref()
+    }
+
+    /// What a witness of the active v1 shard is configured with: its checkpoints' origin
+    /// (`<name> - <tree ID>`), the name they are signed under, and the DER SPKI of its key.
+    pub fn v1_active_checkpoints(&self) -> (&str, &str, &[u8]) {
+        let active = self.active();
+        (
+            active.log.origin(),
+            &self.hostname,
+            active.key.public_key_der(),
+        )
     }
 
     /// The DER SPKI of the active v2 log's key.

@@ -37,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/log/checkpoint/witnessed",
             get(witnessed_checkpoint),
         )
+        .route("/api/v1/log/witness-policy", get(witness_policy))
         .route(
             "/api/v1/log/entries",
             post(create_entry).get(entry_by_index),
@@ -51,6 +52,13 @@ pub(crate) fn routes() -> Router<AppState> {
 /// an upstream endpoint: upstream Rekor v1 has no witnesses).
 async fn witnessed_checkpoint(State(rekor): State<AppState>) -> Result<Response, ApiError> {
     sigstack_http::witnessed_checkpoint_response(rekor.v1_witnessed.as_ref().map(|w| w.latest()))
+}
+
+/// The active shard's witness policy as a C2SP tlog-policy file (not an upstream endpoint). Its
+/// `log` line names the v1 key as the checkpoints' signatures do, by the host: the origin
+/// `<host> - <tree ID>` cannot be a key name.
+async fn witness_policy(State(rekor): State<AppState>) -> Result<Response, ApiError> {
+    sigstack_http::witness_policy_response(rekor.v1_witness_policy())
 }
 
 // --- writing -------------------------------------------------------------------------------

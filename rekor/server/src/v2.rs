@@ -141,16 +141,39 @@ async fn create(
         ));
     }
     let entry = &appended.entry;
+    let witnessed = match &rekor.v2_witnessed {
+        Some(w) => w.settle(appended.head.size).await?,
+        None => None,
+    };
+    // Fail-closed, the proof is against the witnessed checkpoint, whose note carries the
+    // cosignatures after the log's signature: the round's own, or a later one.
+    let (size, root, proof, checkpoint) = match witnessed {
+        Some(w) if w.size == appended.head.size => {
+            (w.size, w.root, appended.inclusion_proof.clone(), w.note)
+        }
+        Some(w) => (
+            w.size,
+            w.root,
+            log.log.inclusion_proof(entry.index, w.size).await?,
+            w.note,
+        ),
+        None => (
+            appended.head.size,
+            appended.head.root,
+            appended.inclusion_proof.clone(),
+            Arc::new(appended.head.checkpoint.clone()),
+        ),
+    };
     let body = json!({
         "logIndex": entry.index.to_string(),
         "logId": { "keyId": B64.encode(log.log_id) },
         "kindVersion": { "kind": canonical.kind, "version": canonical.api_version },
         "inclusionProof": {
             "logIndex": entry.index.to_string(),
-            "rootHash": B64.encode(appended.head.root),
-            "treeSize": appended.head.size.to_string(),
-            "hashes": appended.inclusion_proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-            "checkpoint": { "envelope": String::from_utf8_lossy(&appended.head.checkpoint) },
+            "rootHash": B64.encode(root),
+            "treeSize": size.to_string(),
+            "hashes": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            "checkpoint": { "envelope": String::from_utf8_lossy(&checkpoint) },
         },
         "canonicalizedBody": B64.encode(&entry.data),
     });
@@ -183,17 +206,12 @@ async fn witnessed_checkpoint(State(state): State<AppState>) -> Result<Response,
 /// The log, its witnesses and the quorum as a C2SP tlog-policy file: what a client that
 /// requires witnessed checkpoints is configured with.
 async fn witness_policy(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let policy = state
-        .rekor
-        .v2_witness_policy
-        .as_ref()
-        .filter(|_| state.is_active())
-        .ok_or_else(|| ApiError::not_found("this log has no witnesses configured"))?;
-    Ok(bytes_response(
-        "text/plain; charset=utf-8",
-        NO_CACHE,
-        policy.clone().into_bytes(),
-    ))
+    sigstack_http::witness_policy_response(
+        state
+            .rekor
+            .v2_witness_policy()
+            .filter(|_| state.is_active()),
+    )
 }
 
 async fn tile(

@@ -702,6 +702,43 @@ async fn v1_bad_requests_are_precise_and_change_nothing() {
     assert!(!metrics.contains(r#"api="v2""#), "{metrics}");
 }
 
+/// A v2 entry's inclusion proof, verified against the checkpoint the entry carries, itself
+/// verified with the log's key: that checkpoint and its signed note.
+fn verify_v2_entry(tle: &Value, verifier: &NoteVerifier) -> (Checkpoint, Vec<u8>) {
+    let body = B64
+        .decode(tle["canonicalizedBody"].as_str().unwrap())
+        .unwrap();
+    let proof = &tle["inclusionProof"];
+    let hashes: Vec<[u8; 32]> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    let root: [u8; 32] = B64
+        .decode(proof["rootHash"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let size: u64 = proof["treeSize"].as_str().unwrap().parse().unwrap();
+    let index: u64 = tle["logIndex"].as_str().unwrap().parse().unwrap();
+    merkle::verify_inclusion(&merkle::leaf_hash(&body), index, size, &hashes, &root)
+        .expect("v2 inclusion proof verifies");
+    let note = proof["checkpoint"]["envelope"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let (checkpoint, _) =
+        Checkpoint::open(&note, std::slice::from_ref(verifier)).expect("v2 checkpoint verifies");
+    assert_eq!(
+        (checkpoint.size(), *checkpoint.root_hash()),
+        (size, root),
+        "the proof is against the checkpoint it carries"
+    );
+    (checkpoint, note)
+}
+
 #[tokio::test]
 async fn v2_entries_verify_and_tiles_serve() {
     let dir = tempfile::tempdir().unwrap();
@@ -720,31 +757,8 @@ async fn v2_entries_verify_and_tiles_serve() {
             json!({"kind": "hashedrekord", "version": "0.0.2"})
         );
         assert_eq!(tle["logId"]["keyId"], B64.encode(server.rekor.v2_log_id()));
-        let body = B64
-            .decode(tle["canonicalizedBody"].as_str().unwrap())
-            .unwrap();
-        let proof = &tle["inclusionProof"];
-        let hashes: Vec<[u8; 32]> = proof["hashes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
-            .collect();
-        let root: [u8; 32] = B64
-            .decode(proof["rootHash"].as_str().unwrap())
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let size: u64 = proof["treeSize"].as_str().unwrap().parse().unwrap();
-        merkle::verify_inclusion(&merkle::leaf_hash(&body), i, size, &hashes, &root)
-            .expect("v2 inclusion proof verifies");
-        let (checkpoint, _) = Checkpoint::open(
-            proof["checkpoint"]["envelope"].as_str().unwrap().as_bytes(),
-            std::slice::from_ref(&verifier),
-        )
-        .expect("v2 checkpoint verifies");
+        let (checkpoint, _) = verify_v2_entry(&tle, &verifier);
         assert_eq!(checkpoint.origin(), HOST);
-        assert_eq!(checkpoint.size(), size);
         // A duplicate is refused with 409.
         let (status, err) = server.post("/api/v2/log/entries", &req).await;
         assert_eq!(status, 409, "{err}");
@@ -878,6 +892,7 @@ async fn checkpoints_of_both_apis_are_witnessed() {
         .unwrap()],
         policy: policy.clone(),
         interval: Duration::from_millis(20),
+        mode: witness_client::WitnessMode::FailOpen,
     });
     config.v2_witnessing = Some(witness_client::Witnessing {
         witnesses: vec![witness_client::WitnessClient::new(
@@ -887,12 +902,34 @@ async fn checkpoints_of_both_apis_are_witnessed() {
         .unwrap()],
         policy: policy.clone(),
         interval: Duration::from_millis(20),
+        mode: witness_client::WitnessMode::FailClosed {
+            timeout: Duration::from_secs(30),
+        },
     });
     let server = start_config(sqlite_store(&dir).await, config).await;
     let signer = ArtifactSigner::with_certificate("carol@example.com");
-    for i in 0..4u64 {
-        let req = signer.hashedrekord_v2(format!("witnessed {i}").as_bytes());
-        assert_eq!(server.post("/api/v2/log/entries", &req).await.0, 201);
+    // Fail-closed, v2 entries come with a cosigned checkpoint that contains them: the round's
+    // or a later one (three at once make several rounds).
+    let entries: Vec<Value> = (0..4u64)
+        .map(|i| signer.hashedrekord_v2(format!("witnessed {i}").as_bytes()))
+        .collect();
+    let (a, b, c) = tokio::join!(
+        server.post("/api/v2/log/entries", &entries[0]),
+        server.post("/api/v2/log/entries", &entries[1]),
+        server.post("/api/v2/log/entries", &entries[2]),
+    );
+    for (status, tle) in [
+        a,
+        b,
+        c,
+        server.post("/api/v2/log/entries", &entries[3]).await,
+    ] {
+        assert_eq!(status, 201, "{tle}");
+        let (_, note) = verify_v2_entry(&tle, &log_verifier);
+        assert_eq!(
+            policy.check(&tlog::note::Note::parse(&note).unwrap()),
+            Ok(1)
+        );
     }
     // The witnessed checkpoint catches up with the log, cosigned, the log's signature kept.
     let checkpoint = wait_witnessed(
@@ -920,17 +957,22 @@ async fn checkpoints_of_both_apis_are_witnessed() {
     )
     .await;
     assert_eq!(checkpoint.size(), 2);
-    // The policy, as a C2SP tlog-policy file.
-    let (status, policy_file) = server.get_bytes("/api/v2/witness-policy").await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        String::from_utf8(policy_file).unwrap(),
-        format!(
-            "log {}\nwitness w1 {} {witness_url}\ngroup witnesses 1 w1\nquorum witnesses\n",
-            log_verifier.to_vkey(),
-            cosigner.verifier().to_vkey()
-        )
-    );
+    // The policies, as C2SP tlog-policy files; v1's names its key for the host its checkpoints
+    // are signed under.
+    for (path, log_vkey) in [
+        ("/api/v2/witness-policy", log_verifier.to_vkey()),
+        ("/api/v1/log/witness-policy", v1_verifier.to_vkey()),
+    ] {
+        let (status, policy_file) = server.get_bytes(path).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            String::from_utf8(policy_file).unwrap(),
+            format!(
+                "log {log_vkey}\nwitness w1 {} {witness_url}\ngroup witnesses 1 w1\nquorum witnesses\n",
+                cosigner.verifier().to_vkey()
+            )
+        );
+    }
     // A Rekor without witnesses has no witnessed checkpoint.
     let plain_dir = tempfile::tempdir().unwrap();
     let plain = start(
@@ -945,6 +987,7 @@ async fn checkpoints_of_both_apis_are_witnessed() {
         plain.get_bytes("/api/v1/log/checkpoint/witnessed").await.0,
         404
     );
+    assert_eq!(plain.get_bytes("/api/v1/log/witness-policy").await.0, 404);
 }
 
 #[tokio::test]

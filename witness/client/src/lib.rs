@@ -91,11 +91,22 @@ pub enum SubmitError {
     Answer(#[source] AnswerError),
 }
 
+impl SubmitError {
+    /// Whether the witness already holds a later checkpoint of the log than the one submitted:
+    /// what happens when several replicas of a log share its database and another one's
+    /// submission won, or this replica's head is a round behind. Not a failure of anyone.
+    pub fn is_witness_ahead(&self) -> bool {
+        matches!(self, SubmitError::WitnessAhead { .. })
+    }
+}
+
 /// One witness, as a log talks to it.
 #[derive(Debug)]
 pub struct WitnessClient {
     /// The submission prefix (`…/add-checkpoint` is appended).
     url: String,
+    /// The URL published for the witness (tlog-policy files), if not `url`.
+    public_url: Option<String>,
     verifier: CosignatureVerifier,
     http: reqwest::Client,
     /// The size this witness last cosigned for the log, as far as this process knows.
@@ -113,6 +124,7 @@ impl WitnessClient {
             .build()?;
         Ok(WitnessClient {
             url: url.trim_end_matches('/').to_string(),
+            public_url: None,
             verifier,
             http,
             held: Mutex::new(None),
@@ -122,6 +134,19 @@ impl WitnessClient {
     /// The witness's submission prefix.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Publishes `url` for the witness (in tlog-policy files) instead of the one the log submits
+    /// to: for a witness the log reaches by another route, such as one in the same process
+    /// on loopback.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(url.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// The URL published for the witness: the public one if given, else the submission prefix.
+    pub fn public_url(&self) -> &str {
+        self.public_url.as_deref().unwrap_or(&self.url)
     }
 
     /// The witness's verifier.
@@ -235,7 +260,13 @@ pub async fn cosign(
         match result {
             Ok(sig) => signatures.push(sig),
             Err(e) => {
-                tracing::warn!(witness = %w.url, error = %sigstack_http::error_chain(&e), "witness did not cosign");
+                if e.is_witness_ahead() {
+                    // Another replica of the log (on the same database) got a later checkpoint
+                    // cosigned first: expected, not a fault of the witness or of the log.
+                    tracing::debug!(witness = %w.url, error = %e, "the witness already holds a later checkpoint");
+                } else {
+                    tracing::warn!(witness = %w.url, error = %sigstack_http::error_chain(&e), "witness did not cosign");
+                }
                 failures.push((w.url.clone(), e));
             }
         }
@@ -258,42 +289,146 @@ pub struct Witnessing {
     pub policy: WitnessPolicy,
     /// How often the log's head is looked at.
     pub interval: Duration,
+    /// Whether a write waits for its checkpoint to be witnessed.
+    pub mode: WitnessMode,
+}
+
+impl Witnessing {
+    /// The policy as a C2SP tlog-policy file for the log whose checkpoint verifier key is
+    /// `log_vkey`, reachable at `log_url`, with each witness's published URL.
+    pub fn tlog_policy(&self, log_vkey: &str, log_url: Option<&str>) -> String {
+        let urls: Vec<Option<&str>> = self
+            .witnesses
+            .iter()
+            .map(|c| Some(c.public_url()))
+            .collect();
+        self.policy.to_tlog_policy(log_vkey, log_url, &urls)
+    }
+}
+
+/// Whether a log's writes wait for the witnesses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WitnessMode {
+    /// Entries are answered whatever the witnesses do; the witnessed checkpoint follows.
+    #[default]
+    FailOpen,
+    /// A write is answered only once a checkpoint that contains it has met the policy; if none
+    /// has within `timeout`, the write is refused as unavailable (the entry stays in the log).
+    FailClosed {
+        /// How long a write waits for the witnesses.
+        timeout: Duration,
+    },
+}
+
+/// A fail-closed write whose checkpoint the witnesses did not cosign in time. The entry is in
+/// the log all the same: a retry of the same entry finds it there.
+#[derive(Debug, thiserror::Error)]
+#[error("the entry is logged, but no checkpoint of {size} leaves or more met the witness policy within {timeout:?}; retry")]
+pub struct NotWitnessed {
+    /// The size of the tree the write's entry is in.
+    pub size: u64,
+    /// How long the write waited.
+    pub timeout: Duration,
+}
+
+impl From<NotWitnessed> for sigstack_http::ApiError {
+    fn from(e: NotWitnessed) -> Self {
+        sigstack_http::ApiError::unavailable(e.to_string())
+    }
+}
+
+/// A checkpoint that met the witness policy.
+#[derive(Debug, Clone)]
+pub struct Witnessed {
+    /// Its tree size.
+    pub size: u64,
+    /// Its root hash.
+    pub root: Hash,
+    /// The signed note: the log's signatures, then the witnesses' cosignatures.
+    pub note: std::sync::Arc<Vec<u8>>,
 }
 
 /// The latest checkpoint of a log that met its witness policy, kept up to date by a background
 /// task ([`WitnessedCheckpoint::spawn`]) that submits each new checkpoint to the witnesses.
 ///
-/// Fail-open for the log: entries are sequenced and answered whatever the witnesses do; what
-/// this holds is what clients that require cosignatures can fetch, and it lags the log by at
-/// most one interval plus the witnesses' answers while they are reachable.
-#[derive(Debug, Default)]
+/// Fail-open, what it holds is what clients that require cosignatures can fetch, and it lags
+/// the log by at most one interval plus the witnesses' answers while they are reachable.
+/// Fail-closed, a write waits for it ([`WitnessedCheckpoint::wait_for`]), which also wakes the
+/// task so that the write's round is submitted at once rather than at the next interval.
+#[derive(Debug)]
 pub struct WitnessedCheckpoint {
-    latest: std::sync::RwLock<Option<std::sync::Arc<Vec<u8>>>>,
+    latest: tokio::sync::watch::Sender<Option<Witnessed>>,
+    /// Wakes the background task before its interval is up.
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    mode: WitnessMode,
 }
 
 impl WitnessedCheckpoint {
     /// The latest checkpoint that met the policy, with the log's signatures and the witnesses'
     /// cosignatures; `None` until one has.
     pub fn latest(&self) -> Option<std::sync::Arc<Vec<u8>>> {
-        self.latest.read().expect("witnessed lock").clone()
+        self.latest.borrow().as_ref().map(|w| w.note.clone())
     }
 
-    /// Starts submitting `log`'s new checkpoints to `witnesses` every `interval`; the task ends
-    /// when the returned handle is dropped.
+    /// The mode the log was configured with.
+    pub fn mode(&self) -> WitnessMode {
+        self.mode
+    }
+
+    /// Waits, at most `timeout`, for a checkpoint of at least `size` leaves to meet the policy
+    /// and returns it; `None` if none did in time.
+    pub async fn wait_for(&self, size: u64, timeout: Duration) -> Option<Witnessed> {
+        let mut latest = self.latest.subscribe();
+        self.wake.notify_one();
+        let witnessed = tokio::time::timeout(
+            timeout,
+            latest.wait_for(|w| w.as_ref().is_some_and(|w| w.size >= size)),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        witnessed.clone()
+    }
+
+    /// What a write that made the log `size` leaves long waits for: fail-open, nothing
+    /// (`Ok(None)`); fail-closed, a witnessed checkpoint of at least that size, or
+    /// [`NotWitnessed`] once the mode's timeout is up.
+    pub async fn settle(&self, size: u64) -> Result<Option<Witnessed>, NotWitnessed> {
+        match self.mode {
+            WitnessMode::FailOpen => Ok(None),
+            WitnessMode::FailClosed { timeout } => self
+                .wait_for(size, timeout)
+                .await
+                .map(Some)
+                .ok_or(NotWitnessed { size, timeout }),
+        }
+    }
+
+    /// Starts submitting `log`'s new checkpoints to `witnesses` every `interval` (and whenever
+    /// a fail-closed write waits); the task ends when the returned handle is dropped.
     pub fn spawn(log: tlog_store::Log, witnessing: Witnessing) -> std::sync::Arc<Self> {
         let Witnessing {
             witnesses,
             policy,
             interval,
+            mode,
         } = witnessing;
-        let shared = std::sync::Arc::new(WitnessedCheckpoint::default());
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let shared = std::sync::Arc::new(WitnessedCheckpoint {
+            latest: tokio::sync::watch::Sender::new(None),
+            wake: wake.clone(),
+            mode,
+        });
         let weak = std::sync::Arc::downgrade(&shared);
         tokio::spawn(async move {
             let mut witnessed_size = None;
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                ticks.tick().await;
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    () = wake.notified() => {}
+                }
                 let Some(shared) = weak.upgrade() else { return };
                 let head = match log.head().await {
                     Ok(head) => head,
@@ -321,9 +456,19 @@ impl WitnessedCheckpoint {
                             cosignatures = valid,
                             "checkpoint witnessed"
                         );
-                        *shared.latest.write().expect("witnessed lock") =
-                            Some(std::sync::Arc::new(got.note.to_bytes()));
+                        shared.latest.send_replace(Some(Witnessed {
+                            size: head.size,
+                            root: head.root,
+                            note: std::sync::Arc::new(got.note.to_bytes()),
+                        }));
                         witnessed_size = Some(head.size);
+                    }
+                    // Witnesses ahead of this replica: the next round catches up, quietly.
+                    Err(e)
+                        if !got.failures.is_empty()
+                            && got.failures.iter().all(|(_, f)| f.is_witness_ahead()) =>
+                    {
+                        tracing::debug!(origin = log.origin(), tree_size = head.size, error = %e, "checkpoint behind the witnesses'");
                     }
                     Err(e) => {
                         tracing::warn!(origin = log.origin(), tree_size = head.size, error = %e, "checkpoint not witnessed; retrying");
@@ -332,5 +477,37 @@ impl WitnessedCheckpoint {
             }
         });
         shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_file_names_the_witnesses_published_urls() {
+        let verifier = witness::Cosigner::new(
+            "w.example",
+            std::sync::Arc::new(sigstack_keys::SoftwareKey::ed25519_from_seed(&[1; 32])),
+        )
+        .unwrap()
+        .verifier()
+        .clone();
+        let witnessing = |client: WitnessClient| Witnessing {
+            witnesses: vec![client],
+            policy: WitnessPolicy::new(vec![verifier.clone()], 1).unwrap(),
+            interval: Duration::from_secs(1),
+            mode: WitnessMode::FailOpen,
+        };
+        let local = WitnessClient::new("http://127.0.0.1:3004/", verifier.clone()).unwrap();
+        assert!(witnessing(local)
+            .tlog_policy("log+00000000+AA==", None)
+            .contains(" http://127.0.0.1:3004\n"));
+        let published = WitnessClient::new("http://127.0.0.1:3004", verifier.clone())
+            .unwrap()
+            .with_public_url("https://witness.example/");
+        assert_eq!(published.url(), "http://127.0.0.1:3004");
+        let policy = witnessing(published).tlog_policy("log+00000000+AA==", None);
+        assert!(policy.contains(" https://witness.example\n"), "{policy}");
     }
 }

@@ -44,19 +44,15 @@ async fn append(log: &Log, from: u32, to: u32) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn our_log_collects_cosignatures_under_a_policy() {
-    let dir = tempfile::tempdir().unwrap();
+/// Our log in `dir`, signing as Rekor v2 does, and its note verifier.
+async fn open_log(dir: &std::path::Path) -> (Log, tlog::note::NoteVerifier) {
     let signer =
         NoteSigner::ed25519(ORIGIN, Arc::new(SoftwareKey::ed25519_from_seed(&[7; 32]))).unwrap();
     let log_verifier = signer.verifier().clone();
     let store = Arc::new(
-        SqlStore::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("log.sqlite").display()
-        ))
-        .await
-        .unwrap(),
+        SqlStore::connect(&format!("sqlite://{}", dir.join("log.sqlite").display()))
+            .await
+            .unwrap(),
     );
     let options = LogOptions {
         head_max_age: Duration::ZERO,
@@ -71,6 +67,13 @@ async fn our_log_collects_cosignatures_under_a_policy() {
     )
     .await
     .unwrap();
+    (log, log_verifier)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_log_collects_cosignatures_under_a_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, log_verifier) = open_log(dir.path()).await;
 
     let (url1, w1) = start_witness(dir.path(), 1, &log_verifier.to_vkey()).await;
     let (url2, w2) = start_witness(dir.path(), 2, &log_verifier.to_vkey()).await;
@@ -140,6 +143,7 @@ async fn our_log_collects_cosignatures_under_a_policy() {
             witnesses: clients,
             policy: policy.clone(),
             interval: Duration::from_millis(50),
+            mode: witness_client::WitnessMode::FailOpen,
         },
     );
     append(&log, 320, 330).await;
@@ -158,4 +162,96 @@ async fn our_log_collects_cosignatures_under_a_policy() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(size, 330);
+}
+
+/// Several replicas of one log (processes on one database) each submit the same checkpoints:
+/// the witness's 409 is how a replica learns another one got there first, never a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_submitting_the_same_checkpoint_all_get_cosignatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, log_verifier) = open_log(dir.path()).await;
+    let (url, w) = start_witness(dir.path(), 1, &log_verifier.to_vkey()).await;
+    let replicas: Vec<WitnessClient> = (0..3)
+        .map(|_| WitnessClient::new(&url, w.verifier().clone()).unwrap())
+        .collect();
+    let policy = WitnessPolicy::new(vec![w.verifier().clone()], 1).unwrap();
+    for (from, to) in [(0, 3), (3, 10), (10, 11)] {
+        append(&log, from, to).await;
+        let note = Note::parse(&log.head().await.unwrap().checkpoint).unwrap();
+        // One after another and all at once: every replica gets a valid cosignature.
+        for replica in &replicas {
+            let got = cosign(&note, std::slice::from_ref(replica), &policy, &log).await;
+            assert_eq!(got.policy, Ok(1), "size {to}: {:?}", got.failures);
+        }
+        let all =
+            futures_util::future::join_all(replicas.iter().map(|r| r.add_checkpoint(&note, &log)))
+                .await;
+        for sig in all {
+            assert!(w.verifier().verify(note.text(), &sig.unwrap()).is_ok());
+        }
+    }
+    // A replica a round behind the one that submitted last: the witness holds more, which
+    // the replica reports as such (logged at debug, not as a failing witness).
+    let behind = Note::parse(&log.head().await.unwrap().checkpoint).unwrap();
+    append(&log, 11, 12).await;
+    let ahead = Note::parse(&log.head().await.unwrap().checkpoint).unwrap();
+    replicas[0].add_checkpoint(&ahead, &log).await.unwrap();
+    let got = cosign(&behind, &replicas[1..2], &policy, &log).await;
+    assert!(got.policy.is_err());
+    assert!(got.failures[0].1.is_witness_ahead(), "{:?}", got.failures);
+}
+
+/// Fail-closed: a write waits for a witnessed checkpoint that contains it, or is told it was
+/// not witnessed in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_closed_waits_for_the_witnesses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, log_verifier) = open_log(dir.path()).await;
+    let (url, w) = start_witness(dir.path(), 1, &log_verifier.to_vkey()).await;
+    let policy = WitnessPolicy::new(vec![w.verifier().clone()], 1).unwrap();
+    let down = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let down_url = format!("http://{}", down.local_addr().unwrap());
+    drop(down);
+    let timeout = Duration::from_millis(300);
+    let witnessed = |url: &str| {
+        witness_client::WitnessedCheckpoint::spawn(
+            log.clone(),
+            witness_client::Witnessing {
+                witnesses: vec![WitnessClient::new(url, w.verifier().clone()).unwrap()],
+                policy: policy.clone(),
+                // Long: a waiting write must not depend on the interval.
+                interval: Duration::from_secs(3600),
+                mode: witness_client::WitnessMode::FailClosed { timeout },
+            },
+        )
+    };
+    let unreachable = witnessed(&down_url);
+    let reachable = witnessed(&url);
+    append(&log, 0, 5).await;
+    let err = unreachable.settle(5).await.unwrap_err();
+    assert_eq!((err.size, err.timeout), (5, timeout));
+    assert_eq!(
+        sigstack_http::ApiError::from(err).kind(),
+        sigstack_http::ErrorKind::Unavailable
+    );
+    let got = reachable.settle(5).await.unwrap().unwrap();
+    assert!(got.size >= 5);
+    let note = Note::parse(&got.note).unwrap();
+    assert_eq!(policy.check(&note), Ok(1));
+    let checkpoint = tlog::checkpoint::Checkpoint::parse_body(note.text()).unwrap();
+    assert_eq!(
+        (checkpoint.size(), *checkpoint.root_hash()),
+        (got.size, got.root)
+    );
+    // Fail-open never waits.
+    let open = witness_client::WitnessedCheckpoint::spawn(
+        log.clone(),
+        witness_client::Witnessing {
+            witnesses: vec![WitnessClient::new(&down_url, w.verifier().clone()).unwrap()],
+            policy: policy.clone(),
+            interval: Duration::from_secs(3600),
+            mode: witness_client::WitnessMode::FailOpen,
+        },
+    );
+    assert!(open.settle(5).await.unwrap().is_none());
 }
