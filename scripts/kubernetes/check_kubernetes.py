@@ -44,6 +44,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import render
 from native_check import Tally, free_port, help_env_vars, tail
 
-OVERLAYS = ["base", "dev", "production"]
+OVERLAYS = ["base", "dev", "production", "pkcs11"]
 KUBE_VERSION = "1.32.0"
 SERVICES = {"ctlog": "/healthz", "fulcio": "/healthz", "rekor": "/healthz", "tsa": "/healthz", "tuf": "/healthz"}
 # What the deployment makes outside the manifests (docs/kubernetes.md): the init Job in dev,
@@ -64,6 +65,7 @@ SERVICES = {"ctlog": "/healthz", "fulcio": "/healthz", "rekor": "/healthz", "tsa
 EXTERNAL = {
     ("Secret", "sigstack-keys"),
     ("ConfigMap", "sigstack-rekor-shards"),
+    ("ConfigMap", "sigstack-ctlog-shards"),
     ("ConfigMap", "sigstack-tuf-seed"),
     ("ConfigMap", "kube-root-ca.crt"),
 }
@@ -156,7 +158,10 @@ def static_checks(overlay: str, objs: list[dict], sigstack: str, init_scripts: l
     check(f"{overlay}: all {len(objs)} objects validate against the Kubernetes {KUBE_VERSION} schema (strict)",
           not bad, "\n".join(bad))
     by = {render.key(o): o for o in objs}
-    external = EXTERNAL | (EXTERNAL_PRODUCTION if overlay in ("base", "production") else set())
+    external = EXTERNAL | (EXTERNAL_PRODUCTION if overlay in ("base", "production", "pkcs11") else set())
+    if overlay == "pkcs11":
+        external |= {("Secret", "sigstack-pkcs11")}
+        pkcs11_checks(objs)
     ns = [o for o in objs if o["kind"] == "Namespace"]
     check(f"{overlay}: the namespace enforces the restricted Pod Security Standard",
           bool(ns) and all(n["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "restricted" for n in ns))
@@ -184,6 +189,14 @@ def static_checks(overlay: str, objs: list[dict], sigstack: str, init_scripts: l
               t["spec"].get("replicas") == 1 and t["spec"].get("strategy", {}).get("type") == "Recreate"
               and any(by.get(("PersistentVolumeClaim", v["persistentVolumeClaim"]["claimName"]), {}).get("spec", {}).get("accessModes") == ["ReadWriteOnce"]
                       for v in t["spec"]["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v))
+    if overlay in ("production", "pkcs11"):
+        ingress_checks(overlay, objs)
+    postgres = [c["image"] for o in objs for spec in render.pod_specs(o) for c in spec["containers"] if c["name"] == "postgres"]
+    if postgres:
+        compose = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+        default = re.search(r"\$\{SIGSTACK_POSTGRES_IMAGE:-([^}]+)\}", compose.read_text())
+        check(f"{overlay}: PostgreSQL runs the image compose's SIGSTACK_POSTGRES_IMAGE defaults to",
+              default is not None and postgres == [default.group(1)], f"{postgres} vs {default and default.group(1)}")
     for s in (o for o in objs if o["kind"] == "Service"):
         targets = [o for o in objs if render.pod_specs(o) and all(
             o["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in s["spec"]["selector"].items())]
@@ -191,6 +204,51 @@ def static_checks(overlay: str, objs: list[dict], sigstack: str, init_scripts: l
         missing = [p["targetPort"] for p in s["spec"]["ports"] if p["targetPort"] not in ports]
         check(f"{overlay}: Service {s['metadata']['name']} selects a workload serving its target ports",
               bool(targets) and not missing, f"targets {[name_of(t) for t in targets]}, missing {missing}")
+
+
+def pkcs11_checks(objs: list[dict]) -> None:
+    """Every signing key of every sigstack container is a pkcs11: URI from Secret sigstack-pkcs11,
+    whose PIN file the container mounts where the URIs read it."""
+    problems, keys = [], 0
+    for o in objs:
+        for spec in render.pod_specs(o):
+            mounts_pin = {v["name"] for v in spec.get("volumes") or []
+                          if (v.get("secret") or {}).get("secretName") == "sigstack-pkcs11"
+                          and (v["secret"].get("items") or [{}])[0].get("path") == "pin"}
+            for c in (spec.get("initContainers") or []) + spec["containers"]:
+                if not ours(c):
+                    continue
+                for e in c.get("env") or []:
+                    if not re.fullmatch(r"SIGSTACK_\w*_KEY", e["name"]):
+                        continue
+                    keys += 1
+                    ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+                    if "value" in e or ref.get("name") != "sigstack-pkcs11":
+                        problems.append(f"{name_of(o)}/{c['name']}: {e['name']} is not from Secret sigstack-pkcs11")
+                    pin = [m for m in c.get("volumeMounts") or [] if m["name"] in mounts_pin]
+                    if [m["mountPath"] for m in pin] != ["/run/sigstack/pkcs11"]:
+                        problems.append(f"{name_of(o)}/{c['name']}: no PIN file at /run/sigstack/pkcs11/pin")
+    check(f"pkcs11: all {keys} signing keys are pkcs11: URIs from Secret sigstack-pkcs11, each container reading the PIN "
+          "from /run/sigstack/pkcs11/pin", keys >= 7 and not problems, "\n".join(problems))
+
+
+def ingress_checks(overlay: str, objs: list[dict]) -> None:
+    """Every public URL's host is served over TLS by an Ingress routing it to its Service."""
+    urls = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "sigstack-public-urls")["data"]
+    services = {o["metadata"]["name"]: {p["name"] for p in o["spec"]["ports"]} for o in objs if o["kind"] == "Service"}
+    ingresses = [o for o in objs if o["kind"] == "Ingress"]
+    problems = []
+    for comp in ("fulcio", "ctlog", "rekor", "tsa", "tuf"):
+        url = urllib.parse.urlsplit(urls[f"SIGSTACK_{comp.upper()}_PUBLIC_URL"])
+        routes = [p["backend"]["service"] for i in ingresses for r in i["spec"].get("rules", []) if r.get("host") == url.hostname
+                  for p in r["http"]["paths"] if p["path"] == "/" and p["pathType"] == "Prefix"]
+        tls = any(url.hostname in t.get("hosts", []) and t.get("secretName") for i in ingresses for t in i["spec"].get("tls", []))
+        if url.scheme != "https" or not tls:
+            problems.append(f"{comp}: {url.geturl()} is not served over TLS")
+        if [r["name"] for r in routes] != [f"sigstack-{comp}"] or routes[0]["port"].get("name") not in services.get(routes[0]["name"], ()):
+            problems.append(f"{comp}: {url.hostname} routes to {routes}")
+    check(f"{overlay}: an Ingress serves every public URL over TLS (Secret sigstack-tls), routed to its Service's port",
+          bool(ingresses) and not problems, "\n".join(problems))
 
 
 def pod_checks(overlay, o, spec, by, external, sigstack, init_scripts) -> None:
@@ -238,6 +296,10 @@ def pod_checks(overlay, o, spec, by, external, sigstack, init_scripts) -> None:
             refs.add(("Secret", v["secret"]["secretName"]))
         if "configMap" in v:
             refs.add(("ConfigMap", v["configMap"]["name"]))
+        for source in (v.get("projected") or {}).get("sources") or []:
+            for kind, ref in (("Secret", source.get("secret")), ("ConfigMap", source.get("configMap"))):
+                if ref and not ref.get("optional"):
+                    refs.add((kind, ref["name"]))
         if "persistentVolumeClaim" in v:
             refs.add(("PersistentVolumeClaim", v["persistentVolumeClaim"]["claimName"]))
     for c in containers:
@@ -425,7 +487,6 @@ class Smoke:
         self.api: ApiServer | None = None
         self.pods: list[Pod] = []
         self.service_ports: dict[tuple[str, int], int] = {}  # (service, port) -> host port
-        self.rekor_503s = 0
         self.peak: dict[str, int] = {}  # VmHWM: with an encrypted key, scrypt's 128 MiB at start
         self.now: dict[str, int] = {}  # VmRSS after the checks
 
@@ -527,35 +588,45 @@ class Smoke:
                 d.mkdir(parents=True, exist_ok=True)
             elif "emptyDir" in v:
                 d.mkdir(parents=True, exist_ok=True)
-            elif "secret" in v or "configMap" in v:
-                kind, ref = ("Secret", v["secret"]) if "secret" in v else ("ConfigMap", v["configMap"])
-                name = ref.get("secretName") or ref.get("name")
-                if name == "kube-root-ca.crt":
+            elif "secret" in v or "configMap" in v or "projected" in v:
+                if (v.get("configMap") or {}).get("name") == "kube-root-ca.crt":
                     out[v["name"]] = self.work / "kube-root-ca"
                     continue
-                obj = self.source(kind, name)
-                if obj is None:
-                    missing.append(f"{kind} {name}")
-                    continue
-                files = self.files_of(obj)
-                items = ref.get("items") or [{"key": k, "path": k} for k in files]
-                absent = [i["key"] for i in items if i["key"] not in files]
-                if absent:
-                    missing.append(f"{kind} {name} keys {absent}")
-                    continue
+                sources = (v["projected"].get("sources") or []) if "projected" in v else [v]
                 if d.exists():
                     shutil.rmtree(d)
                 d.mkdir(parents=True)
-                for i in items:
-                    data = files[i["key"]]
-                    if kind == "ConfigMap" and i["key"] in (obj.get("data") or {}):
-                        data = self.rewrite(pod, data.decode(), []).encode()  # Service names, as DNS resolves them
-                    (d / i["path"]).write_bytes(data)
+                if not all(self.project(pod, source, d, missing) for source in sources):
+                    continue
             else:
                 missing.append(f"volume {v['name']} of an unsupported type")
                 continue
             out[v["name"]] = d
         return out, missing
+
+    def project(self, pod: Pod, source: dict, d: Path, missing: list[str]) -> bool:
+        """Writes one Secret or ConfigMap (a volume, or a source of a projected volume) into
+        `d` as the kubelet does; an absent optional one writes nothing."""
+        kind, ref = ("Secret", source["secret"]) if "secret" in source else ("ConfigMap", source["configMap"])
+        name = ref.get("secretName") or ref.get("name")
+        obj = self.source(kind, name)
+        if obj is None:
+            if not ref.get("optional"):
+                missing.append(f"{kind} {name}")
+            return bool(ref.get("optional"))
+        files = self.files_of(obj)
+        items = ref.get("items") or [{"key": k, "path": k} for k in files]
+        absent = [i["key"] for i in items if i["key"] not in files]
+        if absent:
+            missing.append(f"{kind} {name} keys {absent}")
+            return False
+        for i in items:
+            data = files[i["key"]]
+            if kind == "ConfigMap" and i["key"] in (obj.get("data") or {}):
+                data = self.rewrite(pod, data.decode(), []).encode()  # Service names, as DNS resolves them
+            (d / i["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (d / i["path"]).write_bytes(data)
+        return True
 
     def argv_env(self, pod: Pod, c: dict, vols: dict[str, Path]) -> tuple[list[str], dict[str, str]]:
         mounts = sorted(((m["mountPath"], vols[m["name"]]) for m in c.get("volumeMounts") or []), key=lambda m: -len(m[0]))
@@ -575,7 +646,11 @@ class Smoke:
                 continue
             vf = e["valueFrom"]
             kind, ref = ("Secret", vf["secretKeyRef"]) if "secretKeyRef" in vf else ("ConfigMap", vf["configMapKeyRef"])
-            env[e["name"]] = self.rewrite(pod, self.files_of(self.source(kind, ref["name"]))[ref["key"]].decode(), mounts)
+            obj = self.source(kind, ref["name"])
+            value = self.files_of(obj).get(ref["key"]) if obj else None
+            if value is None and ref.get("optional"):
+                continue  # the kubelet leaves the variable unset
+            env[e["name"]] = self.rewrite(pod, value.decode(), mounts)
         return argv, env
 
     def run_to_completion(self, pod: Pod, c: dict, vols, label: str) -> bool:
@@ -651,7 +726,7 @@ class Smoke:
     def read_only_digest(self, pod: Pod) -> dict[str, str]:
         out = {}
         for v in pod.spec.get("volumes") or []:
-            if ("secret" in v or "configMap" in v) and v["name"] in pod.vols:
+            if ("secret" in v or "configMap" in v or "projected" in v) and v["name"] in pod.vols:
                 for f in sorted(pod.vols[v["name"]].rglob("*")):
                     out[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else "dir"
         return out
@@ -681,42 +756,43 @@ class Smoke:
         entry = {"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
             "signature": {"content": base64.b64encode(sig).decode(), "publicKey": {"content": base64.b64encode(pub).decode()}},
             "data": {"hash": {"algorithm": "sha256", "value": hashlib.sha256(artifact.read_bytes()).hexdigest()}}}}
-        what = f"two Rekor replicas serve one log: an entry made through {a.name} is read through {b.name}"
+        what = (f"two Rekor replicas serve one log: an entry made through {a.name} is read through {b.name} at once "
+                f"(by UUID, by index, its inclusion in the tree it was given, a consistency proof to that tree)")
+        def get(path: str) -> dict:
+            with urllib.request.urlopen(self.url(b, path), timeout=10) as r:
+                return json.loads(r.read())
         try:
+            # b reads its tree head now, so that it holds it in memory, older than the write
+            get("/api/v1/log")
             req = urllib.request.Request(self.url(a, "/api/v1/log/entries"), data=json.dumps(entry).encode(),
                                          headers={"Content-Type": "application/json"}, method="POST")
             with urllib.request.urlopen(req, timeout=30) as r:
                 made = json.loads(r.read())
             uuid = next(iter(made))
-            # The other replica may answer 503 (retryable) for a moment, until it has caught up
-            # with what the first one sequenced; it must within a few seconds.
-            deadline = time.monotonic() + 5
-            while True:
-                try:
-                    with urllib.request.urlopen(self.url(b, f"/api/v1/log/entries/{uuid}"), timeout=10) as r:
-                        read = json.loads(r.read())
-                    break
-                except urllib.error.HTTPError as e:
-                    if e.code != 503 or time.monotonic() > deadline:
-                        raise
-                    self.rekor_503s += 1
-                    time.sleep(0.1)
-            with urllib.request.urlopen(self.url(b, "/api/v1/log"), timeout=10) as r:
-                log_b = json.loads(r.read())
+            index = made[uuid]["logIndex"]
+            size = made[uuid]["verification"]["inclusionProof"]["treeSize"]
+            # No retry: the other replica must answer what the first one just handed out
+            # (its cached tree head is older; it must look in the database).
+            by_uuid = get(f"/api/v1/log/entries/{uuid}")
+            by_index = get(f"/api/v1/log/entries?logIndex={index}")
+            consistency = get(f"/api/v1/log/proof?firstSize=1&lastSize={size}")
+            log_b = get("/api/v1/log")
             with urllib.request.urlopen(self.url(a, "/api/v1/log"), timeout=10) as r:
                 log_a = json.loads(r.read())
-            index = made[uuid]["logIndex"]
-            what += f" ({self.rekor_503s} retried 503s first)" if self.rekor_503s else ""
-            check(what, read[next(iter(read))]["logIndex"] == index and log_a["rootHash"] == log_b["rootHash"]
-                  and int(log_b["treeSize"]) > index, f"made {made}\nread {read}\nlogs {log_a} {log_b}")
+            read = [next(iter(by_uuid.values())), next(iter(by_index.values()))]
+            check(what, all(e["logIndex"] == index and e["verification"]["inclusionProof"]["treeSize"] >= size for e in read)
+                  and consistency["rootHash"] == made[uuid]["verification"]["inclusionProof"]["rootHash"]
+                  and log_a["rootHash"] == log_b["rootHash"] and int(log_b["treeSize"]) > index,
+                  f"made {made}\nread {read}\nconsistency {consistency}\nlogs {log_a} {log_b}")
         except (urllib.error.URLError, OSError, ValueError, KeyError, StopIteration) as e:
             fail(what, repr(e))
 
-    def fulcio_issues(self, issuer: Pod, fulcios: list[Pod], ctlogs: list[Pod]) -> None:
+    def fulcio_issues(self, issuer: Pod, fulcios: list[Pod], ctlogs: list[Pod], ct_path: str = "", what: str = "") -> None:
         """A certificate from each Fulcio replica for a development-issuer token; each goes to the
-        CT log through the Service, and either CT replica serves the same, grown tree."""
-        what = (f"both Fulcio replicas issue a certificate for a dev-issuer token, logged through the "
-                f"sigstack-ctlog Service; both CT log replicas serve one tree of {len(fulcios)} or more")
+        CT log through the Service, and either CT replica serves the same, grown tree (of the
+        shard at `ct_path`)."""
+        what = what or (f"both Fulcio replicas issue a certificate for a dev-issuer token, logged through the "
+                        f"sigstack-ctlog Service; both CT log replicas serve one tree of {len(fulcios)} or more")
         try:
             key = self.work / "fulcio-check.pem"
             subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True, capture_output=True)
@@ -738,7 +814,7 @@ class Smoke:
                     chains.append(json.loads(r.read())["signedCertificateEmbeddedSct"]["chain"]["certificates"])
             sths = []
             for c in ctlogs:
-                with urllib.request.urlopen(self.url(c, "/ct/v1/get-sth"), timeout=10) as r:
+                with urllib.request.urlopen(self.url(c, f"{ct_path}/ct/v1/get-sth"), timeout=10) as r:
                     sths.append(json.loads(r.read()))
             check(what, len(chains) == len(fulcios) and all(len(ch) >= 2 for ch in chains)
                   and len({(s["tree_size"], s["sha256_root_hash"]) for s in sths}) == 1 and sths[0]["tree_size"] >= len(fulcios),
@@ -746,6 +822,57 @@ class Smoke:
         except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
             detail = e.read().decode(errors="replace") if isinstance(e, urllib.error.HTTPError) else ""
             fail(what, f"{e!r} {detail}")
+
+    def restart(self, pod: Pod) -> bool:
+        """A rollout restart of one pod: SIGTERM, then its volumes made again from the objects
+        as they are now, and its probes."""
+        pod.proc.send_signal(signal.SIGTERM)
+        pod.proc.wait(timeout=pod.spec.get("terminationGracePeriodSeconds", 30))
+        pod.ready = False
+        return self.launch(pod) and self.wait_ready(pod)
+
+    def rotate_ct_log(self, issuer: Pod, fulcio: Pod, ctlogs: list[Pod]) -> None:
+        """docs/kubernetes.md's CT log rotation, offline on the objects the init Job stored: the
+        keys and the layout out of the Secret and ConfigMap, `sigstack rotate ctlog` with the
+        layout beside the retired keys, a new key, the objects stored again (Secret
+        sigstack-ctlog-frozen-keys new); then the CT log pods and a Fulcio pod restarted. The
+        frozen shard keeps its tree under the old key; Fulcio's certificates go to /shards/2."""
+        what = "the CT log rotates on Kubernetes (docs/kubernetes.md): the frozen shard serves its tree, the new one at /shards/2 takes Fulcio's certificates"
+        try:
+            with urllib.request.urlopen(self.url(ctlogs[0], "/ct/v1/get-sth"), timeout=10) as r:
+                frozen_before = json.loads(r.read())
+            keys = self.work / "rotate" / "keys"
+            (keys / "retired").mkdir(parents=True)
+            for name, data in self.files_of(self.api.store[("Secret", "sigstack-keys")]).items():
+                (keys / name).write_bytes(data)
+            layout = keys / "retired" / "ctlog-shards.json"
+            layout.write_bytes(self.files_of(self.api.store[("ConfigMap", "sigstack-ctlog-shards")])["shards.json"])
+            password = self.files_of(self.by[("Secret", "sigstack-key-password")])["password"].decode()
+            env = {"PATH": os.environ["PATH"], "HOME": str(keys.parent), "SIGSTACK_KEY_PASSWORD": password}
+            for argv in (["rotate", "--keys-dir", str(keys), "--ctlog-shards", str(layout), "ctlog"],
+                         ["tuf", "keygen", str(keys / "ctlog.pem"), "--algorithm", "ecdsa-p256"]):
+                r = subprocess.run([self.args.sigstack, *argv], env=env, capture_output=True, text=True, timeout=60, check=False)
+                if r.returncode != 0:
+                    return fail(what, f"sigstack {' '.join(argv)}: {r.stdout}{r.stderr}")
+            b64 = lambda b: base64.b64encode(b).decode()
+            secret = lambda name, files: {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+                                          "data": {f.name: b64(f.read_bytes()) for f in files}}
+            self.api.store[("Secret", "sigstack-keys")] = secret("sigstack-keys", [f for f in keys.iterdir() if f.is_file()])
+            self.api.store[("Secret", "sigstack-ctlog-frozen-keys")] = secret(
+                "sigstack-ctlog-frozen-keys", sorted((keys / "retired").glob("*-ctlog.pem")))
+            self.api.store[("ConfigMap", "sigstack-ctlog-shards")] = {
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sigstack-ctlog-shards"},
+                "data": {"shards.json": layout.read_text()}}
+            if not all(self.restart(p) for p in [*ctlogs, fulcio]):
+                return fail(what, "a restarted pod is not ready")
+            with urllib.request.urlopen(self.url(ctlogs[1], "/ct/v1/get-sth"), timeout=10) as r:
+                frozen_after = json.loads(r.read())
+            same = lambda sth: (sth["tree_size"], sth["sha256_root_hash"])
+            check("after the rotation the frozen CT shard serves the same tree at the CT log's URL", same(frozen_after) == same(frozen_before),
+                  f"{frozen_before} -> {frozen_after}")
+            self.fulcio_issues(issuer, [fulcio], ctlogs, "/shards/2", what)
+        except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+            fail(what, repr(e))
 
     def service_account_signing(self, fulcio: Pod) -> None:
         """The in-cluster flow of base/example-sign-job.yaml: a token shaped exactly as a
@@ -902,8 +1029,9 @@ class Smoke:
                 failed_start.append(pod.name)
             self.sample_memory()
         stored = sorted(f"{k[0]} {k[1]}" for k in self.api.store)
-        check("the init Job stored Secret sigstack-keys and ConfigMaps sigstack-rekor-shards, sigstack-tuf-seed",
-              stored == ["ConfigMap sigstack-rekor-shards", "ConfigMap sigstack-tuf-seed", "Secret sigstack-keys"], str(stored))
+        check("the init Job stored Secret sigstack-keys and ConfigMaps sigstack-ctlog-shards, sigstack-rekor-shards, sigstack-tuf-seed",
+              stored == ["ConfigMap sigstack-ctlog-shards", "ConfigMap sigstack-rekor-shards", "ConfigMap sigstack-tuf-seed",
+                         "Secret sigstack-keys"], str(stored))
         keys = self.api.store.get(("Secret", "sigstack-keys"))
         if keys:
             files = self.files_of(keys)
@@ -930,6 +1058,8 @@ class Smoke:
                 self.sigstore_python(tuf[0], ready["dev-issuer"][0])
             elif not self.args.sigstore_python:
                 skip("sigstore-python through the deployment (no --sigstore-python given)")
+        if ready["dev-issuer"] and len(ready["fulcio"]) == 2 and len(ready["ctlog"]) == 2 and keys:
+            self.rotate_ct_log(ready["dev-issuer"][0], ready["fulcio"][0], ready["ctlog"])
         time.sleep(1)
         self.sample_memory()
         for pod in self.pods:
@@ -955,7 +1085,7 @@ class Smoke:
 
 def offline_init(args, root: Path):
     """docs/kubernetes.md's production preparation: the root ceremony's repository, then
-    sigstack-kubernetes-init offline; its three objects validate and carry that root. Returns
+    sigstack-kubernetes-init offline; its four objects validate and carry that root. Returns
     a function that waits for it and checks the result (it runs beside the smoke run)."""
     work = Path(args.work) / "offline-init"
     scratch, out, ceremony = work / "scratch", work / "out", work / "ceremony"
@@ -998,8 +1128,9 @@ def offline_init_finish(proc: subprocess.Popen, out: Path, ceremony: Path) -> No
             kubernetes_validate.validate(o, KUBE_VERSION, strict=True)
         except kubernetes_validate.ValidationError as e:
             bad.append(f"{name}: {e.message}")
-    check("offline: it writes Secret sigstack-keys and ConfigMaps sigstack-rekor-shards, sigstack-tuf-seed, each valid",
-          sorted(objs) == ["sigstack-keys", "sigstack-rekor-shards", "sigstack-tuf-seed"] and not bad, f"{sorted(objs)} {bad}")
+    check("offline: it writes Secret sigstack-keys and ConfigMaps sigstack-ctlog-shards, sigstack-rekor-shards, sigstack-tuf-seed, each valid",
+          sorted(objs) == ["sigstack-ctlog-shards", "sigstack-keys", "sigstack-rekor-shards", "sigstack-tuf-seed"] and not bad,
+          f"{sorted(objs)} {bad}")
     seed = objs.get("sigstack-tuf-seed", {}).get("binaryData", {})
     check("offline: the TUF seed is the ceremony's root",
           base64.b64decode(seed.get("root.json", "")) == (ceremony / "tuf" / "root.json").read_bytes())
