@@ -21,6 +21,8 @@
    both CT log replicas; a projected service-account token from the stand-in API server's
    issuer gets a certificate with the Kubernetes identity; the TUF pod serves the trust files;
    the admission policies exported from its state validate against the controllers' CRDs;
+   the CT log's and Rekor v1's keys rotate as docs/kubernetes.md says (the objects edited
+   offline, pods restarted: the frozen shards keep serving, the new ones take writes);
    every pod stops cleanly on SIGTERM within its
    terminationGracePeriodSeconds; the peak memory of each stays under its limit; the init Job
    run again changes nothing.
@@ -486,6 +488,7 @@ class Smoke:
         self.token = "kubernetes-check-token"
         self.api: ApiServer | None = None
         self.pods: list[Pod] = []
+        self.rekor_uuid = ""  # an entry made through the first Rekor pod
         self.service_ports: dict[tuple[str, int], int] = {}  # (service, port) -> host port
         self.peak: dict[str, int] = {}  # VmHWM: with an encrypted key, scrypt's 128 MiB at start
         self.now: dict[str, int] = {}  # VmRSS after the checks
@@ -768,7 +771,7 @@ class Smoke:
                                          headers={"Content-Type": "application/json"}, method="POST")
             with urllib.request.urlopen(req, timeout=30) as r:
                 made = json.loads(r.read())
-            uuid = next(iter(made))
+            uuid = self.rekor_uuid = next(iter(made))
             index = made[uuid]["logIndex"]
             size = made[uuid]["verification"]["inclusionProof"]["treeSize"]
             # No retry: the other replica must answer what the first one just handed out
@@ -831,46 +834,62 @@ class Smoke:
         pod.ready = False
         return self.launch(pod) and self.wait_ready(pod)
 
-    def rotate_ct_log(self, issuer: Pod, fulcio: Pod, ctlogs: list[Pod]) -> None:
-        """docs/kubernetes.md's CT log rotation, offline on the objects the init Job stored: the
-        keys and the layout out of the Secret and ConfigMap, `sigstack rotate ctlog` with the
-        layout beside the retired keys, a new key, the objects stored again (Secret
-        sigstack-ctlog-frozen-keys new); then the CT log pods and a Fulcio pod restarted. The
-        frozen shard keeps its tree under the old key; Fulcio's certificates go to /shards/2."""
-        what = "the CT log rotates on Kubernetes (docs/kubernetes.md): the frozen shard serves its tree, the new one at /shards/2 takes Fulcio's certificates"
+    def rotate_logs(self, issuer: Pod, fulcio: Pod, ctlog: Pod, rekor: Pod, rekor_uuid: str) -> None:
+        """docs/kubernetes.md's rotation of the CT log's and Rekor v1's keys, offline on the
+        objects the init Job stored: the keys and the layouts out of the Secret and ConfigMaps,
+        `sigstack rotate ctlog rekor-v1` with each layout beside the retired keys, new keys, the
+        objects stored again (Secrets sigstack-ctlog-frozen-keys and sigstack-rekor-frozen-keys
+        new); then a CT log, a Fulcio and a Rekor pod restarted (the Services reach the first
+        pod of each). The frozen shards keep serving; new certificates and entries go to the new
+        ones."""
+        what = "the CT log rotates on Kubernetes (docs/kubernetes.md): the new shard at /shards/2 takes Fulcio's certificates"
         try:
-            with urllib.request.urlopen(self.url(ctlogs[0], "/ct/v1/get-sth"), timeout=10) as r:
+            with urllib.request.urlopen(self.url(ctlog, "/ct/v1/get-sth"), timeout=10) as r:
                 frozen_before = json.loads(r.read())
             keys = self.work / "rotate" / "keys"
-            (keys / "retired").mkdir(parents=True)
+            retired = keys / "retired"
+            retired.mkdir(parents=True)
             for name, data in self.files_of(self.api.store[("Secret", "sigstack-keys")]).items():
                 (keys / name).write_bytes(data)
-            layout = keys / "retired" / "ctlog-shards.json"
-            layout.write_bytes(self.files_of(self.api.store[("ConfigMap", "sigstack-ctlog-shards")])["shards.json"])
+            layouts = {log: retired / f"{log}-shards.json" for log in ("ctlog", "rekor")}
+            for log, layout in layouts.items():
+                layout.write_bytes(self.files_of(self.api.store[("ConfigMap", f"sigstack-{log}-shards")])["shards.json"])
             password = self.files_of(self.by[("Secret", "sigstack-key-password")])["password"].decode()
             env = {"PATH": os.environ["PATH"], "HOME": str(keys.parent), "SIGSTACK_KEY_PASSWORD": password}
-            for argv in (["rotate", "--keys-dir", str(keys), "--ctlog-shards", str(layout), "ctlog"],
-                         ["tuf", "keygen", str(keys / "ctlog.pem"), "--algorithm", "ecdsa-p256"]):
+            for argv in (["rotate", "--keys-dir", str(keys), "--ctlog-shards", str(layouts["ctlog"]),
+                          "--rekor-shards", str(layouts["rekor"]), "ctlog", "rekor-v1"],
+                         ["tuf", "keygen", str(keys / "ctlog.pem"), "--algorithm", "ecdsa-p256"],
+                         ["tuf", "keygen", str(keys / "rekor-v1.pem"), "--algorithm", "ecdsa-p256"]):
                 r = subprocess.run([self.args.sigstack, *argv], env=env, capture_output=True, text=True, timeout=60, check=False)
                 if r.returncode != 0:
                     return fail(what, f"sigstack {' '.join(argv)}: {r.stdout}{r.stderr}")
-            b64 = lambda b: base64.b64encode(b).decode()
-            secret = lambda name, files: {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-                                          "data": {f.name: b64(f.read_bytes()) for f in files}}
-            self.api.store[("Secret", "sigstack-keys")] = secret("sigstack-keys", [f for f in keys.iterdir() if f.is_file()])
-            self.api.store[("Secret", "sigstack-ctlog-frozen-keys")] = secret(
-                "sigstack-ctlog-frozen-keys", sorted((keys / "retired").glob("*-ctlog.pem")))
-            self.api.store[("ConfigMap", "sigstack-ctlog-shards")] = {
-                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sigstack-ctlog-shards"},
-                "data": {"shards.json": layout.read_text()}}
-            if not all(self.restart(p) for p in [*ctlogs, fulcio]):
+
+            def store(kind: str, name: str, files: list[Path], field: str = "data") -> None:
+                self.api.store[(kind, name)] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name},
+                                                field: {f.name: base64.b64encode(f.read_bytes()).decode() for f in files}}
+            store("Secret", "sigstack-keys", [f for f in keys.iterdir() if f.is_file()])
+            for log, stem in (("ctlog", "ctlog"), ("rekor", "rekor-v1")):
+                store("Secret", f"sigstack-{log}-frozen-keys", sorted(retired.glob(f"*-{stem}.pem")))
+                layout = keys / log / "shards.json"
+                layout.parent.mkdir()
+                layout.write_bytes(layouts[log].read_bytes())
+                store("ConfigMap", f"sigstack-{log}-shards", [layout], "binaryData")
+            if not all(self.restart(p) for p in (ctlog, fulcio, rekor)):
                 return fail(what, "a restarted pod is not ready")
-            with urllib.request.urlopen(self.url(ctlogs[1], "/ct/v1/get-sth"), timeout=10) as r:
+            with urllib.request.urlopen(self.url(ctlog, "/ct/v1/get-sth"), timeout=10) as r:
                 frozen_after = json.loads(r.read())
             same = lambda sth: (sth["tree_size"], sth["sha256_root_hash"])
             check("after the rotation the frozen CT shard serves the same tree at the CT log's URL", same(frozen_after) == same(frozen_before),
                   f"{frozen_before} -> {frozen_after}")
-            self.fulcio_issues(issuer, [fulcio], ctlogs, "/shards/2", what)
+            self.fulcio_issues(issuer, [fulcio], [ctlog], "/shards/2", what)
+            with urllib.request.urlopen(self.url(rekor, "/api/v1/log"), timeout=10) as r:
+                info = json.loads(r.read())
+            with urllib.request.urlopen(self.url(rekor, f"/api/v1/log/entries/{rekor_uuid}"), timeout=10) as r:
+                old_entry = next(iter(json.loads(r.read()).values()))
+            check("Rekor v1 rotates on Kubernetes: a new shard under the new key, the frozen one still serving its entries",
+                  len(info.get("inactiveShards", [])) == 1 and info["treeID"] != info["inactiveShards"][0]["treeID"]
+                  and old_entry["logID"] and old_entry["verification"]["inclusionProof"]["treeSize"] >= 1,
+                  f"log {info}\nentry {old_entry}")
         except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
             fail(what, repr(e))
 
@@ -1058,8 +1077,8 @@ class Smoke:
                 self.sigstore_python(tuf[0], ready["dev-issuer"][0])
             elif not self.args.sigstore_python:
                 skip("sigstore-python through the deployment (no --sigstore-python given)")
-        if ready["dev-issuer"] and len(ready["fulcio"]) == 2 and len(ready["ctlog"]) == 2 and keys:
-            self.rotate_ct_log(ready["dev-issuer"][0], ready["fulcio"][0], ready["ctlog"])
+        if ready["dev-issuer"] and ready["fulcio"] and ready["ctlog"] and len(rekors) == 2 and keys and self.rekor_uuid:
+            self.rotate_logs(ready["dev-issuer"][0], ready["fulcio"][0], ready["ctlog"][0], rekors[0], self.rekor_uuid)
         time.sleep(1)
         self.sample_memory()
         for pod in self.pods:
