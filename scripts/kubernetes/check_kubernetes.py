@@ -22,7 +22,8 @@
    issuer gets a certificate with the Kubernetes identity; the TUF pod serves the trust files;
    the admission policies exported from its state validate against the controllers' CRDs;
    the CT log's and Rekor v1's keys rotate as docs/kubernetes.md says (the objects edited
-   offline, pods restarted: the frozen shards keep serving, the new ones take writes);
+   offline, pods restarted: the frozen shards keep serving, the new ones take writes); the
+   pkcs11 overlay's TSA pod signs with a key in a SoftHSM2 token named by its Secret;
    every pod stops cleanly on SIGTERM within its
    terminationGracePeriodSeconds; the peak memory of each stays under its limit; the init Job
    run again changes nothing.
@@ -489,6 +490,8 @@ class Smoke:
         self.api: ApiServer | None = None
         self.pods: list[Pod] = []
         self.rekor_uuid = ""  # an entry made through the first Rekor pod
+        self.pkcs11_objs: list[dict] = []  # the pkcs11 overlay, rendered
+        self.extra_env: dict[str, str] = {}  # what the image would set (SoftHSM2's configuration)
         self.service_ports: dict[tuple[str, int], int] = {}  # (service, port) -> host port
         self.peak: dict[str, int] = {}  # VmHWM: with an encrypted key, scrypt's 128 MiB at start
         self.now: dict[str, int] = {}  # VmRSS after the checks
@@ -565,7 +568,7 @@ class Smoke:
         if mounts:  # one pass: a host path (under /tmp) is never taken for a mount path
             hosts = dict(mounts)
             pattern = "|".join(re.escape(m) for m, _ in sorted(mounts, key=lambda m: -len(m[0])))
-            value = re.sub(r"(?<![\w/.:-])(" + pattern + r")(?=/|$|\s|\"|')", lambda m: str(hosts[m.group(1)]), value)
+            value = re.sub(r"(?:(?<![\w/.:-])|(?<=file:))(" + pattern + r")(?=/|$|\s|\"|')", lambda m: str(hosts[m.group(1)]), value)
         return value
 
     def source(self, kind: str, name: str) -> dict | None:
@@ -640,6 +643,7 @@ class Smoke:
         if pod.spec.get("automountServiceAccountToken"):
             # Where the kubelet mounts the token, the CA and the namespace.
             env["SIGSTACK_KUBE_SERVICEACCOUNT"] = str(self.work / "sa")
+        env.update(self.extra_env)
         for e in c.get("envFrom") or []:
             obj = self.source("ConfigMap", e["configMapRef"]["name"])
             env.update({k: self.rewrite(pod, v, mounts) for k, v in (obj.get("data") or {}).items()})
@@ -893,6 +897,67 @@ class Smoke:
         except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
             fail(what, repr(e))
 
+    def pkcs11_tsa(self) -> None:
+        """The pkcs11 overlay's TSA pod on a SoftHSM2 token: its key is the URI from Secret
+        sigstack-pkcs11 (the module's path, the PIN file where the pod mounts the same
+        Secret's pin), the key made in the token by `sigstack keys generate`, the chain by `ca
+        init-tsa` on it. It must pass its probes and grant a timestamp. The one variable set
+        here that the image would carry is SoftHSM2's SOFTHSM2_CONF."""
+        what = "pkcs11: the TSA pod signs with its key in a SoftHSM2 token, named by Secret sigstack-pkcs11, the PIN from its mounted file"
+        module = self.args.softhsm_module
+        if not module:
+            return skip(f"{what} (SoftHSM2 is not installed: scripts/softhsm.sh)")
+        d = self.work / "pkcs11"
+        (d / "tokens").mkdir(parents=True)
+        conf = d / "softhsm2.conf"
+        conf.write_text(f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+        pin = d / "pin"
+        pin.write_text("1234")
+        env = {"PATH": os.environ["PATH"], "HOME": str(d), "SOFTHSM2_CONF": str(conf)}
+        uri = lambda pin_file: f"pkcs11:token=sigstack;object=tsa-key?module-path={module}&pin-source=file:{pin_file}"
+        for argv in (["softhsm2-util", "--init-token", "--free", "--label", "sigstack", "--pin", "1234", "--so-pin", "5678"],
+                     [self.args.sigstack, "keys", "generate", uri(pin), "--algorithm", "ecdsa-p256"],
+                     [self.args.sigstack, "ca", "init-tsa", "--key", uri(pin), "--chain", str(d / "tsa-chain.pem")]):
+            r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+            if r.returncode != 0:
+                return fail(what, f"{' '.join(argv)}: {r.stdout}{r.stderr}")
+        b64 = lambda b: base64.b64encode(b).decode()
+        made = {
+            ("Secret", "sigstack-pkcs11"): {"kind": "Secret", "metadata": {"name": "sigstack-pkcs11"}, "data": {
+                "pin": b64(pin.read_bytes()), "tsa-key": b64(uri("/run/sigstack/pkcs11/pin").encode())}},
+            ("Secret", "sigstack-keys"): {"kind": "Secret", "metadata": {"name": "sigstack-keys"},
+                                          "data": {"tsa-chain.pem": b64((d / "tsa-chain.pem").read_bytes())}},
+            ("Secret", "sigstack-key-password"): {"kind": "Secret", "metadata": {"name": "sigstack-key-password"},
+                                                  "data": {"password": b64(b"unused: the keys are in the token")}},
+        }
+        workload = next(o for o in self.pkcs11_objs if name_of(o) == "Deployment/sigstack-tsa")
+        pod = Pod("pkcs11-sigstack-tsa-0", workload, render.pod_specs(workload)[0])
+        pod.ports = {p["containerPort"]: free_port() for p in pod.spec["containers"][0]["ports"]}
+        # the pod sees the pkcs11 overlay's objects, then those made above; nothing of the dev run
+        saved_by, saved_store = self.by, self.api.store
+        self.by, self.api.store = {**{render.key(o): o for o in self.pkcs11_objs}, **made}, {}
+        self.extra_env = {"SOFTHSM2_CONF": str(conf)}
+        try:
+            if not (self.launch(pod) and self.wait_ready(pod)):
+                return fail(what, "the pod did not start")
+            digest = hashlib.sha256(b"kubernetes-check pkcs11").hexdigest()
+            query = subprocess.run(["openssl", "ts", "-query", "-digest", digest, "-sha256", "-cert"],
+                                   check=True, capture_output=True).stdout
+            req = urllib.request.Request(self.url(pod, "/api/v1/timestamp"), data=query,
+                                         headers={"Content-Type": "application/timestamp-query"}, method="POST")
+            with urllib.request.urlopen(req, timeout=30) as r:
+                (d / "reply.tsr").write_bytes(r.read())
+            text = subprocess.run(["openssl", "ts", "-reply", "-in", str(d / "reply.tsr"), "-text"],
+                                  check=True, capture_output=True, text=True).stdout
+            check(what, "Status: Granted." in text, text)
+        except (urllib.error.URLError, OSError, ValueError, subprocess.SubprocessError) as e:
+            fail(what, repr(e))
+        finally:
+            self.by, self.api.store, self.extra_env = saved_by, saved_store, {}
+            if pod.proc:
+                pod.proc.send_signal(signal.SIGTERM)
+                check(f"{pod.name}: stops cleanly on SIGTERM (exit 0)", pod.proc.wait(timeout=35) == 0)
+
     def service_account_signing(self, fulcio: Pod) -> None:
         """The in-cluster flow of base/example-sign-job.yaml: a token shaped exactly as a
         projected service-account token (audience sigstore), from the cluster's issuer, gets a
@@ -1079,6 +1144,7 @@ class Smoke:
                 skip("sigstore-python through the deployment (no --sigstore-python given)")
         if ready["dev-issuer"] and ready["fulcio"] and ready["ctlog"] and len(rekors) == 2 and keys and self.rekor_uuid:
             self.rotate_logs(ready["dev-issuer"][0], ready["fulcio"][0], ready["ctlog"][0], rekors[0], self.rekor_uuid)
+        self.pkcs11_tsa()
         time.sleep(1)
         self.sample_memory()
         for pod in self.pods:
@@ -1232,6 +1298,7 @@ def main() -> int:
     ap.add_argument("--work")
     ap.add_argument("--health-timeout", type=float, default=60)
     ap.add_argument("--sigstore-python", help="sigstore-python's CLI: sign and verify through the TUF pod")
+    ap.add_argument("--softhsm-module", help="SoftHSM2's PKCS#11 module: run a pod of the pkcs11 overlay on it")
     args = ap.parse_args()
     root = Path(args.root).resolve()
     rendered = render_all(root)
@@ -1245,6 +1312,7 @@ def main() -> int:
             fail(f"{overlay}: static checks", traceback.format_exc())
     if args.database_url and args.work and rendered.get("dev"):
         smoke = Smoke(rendered["dev"], args, root)
+        smoke.pkcs11_objs = rendered["pkcs11"]
         try:
             smoke.run()
         except Exception:  # noqa: BLE001
