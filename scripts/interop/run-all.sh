@@ -19,7 +19,7 @@ export SIGSTACK_BIN="${SIGSTACK_BIN:-$REPO/target/debug/sigstack}"
 }
 
 # Balanced by their last measured times (lane A 83 s, lane B 77 s on the 2-core machine, and
-# check-kubernetes.sh's 25 s, since 45–70 s with the key rotations, pg_failover.sh's 30–38 s and monitor.sh's 29 s (lane A), explorer.sh's
+# check-kubernetes.sh's 25 s, since 40–70 s with the key rotations and the PKCS#11 pod, pg_failover.sh's 30–38 s and monitor.sh's 29 s (lane A), explorer.sh's
 # (the browser suite) about 40 s and lab_client.sh's 6 s (lane B) since).
 LANE_A=(
     scripts/interop/fulcio.sh
