@@ -13,7 +13,7 @@
 #      the init Job storing its Secret and ConfigMaps through a stand-in API server; Jobs exit 0,
 #      pods pass their probes, two Rekor replicas serve one log, sigstore-python (pinned, the
 #      interop suites' venv in .cache/interop/) signs and verifies through the TUF pod, the CT
-#      log's and Rekor v1's keys rotate as docs/kubernetes.md says, the pkcs11 overlay's TSA pod
+#      log's and Rekor's keys rotate as docs/kubernetes.md says, the pkcs11 overlay's TSA pod
 #      runs on a SoftHSM2 token (scripts/softhsm.sh), everything stops on SIGTERM.
 #
 # PostgreSQL comes from scripts/with-postgres.sh (DATABASE_URL, else 127.0.0.1:5432, else a

@@ -21,7 +21,7 @@
    both CT log replicas; a projected service-account token from the stand-in API server's
    issuer gets a certificate with the Kubernetes identity; the TUF pod serves the trust files;
    the admission policies exported from its state validate against the controllers' CRDs;
-   the CT log's and Rekor v1's keys rotate as docs/kubernetes.md says (the objects edited
+   the CT log's and Rekor's keys rotate as docs/kubernetes.md says (the objects edited
    offline, pods restarted: the frozen shards keep serving, the new ones take writes); the
    pkcs11 overlay's TSA pod signs with a key in a SoftHSM2 token named by its Secret;
    every pod stops cleanly on SIGTERM within its
@@ -839,9 +839,9 @@ class Smoke:
         return self.launch(pod) and self.wait_ready(pod)
 
     def rotate_logs(self, issuer: Pod, fulcio: Pod, ctlog: Pod, rekor: Pod, rekor_uuid: str) -> None:
-        """docs/kubernetes.md's rotation of the CT log's and Rekor v1's keys, offline on the
-        objects the init Job stored: the keys and the layouts out of the Secret and ConfigMaps,
-        `sigstack rotate ctlog rekor-v1` with each layout beside the retired keys, new keys, the
+        """docs/kubernetes.md's rotation of the logs' keys, offline on the objects the init Job
+        stored: the keys and the layouts out of the Secret and ConfigMaps, `sigstack rotate
+        ctlog rekor-v1 rekor-v2` with each layout beside the retired keys, new keys, the
         objects stored again (Secrets sigstack-ctlog-frozen-keys and sigstack-rekor-frozen-keys
         new); then a CT log, a Fulcio and a Rekor pod restarted (the Services reach the first
         pod of each). The frozen shards keep serving; new certificates and entries go to the new
@@ -861,9 +861,10 @@ class Smoke:
             password = self.files_of(self.by[("Secret", "sigstack-key-password")])["password"].decode()
             env = {"PATH": os.environ["PATH"], "HOME": str(keys.parent), "SIGSTACK_KEY_PASSWORD": password}
             for argv in (["rotate", "--keys-dir", str(keys), "--ctlog-shards", str(layouts["ctlog"]),
-                          "--rekor-shards", str(layouts["rekor"]), "ctlog", "rekor-v1"],
+                          "--rekor-shards", str(layouts["rekor"]), "ctlog", "rekor-v1", "rekor-v2"],
                          ["tuf", "keygen", str(keys / "ctlog.pem"), "--algorithm", "ecdsa-p256"],
-                         ["tuf", "keygen", str(keys / "rekor-v1.pem"), "--algorithm", "ecdsa-p256"]):
+                         ["tuf", "keygen", str(keys / "rekor-v1.pem"), "--algorithm", "ecdsa-p256"],
+                         ["tuf", "keygen", str(keys / "rekor-v2.pem"), "--algorithm", "ed25519"]):
                 r = subprocess.run([self.args.sigstack, *argv], env=env, capture_output=True, text=True, timeout=60, check=False)
                 if r.returncode != 0:
                     return fail(what, f"sigstack {' '.join(argv)}: {r.stdout}{r.stderr}")
@@ -872,8 +873,8 @@ class Smoke:
                 self.api.store[(kind, name)] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name},
                                                 field: {f.name: base64.b64encode(f.read_bytes()).decode() for f in files}}
             store("Secret", "sigstack-keys", [f for f in keys.iterdir() if f.is_file()])
-            for log, stem in (("ctlog", "ctlog"), ("rekor", "rekor-v1")):
-                store("Secret", f"sigstack-{log}-frozen-keys", sorted(retired.glob(f"*-{stem}.pem")))
+            for log, stems in (("ctlog", ["ctlog"]), ("rekor", ["rekor-v1", "rekor-v2"])):
+                store("Secret", f"sigstack-{log}-frozen-keys", sorted(f for stem in stems for f in retired.glob(f"*-{stem}.pem")))
                 layout = keys / log / "shards.json"
                 layout.parent.mkdir()
                 layout.write_bytes(layouts[log].read_bytes())
@@ -894,6 +895,12 @@ class Smoke:
                   len(info.get("inactiveShards", [])) == 1 and info["treeID"] != info["inactiveShards"][0]["treeID"]
                   and old_entry["logID"] and old_entry["verification"]["inclusionProof"]["treeSize"] >= 1,
                   f"log {info}\nentry {old_entry}")
+            origins = []
+            for path in ("/api/v2/checkpoint", "/v2-shards/2/api/v2/checkpoint"):
+                with urllib.request.urlopen(self.url(rekor, path), timeout=10) as r:
+                    origins.append(r.read().decode().split("\n", 1)[0])
+            check("Rekor v2 rotates on Kubernetes: the frozen log keeps its checkpoint, the new one is served at /v2-shards/2",
+                  origins[1] == f"{origins[0]}/v2-shards/2", str(origins))
         except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
             fail(what, repr(e))
 
