@@ -12,8 +12,9 @@
 #      environment and volumes from the rendered objects, against a fresh PostgreSQL database,
 #      the init Job storing its Secret and ConfigMaps through a stand-in API server; Jobs exit 0,
 #      pods pass their probes, two Rekor replicas serve one log, sigstore-python (pinned, the
-#      interop suites' venv in .cache/interop/) signs and verifies through the TUF pod,
-#      everything stops on SIGTERM.
+#      interop suites' venv in .cache/interop/) signs and verifies through the TUF pod, the CT
+#      log's and Rekor's keys rotate as docs/kubernetes.md says, the pkcs11 overlay's TSA pod
+#      runs on a SoftHSM2 token (scripts/softhsm.sh), everything stops on SIGTERM.
 #
 # PostgreSQL comes from scripts/with-postgres.sh (DATABASE_URL, else 127.0.0.1:5432, else a
 # throwaway cluster); a fresh database is created and dropped again.
@@ -43,6 +44,10 @@ SIGSTORE_VENV="$ROOT/.cache/interop/venv-sigstore"
 pinned_venv "$SIGSTORE_VENV" "$ROOT/scripts/interop/requirements-sigstore.txt" sigstore-python \
     --only-binary :all: --no-deps
 
+# SoftHSM2, for a pod of the pkcs11 overlay (installed with apt-get when missing; skipped if it
+# cannot be).
+SOFTHSM_MODULE=$(bash "$ROOT/scripts/softhsm.sh" 2>/dev/null) || SOFTHSM_MODULE=""
+
 native_check_binary
 native_check_database kubernetes_check
 native_check_workdir kubernetes-check
@@ -53,6 +58,7 @@ set +e
     --sigstack "$SIGSTACK" \
     --database-url "$DB_URL" \
     --sigstore-python "$SIGSTORE_VENV/bin/sigstore" \
+    --softhsm-module "$SOFTHSM_MODULE" \
     --work "$WORK/run"
 rc=$?
 set -e

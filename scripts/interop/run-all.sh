@@ -19,9 +19,10 @@ export SIGSTACK_BIN="${SIGSTACK_BIN:-$REPO/target/debug/sigstack}"
 }
 
 # Balanced by their last measured times (lane A 83 s, lane B 77 s on the 2-core machine, and
-# check-kubernetes.sh's 25 s, pg_failover.sh's 30–38 s and monitor.sh's 29 s (lane A; 52 s on a
-# shared machine with the CT lab, late-integration and Rekor v1 rows), explorer.sh's (the
-# browser suite) about 40 s and lab_client.sh's 6 s (lane B) since).
+# check-kubernetes.sh's 25 s, since 40–70 s with the key rotations and the PKCS#11 pod,
+# pg_failover.sh's 30–38 s and monitor.sh's 29 s (lane A; 52 s on a shared machine with the
+# CT lab, late-integration and Rekor v1 rows), explorer.sh's (the browser suite) about 40 s
+# and lab_client.sh's 6 s (lane B) since).
 LANE_A=(
     scripts/interop/fulcio.sh
     scripts/interop/fulcio_js.sh

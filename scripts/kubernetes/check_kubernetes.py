@@ -21,6 +21,9 @@
    both CT log replicas; a projected service-account token from the stand-in API server's
    issuer gets a certificate with the Kubernetes identity; the TUF pod serves the trust files;
    the admission policies exported from its state validate against the controllers' CRDs;
+   the CT log's and Rekor's keys rotate as docs/kubernetes.md says (the objects edited
+   offline, pods restarted: the frozen shards keep serving, the new ones take writes); the
+   pkcs11 overlay's TSA pod signs with a key in a SoftHSM2 token named by its Secret;
    every pod stops cleanly on SIGTERM within its
    terminationGracePeriodSeconds; the peak memory of each stays under its limit; the init Job
    run again changes nothing.
@@ -44,6 +47,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import render
 from native_check import Tally, free_port, help_env_vars, tail
 
-OVERLAYS = ["base", "dev", "production"]
+OVERLAYS = ["base", "dev", "production", "pkcs11"]
 KUBE_VERSION = "1.32.0"
 SERVICES = {"ctlog": "/healthz", "fulcio": "/healthz", "rekor": "/healthz", "tsa": "/healthz", "tuf": "/healthz"}
 # What the deployment makes outside the manifests (docs/kubernetes.md): the init Job in dev,
@@ -64,6 +68,7 @@ SERVICES = {"ctlog": "/healthz", "fulcio": "/healthz", "rekor": "/healthz", "tsa
 EXTERNAL = {
     ("Secret", "sigstack-keys"),
     ("ConfigMap", "sigstack-rekor-shards"),
+    ("ConfigMap", "sigstack-ctlog-shards"),
     ("ConfigMap", "sigstack-tuf-seed"),
     ("ConfigMap", "kube-root-ca.crt"),
 }
@@ -156,7 +161,10 @@ def static_checks(overlay: str, objs: list[dict], sigstack: str, init_scripts: l
     check(f"{overlay}: all {len(objs)} objects validate against the Kubernetes {KUBE_VERSION} schema (strict)",
           not bad, "\n".join(bad))
     by = {render.key(o): o for o in objs}
-    external = EXTERNAL | (EXTERNAL_PRODUCTION if overlay in ("base", "production") else set())
+    external = EXTERNAL | (EXTERNAL_PRODUCTION if overlay in ("base", "production", "pkcs11") else set())
+    if overlay == "pkcs11":
+        external |= {("Secret", "sigstack-pkcs11")}
+        pkcs11_checks(objs)
     ns = [o for o in objs if o["kind"] == "Namespace"]
     check(f"{overlay}: the namespace enforces the restricted Pod Security Standard",
           bool(ns) and all(n["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "restricted" for n in ns))
@@ -184,6 +192,14 @@ def static_checks(overlay: str, objs: list[dict], sigstack: str, init_scripts: l
               t["spec"].get("replicas") == 1 and t["spec"].get("strategy", {}).get("type") == "Recreate"
               and any(by.get(("PersistentVolumeClaim", v["persistentVolumeClaim"]["claimName"]), {}).get("spec", {}).get("accessModes") == ["ReadWriteOnce"]
                       for v in t["spec"]["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v))
+    if overlay in ("production", "pkcs11"):
+        ingress_checks(overlay, objs)
+    postgres = [c["image"] for o in objs for spec in render.pod_specs(o) for c in spec["containers"] if c["name"] == "postgres"]
+    if postgres:
+        compose = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+        default = re.search(r"\$\{SIGSTACK_POSTGRES_IMAGE:-([^}]+)\}", compose.read_text())
+        check(f"{overlay}: PostgreSQL runs the image compose's SIGSTACK_POSTGRES_IMAGE defaults to",
+              default is not None and postgres == [default.group(1)], f"{postgres} vs {default and default.group(1)}")
     for s in (o for o in objs if o["kind"] == "Service"):
         targets = [o for o in objs if render.pod_specs(o) and all(
             o["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in s["spec"]["selector"].items())]
@@ -191,6 +207,51 @@ def static_checks(overlay: str, objs: list[dict], sigstack: str, init_scripts: l
         missing = [p["targetPort"] for p in s["spec"]["ports"] if p["targetPort"] not in ports]
         check(f"{overlay}: Service {s['metadata']['name']} selects a workload serving its target ports",
               bool(targets) and not missing, f"targets {[name_of(t) for t in targets]}, missing {missing}")
+
+
+def pkcs11_checks(objs: list[dict]) -> None:
+    """Every signing key of every sigstack container is a pkcs11: URI from Secret sigstack-pkcs11,
+    whose PIN file the container mounts where the URIs read it."""
+    problems, keys = [], 0
+    for o in objs:
+        for spec in render.pod_specs(o):
+            mounts_pin = {v["name"] for v in spec.get("volumes") or []
+                          if (v.get("secret") or {}).get("secretName") == "sigstack-pkcs11"
+                          and (v["secret"].get("items") or [{}])[0].get("path") == "pin"}
+            for c in (spec.get("initContainers") or []) + spec["containers"]:
+                if not ours(c):
+                    continue
+                for e in c.get("env") or []:
+                    if not re.fullmatch(r"SIGSTACK_\w*_KEY", e["name"]):
+                        continue
+                    keys += 1
+                    ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+                    if "value" in e or ref.get("name") != "sigstack-pkcs11":
+                        problems.append(f"{name_of(o)}/{c['name']}: {e['name']} is not from Secret sigstack-pkcs11")
+                    pin = [m for m in c.get("volumeMounts") or [] if m["name"] in mounts_pin]
+                    if [m["mountPath"] for m in pin] != ["/run/sigstack/pkcs11"]:
+                        problems.append(f"{name_of(o)}/{c['name']}: no PIN file at /run/sigstack/pkcs11/pin")
+    check(f"pkcs11: all {keys} signing keys are pkcs11: URIs from Secret sigstack-pkcs11, each container reading the PIN "
+          "from /run/sigstack/pkcs11/pin", keys >= 7 and not problems, "\n".join(problems))
+
+
+def ingress_checks(overlay: str, objs: list[dict]) -> None:
+    """Every public URL's host is served over TLS by an Ingress routing it to its Service."""
+    urls = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "sigstack-public-urls")["data"]
+    services = {o["metadata"]["name"]: {p["name"] for p in o["spec"]["ports"]} for o in objs if o["kind"] == "Service"}
+    ingresses = [o for o in objs if o["kind"] == "Ingress"]
+    problems = []
+    for comp in ("fulcio", "ctlog", "rekor", "tsa", "tuf"):
+        url = urllib.parse.urlsplit(urls[f"SIGSTACK_{comp.upper()}_PUBLIC_URL"])
+        routes = [p["backend"]["service"] for i in ingresses for r in i["spec"].get("rules", []) if r.get("host") == url.hostname
+                  for p in r["http"]["paths"] if p["path"] == "/" and p["pathType"] == "Prefix"]
+        tls = any(url.hostname in t.get("hosts", []) and t.get("secretName") for i in ingresses for t in i["spec"].get("tls", []))
+        if url.scheme != "https" or not tls:
+            problems.append(f"{comp}: {url.geturl()} is not served over TLS")
+        if [r["name"] for r in routes] != [f"sigstack-{comp}"] or routes[0]["port"].get("name") not in services.get(routes[0]["name"], ()):
+            problems.append(f"{comp}: {url.hostname} routes to {routes}")
+    check(f"{overlay}: an Ingress serves every public URL over TLS (Secret sigstack-tls), routed to its Service's port",
+          bool(ingresses) and not problems, "\n".join(problems))
 
 
 def pod_checks(overlay, o, spec, by, external, sigstack, init_scripts) -> None:
@@ -238,6 +299,10 @@ def pod_checks(overlay, o, spec, by, external, sigstack, init_scripts) -> None:
             refs.add(("Secret", v["secret"]["secretName"]))
         if "configMap" in v:
             refs.add(("ConfigMap", v["configMap"]["name"]))
+        for source in (v.get("projected") or {}).get("sources") or []:
+            for kind, ref in (("Secret", source.get("secret")), ("ConfigMap", source.get("configMap"))):
+                if ref and not ref.get("optional"):
+                    refs.add((kind, ref["name"]))
         if "persistentVolumeClaim" in v:
             refs.add(("PersistentVolumeClaim", v["persistentVolumeClaim"]["claimName"]))
     for c in containers:
@@ -424,8 +489,10 @@ class Smoke:
         self.token = "kubernetes-check-token"
         self.api: ApiServer | None = None
         self.pods: list[Pod] = []
+        self.rekor_uuid = ""  # an entry made through the first Rekor pod
+        self.pkcs11_objs: list[dict] = []  # the pkcs11 overlay, rendered
+        self.extra_env: dict[str, str] = {}  # what the image would set (SoftHSM2's configuration)
         self.service_ports: dict[tuple[str, int], int] = {}  # (service, port) -> host port
-        self.rekor_503s = 0
         self.peak: dict[str, int] = {}  # VmHWM: with an encrypted key, scrypt's 128 MiB at start
         self.now: dict[str, int] = {}  # VmRSS after the checks
 
@@ -501,7 +568,7 @@ class Smoke:
         if mounts:  # one pass: a host path (under /tmp) is never taken for a mount path
             hosts = dict(mounts)
             pattern = "|".join(re.escape(m) for m, _ in sorted(mounts, key=lambda m: -len(m[0])))
-            value = re.sub(r"(?<![\w/.:-])(" + pattern + r")(?=/|$|\s|\"|')", lambda m: str(hosts[m.group(1)]), value)
+            value = re.sub(r"(?:(?<![\w/.:-])|(?<=file:))(" + pattern + r")(?=/|$|\s|\"|')", lambda m: str(hosts[m.group(1)]), value)
         return value
 
     def source(self, kind: str, name: str) -> dict | None:
@@ -527,35 +594,45 @@ class Smoke:
                 d.mkdir(parents=True, exist_ok=True)
             elif "emptyDir" in v:
                 d.mkdir(parents=True, exist_ok=True)
-            elif "secret" in v or "configMap" in v:
-                kind, ref = ("Secret", v["secret"]) if "secret" in v else ("ConfigMap", v["configMap"])
-                name = ref.get("secretName") or ref.get("name")
-                if name == "kube-root-ca.crt":
+            elif "secret" in v or "configMap" in v or "projected" in v:
+                if (v.get("configMap") or {}).get("name") == "kube-root-ca.crt":
                     out[v["name"]] = self.work / "kube-root-ca"
                     continue
-                obj = self.source(kind, name)
-                if obj is None:
-                    missing.append(f"{kind} {name}")
-                    continue
-                files = self.files_of(obj)
-                items = ref.get("items") or [{"key": k, "path": k} for k in files]
-                absent = [i["key"] for i in items if i["key"] not in files]
-                if absent:
-                    missing.append(f"{kind} {name} keys {absent}")
-                    continue
+                sources = (v["projected"].get("sources") or []) if "projected" in v else [v]
                 if d.exists():
                     shutil.rmtree(d)
                 d.mkdir(parents=True)
-                for i in items:
-                    data = files[i["key"]]
-                    if kind == "ConfigMap" and i["key"] in (obj.get("data") or {}):
-                        data = self.rewrite(pod, data.decode(), []).encode()  # Service names, as DNS resolves them
-                    (d / i["path"]).write_bytes(data)
+                if not all(self.project(pod, source, d, missing) for source in sources):
+                    continue
             else:
                 missing.append(f"volume {v['name']} of an unsupported type")
                 continue
             out[v["name"]] = d
         return out, missing
+
+    def project(self, pod: Pod, source: dict, d: Path, missing: list[str]) -> bool:
+        """Writes one Secret or ConfigMap (a volume, or a source of a projected volume) into
+        `d` as the kubelet does; an absent optional one writes nothing."""
+        kind, ref = ("Secret", source["secret"]) if "secret" in source else ("ConfigMap", source["configMap"])
+        name = ref.get("secretName") or ref.get("name")
+        obj = self.source(kind, name)
+        if obj is None:
+            if not ref.get("optional"):
+                missing.append(f"{kind} {name}")
+            return bool(ref.get("optional"))
+        files = self.files_of(obj)
+        items = ref.get("items") or [{"key": k, "path": k} for k in files]
+        absent = [i["key"] for i in items if i["key"] not in files]
+        if absent:
+            missing.append(f"{kind} {name} keys {absent}")
+            return False
+        for i in items:
+            data = files[i["key"]]
+            if kind == "ConfigMap" and i["key"] in (obj.get("data") or {}):
+                data = self.rewrite(pod, data.decode(), []).encode()  # Service names, as DNS resolves them
+            (d / i["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (d / i["path"]).write_bytes(data)
+        return True
 
     def argv_env(self, pod: Pod, c: dict, vols: dict[str, Path]) -> tuple[list[str], dict[str, str]]:
         mounts = sorted(((m["mountPath"], vols[m["name"]]) for m in c.get("volumeMounts") or []), key=lambda m: -len(m[0]))
@@ -566,6 +643,7 @@ class Smoke:
         if pod.spec.get("automountServiceAccountToken"):
             # Where the kubelet mounts the token, the CA and the namespace.
             env["SIGSTACK_KUBE_SERVICEACCOUNT"] = str(self.work / "sa")
+        env.update(self.extra_env)
         for e in c.get("envFrom") or []:
             obj = self.source("ConfigMap", e["configMapRef"]["name"])
             env.update({k: self.rewrite(pod, v, mounts) for k, v in (obj.get("data") or {}).items()})
@@ -575,7 +653,11 @@ class Smoke:
                 continue
             vf = e["valueFrom"]
             kind, ref = ("Secret", vf["secretKeyRef"]) if "secretKeyRef" in vf else ("ConfigMap", vf["configMapKeyRef"])
-            env[e["name"]] = self.rewrite(pod, self.files_of(self.source(kind, ref["name"]))[ref["key"]].decode(), mounts)
+            obj = self.source(kind, ref["name"])
+            value = self.files_of(obj).get(ref["key"]) if obj else None
+            if value is None and ref.get("optional"):
+                continue  # the kubelet leaves the variable unset
+            env[e["name"]] = self.rewrite(pod, value.decode(), mounts)
         return argv, env
 
     def run_to_completion(self, pod: Pod, c: dict, vols, label: str) -> bool:
@@ -651,7 +733,7 @@ class Smoke:
     def read_only_digest(self, pod: Pod) -> dict[str, str]:
         out = {}
         for v in pod.spec.get("volumes") or []:
-            if ("secret" in v or "configMap" in v) and v["name"] in pod.vols:
+            if ("secret" in v or "configMap" in v or "projected" in v) and v["name"] in pod.vols:
                 for f in sorted(pod.vols[v["name"]].rglob("*")):
                     out[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else "dir"
         return out
@@ -681,42 +763,43 @@ class Smoke:
         entry = {"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
             "signature": {"content": base64.b64encode(sig).decode(), "publicKey": {"content": base64.b64encode(pub).decode()}},
             "data": {"hash": {"algorithm": "sha256", "value": hashlib.sha256(artifact.read_bytes()).hexdigest()}}}}
-        what = f"two Rekor replicas serve one log: an entry made through {a.name} is read through {b.name}"
+        what = (f"two Rekor replicas serve one log: an entry made through {a.name} is read through {b.name} at once "
+                f"(by UUID, by index, its inclusion in the tree it was given, a consistency proof to that tree)")
+        def get(path: str) -> dict:
+            with urllib.request.urlopen(self.url(b, path), timeout=10) as r:
+                return json.loads(r.read())
         try:
+            # b reads its tree head now, so that it holds it in memory, older than the write
+            get("/api/v1/log")
             req = urllib.request.Request(self.url(a, "/api/v1/log/entries"), data=json.dumps(entry).encode(),
                                          headers={"Content-Type": "application/json"}, method="POST")
             with urllib.request.urlopen(req, timeout=30) as r:
                 made = json.loads(r.read())
-            uuid = next(iter(made))
-            # The other replica may answer 503 (retryable) for a moment, until it has caught up
-            # with what the first one sequenced; it must within a few seconds.
-            deadline = time.monotonic() + 5
-            while True:
-                try:
-                    with urllib.request.urlopen(self.url(b, f"/api/v1/log/entries/{uuid}"), timeout=10) as r:
-                        read = json.loads(r.read())
-                    break
-                except urllib.error.HTTPError as e:
-                    if e.code != 503 or time.monotonic() > deadline:
-                        raise
-                    self.rekor_503s += 1
-                    time.sleep(0.1)
-            with urllib.request.urlopen(self.url(b, "/api/v1/log"), timeout=10) as r:
-                log_b = json.loads(r.read())
+            uuid = self.rekor_uuid = next(iter(made))
+            index = made[uuid]["logIndex"]
+            size = made[uuid]["verification"]["inclusionProof"]["treeSize"]
+            # No retry: the other replica must answer what the first one just handed out
+            # (its cached tree head is older; it must look in the database).
+            by_uuid = get(f"/api/v1/log/entries/{uuid}")
+            by_index = get(f"/api/v1/log/entries?logIndex={index}")
+            consistency = get(f"/api/v1/log/proof?firstSize=1&lastSize={size}")
+            log_b = get("/api/v1/log")
             with urllib.request.urlopen(self.url(a, "/api/v1/log"), timeout=10) as r:
                 log_a = json.loads(r.read())
-            index = made[uuid]["logIndex"]
-            what += f" ({self.rekor_503s} retried 503s first)" if self.rekor_503s else ""
-            check(what, read[next(iter(read))]["logIndex"] == index and log_a["rootHash"] == log_b["rootHash"]
-                  and int(log_b["treeSize"]) > index, f"made {made}\nread {read}\nlogs {log_a} {log_b}")
+            read = [next(iter(by_uuid.values())), next(iter(by_index.values()))]
+            check(what, all(e["logIndex"] == index and e["verification"]["inclusionProof"]["treeSize"] >= size for e in read)
+                  and consistency["rootHash"] == made[uuid]["verification"]["inclusionProof"]["rootHash"]
+                  and log_a["rootHash"] == log_b["rootHash"] and int(log_b["treeSize"]) > index,
+                  f"made {made}\nread {read}\nconsistency {consistency}\nlogs {log_a} {log_b}")
         except (urllib.error.URLError, OSError, ValueError, KeyError, StopIteration) as e:
             fail(what, repr(e))
 
-    def fulcio_issues(self, issuer: Pod, fulcios: list[Pod], ctlogs: list[Pod]) -> None:
+    def fulcio_issues(self, issuer: Pod, fulcios: list[Pod], ctlogs: list[Pod], ct_path: str = "", what: str = "") -> None:
         """A certificate from each Fulcio replica for a development-issuer token; each goes to the
-        CT log through the Service, and either CT replica serves the same, grown tree."""
-        what = (f"both Fulcio replicas issue a certificate for a dev-issuer token, logged through the "
-                f"sigstack-ctlog Service; both CT log replicas serve one tree of {len(fulcios)} or more")
+        CT log through the Service, and either CT replica serves the same, grown tree (of the
+        shard at `ct_path`)."""
+        what = what or (f"both Fulcio replicas issue a certificate for a dev-issuer token, logged through the "
+                        f"sigstack-ctlog Service; both CT log replicas serve one tree of {len(fulcios)} or more")
         try:
             key = self.work / "fulcio-check.pem"
             subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True, capture_output=True)
@@ -738,7 +821,7 @@ class Smoke:
                     chains.append(json.loads(r.read())["signedCertificateEmbeddedSct"]["chain"]["certificates"])
             sths = []
             for c in ctlogs:
-                with urllib.request.urlopen(self.url(c, "/ct/v1/get-sth"), timeout=10) as r:
+                with urllib.request.urlopen(self.url(c, f"{ct_path}/ct/v1/get-sth"), timeout=10) as r:
                     sths.append(json.loads(r.read()))
             check(what, len(chains) == len(fulcios) and all(len(ch) >= 2 for ch in chains)
                   and len({(s["tree_size"], s["sha256_root_hash"]) for s in sths}) == 1 and sths[0]["tree_size"] >= len(fulcios),
@@ -746,6 +829,141 @@ class Smoke:
         except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
             detail = e.read().decode(errors="replace") if isinstance(e, urllib.error.HTTPError) else ""
             fail(what, f"{e!r} {detail}")
+
+    def restart(self, pod: Pod) -> bool:
+        """A rollout restart of one pod: SIGTERM, then its volumes made again from the objects
+        as they are now, and its probes."""
+        pod.proc.send_signal(signal.SIGTERM)
+        pod.proc.wait(timeout=pod.spec.get("terminationGracePeriodSeconds", 30))
+        pod.ready = False
+        return self.launch(pod) and self.wait_ready(pod)
+
+    def rotate_logs(self, issuer: Pod, fulcio: Pod, ctlog: Pod, rekor: Pod, rekor_uuid: str) -> None:
+        """docs/kubernetes.md's rotation of the logs' keys, offline on the objects the init Job
+        stored: the keys and the layouts out of the Secret and ConfigMaps, `sigstack rotate
+        ctlog rekor-v1 rekor-v2` with each layout beside the retired keys, new keys, the
+        objects stored again (Secrets sigstack-ctlog-frozen-keys and sigstack-rekor-frozen-keys
+        new); then a CT log, a Fulcio and a Rekor pod restarted (the Services reach the first
+        pod of each). The frozen shards keep serving; new certificates and entries go to the new
+        ones."""
+        what = "the CT log rotates on Kubernetes (docs/kubernetes.md): the new shard at /shards/2 takes Fulcio's certificates"
+        try:
+            with urllib.request.urlopen(self.url(ctlog, "/ct/v1/get-sth"), timeout=10) as r:
+                frozen_before = json.loads(r.read())
+            keys = self.work / "rotate" / "keys"
+            retired = keys / "retired"
+            retired.mkdir(parents=True)
+            for name, data in self.files_of(self.api.store[("Secret", "sigstack-keys")]).items():
+                (keys / name).write_bytes(data)
+            layouts = {log: retired / f"{log}-shards.json" for log in ("ctlog", "rekor")}
+            for log, layout in layouts.items():
+                layout.write_bytes(self.files_of(self.api.store[("ConfigMap", f"sigstack-{log}-shards")])["shards.json"])
+            password = self.files_of(self.by[("Secret", "sigstack-key-password")])["password"].decode()
+            env = {"PATH": os.environ["PATH"], "HOME": str(keys.parent), "SIGSTACK_KEY_PASSWORD": password}
+            for argv in (["rotate", "--keys-dir", str(keys), "--ctlog-shards", str(layouts["ctlog"]),
+                          "--rekor-shards", str(layouts["rekor"]), "ctlog", "rekor-v1", "rekor-v2"],
+                         ["tuf", "keygen", str(keys / "ctlog.pem"), "--algorithm", "ecdsa-p256"],
+                         ["tuf", "keygen", str(keys / "rekor-v1.pem"), "--algorithm", "ecdsa-p256"],
+                         ["tuf", "keygen", str(keys / "rekor-v2.pem"), "--algorithm", "ed25519"]):
+                r = subprocess.run([self.args.sigstack, *argv], env=env, capture_output=True, text=True, timeout=60, check=False)
+                if r.returncode != 0:
+                    return fail(what, f"sigstack {' '.join(argv)}: {r.stdout}{r.stderr}")
+
+            def store(kind: str, name: str, files: list[Path], field: str = "data") -> None:
+                self.api.store[(kind, name)] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name},
+                                                field: {f.name: base64.b64encode(f.read_bytes()).decode() for f in files}}
+            store("Secret", "sigstack-keys", [f for f in keys.iterdir() if f.is_file()])
+            for log, stems in (("ctlog", ["ctlog"]), ("rekor", ["rekor-v1", "rekor-v2"])):
+                store("Secret", f"sigstack-{log}-frozen-keys", sorted(f for stem in stems for f in retired.glob(f"*-{stem}.pem")))
+                layout = keys / log / "shards.json"
+                layout.parent.mkdir()
+                layout.write_bytes(layouts[log].read_bytes())
+                store("ConfigMap", f"sigstack-{log}-shards", [layout], "binaryData")
+            if not all(self.restart(p) for p in (ctlog, fulcio, rekor)):
+                return fail(what, "a restarted pod is not ready")
+            with urllib.request.urlopen(self.url(ctlog, "/ct/v1/get-sth"), timeout=10) as r:
+                frozen_after = json.loads(r.read())
+            same = lambda sth: (sth["tree_size"], sth["sha256_root_hash"])
+            check("after the rotation the frozen CT shard serves the same tree at the CT log's URL", same(frozen_after) == same(frozen_before),
+                  f"{frozen_before} -> {frozen_after}")
+            self.fulcio_issues(issuer, [fulcio], [ctlog], "/shards/2", what)
+            with urllib.request.urlopen(self.url(rekor, "/api/v1/log"), timeout=10) as r:
+                info = json.loads(r.read())
+            with urllib.request.urlopen(self.url(rekor, f"/api/v1/log/entries/{rekor_uuid}"), timeout=10) as r:
+                old_entry = next(iter(json.loads(r.read()).values()))
+            check("Rekor v1 rotates on Kubernetes: a new shard under the new key, the frozen one still serving its entries",
+                  len(info.get("inactiveShards", [])) == 1 and info["treeID"] != info["inactiveShards"][0]["treeID"]
+                  and old_entry["logID"] and old_entry["verification"]["inclusionProof"]["treeSize"] >= 1,
+                  f"log {info}\nentry {old_entry}")
+            origins = []
+            for path in ("/api/v2/checkpoint", "/v2-shards/2/api/v2/checkpoint"):
+                with urllib.request.urlopen(self.url(rekor, path), timeout=10) as r:
+                    origins.append(r.read().decode().split("\n", 1)[0])
+            check("Rekor v2 rotates on Kubernetes: the frozen log keeps its checkpoint, the new one is served at /v2-shards/2",
+                  origins[1] == f"{origins[0]}/v2-shards/2", str(origins))
+        except (urllib.error.URLError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+            fail(what, repr(e))
+
+    def pkcs11_tsa(self) -> None:
+        """The pkcs11 overlay's TSA pod on a SoftHSM2 token: its key is the URI from Secret
+        sigstack-pkcs11 (the module's path, the PIN file where the pod mounts the same
+        Secret's pin), the key made in the token by `sigstack keys generate`, the chain by `ca
+        init-tsa` on it. It must pass its probes and grant a timestamp. The one variable set
+        here that the image would carry is SoftHSM2's SOFTHSM2_CONF."""
+        what = "pkcs11: the TSA pod signs with its key in a SoftHSM2 token, named by Secret sigstack-pkcs11, the PIN from its mounted file"
+        module = self.args.softhsm_module
+        if not module:
+            return skip(f"{what} (SoftHSM2 is not installed: scripts/softhsm.sh)")
+        d = self.work / "pkcs11"
+        (d / "tokens").mkdir(parents=True)
+        conf = d / "softhsm2.conf"
+        conf.write_text(f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+        pin = d / "pin"
+        pin.write_text("1234")
+        env = {"PATH": os.environ["PATH"], "HOME": str(d), "SOFTHSM2_CONF": str(conf)}
+        uri = lambda pin_file: f"pkcs11:token=sigstack;object=tsa-key?module-path={module}&pin-source=file:{pin_file}"
+        for argv in (["softhsm2-util", "--init-token", "--free", "--label", "sigstack", "--pin", "1234", "--so-pin", "5678"],
+                     [self.args.sigstack, "keys", "generate", uri(pin), "--algorithm", "ecdsa-p256"],
+                     [self.args.sigstack, "ca", "init-tsa", "--key", uri(pin), "--chain", str(d / "tsa-chain.pem")]):
+            r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+            if r.returncode != 0:
+                return fail(what, f"{' '.join(argv)}: {r.stdout}{r.stderr}")
+        b64 = lambda b: base64.b64encode(b).decode()
+        made = {
+            ("Secret", "sigstack-pkcs11"): {"kind": "Secret", "metadata": {"name": "sigstack-pkcs11"}, "data": {
+                "pin": b64(pin.read_bytes()), "tsa-key": b64(uri("/run/sigstack/pkcs11/pin").encode())}},
+            ("Secret", "sigstack-keys"): {"kind": "Secret", "metadata": {"name": "sigstack-keys"},
+                                          "data": {"tsa-chain.pem": b64((d / "tsa-chain.pem").read_bytes())}},
+            ("Secret", "sigstack-key-password"): {"kind": "Secret", "metadata": {"name": "sigstack-key-password"},
+                                                  "data": {"password": b64(b"unused: the keys are in the token")}},
+        }
+        workload = next(o for o in self.pkcs11_objs if name_of(o) == "Deployment/sigstack-tsa")
+        pod = Pod("pkcs11-sigstack-tsa-0", workload, render.pod_specs(workload)[0])
+        pod.ports = {p["containerPort"]: free_port() for p in pod.spec["containers"][0]["ports"]}
+        # the pod sees the pkcs11 overlay's objects, then those made above; nothing of the dev run
+        saved_by, saved_store = self.by, self.api.store
+        self.by, self.api.store = {**{render.key(o): o for o in self.pkcs11_objs}, **made}, {}
+        self.extra_env = {"SOFTHSM2_CONF": str(conf)}
+        try:
+            if not (self.launch(pod) and self.wait_ready(pod)):
+                return fail(what, "the pod did not start")
+            digest = hashlib.sha256(b"kubernetes-check pkcs11").hexdigest()
+            query = subprocess.run(["openssl", "ts", "-query", "-digest", digest, "-sha256", "-cert"],
+                                   check=True, capture_output=True).stdout
+            req = urllib.request.Request(self.url(pod, "/api/v1/timestamp"), data=query,
+                                         headers={"Content-Type": "application/timestamp-query"}, method="POST")
+            with urllib.request.urlopen(req, timeout=30) as r:
+                (d / "reply.tsr").write_bytes(r.read())
+            text = subprocess.run(["openssl", "ts", "-reply", "-in", str(d / "reply.tsr"), "-text"],
+                                  check=True, capture_output=True, text=True).stdout
+            check(what, "Status: Granted." in text, text)
+        except (urllib.error.URLError, OSError, ValueError, subprocess.SubprocessError) as e:
+            fail(what, repr(e))
+        finally:
+            self.by, self.api.store, self.extra_env = saved_by, saved_store, {}
+            if pod.proc:
+                pod.proc.send_signal(signal.SIGTERM)
+                check(f"{pod.name}: stops cleanly on SIGTERM (exit 0)", pod.proc.wait(timeout=35) == 0)
 
     def service_account_signing(self, fulcio: Pod) -> None:
         """The in-cluster flow of base/example-sign-job.yaml: a token shaped exactly as a
@@ -902,8 +1120,9 @@ class Smoke:
                 failed_start.append(pod.name)
             self.sample_memory()
         stored = sorted(f"{k[0]} {k[1]}" for k in self.api.store)
-        check("the init Job stored Secret sigstack-keys and ConfigMaps sigstack-rekor-shards, sigstack-tuf-seed",
-              stored == ["ConfigMap sigstack-rekor-shards", "ConfigMap sigstack-tuf-seed", "Secret sigstack-keys"], str(stored))
+        check("the init Job stored Secret sigstack-keys and ConfigMaps sigstack-ctlog-shards, sigstack-rekor-shards, sigstack-tuf-seed",
+              stored == ["ConfigMap sigstack-ctlog-shards", "ConfigMap sigstack-rekor-shards", "ConfigMap sigstack-tuf-seed",
+                         "Secret sigstack-keys"], str(stored))
         keys = self.api.store.get(("Secret", "sigstack-keys"))
         if keys:
             files = self.files_of(keys)
@@ -930,6 +1149,9 @@ class Smoke:
                 self.sigstore_python(tuf[0], ready["dev-issuer"][0])
             elif not self.args.sigstore_python:
                 skip("sigstore-python through the deployment (no --sigstore-python given)")
+        if ready["dev-issuer"] and ready["fulcio"] and ready["ctlog"] and len(rekors) == 2 and keys and self.rekor_uuid:
+            self.rotate_logs(ready["dev-issuer"][0], ready["fulcio"][0], ready["ctlog"][0], rekors[0], self.rekor_uuid)
+        self.pkcs11_tsa()
         time.sleep(1)
         self.sample_memory()
         for pod in self.pods:
@@ -955,7 +1177,7 @@ class Smoke:
 
 def offline_init(args, root: Path):
     """docs/kubernetes.md's production preparation: the root ceremony's repository, then
-    sigstack-kubernetes-init offline; its three objects validate and carry that root. Returns
+    sigstack-kubernetes-init offline; its four objects validate and carry that root. Returns
     a function that waits for it and checks the result (it runs beside the smoke run)."""
     work = Path(args.work) / "offline-init"
     scratch, out, ceremony = work / "scratch", work / "out", work / "ceremony"
@@ -998,8 +1220,9 @@ def offline_init_finish(proc: subprocess.Popen, out: Path, ceremony: Path) -> No
             kubernetes_validate.validate(o, KUBE_VERSION, strict=True)
         except kubernetes_validate.ValidationError as e:
             bad.append(f"{name}: {e.message}")
-    check("offline: it writes Secret sigstack-keys and ConfigMaps sigstack-rekor-shards, sigstack-tuf-seed, each valid",
-          sorted(objs) == ["sigstack-keys", "sigstack-rekor-shards", "sigstack-tuf-seed"] and not bad, f"{sorted(objs)} {bad}")
+    check("offline: it writes Secret sigstack-keys and ConfigMaps sigstack-ctlog-shards, sigstack-rekor-shards, sigstack-tuf-seed, each valid",
+          sorted(objs) == ["sigstack-ctlog-shards", "sigstack-keys", "sigstack-rekor-shards", "sigstack-tuf-seed"] and not bad,
+          f"{sorted(objs)} {bad}")
     seed = objs.get("sigstack-tuf-seed", {}).get("binaryData", {})
     check("offline: the TUF seed is the ceremony's root",
           base64.b64decode(seed.get("root.json", "")) == (ceremony / "tuf" / "root.json").read_bytes())
@@ -1082,6 +1305,7 @@ def main() -> int:
     ap.add_argument("--work")
     ap.add_argument("--health-timeout", type=float, default=60)
     ap.add_argument("--sigstore-python", help="sigstore-python's CLI: sign and verify through the TUF pod")
+    ap.add_argument("--softhsm-module", help="SoftHSM2's PKCS#11 module: run a pod of the pkcs11 overlay on it")
     args = ap.parse_args()
     root = Path(args.root).resolve()
     rendered = render_all(root)
@@ -1095,6 +1319,7 @@ def main() -> int:
             fail(f"{overlay}: static checks", traceback.format_exc())
     if args.database_url and args.work and rendered.get("dev"):
         smoke = Smoke(rendered["dev"], args, root)
+        smoke.pkcs11_objs = rendered["pkcs11"]
         try:
             smoke.run()
         except Exception:  # noqa: BLE001

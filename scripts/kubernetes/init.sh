@@ -5,6 +5,8 @@
 # stores what the services mount through the API server:
 #   Secret    sigstack-keys          the key files (encrypted) and certificate chains of /keys
 #   ConfigMap sigstack-rekor-shards  shards.json, which names Rekor's logs
+#   ConfigMap sigstack-ctlog-shards  shards.json, the CT log's shard layout (one shard until a
+#                                    `sigstack rotate ctlog`, docs/kubernetes.md)
 #   ConfigMap sigstack-tuf-seed      the new TUF repository's metadata (root v1 ...), which the
 #                                    TUF pod seeds its volume from
 # The Secret is written last: once it exists the init is done, and a later run changes nothing.
@@ -12,7 +14,7 @@
 # offline ceremony, docs/kubernetes.md).
 #
 # Offline, for production (docs/kubernetes.md): with SIGSTACK_KUBE_OUTPUT_DIR set it talks to no
-# API server and writes the three objects there as JSON files for `kubectl apply -f`; with
+# API server and writes the four objects there as JSON files for `kubectl apply -f`; with
 # SIGSTACK_INIT_TUF_SEED the TUF seed is that repository, made by the offline root ceremony
 # (`sigstack tuf init`, whose online key must be SCRATCH/keys/tuf-online.pem), not a new root.
 #
@@ -120,6 +122,7 @@ cd "$SCRATCH/seed"
 # shellcheck disable=SC2046 # the file names are the repository's own (N.role.json)
 put ConfigMap configmaps sigstack-tuf-seed binaryData "$SCRATCH/seed" $(ls -- *.json)
 put ConfigMap configmaps sigstack-rekor-shards binaryData "$SCRATCH/data/rekor" shards.json
+put ConfigMap configmaps sigstack-ctlog-shards binaryData "$SCRATCH/data/ctlog" shards.json
 cd "$SCRATCH/keys"
 # shellcheck disable=SC2046 # key and certificate files: fixed names without spaces
 put Secret secrets sigstack-keys data "$SCRATCH/keys" $(ls)

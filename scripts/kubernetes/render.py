@@ -5,8 +5,10 @@ It knows only the features the manifests use, and refuses any other field of a
 kustomization.yaml: resources (files, or directories with a kustomization.yaml), namespace,
 generatorOptions.disableNameSuffixHash (must be true), configMapGenerator and secretGenerator
 (files, envs, literals; behavior create or replace), images (name, newName, newTag), and
-patches by path, merged as a plain strategic merge without merge keys: maps merge, lists and
-scalars replace. The output is the objects, not kustomize's ordering.
+patches by path, merged as a strategic merge: maps merge, a null deletes the field; the lists of pod specs that
+Kubernetes merges by name (containers, initContainers, env, volumes, volumeMounts) merge item by
+item on `name` (the patch's items first, as kustomize orders them); other lists and scalars replace. The output is the objects,
+not kustomize's ordering.
 """
 
 from __future__ import annotations
@@ -31,12 +33,26 @@ def key(obj: dict) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
 
 
-def merge(base, patch):
+# Lists whose patchMergeKey is `name` in the Kubernetes API.
+MERGED_BY_NAME = {"containers", "initContainers", "env", "volumes", "volumeMounts"}
+
+
+def merge(base, patch, field: str | None = None):
     if isinstance(base, dict) and isinstance(patch, dict):
         out = dict(base)
         for k, v in patch.items():
-            out[k] = merge(base[k], v) if k in base else copy.deepcopy(v)
+            if v is None:  # a strategic merge deletes the field
+                out.pop(k, None)
+            else:
+                out[k] = merge(base[k], v, k) if k in base else copy.deepcopy(v)
         return out
+    if field in MERGED_BY_NAME and isinstance(base, list) and isinstance(patch, list):
+        # kustomize's order: the patch's items (merged into the base's of the same name) first,
+        # then the base's other items
+        by_name = {b.get("name"): b for b in base}
+        named = {item.get("name") for item in patch}
+        return ([merge(by_name[i["name"]], i) if i.get("name") in by_name else copy.deepcopy(i) for i in patch]
+                + [copy.deepcopy(b) for b in base if b.get("name") not in named])
     return copy.deepcopy(patch)
 
 

@@ -23,6 +23,10 @@ pub(crate) struct UpArgs {
     /// Use this database instead of the embedded SQLite file (postgres://… for production).
     #[arg(long, env = "SIGSTACK_DATABASE_URL")]
     database_url: Option<String>,
+    /// With a PostgreSQL `--database-url`: a read replica the CT log and Rekor read from
+    /// (repeatable, or a comma list), as `sigstack ctlog --read-database-url`.
+    #[arg(long = "read-database-url", env = "SIGSTACK_READ_DATABASE_URL")]
+    read_database_urls: Vec<String>,
     /// Address of the CT log.
     #[arg(long, env = "SIGSTACK_CTLOG_LISTEN", default_value = "127.0.0.1:6962")]
     ctlog_listen: SocketAddr,
@@ -189,6 +193,13 @@ impl UpArgs {
 
 pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // Checked here, not by clap's `requires`: an empty SIGSTACK_READ_DATABASE_URL (compose's
+    // default) names no replica.
+    let read_urls = services::read_urls(&args.read_database_urls);
+    anyhow::ensure!(
+        read_urls.is_empty() || args.database_url.is_some(),
+        "--read-database-url needs a PostgreSQL --database-url (the replicas are its replicas)"
+    );
     let dir = datadir::DataDir::open(&args.data_dir)?;
     let data = dir.path().to_path_buf();
     let keys = data.join("keys");
@@ -197,7 +208,7 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         .clone()
         .unwrap_or_else(|| dir.sqlite_url());
     let store: Arc<dyn LogStore> = Arc::new(
-        SqlStore::connect(&url)
+        SqlStore::connect_with_replicas(&url, &read_urls)
             .await
             .with_context(|| format!("opening the store in {}", data.display()))?,
     );

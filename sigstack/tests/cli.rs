@@ -340,6 +340,18 @@ fn bad_configuration_is_refused_before_anything_is_written() {
             && text.contains("no PEM certificate"),
         "{text}"
     );
+    // `up` with read replicas of its embedded SQLite file: no data directory.
+    let (ok, text) = sigstack(&[
+        "up",
+        "--data-dir",
+        &path("up"),
+        "--read-database-url",
+        "postgres://sigstack@127.0.0.1:1/sigstack",
+    ]);
+    assert!(
+        !ok && text.contains("--read-database-url needs a PostgreSQL --database-url"),
+        "{text}"
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "files written: {left:?}");
 }

@@ -298,7 +298,7 @@ async fn get_sth_consistency(
     }
     let proof = if first == 0 || first == second {
         // Consistency with the empty tree, or of a tree with itself, is the empty proof.
-        let size = log.log.head().await?.size;
+        let size = log.log.head_covering(second).await?.size;
         if second > size {
             return Err(ApiError::bad_request(format!(
                 "second ({second}) is larger than the tree ({size})"
@@ -399,17 +399,17 @@ async fn get_entries(
             "start ({start}) is larger than end ({end})"
         )));
     }
-    let size = log.log.head().await?.size;
+    // Inclusive range, cut to the page limit, then to the tree.
+    let wanted_end = end
+        .saturating_add(1)
+        .min(start.saturating_add(log.max_get_entries));
+    let size = log.log.head_covering(wanted_end).await?.size;
     if start >= size {
         return Err(ApiError::bad_request(format!(
             "start ({start}) is not in the tree (size {size})"
         )));
     }
-    // Inclusive range, cut to the page limit and the tree.
-    let end_exclusive = end
-        .saturating_add(1)
-        .min(size)
-        .min(start + log.max_get_entries);
+    let end_exclusive = wanted_end.min(size);
     let mut entries = Vec::new();
     for e in log.log.entries(start, end_exclusive).await? {
         let (leaf_input, extra_data) = log.rfc6962_entry(&e).await?;

@@ -237,14 +237,17 @@ impl LogEntry {
     }
 }
 
-/// An entry with a proof against its shard's current head.
+/// An entry with a proof against its shard's current head (read again from the database when
+/// another replica committed the entry after this one's cached head).
 async fn entry_with_proof(shard: &Shard, entry: &StoredEntry) -> Result<(String, Value), ApiError> {
-    let head = shard.log.head().await?;
+    let head = shard.log.head_covering(entry.index + 1).await?;
     if entry.index >= head.size {
-        // Committed by another replica after our view of the head: the proof must wait.
-        return Err(ApiError::unavailable(
-            "the entry is newer than this replica's tree head; retry",
-        ));
+        // The head and the entry commit in one transaction: a stored entry outside the stored
+        // head is a store that contradicts itself.
+        return Err(ApiError::internal(format!(
+            "entry {} is outside the stored tree head of size {}",
+            entry.index, head.size
+        )));
     }
     let proof = shard.log.inclusion_proof(entry.index, head.size).await?;
     let value = render_entry(
@@ -610,7 +613,7 @@ async fn consistency_proof(
             "firstSize {first} is larger than lastSize {last}"
         )));
     }
-    let head = shard.log.head().await?;
+    let head = shard.log.head_covering(last).await?;
     if last > head.size {
         return Err(ApiError::bad_request(format!(
             "lastSize {last} is larger than the tree ({})",

@@ -306,6 +306,33 @@ impl Log {
         if at.elapsed() < self.inner.head_max_age {
             return Ok(cached);
         }
+        self.reread_head().await
+    }
+
+    /// The latest committed head, of at least `size` entries if the store has one: the cached
+    /// head when it is large enough, else the store's, read now. Another process sharing the
+    /// database may have committed entries after this one's cached head, and handed out an
+    /// entry, a proof or a checkpoint of that larger tree; a read asking for it here must find
+    /// it, not a "not yet" until the cache expires. Smaller than `size` only when the log
+    /// really is smaller.
+    pub async fn head_covering(&self, size: u64) -> Result<Arc<LogHead>, StoreError> {
+        self.head_where(|head| head.size >= size).await
+    }
+
+    /// [`Log::head`], re-read from the store at once when the cached head fails `fits`.
+    async fn head_where(
+        &self,
+        fits: impl Fn(&LogHead) -> bool,
+    ) -> Result<Arc<LogHead>, StoreError> {
+        let head = self.head().await?;
+        if fits(&head) {
+            return Ok(head);
+        }
+        self.reread_head().await
+    }
+
+    /// Reads the head from the store, and keeps it unless a larger one is cached already.
+    async fn reread_head(&self) -> Result<Arc<LogHead>, StoreError> {
         let fresh = Arc::new(self.inner.store.head(self.inner.id).await?);
         let mut shared = self.inner.head.lock().expect("head lock");
         if fresh.size >= shared.0.size {
@@ -382,7 +409,7 @@ impl Log {
 
     /// Refuses tree sizes the log has not reached.
     async fn ensure_within_log(&self, size: u64) -> Result<(), ReadError> {
-        let head = self.head().await?;
+        let head = self.head_covering(size).await?;
         if size > head.size {
             return Err(ReadError::OutOfRange(format!(
                 "tree size {size} is larger than the log ({})",
@@ -456,7 +483,9 @@ impl Log {
     /// hashes, or `None` when the log has no such tile at that width yet.
     pub async fn tile(&self, id: TileId, width: Option<u8>) -> Result<Option<Vec<u8>>, ReadError> {
         let want = width.map_or(TILE_WIDTH, u64::from);
-        let head = self.head().await?;
+        let head = self
+            .head_where(|head| id.width_at(head.size) >= want)
+            .await?;
         if id.width_at(head.size) < want {
             return Ok(None);
         }
@@ -517,7 +546,6 @@ impl Log {
         width: Option<u8>,
     ) -> Result<Option<Vec<StoredEntry>>, ReadError> {
         let want = width.map_or(TILE_WIDTH, u64::from);
-        let head = self.head().await?;
         let Some(end) = index
             .checked_mul(TILE_WIDTH)
             .and_then(|start| start.checked_add(want))
@@ -525,6 +553,7 @@ impl Log {
             return Ok(None);
         };
         let start = end - want;
+        let head = self.head_covering(end).await?;
         if head.size < end {
             return Ok(None);
         }
@@ -553,7 +582,7 @@ impl Log {
 
     /// Entries `start..end` (clamped to the current size).
     pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>, ReadError> {
-        let head = self.head().await?;
+        let head = self.head_covering(end).await?;
         let end = end.min(head.size);
         if start >= end {
             return Ok(Vec::new());

@@ -8,3 +8,4 @@ mod metrics;
 mod multiprocess;
 mod readiness;
 mod replicas;
+mod shared_log;
