@@ -223,6 +223,24 @@ launch_ctlog() { # origin
     CT_PID=$!
 }
 
+# The independent CT client's CA in DIR (ct_independent.py ca: root.pem and the log's log.pem)
+# and a `sigstack ctlog` accepting that root on a free port, not waited for; logs to
+# $WORK/ctlog.log (shown when the suite fails). Sets CT, CT_PORT, CT_URL and CT_PID. Needs PY
+# (with cryptography), REPO, WORK and SIGSTACK.
+launch_independent_ctlog() { # dir origin database-url [more ctlog flags...]
+    local dir=$1 origin=$2 db_url=$3
+    shift 3
+    CT="$REPO/scripts/interop/ct_independent.py"
+    mkdir -p "$dir"
+    "$PY" "$CT" ca --dir "$dir" >/dev/null
+    CT_PORT=$(free_port)
+    CT_URL="http://127.0.0.1:$CT_PORT"
+    RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "$db_url" \
+        --key "$dir/log.pem" --origin "$origin" --root-cert "$dir/root.pem" "$@" \
+        >"$WORK/ctlog.log" 2>&1 &
+    CT_PID=$!
+}
+
 wait_ctlog() {
     require "CT log starts ($CT_URL)" "$PY" "$FC" wait --url "$CT_URL/ct/v1/get-sth" --timeout 60
 }

@@ -242,16 +242,9 @@ WATCH=""
 # Our CT log (static-ct-api tiles, RFC 6962 tree head signatures): certificates and
 # precertificates submitted by the independent CT client, followed from index 0, the watch list
 # matching their DNS names; the next round, with nothing new, is clean.
-CT="$REPO/scripts/interop/ct_independent.py"
 CT_DIR="$WORK/ct"
 CT_ORIGIN="monitor.sigstack.test/ct"
-mkdir -p "$CT_DIR"
-"$PY" "$CT" ca --dir "$CT_DIR" >/dev/null
-CT_PORT=$(free_port)
-CT_URL="http://127.0.0.1:$CT_PORT"
-RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$CT_DIR/ct.sqlite" \
-    --key "$CT_DIR/log.pem" --origin "$CT_ORIGIN" --root-cert "$CT_DIR/root.pem" >"$WORK/ctlog.log" 2>&1 &
-CT_PID=$!
+launch_independent_ctlog "$CT_DIR" "$CT_ORIGIN" "sqlite://$CT_DIR/ct.sqlite"
 require "the CT log starts ($CT_URL)" "$PY" "$CT" wait --url "$CT_URL" --timeout 60
 "$PY" "$CT" logkey --key "$CT_DIR/log.pem" --out "$CT_DIR/log.pub.pem" --url "$CT_URL" \
     --log-list "$CT_DIR/loglist.json" >/dev/null

@@ -209,15 +209,8 @@ check "the standby answered reads (rekor's tlog_store_reads_total)" replica_answ
 # The CT log on the same primary, reading from the same standby: everything it handed out is
 # read back and proved through the replica (ct_independent.py's verify: every entry, every
 # inclusion proof, consistency), then it stops before the failover.
-CT="$REPO/scripts/interop/ct_independent.py"
-mkdir -p "$D/ct"
-"$PY" "$CT" ca --dir "$D/ct" >/dev/null
-CT_PORT=$(free_port)
-CT_URL="http://127.0.0.1:$CT_PORT"
-RUST_LOG=info "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "$DB_URL" \
-    --read-database-url "$REPLICA_URL" --key "$D/ct/log.pem" \
-    --origin "failover.sigstack.test/ctlog" --root-cert "$D/ct/root.pem" >"$D/ctlog.log" 2>&1 &
-CT_PID=$!
+launch_independent_ctlog "$D/ct" "failover.sigstack.test/ctlog" "$DB_URL" \
+    --read-database-url "$REPLICA_URL"
 ct_on_replica() {
     "$PY" "$CT" wait --url "$CT_URL" --timeout 60 >/dev/null &&
         "$PY" "$CT" logkey --key "$D/ct/log.pem" --out "$D/ct/log.pub.pem" --url "$CT_URL" \
