@@ -380,6 +380,7 @@ impl SqlStore {
                             .collect::<Vec<_>>()
                             .join(", ")
                     );
+                    // A statement per batch size: not worth a place in the statement cache.
                     let mut q = sqlx::query(&query).persistent(false).bind(log.0);
                     for id in chunk {
                         q = q.bind(id.to_vec());
@@ -1171,6 +1172,31 @@ mod tests {
             lookup.contains("Index Scan using entries_by_identity"),
             "{lookup}"
         );
+        // The statement is cached: its generic plan, made without the arguments, too.
+        let generic = {
+            use sqlx::Connection;
+            let mut conn = AnyConnection::connect(&db.url).await.unwrap();
+            for statement in [
+                format!("PREPARE lookup(bigint, bytea) AS {EXISTING_BY_IDENTITY}"),
+                "SET plan_cache_mode = force_generic_plan".into(),
+            ] {
+                sqlx::query(&statement).execute(&mut conn).await.unwrap();
+            }
+            let rows = sqlx::query(&format!("EXPLAIN EXECUTE lookup({}, '\\x00')", log.0))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0).unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(
+            generic.contains("Index Scan using entries_by_identity"),
+            "{generic}"
+        );
+        assert!(generic.contains("$2"), "a generic plan: {generic}");
         // The shape it replaces reads the whole log here (a scan of the table, or of the
         // primary key's range of the log) rather than probing the identity index: the premise
         // holds.
