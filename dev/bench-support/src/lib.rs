@@ -72,6 +72,15 @@ impl BenchDatabase {
         }
     }
 
+    /// The CPU so far of the PostgreSQL server processes serving this database (nothing on
+    /// SQLite, whose work is in the process itself).
+    pub async fn server_cpu(&self) -> load::DatabaseCpu {
+        match &self.name {
+            Some(name) => load::DatabaseCpu::sample(&postgres_admin_url(), name).await,
+            None => load::DatabaseCpu::default(),
+        }
+    }
+
     /// `"sqlite"` or `"postgres"`, for reports.
     pub fn backend(&self) -> &'static str {
         if self.url.starts_with("sqlite") {

@@ -98,6 +98,9 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// CPU time of this process during the run (Linux).
     pub cpu: Option<Duration>,
+    /// CPU time of the PostgreSQL server processes serving the run's database during the run,
+    /// when the generator measured it ([`DatabaseCpu`]).
+    pub database_cpu: Option<Duration>,
 }
 
 impl LoadReport {
@@ -114,17 +117,66 @@ impl LoadReport {
     /// `verifies` verifications per request: the lines every generator prints after its own.
     pub fn cost_lines(&self, unit: &str, crypto_bound: Option<(u32, u32)>) -> Vec<String> {
         let mut lines = Vec::new();
+        let per_request =
+            |cpu: Duration| cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64;
         if let Some(cpu) = self.cpu {
             // On a shared machine throughput is noisy; the CPU spent per request (client and,
             // when in-process, server; the database not included) is the steadier figure.
             lines.push(format!(
                 "cpu of this process: {:.2}s = {:.0} µs per {unit}",
                 cpu.as_secs_f64(),
-                cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
+                per_request(cpu)
+            ));
+        }
+        if let Some(cpu) = self.database_cpu {
+            lines.push(format!(
+                "cpu of the database's server processes: {:.2}s = {:.0} µs per {unit}",
+                cpu.as_secs_f64(),
+                per_request(cpu)
             ));
         }
         if let Some((signs, verifies)) = crypto_bound {
-            lines.push(crypto_bound_line(self.per_second(), signs, verifies));
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let spent = self
+                .cpu
+                .map(|own| per_request(own + self.database_cpu.unwrap_or_default()));
+            let spender = if self.database_cpu.is_some() {
+                "this process and the database"
+            } else {
+                "this process"
+            };
+            // The CPU share: what the throughput share would be with the cores to this run
+            // alone, which a shared machine does not give.
+            let cpu_share = |speed: &EcdsaSpeed| {
+                spent.map(|spent| {
+                    let crypto = speed.seconds_per_request(signs, verifies) * 1e6;
+                    format!(
+                        "; {crypto:.0} µs of P-256 work per {unit} / {spent:.0} µs of cpu per {unit} ({spender}) = {:.1}% of the cpu spent",
+                        100.0 * crypto / spent
+                    )
+                })
+                .unwrap_or_default()
+            };
+            match EcdsaSpeed::measure() {
+                Ok(speed) => lines.push(format!(
+                    "{}{}",
+                    crypto_bound_line(&speed, cores, self.per_second(), signs, verifies),
+                    cpu_share(&speed)
+                )),
+                Err(e) => lines.push(format!("crypto bound: not measured ({e})")),
+            }
+            // The same with the services' own P-256 (aws-lc through sigstack-keys) as the
+            // yardstick, timed in this process right after the run: on this project's machine
+            // it signs and verifies a fifth faster than `openssl speed` says the cores can.
+            let own = EcdsaSpeed::measure_in_process(2.0);
+            let bound = own.bound(cores, signs, verifies);
+            lines.push(format!(
+                "crypto bound with aws-lc in this process ({:.0} sign/s, {:.0} verify/s per core): {bound:.0}/s; this run reached {:.1}% of it{}",
+                own.sign_per_sec,
+                own.verify_per_sec,
+                100.0 * self.per_second() / bound,
+                cpu_share(&own)
+            ));
         }
         lines
     }
@@ -141,7 +193,8 @@ impl LoadReport {
 
 /// Sends `requests` in order (each once) from `concurrency` connections for `duration`, or
 /// until they are used up; `check` decides whether an answer counts (its status and body).
-/// With `keep_bodies` the answers that count are kept in the report.
+/// With `keep_bodies` the answers that count are kept in the report; with the `database` of
+/// an in-process service, the CPU its PostgreSQL server processes spent.
 pub async fn run(
     target: &Target,
     requests: Arc<Vec<Request>>,
@@ -149,11 +202,16 @@ pub async fn run(
     duration: Duration,
     check: fn(u16, &[u8]) -> bool,
     keep_bodies: bool,
+    database: Option<&crate::BenchDatabase>,
 ) -> LoadReport {
     let target = Arc::new(target.clone());
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + duration;
     let cpu_before = process_cpu();
+    let database_before = match database {
+        Some(db) => Some(db.server_cpu().await),
+        None => None,
+    };
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -201,6 +259,7 @@ pub async fn run(
         first_failure: None,
         elapsed: Duration::ZERO,
         cpu: None,
+        database_cpu: None,
     };
     for task in tasks {
         let (latencies, acks, failures, first) = task.await.expect("load task");
@@ -215,6 +274,9 @@ pub async fn run(
     report.cpu = process_cpu()
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
+    if let (Some(db), Some(before)) = (database, database_before) {
+        report.database_cpu = before.until(&db.server_cpu().await);
+    }
     report.latencies.sort();
     report.acks.sort_by_key(|ack| ack.at);
     report
@@ -283,13 +345,60 @@ pub fn make_on_every_core<T: Send>(count: usize, make: impl Fn(usize) -> T + Syn
 
 /// CPU time (user + system) of this process so far, where `/proc` tells it (Linux).
 pub fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_of("self")
+}
+
+/// CPU time (user + system) of process `pid` (or `self`) so far, from `/proc/PID/stat`.
+fn cpu_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // USER_HZ is 100 on every Linux platform Rust supports.
     Some(Duration::from_millis(ticks * 10))
+}
+
+/// The CPU time of the PostgreSQL server processes serving one database, when the server runs
+/// on this machine where `/proc` shows its processes: what a request costs the database.
+/// Sampled before and after a run; a server process seen only afterwards counts in full.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseCpu(std::collections::HashMap<i64, Duration>);
+
+impl DatabaseCpu {
+    /// The CPU so far of each server process connected to database `name`, asked of the
+    /// server at `admin_url`; empty when they cannot be seen.
+    pub async fn sample(admin_url: &str, name: &str) -> Self {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let Ok(mut conn) = sqlx::AnyConnection::connect(admin_url).await else {
+            return Self::default();
+        };
+        let rows = sqlx::query("SELECT pid::bigint FROM pg_stat_activity WHERE datname = $1")
+            .bind(name.to_owned())
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_default();
+        let _ = conn.close().await;
+        Self(
+            rows.iter()
+                .filter_map(|r| r.try_get::<i64, _>(0).ok())
+                .filter_map(|pid| Some((pid, cpu_of(&pid.to_string())?)))
+                .collect(),
+        )
+    }
+
+    /// The CPU spent between `self` and the later sample `after`; `None` when no server
+    /// process was seen.
+    pub fn until(&self, after: &Self) -> Option<Duration> {
+        (!after.0.is_empty()).then(|| {
+            after
+                .0
+                .iter()
+                .map(|(pid, cpu)| cpu.saturating_sub(self.0.get(pid).copied().unwrap_or_default()))
+                .sum()
+        })
+    }
 }
 
 /// P-256 signatures and verifications per second on one core, as `openssl speed` measures
@@ -311,6 +420,33 @@ impl EcdsaSpeed {
             .ok_or_else(|| "openssl speed printed no nistp256 line".to_owned())
     }
 
+    /// P-256 signatures and verifications per second on one core through `sigstack-keys`
+    /// (aws-lc), in this process, as the services sign and verify: for `seconds` each.
+    pub fn measure_in_process(seconds: f64) -> Self {
+        use sigstack_keys::Signer as _;
+        let key = sigstack_keys::SoftwareKey::generate(sigstack_keys::Algorithm::EcdsaP256Sha256);
+        let public =
+            sigstack_keys::PublicKey::from_spki_der(key.public_key_der()).expect("a P-256 key");
+        let message = b"the P-256 yardstick";
+        let signature = key.sign(message).expect("signing");
+        let per_second = |op: &dyn Fn()| {
+            let (started, mut done) = (Instant::now(), 0u32);
+            while started.elapsed().as_secs_f64() < seconds {
+                op();
+                done += 1;
+            }
+            f64::from(done) / started.elapsed().as_secs_f64()
+        };
+        Self {
+            sign_per_sec: per_second(&|| {
+                key.sign(message).expect("signing");
+            }),
+            verify_per_sec: per_second(&|| {
+                public.verify(message, &signature).expect("verifying");
+            }),
+        }
+    }
+
     /// The last two numbers of the `… ecdsa (nistp256) … sign/s verify/s` line.
     pub fn parse(output: &str) -> Option<Self> {
         let line = output.lines().find(|l| l.contains("(nistp256)"))?;
@@ -330,27 +466,30 @@ impl EcdsaSpeed {
     /// Requests per second the machine's `cores` could serve if each cost exactly `signs`
     /// signatures and `verifies` verifications and nothing else.
     pub fn bound(&self, cores: usize, signs: u32, verifies: u32) -> f64 {
-        let seconds_per_request =
-            f64::from(signs) / self.sign_per_sec + f64::from(verifies) / self.verify_per_sec;
-        cores as f64 / seconds_per_request
+        cores as f64 / self.seconds_per_request(signs, verifies)
+    }
+
+    /// One core's time for `signs` signatures and `verifies` verifications.
+    pub fn seconds_per_request(&self, signs: u32, verifies: u32) -> f64 {
+        f64::from(signs) / self.sign_per_sec + f64::from(verifies) / self.verify_per_sec
     }
 }
 
-/// The line comparing a run's throughput with the crypto bound, when `openssl` is there.
-pub fn crypto_bound_line(per_second: f64, signs: u32, verifies: u32) -> String {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    match EcdsaSpeed::measure() {
-        Ok(speed) => {
-            let bound = speed.bound(cores, signs, verifies);
-            format!(
-                "crypto bound: {cores} cores / ({signs} P-256 signature(s) + {verifies} verification(s)) = {bound:.0}/s (openssl speed: {:.0} sign/s, {:.0} verify/s per core); this run reached {:.1}% of it",
-                speed.sign_per_sec,
-                speed.verify_per_sec,
-                100.0 * per_second / bound
-            )
-        }
-        Err(e) => format!("crypto bound: not measured ({e})"),
-    }
+/// The line comparing a run's throughput with the crypto bound of `cores` at `speed`.
+pub fn crypto_bound_line(
+    speed: &EcdsaSpeed,
+    cores: usize,
+    per_second: f64,
+    signs: u32,
+    verifies: u32,
+) -> String {
+    let bound = speed.bound(cores, signs, verifies);
+    format!(
+        "crypto bound: {cores} cores / ({signs} P-256 signature(s) + {verifies} verification(s)) = {bound:.0}/s (openssl speed: {:.0} sign/s, {:.0} verify/s per core); this run reached {:.1}% of it",
+        speed.sign_per_sec,
+        speed.verify_per_sec,
+        100.0 * per_second / bound
+    )
 }
 
 #[cfg(test)]
@@ -377,6 +516,16 @@ mod tests {
     }
 
     #[test]
+    fn database_cpu_counts_what_each_server_process_spent_between_samples() {
+        let secs = Duration::from_secs;
+        let before = DatabaseCpu([(1, secs(1)), (2, secs(2))].into_iter().collect());
+        // Process 1 spent 2 s more; 2 is gone; 3 is new and counts in full.
+        let after = DatabaseCpu([(1, secs(3)), (3, secs(1))].into_iter().collect());
+        assert_eq!(before.until(&after), Some(secs(3)));
+        assert_eq!(before.until(&DatabaseCpu::default()), None);
+    }
+
+    #[test]
     fn openssl_speed_output_is_read() {
         let output = "Doing 256 bits sign ecdsa's for 3s: 120000 256 bits ECDSA signs in 3.00s\n\
                       \x20                             sign    verify    sign/s verify/s\n\
@@ -391,5 +540,6 @@ mod tests {
             verify_per_sec: 10000.0,
         };
         assert!((speed.bound(2, 1, 1) - 15000.0).abs() < 1e-6);
+        assert!((speed.seconds_per_request(3, 3) - 0.0004).abs() < 1e-12);
     }
 }

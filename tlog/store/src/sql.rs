@@ -25,6 +25,46 @@ use tlog::tile::{TileId, TileSet, TreeEdge};
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
+/// PostgreSQL: the entries of log `$1` whose identities are among the 32-byte identities
+/// concatenated in `$2`. Without statistics (a server without autovacuum, or a table not yet
+/// analysed) PostgreSQL guessed that `identity IN (…)` of a few thousand values matches the
+/// whole table, and scanned it: 17.6 s per round at 20 million entries. Here the lateral
+/// subquery with its `LIMIT` cannot be flattened into a join, so each identity is its own
+/// probe, and a probe on every column of a unique index is known to find one row: the index
+/// is used with or without statistics (`hot_queries_use_their_indexes_without_statistics`).
+/// The concatenation rather than an array because sqlx's `Any` driver binds no arrays.
+const EXISTING_BY_IDENTITY: &str =
+    "SELECT found.* FROM generate_series(0, length($2) / 32 - 1) AS wanted(i) \
+     CROSS JOIN LATERAL ( \
+       SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+       WHERE log_id = $1 AND identity = substring($2 FROM wanted.i * 32 + 1 FOR 32) LIMIT 1 \
+     ) AS found";
+
+/// The entries of log `$1` from index `$2` up to `$3`.
+const ENTRIES_IN_RANGE: &str = "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+     WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx";
+
+/// The entry of log `$1` with identity `$2`.
+const ENTRY_BY_IDENTITY: &str =
+    "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+     WHERE log_id = $1 AND identity = $2";
+
+/// The first entry of log `$1` with leaf hash `$2`. Entries whose leaf hash is their identity
+/// are found through the identity index; the leaf-hash index holds only the others (migration
+/// 0003).
+const ENTRY_BY_LEAF_HASH: &str = "SELECT idx, identity, leaf_hash, data, integrated_at FROM ( \
+       SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+       WHERE log_id = $1 AND identity = $2 AND leaf_hash = $2 \
+       UNION ALL \
+       SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+       WHERE log_id = $1 AND leaf_hash = $2 AND leaf_hash <> identity \
+     ) AS found ORDER BY idx LIMIT 1";
+
+/// The indexes of the first `$4` entries of log `$1` filed under search key `$3` of kind `$2`.
+const LOOKUP_INDEX: &str =
+    "SELECT idx FROM entry_index WHERE log_id = $1 AND kind = $2 AND key = $3 \
+     ORDER BY idx LIMIT $4";
+
 /// Namespace of sigstack's advisory locks: `pg_advisory_xact_lock(NAMESPACE + log id)`.
 const ADVISORY_LOCK_NAMESPACE: i64 = 0x5167_7374_0000_0000;
 
@@ -314,26 +354,45 @@ impl SqlStore {
         identities.sort_unstable();
         identities.dedup();
         let mut existing = HashMap::new();
-        for chunk in identities.chunks(INSERT_CHUNK_ROWS) {
-            let query = format!(
-                "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-                 WHERE log_id = $1 AND identity IN ({})",
-                (0..chunk.len())
-                    .map(|i| format!("${}", i + 2))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let query = self.sql(&query).into_owned();
-            // Not a cached prepared statement: PostgreSQL would settle on a generic plan made
-            // while the table was empty (a sequential scan) and keep it as the log grows.
-            let mut q = sqlx::query(&query).persistent(false).bind(log.0);
-            for id in chunk {
-                q = q.bind(id.to_vec());
+        let rows = match self.backend {
+            // One statement whatever the batch size, planned as one index probe per identity
+            // whether or not the table has statistics (see `EXISTING_BY_IDENTITY`).
+            Backend::Postgres => sqlx::query(EXISTING_BY_IDENTITY)
+                .bind(log.0)
+                .bind(
+                    identities
+                        .iter()
+                        .flat_map(|id| id.iter().copied())
+                        .collect::<Vec<u8>>(),
+                )
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(StoreError::db)?,
+            // SQLite's planner answers an `IN` list on an indexed column with index probes.
+            Backend::Sqlite => {
+                let mut rows = Vec::new();
+                for chunk in identities.chunks(INSERT_CHUNK_ROWS) {
+                    let query = format!(
+                        "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+                         WHERE log_id = ?1 AND identity IN ({})",
+                        (0..chunk.len())
+                            .map(|i| format!("?{}", i + 2))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    // A statement per batch size: not worth a place in the statement cache.
+                    let mut q = sqlx::query(&query).persistent(false).bind(log.0);
+                    for id in chunk {
+                        q = q.bind(id.to_vec());
+                    }
+                    rows.extend(q.fetch_all(&mut *conn).await.map_err(StoreError::db)?);
+                }
+                rows
             }
-            for row in q.fetch_all(&mut *conn).await.map_err(StoreError::db)? {
-                let entry = entry_from_row(&row)?;
-                existing.insert(entry.identity, entry);
-            }
+        };
+        for row in &rows {
+            let entry = entry_from_row(row)?;
+            existing.insert(entry.identity, entry);
         }
         Ok(existing)
     }
@@ -573,22 +632,19 @@ impl LogStore for SqlStore {
         start: u64,
         end: u64,
     ) -> Result<Vec<StoredEntry>, StoreError> {
-        let rows = sqlx::query(&self.sql(
-            "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-             WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
-        ))
-        .bind(log.0)
-        .bind(to_i64(start)?)
-        .bind(to_i64(end)?)
-        .fetch_all(
-            &self
-                .replicas
-                .holding(log, end)
-                .await
-                .unwrap_or_else(|| self.pool.clone()),
-        )
-        .await
-        .map_err(StoreError::db)?;
+        let rows = sqlx::query(&self.sql(ENTRIES_IN_RANGE))
+            .bind(log.0)
+            .bind(to_i64(start)?)
+            .bind(to_i64(end)?)
+            .fetch_all(
+                &self
+                    .replicas
+                    .holding(log, end)
+                    .await
+                    .unwrap_or_else(|| self.pool.clone()),
+            )
+            .await
+            .map_err(StoreError::db)?;
         rows.iter().map(entry_from_row).collect()
     }
 
@@ -597,10 +653,7 @@ impl LogStore for SqlStore {
         log: LogId,
         identity: &Hash,
     ) -> Result<Option<StoredEntry>, StoreError> {
-        let query = self.sql(
-            "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-             WHERE log_id = $1 AND identity = $2",
-        );
+        let query = self.sql(ENTRY_BY_IDENTITY);
         let row = self
             .replica_then_primary(|pool| {
                 let q = sqlx::query(&query).bind(log.0).bind(identity.to_vec());
@@ -615,17 +668,7 @@ impl LogStore for SqlStore {
         log: LogId,
         leaf_hash: &Hash,
     ) -> Result<Option<StoredEntry>, StoreError> {
-        // Entries whose leaf hash is their identity are found through the identity index; the
-        // leaf-hash index holds only the others (migration 0003).
-        let query = self.sql(
-            "SELECT idx, identity, leaf_hash, data, integrated_at FROM ( \
-               SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-               WHERE log_id = $1 AND identity = $2 AND leaf_hash = $2 \
-               UNION ALL \
-               SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-               WHERE log_id = $1 AND leaf_hash = $2 AND leaf_hash <> identity \
-             ) AS found ORDER BY idx LIMIT 1",
-        );
+        let query = self.sql(ENTRY_BY_LEAF_HASH);
         let row = self
             .replica_then_primary(|pool| {
                 let q = sqlx::query(&query).bind(log.0).bind(leaf_hash.to_vec());
@@ -645,10 +688,7 @@ impl LogStore for SqlStore {
         // On a replica with the keys of every entry up to the largest head this store has
         // seen; an empty answer is asked again of the primary, which may hold an entry
         // another process has just handed out.
-        let query = self.sql(
-            "SELECT idx FROM entry_index WHERE log_id = $1 AND kind = $2 AND key = $3 \
-             ORDER BY idx LIMIT $4",
-        );
+        let query = self.sql(LOOKUP_INDEX);
         let lookup = |pool: AnyPool| {
             let q = sqlx::query(&query)
                 .bind(log.0)
@@ -972,6 +1012,17 @@ fn head_from_row(row: &AnyRow) -> Result<LogHead, StoreError> {
     })
 }
 
+/// The tiles of log `$1` at `count` (level, index) pairs: `$2, $3`, `$4, $5`, …
+fn tiles_query(count: usize) -> String {
+    let conditions: Vec<String> = (0..count)
+        .map(|i| format!("(level = ${} AND idx = ${})", 2 + 2 * i, 3 + 2 * i))
+        .collect();
+    format!(
+        "SELECT level, idx, hashes FROM tiles WHERE log_id = $1 AND ({})",
+        conditions.join(" OR ")
+    )
+}
+
 async fn read_tiles_with(
     store: &SqlStore,
     conn: &mut AnyConnection,
@@ -987,13 +1038,7 @@ async fn read_tiles_with(
     };
     let mut out = Vec::with_capacity(tiles.len());
     for chunk in tiles.chunks(per_query) {
-        let conditions: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(level = ${} AND idx = ${})", 2 + 2 * i, 3 + 2 * i))
-            .collect();
-        let query = format!(
-            "SELECT level, idx, hashes FROM tiles WHERE log_id = $1 AND ({})",
-            conditions.join(" OR ")
-        );
+        let query = tiles_query(chunk.len());
         let query = store.sql(&query).into_owned();
         let mut q = sqlx::query(&query).bind(log.0);
         for id in chunk {
@@ -1064,6 +1109,165 @@ mod tests {
             "sslmode=verify-full&sslrootcert=-----BEGIN%20CERTIFICATE-----".into()
         ))
         .is_ok());
+    }
+
+    /// An argument of a query whose plan a test reads.
+    enum Arg {
+        Int(i64),
+        Bytes(Vec<u8>),
+        Text(String),
+    }
+
+    /// PostgreSQL's plan for `query` with `args`, as text.
+    async fn plan(pool: &AnyPool, query: &str, args: Vec<Arg>) -> String {
+        let explain = format!("EXPLAIN {query}");
+        let mut q = sqlx::query(&explain);
+        for arg in args {
+            q = match arg {
+                Arg::Int(v) => q.bind(v),
+                Arg::Bytes(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+            };
+        }
+        let rows = q.fetch_all(pool).await.unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// On a PostgreSQL server that has never analysed the store's tables (autovacuum off, as
+    /// on some servers), each lookup of the hot paths is planned on its index, never as a scan
+    /// of the table.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hot_queries_use_their_indexes_without_statistics() {
+        let db = sigstack_bench_support::TestDb::postgres().await;
+        let store = SqlStore::connect(&db.url).await.unwrap();
+        let pool = &store.pool;
+        let log = store
+            .create_log("stats.example", b"checkpoint")
+            .await
+            .unwrap();
+        for statement in [
+            "ALTER TABLE entries SET (autovacuum_enabled = false)",
+            "ALTER TABLE entry_index SET (autovacuum_enabled = false)",
+            "ALTER TABLE tiles SET (autovacuum_enabled = false)",
+            // 100,000 entries, their search keys and their tiles, written in bulk.
+            "INSERT INTO entries SELECT $1, i, sha256(int8send(i)), sha256(int8send(i)), \
+             sha256(int8send(-i)) || sha256(int8send(-i)), 0 FROM generate_series(0, 99999) AS i",
+            "INSERT INTO entry_index SELECT $1, 'hash', encode(sha256(int8send(-i)), 'hex'), i \
+             FROM generate_series(0, 99999) AS i",
+            "INSERT INTO tiles SELECT $1, l, i, decode(repeat('00', 8192), 'hex') \
+             FROM generate_series(0, 2) AS l, generate_series(0, 390) AS i",
+        ] {
+            sqlx::query(statement)
+                .bind(log.0)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let analysed: i64 = sqlx::query(
+            "SELECT count(*) FROM pg_stats WHERE tablename IN ('entries', 'entry_index', 'tiles')",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(analysed, 0, "the premise: no statistics");
+
+        // A round of 4096 identities, as the sequencer looks them up after a resubmission.
+        let identities: Vec<u8> = (0..4096u32)
+            .flat_map(|i| tlog::merkle::leaf_hash(&i.to_be_bytes()))
+            .collect();
+        let lookup = plan(
+            pool,
+            EXISTING_BY_IDENTITY,
+            vec![Arg::Int(log.0), Arg::Bytes(identities.clone())],
+        )
+        .await;
+        assert!(
+            lookup.contains("Index Scan using entries_by_identity"),
+            "{lookup}"
+        );
+        // The statement is cached: its generic plan, made without the arguments, too.
+        let generic = {
+            use sqlx::Connection;
+            let mut conn = AnyConnection::connect(&db.url).await.unwrap();
+            for statement in [
+                format!("PREPARE lookup(bigint, bytea) AS {EXISTING_BY_IDENTITY}"),
+                "SET plan_cache_mode = force_generic_plan".into(),
+            ] {
+                sqlx::query(&statement).execute(&mut conn).await.unwrap();
+            }
+            let rows = sqlx::query(&format!("EXPLAIN EXECUTE lookup({}, '\\x00')", log.0))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0).unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(
+            generic.contains("Index Scan using entries_by_identity"),
+            "{generic}"
+        );
+        assert!(generic.contains("$2"), "a generic plan: {generic}");
+        // The shape it replaces reads the whole log here (a scan of the table, or of the
+        // primary key's range of the log) rather than probing the identity index: the premise
+        // holds.
+        let in_list = format!(
+            "SELECT idx FROM entries WHERE log_id = $1 AND identity IN ({})",
+            (2..4098)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let args = std::iter::once(Arg::Int(log.0))
+            .chain(identities.chunks(32).map(|id| Arg::Bytes(id.to_vec())))
+            .collect();
+        let former = plan(pool, &in_list, args).await;
+        assert!(!former.contains("entries_by_identity"), "{former}");
+
+        let by_hash = || vec![Arg::Int(log.0), Arg::Bytes(vec![7u8; 32])];
+        // 100 tiles, as a proof's reads are batched.
+        let tile_args = std::iter::once(Arg::Int(log.0))
+            .chain((0..100).flat_map(|i| [Arg::Int(i % 3), Arg::Int(i * 3)]))
+            .collect();
+        let hot = [
+            ("entries", plan(pool, ENTRY_BY_IDENTITY, by_hash()).await),
+            ("entries", plan(pool, ENTRY_BY_LEAF_HASH, by_hash()).await),
+            (
+                "entries",
+                plan(
+                    pool,
+                    ENTRIES_IN_RANGE,
+                    vec![Arg::Int(log.0), Arg::Int(5000), Arg::Int(5256)],
+                )
+                .await,
+            ),
+            (
+                "entry_index",
+                plan(
+                    pool,
+                    LOOKUP_INDEX,
+                    vec![
+                        Arg::Int(log.0),
+                        Arg::Text("hash".into()),
+                        Arg::Text("00".repeat(32)),
+                        Arg::Int(1000),
+                    ],
+                )
+                .await,
+            ),
+            ("tiles", plan(pool, &tiles_query(100), tile_args).await),
+        ];
+        for (table, plan) in hot {
+            assert!(plan.contains("Index"), "{plan}");
+            assert!(!plan.contains(&format!("Seq Scan on {table}")), "{plan}");
+        }
+        store.close().await;
     }
 
     #[test]

@@ -121,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
                 None => make_chains(count, 1),
             };
             // Keep the database alive for the run.
-            let mut _db = None;
+            let mut database = None;
             let (base, backend) = match url {
                 Some(url) => (url.trim_end_matches('/').to_owned(), "external".to_owned()),
                 None => {
@@ -129,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
                     let backend = db.backend().to_string();
                     let base =
                         serve_in_process(&db.url, chains.root_der.clone(), max_delay_ms).await?;
-                    _db = Some(db);
+                    database = Some(db);
                     (base, backend)
                 }
             };
@@ -143,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
                 Duration::from_secs(seconds),
                 is_sct,
                 false,
+                database.as_ref(),
             )
             .await;
             let per_second = report.per_second();

@@ -63,7 +63,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Keep the in-process services' database alive for the run.
-    let mut _db = None;
+    let mut database = None;
     let (base, tokens, backend) = match (&args.url, &args.token_command) {
         (Some(url), Some(command)) => {
             let tokens = (0..args.tokens)
@@ -79,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
             let db = BenchDatabase::fresh("sigstack_bench_fulcio").await;
             let backend = db.backend().to_string();
             let (base, tokens) = in_process(&db.url, args.tokens).await?;
-            _db = Some(db);
+            database = Some(db);
             (base, tokens, backend)
         }
     };
@@ -93,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(args.seconds),
         is_certificate,
         false,
+        database.as_ref(),
     )
     .await;
     let per_second = report.per_second();

@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Keep the database alive for the run.
-    let mut _db = None;
+    let mut database = None;
     let (endpoint, backend) = match &args.url {
         Some(url) => (
             format!("{}/api/v1/log/entries", url.trim_end_matches('/')),
@@ -105,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
             let backend = db.backend().to_string();
             let store: Arc<dyn tlog_store::LogStore> =
                 Arc::new(tlog_store::SqlStore::connect(&db.url).await?);
-            _db = Some(db);
+            database = Some(db);
             let mut config = rekor::RekorConfig::new(
                 sigstack_bench_support::bench_signer(
                     "rekor-v1",
@@ -136,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(args.seconds),
         |status, body| status == 201 && has_proof(body),
         args.record.is_some(),
+        database.as_ref(),
     )
     .await;
     let per_second = report.per_second();
