@@ -121,7 +121,8 @@ pub(crate) enum Trend {
 /// latency and throughput of a Merkle log are expected to move (proofs and B-tree lookups
 /// grow with the height of the tree), used to extrapolate to sizes not measured. The slope is
 /// bounded by `trend` so that noise in a few samples never predicts a log that gets faster
-/// as it grows.
+/// as it grows, and a rate never goes below zero: a falling rate whose fit reaches zero before
+/// `at` reads as 0 (the model says it runs out, not that it runs backwards).
 pub(crate) fn log_fit(points: &[(u64, f64)], at: u64, trend: Trend) -> Option<f64> {
     let &(_, last) = points.last()?;
     let xs: Vec<f64> = points
@@ -145,7 +146,11 @@ pub(crate) fn log_fit(points: &[(u64, f64)], at: u64, trend: Trend) -> Option<f6
         Trend::Rate => (covariance / spread).min(0.0),
     };
     let x_last = *xs.last()?;
-    Some(last + slope * ((at as f64).log2() - x_last))
+    let value = last + slope * ((at as f64).log2() - x_last);
+    Some(match trend {
+        Trend::Cost => value,
+        Trend::Rate => value.max(0.0),
+    })
 }
 
 /// Grows the log to every milestone, printing one JSON line per milestone and a Markdown
@@ -536,7 +541,8 @@ mod tests {
         let falling = [(1 << 20, 2.0), (1 << 24, 1.0)];
         assert_eq!(log_fit(&falling, 1 << 30, Trend::Cost), Some(1.0));
         assert_eq!(log_fit(&points, 1 << 30, Trend::Rate), Some(5.0));
-        assert_eq!(log_fit(&falling, 1 << 30, Trend::Rate), Some(-0.5));
+        // A rate that falls runs out at zero, never below.
+        assert_eq!(log_fit(&falling, 1 << 30, Trend::Rate), Some(0.0));
         assert_eq!(log_fit(&[(1000, 2.0)], 1 << 30, Trend::Cost), Some(2.0));
         assert_eq!(log_fit(&[], 1, Trend::Cost), None);
     }
