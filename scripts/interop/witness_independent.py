@@ -49,33 +49,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from rfc9162 import verify_inclusion
+from rfc9162 import leaf_hash, mth, verify_inclusion
 
 EM_DASH = "\u2014"
 
 
-# --- RFC 6962 Merkle trees ---------------------------------------------------------------
-
-
-def leaf_hash(data):
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def node_hash(left, right):
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def mth(leaves):
-    """MTH(D[n]) of RFC 6962 section 2.1, naively."""
-    n = len(leaves)
-    if n == 0:
-        return hashlib.sha256(b"").digest()
-    if n == 1:
-        return leaves[0]
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+# --- RFC 6962 Merkle trees (hashes and MTH from rfc9162.py; the consistency prover here) ----
 
 
 def subproof(m, leaves, complete):
