@@ -44,6 +44,10 @@
 #   SIGSTACK_PG_BINDIR=DIR  look for initdb/pg_ctl only in DIR (for (c)).
 #   SIGSTACK_PG_START_TIMEOUT=SECONDS  how long to wait for the throwaway
 #       cluster to accept connections (default 60).
+#   SIGSTACK_PG_SETTINGS="-c NAME=VALUE ..."  more server settings for the
+#       throwaway cluster, after its own (a later setting wins): e.g. a
+#       benchmark's durable, production-sized server instead of the tests'
+#       fsync=off (docs/performance.md, the growth benchmark).
 #   SIGSTACK_PG_TLS_CERT=FILE SIGSTACK_PG_TLS_KEY=FILE  (both or neither) the
 #       throwaway cluster serves TLS (ssl=on) with this certificate chain and
 #       key (PEM; copied into the cluster's directory, so they may be anywhere
@@ -344,7 +348,7 @@ _sigstack_pg_throwaway() {
         (cd "$dir" && _sigstack_pg_as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
             -w -t "$timeout" start -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir/sock' \
             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=200 $tls_opts" >"$dir/pg_ctl.log" 2>&1) && ok=1
+            -c max_connections=200 $tls_opts ${SIGSTACK_PG_SETTINGS:-}" >"$dir/pg_ctl.log" 2>&1) && ok=1
         _SIGSTACK_PG_STARTING=
         if [[ -n "$ok" ]]; then
             elapsed=$((($(date +%s%N) - started) / 1000000))

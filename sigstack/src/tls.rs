@@ -459,11 +459,18 @@ mod tests {
         let tls = ServerTls::load(TlsFiles::new(&cert_path, &key_path), None).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // The handler says when it has begun, so the stop comes while the request is in
+        // flight however slowly the handshake goes on a loaded machine.
+        let begun = Arc::new(tokio::sync::Notify::new());
         let router = axum::Router::new().route(
             "/slow",
-            axum::routing::get(|| async {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                "done"
+            axum::routing::get({
+                let begun = begun.clone();
+                || async move {
+                    begun.notify_one();
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    "done"
+                }
             }),
         );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -478,7 +485,7 @@ mod tests {
                 ),
         );
         let in_flight = tokio::spawn(client(&ca).get(format!("https://{addr}/slow")).send());
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        begun.notified().await;
         stop.send(()).unwrap();
         let answer = in_flight.await.unwrap().unwrap();
         assert_eq!(answer.status(), 200);

@@ -284,14 +284,26 @@ both_backends!(
         ];
         let ack = log.append(sub).await.unwrap();
         let mut sub2 = Submission::by_leaf_hash(b"second".to_vec());
-        sub2.index_keys = vec![IndexKey {
-            kind: "email".into(),
-            key: "alice@example.com".into(),
-        }];
+        sub2.index_keys = vec![
+            IndexKey {
+                kind: "email".into(),
+                key: "alice@example.com".into(),
+            },
+            // The same key under another kind: PostgreSQL's index holds only the key's hash,
+            // so the kind is told apart on the rows.
+            IndexKey {
+                kind: "certificate-sha256".into(),
+                key: "abcd".into(),
+            },
+        ];
         let ack2 = log.append(sub2).await.unwrap();
         assert_eq!(
             log.lookup("sha256", "abcd", 10).await.unwrap(),
             vec![ack.entry.index]
+        );
+        assert_eq!(
+            log.lookup("certificate-sha256", "abcd", 10).await.unwrap(),
+            vec![ack2.entry.index]
         );
         assert_eq!(
             log.lookup("email", "alice@example.com", 10).await.unwrap(),

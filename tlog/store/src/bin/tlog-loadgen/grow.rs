@@ -98,6 +98,8 @@ pub(crate) struct Milestone {
     pub(crate) search_by_digest: Latency,
     pub(crate) search_by_leaf_hash: Latency,
     pub(crate) sizes: Sizes,
+    /// PostgreSQL's write-ahead log during the append window (none on SQLite).
+    pub(crate) wal: Option<WalUse>,
     /// Seconds spent growing to this size since the previous milestone.
     pub(crate) grow_seconds: f64,
 }
@@ -106,6 +108,43 @@ impl Milestone {
     pub(crate) fn bytes_per_entry(&self) -> f64 {
         self.sizes.database_bytes as f64 / self.tree_size.max(1) as f64
     }
+}
+
+/// The write-ahead log PostgreSQL wrote during an append window, per append: what shows
+/// whether the server is sized for the log (`docs/deploy.md`, memory and checkpoints). Read
+/// from the server-wide `pg_stat_wal` (PostgreSQL 14 and later), so another database's writes
+/// in the window count too.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub(crate) struct WalUse {
+    pub(crate) bytes_per_append: f64,
+    /// Pages written to the log whole: the first change to a page after a checkpoint.
+    pub(crate) full_page_images_per_append: f64,
+}
+
+/// `pg_stat_wal`'s (full-page images, bytes) so far; none on SQLite or an older server.
+async fn wal_counters(pool: &sqlx::AnyPool) -> Option<(i64, i64)> {
+    let row = sqlx::query("SELECT wal_fpi, wal_bytes::BIGINT FROM pg_stat_wal")
+        .fetch_one(pool)
+        .await
+        .ok()?;
+    Some((row.try_get(0).ok()?, row.try_get(1).ok()?))
+}
+
+/// The server's settings that decide how an append's random index writes cost (PostgreSQL).
+async fn print_server_settings(pool: &sqlx::AnyPool) {
+    let Ok(rows) = sqlx::query(
+        "SELECT name || '=' || setting || COALESCE(unit, '') FROM pg_settings \
+         WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', \
+                        'wal_compression', 'full_page_writes', 'fsync', 'synchronous_commit') \
+         ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await
+    else {
+        return;
+    };
+    let settings: Vec<String> = rows.iter().filter_map(|r| r.try_get(0).ok()).collect();
+    eprintln!("grow: server settings: {}", settings.join(" "));
 }
 
 /// Which way a measure is allowed to move when extrapolated.
@@ -160,9 +199,17 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
     let start_size = log.head().await?.size;
     // The empty-log figure everything is compared with (only when the log starts empty: a
     // resumed run has no empty log to measure).
+    print_server_settings(&pool).await;
     let empty = if start_size == 0 {
-        let (rate, latency) = append_window(&log, &args, Arc::new(AtomicU64::new(0))).await?;
-        eprintln!("grow: empty log: {rate:.0} appends/s");
+        let (rate, latency, wal) =
+            measured_append_window(&log, &args, &pool, Arc::new(AtomicU64::new(0))).await?;
+        let wal = wal.map_or(String::new(), |w| {
+            format!(
+                ", {:.0} B of WAL and {:.2} full-page images per append",
+                w.bytes_per_append, w.full_page_images_per_append
+            )
+        });
+        eprintln!("grow: empty log: {rate:.0} appends/s{wal}");
         Some((rate, latency))
     } else {
         None
@@ -178,7 +225,8 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
         let (inclusion_proof, consistency_proof) = proof_latency(&log, size, args.samples).await?;
         let (search_by_digest, search_by_leaf_hash) = search_latency(&log, &args, size).await?;
         let sizes = sizes(&pool).await?;
-        let (appends_per_sec, append_latency) = append_window(&log, &args, next.clone()).await?;
+        let (appends_per_sec, append_latency, wal) =
+            measured_append_window(&log, &args, &pool, next.clone()).await?;
         let milestone = Milestone {
             tree_size: size,
             appends_per_sec,
@@ -188,6 +236,7 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
             search_by_digest,
             search_by_leaf_hash,
             sizes,
+            wal,
             grow_seconds,
         };
         println!("{}", serde_json::to_string(&milestone)?);
@@ -238,12 +287,32 @@ async fn append(log: &Log, n: u64, bytes: usize) -> anyhow::Result<()> {
     }
 }
 
-/// Appends for `--window-seconds` from `concurrency` tasks: throughput and latency.
+/// [`append_window`], with the write-ahead log it made PostgreSQL write.
+async fn measured_append_window(
+    log: &Log,
+    args: &GrowArgs,
+    pool: &sqlx::AnyPool,
+    next: Arc<AtomicU64>,
+) -> anyhow::Result<(f64, Latency, Option<WalUse>)> {
+    let before = wal_counters(pool).await;
+    let (rate, latency, appended) = append_window(log, args, next).await?;
+    let wal = match (before, wal_counters(pool).await) {
+        (Some((fpi0, bytes0)), Some((fpi1, bytes1))) if appended > 0 => Some(WalUse {
+            bytes_per_append: (bytes1 - bytes0) as f64 / appended as f64,
+            full_page_images_per_append: (fpi1 - fpi0) as f64 / appended as f64,
+        }),
+        _ => None,
+    };
+    Ok((rate, latency, wal))
+}
+
+/// Appends for `--window-seconds` from `concurrency` tasks: throughput, latency and how
+/// many were appended.
 async fn append_window(
     log: &Log,
     args: &GrowArgs,
     next: Arc<AtomicU64>,
-) -> anyhow::Result<(f64, Latency)> {
+) -> anyhow::Result<(f64, Latency, usize)> {
     let started = Instant::now();
     let deadline = started + args.window;
     let mut tasks = Vec::new();
@@ -265,7 +334,8 @@ async fn append_window(
         all.extend(task.await??);
     }
     let rate = all.len() as f64 / started.elapsed().as_secs_f64();
-    Ok((rate, Latency::of(all)))
+    let appended = all.len();
+    Ok((rate, Latency::of(all), appended))
 }
 
 /// Inclusion proofs of random entries and consistency proofs from random sizes, both to the
@@ -437,6 +507,22 @@ pub(crate) fn report(empty: Option<(f64, Latency)>, milestones: &[Milestone]) ->
             points.clone(),
             log_fit(&points, BILLION, Trend::Cost),
             &ms,
+        );
+    }
+    // PostgreSQL's log per append: no extrapolation (it follows the server's settings).
+    if milestones.iter().all(|m| m.wal.is_some()) && !milestones.is_empty() {
+        let wal = |f: fn(&WalUse) -> f64| series(&|m| m.wal.as_ref().map_or(0.0, f));
+        row(
+            "WAL bytes/append",
+            wal(|w| w.bytes_per_append),
+            None,
+            &|y| format!("{y:.0} B"),
+        );
+        row(
+            "full-page images/append",
+            wal(|w| w.full_page_images_per_append),
+            None,
+            &|y| format!("{y:.2}"),
         );
     }
     // Bytes grow linearly: the last milestone's bytes per entry, times a billion.
