@@ -540,6 +540,82 @@ pub(crate) async fn dev_issuer(
 mod tests {
     use super::*;
 
+    /// A plaintext P-256 key file at `path`, returning its public key (DER SPKI).
+    fn key_file(path: &Path) -> Vec<u8> {
+        use sigstack_keys::Signer as _;
+        sigstack_keys::SoftwareKey::load_or_generate(
+            path,
+            sigstack_keys::Algorithm::EcdsaP256Sha256,
+        )
+        .unwrap()
+        .public_key_der()
+        .to_vec()
+    }
+
+    #[test]
+    fn trust_publish_lists_every_accepting_ct_shard_with_its_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout_path = dir.path().join("ctlog-shards.json");
+        let (frozen, kept, newest) = (
+            key_file(&dir.path().join("retired-1.pem")),
+            key_file(&dir.path().join("retired-2.pem")),
+            key_file(&dir.path().join("ctlog.pem")),
+        );
+        let now = std::time::SystemTime::now();
+        let year = std::time::Duration::from_secs(365 * 86_400);
+        let this_year = ctlog::ExpiryWindow::new(now - year, now + year).unwrap();
+        let next_year = ctlog::ExpiryWindow::new(now + year, now + 2 * year).unwrap();
+        let mut layout = ctlog::CtShardLayout::default();
+        layout
+            .rotate(
+                "retired-1.pem".into(),
+                Some(this_year),
+                ctlog::RetiredShard::Freeze,
+                now,
+            )
+            .unwrap();
+        layout
+            .rotate(
+                "retired-2.pem".into(),
+                Some(next_year),
+                ctlog::RetiredShard::KeepAccepting,
+                now,
+            )
+            .unwrap();
+        layout.save(&layout_path).unwrap();
+        let shards =
+            accepting_ct_shards(&dir.path().join("ctlog.pem"), Some(&layout_path)).unwrap();
+        let listed: Vec<(&str, &[u8])> = shards
+            .iter()
+            .map(|s| (s.path.as_str(), s.key.as_slice()))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("/shards/2", kept.as_slice()),
+                ("/shards/3", newest.as_slice())
+            ]
+        );
+        assert!(!listed.iter().any(|(_, key)| *key == frozen.as_slice()));
+        // Without a layout: one shard, at the CT log's URL.
+        let single = accepting_ct_shards(&dir.path().join("ctlog.pem"), None).unwrap();
+        assert_eq!((single.len(), single[0].path.as_str()), (1, ""));
+        // A separately deployed Fulcio submits to both, by window.
+        let submit = crate::services::ct_submission_shards("http://ct.test/", &layout).unwrap();
+        let in_a_day = now + std::time::Duration::from_secs(86_400);
+        let secs =
+            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(
+            submit.for_not_after(secs(in_a_day)).unwrap(),
+            "http://ct.test/shards/2"
+        );
+        assert_eq!(
+            submit.for_not_after(secs(now + year + year / 2)).unwrap(),
+            "http://ct.test/shards/3"
+        );
+        assert!(submit.for_not_after(secs(now + 3 * year)).is_err());
+    }
+
     #[test]
     fn witness_policy_flags_name_flat_targets() {
         let (log, file) = parse_witness_policy("rekor-v2=/tmp/p.txt").unwrap();
