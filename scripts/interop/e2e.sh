@@ -26,7 +26,7 @@
 #     and through TUF only; then two temporal CT shards open side by side (`rotate ctlog
 #     --ctlog-window ... --ctlog-keep-accepting`), Fulcio logging each certificate in the one
 #     whose window holds its notAfter, bundles from both verifying through TUF only (this
-#     waits up to TEMPORAL_LEAD=30 seconds for certificates to expire past the boundary).
+#     waits up to TEMPORAL_LEAD=60 seconds for certificates to expire past the boundary).
 #
 # Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
 # directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
@@ -388,12 +388,14 @@ check "the frozen Rekor v2 log and CT shard keep serving checkpoints, tiles and 
 # so with BOUNDARY ten minutes plus TEMPORAL_LEAD seconds from now, the ones issued in the next
 # TEMPORAL_LEAD seconds go to shard 3 and the later ones to shard 4: the suite signs once
 # before and once after that instant, with each client, and checks the SCT's log in each
-# certificate. trusted_root.json lists both with open windows (sigstore-js looks the SCT's log
-# up by log ID with a window holding the SCT's time), and every bundle verifies through TUF.
+# certificate (the lead must cover two starts, three rotations and the first signatures, slow
+# with encrypted keys on a loaded machine). trusted_root.json lists both with open windows
+# (sigstore-js looks the SCT's log up by log ID with a window holding the SCT's time), and
+# every bundle verifies through TUF.
 kill -INT "$UP_PID"
 wait "$UP_PID" 2>/dev/null || true
 UP_PID=""
-TEMPORAL_LEAD=${TEMPORAL_LEAD:-30}
+TEMPORAL_LEAD=${TEMPORAL_LEAD:-60}
 read -r PAST BOUNDARY FUTURE SWITCH < <(python3 -c '
 import datetime, sys, time
 now = int(time.time())
