@@ -439,6 +439,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         "  CT log               {}{ctlog_path}/ct/v1/get-sth",
         urls.ctlog
     );
+    // Older temporal shards still taking certificates for their own windows.
+    for (path, _) in accepting_ct_shards.iter().filter(|(p, _)| *p != ctlog_path) {
+        println!(
+            "  CT log, older shard  {}{path}/ct/v1/get-sth (accepting its notAfter window)",
+            urls.ctlog
+        );
+    }
     println!("  Rekor v1             {}/api/v1/log", urls.rekor);
     println!(
         "  Rekor v2             {}{}/api/v2/checkpoint (origin {})",
