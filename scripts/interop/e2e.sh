@@ -23,7 +23,10 @@
 #     CT log a new log at its own path) becomes a new TUF targets version listing the old keys
 #     with their windows closed and signing_config pointing at the new shards; the frozen
 #     shards keep serving, read-only; old and new bundles verify with both clients, offline
-#     and through TUF only.
+#     and through TUF only; then two temporal CT shards open side by side (`rotate ctlog
+#     --ctlog-window ... --ctlog-keep-accepting`), Fulcio logging each certificate in the one
+#     whose window holds its notAfter, bundles from both verifying through TUF only (this
+#     waits up to TEMPORAL_LEAD=60 seconds for certificates to expire past the boundary).
 #
 # Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
 # directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
@@ -378,6 +381,119 @@ check "after the rotation, the sigstore-js CLI attests and verifies through TUF 
     _ "$SIGSTACK" "$EMAIL" "$SIGSTORE_JS_CLI" "$FULCIO_URL" "$REKOR_URL" "$TSA_URL" "$D/js-rotated.json" "$D/statement.json" "$D/sigstore-js.log"
 check "the sigstore-js attestation made after the rotation verifies through TUF only" jsv "$D/js-rotated.json"
 check "the frozen Rekor v2 log and CT shard keep serving checkpoints, tiles and entries, and refuse writes (403); the new ones grow" frozen_logs_serve
+
+# Two temporal CT shards open side by side, as public CT logs run them (issue 18 §3): shard 3
+# takes the certificates expiring before BOUNDARY and shard 4, opened ahead of time with
+# `rotate ctlog --ctlog-keep-accepting`, those from BOUNDARY on. Certificates live ten minutes,
+# so with BOUNDARY ten minutes plus TEMPORAL_LEAD seconds from now, the ones issued in the next
+# TEMPORAL_LEAD seconds go to shard 3 and the later ones to shard 4: the suite signs once
+# before and once after that instant, with each client, and checks the SCT's log in each
+# certificate (the lead must cover two starts, three rotations and the first signatures, slow
+# with encrypted keys on a loaded machine). trusted_root.json lists both with open windows
+# (sigstore-js looks the SCT's log up by log ID with a window holding the SCT's time), and
+# every bundle verifies through TUF.
+kill -INT "$UP_PID"
+wait "$UP_PID" 2>/dev/null || true
+UP_PID=""
+TEMPORAL_LEAD=${TEMPORAL_LEAD:-60}
+read -r PAST BOUNDARY FUTURE SWITCH < <(python3 -c '
+import datetime, sys, time
+now = int(time.time())
+boundary = now + 600 + int(sys.argv[1])
+at = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+print(at(now - 86400), at(boundary), at(now + 365 * 86400), boundary - 600)' "$TEMPORAL_LEAD")
+CT_LAYOUT="$DATA/ctlog-shards.json"
+cp "$CT_LAYOUT" "$D/ctlog-shards.before"
+check "rotate refuses to keep a CT shard without a window accepting beside a new one, changing nothing" \
+    bash -c '! "$1" rotate --data-dir "$2" "${@:6}" ctlog --ctlog-window "$3" --ctlog-keep-accepting >"$4" 2>&1 &&
+        grep -q "has no expiry window" "$4" && cmp -s "$5" "$2/ctlog-shards.json"' \
+    _ "$SIGSTACK" "$DATA" "$BOUNDARY/$FUTURE" "$D/rotate-keep-unbounded.log" "$D/ctlog-shards.before" "${ROTATE_FLAGS[@]}"
+require "rotate ctlog into a temporal shard (3) for notAfter before the boundary, freezing shard 2" \
+    bash -c '"$1" rotate --data-dir "$2" "${@:5}" ctlog --ctlog-window "$3" >"$4" 2>&1 && grep -q "froze CT log shard 2" "$4"' \
+    _ "$SIGSTACK" "$DATA" "$PAST/$BOUNDARY" "$D/rotate-temporal-3.log" "${ROTATE_FLAGS[@]}"
+# The next start makes shard 3's key, which the next rotation retires.
+start_up
+require "sigstack up starts with temporal CT shard 3" wait_ready
+kill -INT "$UP_PID"
+wait "$UP_PID" 2>/dev/null || true
+UP_PID=""
+cp "$CT_LAYOUT" "$D/ctlog-shards.before"
+check "rotate refuses a next CT shard whose window overlaps the one kept accepting, changing nothing" \
+    bash -c '! "$1" rotate --data-dir "$2" "${@:6}" ctlog --ctlog-window "$3" --ctlog-keep-accepting >"$4" 2>&1 &&
+        grep -q "overlap" "$4" && cmp -s "$5" "$2/ctlog-shards.json"' \
+    _ "$SIGSTACK" "$DATA" "$PAST/$FUTURE" "$D/rotate-overlap.log" "$D/ctlog-shards.before" "${ROTATE_FLAGS[@]}"
+require "rotate ctlog --ctlog-keep-accepting opens shard 4 for notAfter from the boundary, shard 3 still accepting" \
+    bash -c '"$1" rotate --data-dir "$2" "${@:5}" ctlog --ctlog-window "$3" --ctlog-keep-accepting >"$4" 2>&1 &&
+        grep -q "CT log shard 3 keeps accepting" "$4" && grep -q "\"accepting\": true" "$2/ctlog-shards.json"' \
+    _ "$SIGSTACK" "$DATA" "$BOUNDARY/$FUTURE" "$D/rotate-temporal-4.log" "${ROTATE_FLAGS[@]}"
+start_up
+require "sigstack up starts with two temporal CT shards open" wait_ready
+check "trusted_root.json (through python-tuf) lists CT shards 3 and 4 with open windows, 1 and 2 closed" \
+    bash -c '"$1" "$2" fetch --url "$3" --workdir "$4" --target "trusted_root.json=$5/trusted_root.json" >/dev/null &&
+        "$1" - "$5/trusted_root.json" "$6" <<PY
+import json, sys
+root = json.load(open(sys.argv[1]))
+shard = lambda url: url.rsplit("/shards/", 1)[1] if "/shards/" in url else "1"
+closed = {shard(c["baseUrl"]): bool(c["publicKey"]["validFor"].get("end")) for c in root["ctlogs"]}
+assert closed == {"1": True, "2": True, "3": False, "4": False}, root["ctlogs"]
+PY' \
+    _ "$PY" "$REPO/scripts/interop/tuf_client.py" "$TUF_URL" "$D/tuf-client" "$T"
+sct_from_shard() { # bundle N: the certificate's SCT is from CT shard N (its log ID in trusted_root.json)
+    "$PY" - "$1" "$T/trusted_root.json" "/shards/$2" <<'PY'
+import base64, json, sys
+from cryptography import x509
+bundle, root, shard = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+material = bundle["verificationMaterial"]
+raw = (material.get("certificate") or material["x509CertificateChain"]["certificates"][0])["rawBytes"]
+cert = x509.load_der_x509_certificate(base64.b64decode(raw))
+scts = cert.extensions.get_extension_for_class(x509.PrecertificateSignedCertificateTimestamps).value
+logs = {base64.b64encode(s.log_id).decode() for s in scts}
+want = {c["logId"]["keyId"] for c in root["ctlogs"] if c["baseUrl"].endswith(shard)}
+assert len(want) == 1 and logs == want, (logs, want, cert.not_valid_after_utc)
+PY
+}
+tuf_py() { env XDG_DATA_HOME="$D/xdg-data" XDG_CACHE_HOME="$D/xdg-cache" "$SP" --instance "$TUF_URL" "$@" >>"$D/sigstore-python.log" 2>&1; }
+py_signs_into() { # bundle shard
+    tuf_py sign --identity-token "$(token)" --bundle "$1" "$D/artifact.txt" && sct_from_shard "$1" "$2"
+}
+js_attests_into() { # bundle shard
+    env CI=true SIGSTORE_ID_TOKEN="$(token)" node "$SIGSTORE_JS_CLI" attest --fulcio-url "$FULCIO_URL" --rekor-url "$REKOR_URL" \
+        --tsa-server-url "$TSA_URL" -o "$1" "$D/statement.json" >>"$D/sigstore-js.log" 2>&1 && sct_from_shard "$1" "$2"
+}
+for shard in 3 4; do
+    if [[ $shard == 4 ]]; then
+        # Until certificates issued now expire after the boundary.
+        wait_s=$(python3 -c "import time; print(max(0, $SWITCH + 2 - time.time()))")
+        log "waiting ${wait_s%.*}s for certificates to expire after the shards' boundary"
+        sleep "$wait_s"
+    fi
+    check "sigstore-python signs through TUF only, its certificate logged in CT shard $shard" \
+        py_signs_into "$D/py-shard$shard.json" "$shard"
+    check "the sigstore-js CLI attests, its certificate logged in CT shard $shard" \
+        js_attests_into "$D/js-shard$shard.json" "$shard"
+done
+for shard in 3 4; do
+    check "sigstore-python verifies the bundle from CT shard $shard through TUF only" \
+        tuf_py verify identity --bundle "$D/py-shard$shard.json" --cert-identity "$EMAIL" --cert-oidc-issuer "$ISSUER_URL" "$D/artifact.txt"
+    check "sigstore-js verifies the attestation from CT shard $shard through TUF only" jsv "$D/js-shard$shard.json"
+done
+temporal_shards_serve() {
+    "$PY" - "$CT_URL" <<'PY'
+import json, sys, urllib.error, urllib.request
+ct = sys.argv[1]
+def sth(shard):
+    with urllib.request.urlopen(f"{ct}/shards/{shard}/ct/v1/get-sth", timeout=10) as r:
+        return json.load(r)["tree_size"]
+assert sth(3) >= 2 and sth(4) >= 2, (sth(3), sth(4))
+try:
+    urllib.request.urlopen(urllib.request.Request(ct + "/shards/2/ct/v1/add-chain", data=b'{"chain": []}'), timeout=10)
+    raise SystemExit("frozen shard 2 accepted a write")
+except urllib.error.HTTPError as e:
+    body = e.read()
+    assert e.code == 403 and b"/shards/3" in body and b"/shards/4" in body, (e.code, body)
+PY
+}
+check "CT shard 2 is frozen (403 naming shards 3 and 4), shards 3 and 4 hold what they took" temporal_shards_serve
 
 if [[ $failed -gt 0 ]]; then
     for f in sigstore-python.log sigstore-js.log; do

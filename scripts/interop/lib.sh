@@ -213,12 +213,13 @@ free_port() {
 }
 
 # Launches `sigstack ctlog` with origin $1 (SQLite, ct.pem and root.pem in $D) without waiting
-# for it (wait_ctlog does); sets CT_PORT, CT_URL and CT_PID. Needs PY, D and SIGSTACK.
+# for it (wait_ctlog does); sets CT_PORT, CT_URL and CT_PID. Needs PY, D and SIGSTACK. A suite
+# may set CT_KEY (instead of ct.pem) and CTLOG_FLAGS (more flags).
 launch_ctlog() { # origin
     CT_PORT=$(free_port)
     CT_URL="http://127.0.0.1:$CT_PORT"
     RUST_LOG=warn "$SIGSTACK" ctlog --listen "127.0.0.1:$CT_PORT" --database-url "sqlite://$D/ct.sqlite" \
-        --key "$D/ct.pem" --origin "$1" --root-cert "$D/root.pem" \
+        --key "${CT_KEY:-$D/ct.pem}" --origin "$1" --root-cert "$D/root.pem" ${CTLOG_FLAGS[@]+"${CTLOG_FLAGS[@]}"} \
         >"$D/ctlog.log" 2>&1 &
     CT_PID=$!
 }
@@ -246,12 +247,13 @@ wait_ctlog() {
 }
 
 # Starts `sigstack fulcio` (fulcio.yaml, ca-key.pem and root.pem in $D, logging to CT_URL) and
-# waits for it; sets FULCIO_PORT, FULCIO_URL and FULCIO_PID. Needs PY, FC, D and SIGSTACK.
+# waits for it; sets FULCIO_PORT, FULCIO_URL and FULCIO_PID. Needs PY, FC, D and SIGSTACK. A
+# suite may set FULCIO_FLAGS (more flags).
 start_fulcio() {
     FULCIO_PORT=$(free_port)
     FULCIO_URL="http://127.0.0.1:$FULCIO_PORT"
     RUST_LOG=info "$SIGSTACK" fulcio --listen "127.0.0.1:$FULCIO_PORT" --config "$D/fulcio.yaml" \
-        --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" \
+        --ca-key "$D/ca-key.pem" --ca-chain "$D/root.pem" --ct-url "$CT_URL" ${FULCIO_FLAGS[@]+"${FULCIO_FLAGS[@]}"} \
         >"$D/fulcio.log" 2>&1 &
     FULCIO_PID=$!
     require "Fulcio starts ($FULCIO_URL)" "$PY" "$FC" wait --url "$FULCIO_URL/healthz" --timeout 60

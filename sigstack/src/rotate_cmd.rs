@@ -48,6 +48,11 @@ pub(crate) struct RotateArgs {
     /// expiry.
     #[arg(long, value_parser = ctlog::ExpiryWindow::parse)]
     ctlog_window: Option<ctlog::ExpiryWindow>,
+    /// With `ctlog --ctlog-window`: the shard whose key is retired is not frozen but keeps
+    /// accepting the certificates of its own window, until it ends, beside the new shard (as
+    /// public CT logs open next year's shard ahead of time). The windows must not overlap.
+    #[arg(long, requires = "ctlog_window")]
+    ctlog_keep_accepting: bool,
     /// The keys to retire.
     #[arg(required = true, value_enum)]
     keys: Vec<RotatedKey>,
@@ -174,8 +179,16 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
         let shards = layout.ctlog_shards.as_deref().context(
             "rotating the CT log key freezes the active shard: give --ctlog-shards (the CT log's --shards)",
         )?;
-        // Checked before anything moves; an absent layout is a log of one shard.
-        ctlog::CtShardLayout::load_or_create(shards)?;
+        // Checked before anything moves, the rotation included (windows that would overlap);
+        // an absent layout is a log of one shard.
+        ctlog::CtShardLayout::load_or_create(shards)?
+            .rotate(
+                PathBuf::new(),
+                args.ctlog_window,
+                retired_ct_shard(&args),
+                std::time::SystemTime::now(),
+            )
+            .with_context(|| format!("rotating the CT log's shards in {}", shards.display()))?;
     }
     for key in &keys {
         match &args.keys_pkcs11 {
@@ -225,20 +238,36 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
             }
         }
         if let Some(retired_key) = retired_key {
-            freeze_log(*key, &layout, &retired_key, args.ctlog_window)?;
+            freeze_log(
+                *key,
+                &layout,
+                &retired_key,
+                (args.ctlog_window, retired_ct_shard(&args)),
+            )?;
         }
     }
     println!("next: {next_step}");
     Ok(())
 }
 
+/// What becomes of the CT shard whose key is retired.
+fn retired_ct_shard(args: &RotateArgs) -> ctlog::RetiredShard {
+    if args.ctlog_keep_accepting {
+        ctlog::RetiredShard::KeepAccepting
+    } else {
+        ctlog::RetiredShard::Freeze
+    }
+}
+
 /// For a log's key: freezes the log's active shard with `retired_key` in its layout, so that
-/// the next start serves it read-only under that key and starts a new shard for the new key.
+/// the next start serves it read-only under that key and starts a new shard for the new key
+/// (a CT shard with `ctlog` = (the new shard's window, what becomes of the old one): it may
+/// keep accepting its window instead).
 fn freeze_log(
     key: RotatedKey,
     layout: &Layout,
     retired_key: &Path,
-    ctlog_window: Option<ctlog::ExpiryWindow>,
+    ctlog: (Option<ctlog::ExpiryWindow>, ctlog::RetiredShard),
 ) -> anyhow::Result<()> {
     let rekor_shards = || layout.rekor_shards.as_deref().expect("checked");
     match key {
@@ -263,17 +292,32 @@ fn freeze_log(
         }
         RotatedKey::Ctlog => {
             let path = layout.ctlog_shards.as_deref().expect("checked");
+            let (ctlog_window, retired) = ctlog;
             let mut shards = ctlog::CtShardLayout::load_or_create(path)?;
-            let frozen = shards.generation();
-            let new = shards.rotate(
+            let kept_window = shards.not_after;
+            let rotation = shards.rotate(
                 sigstack_keys::files::key_reference(retired_key, path),
                 ctlog_window,
-            );
+                retired,
+                std::time::SystemTime::now(),
+            )?;
             shards.save(path)?;
+            for ended in &rotation.ended {
+                println!("froze CT log shard {ended}: its expiry window has ended");
+            }
+            let (old, new) = (rotation.retired, rotation.new);
+            match (retired, kept_window) {
+                (ctlog::RetiredShard::KeepAccepting, Some(kept)) => println!(
+                    "CT log shard {old} keeps accepting certificates whose notAfter is in {kept}, with its key, until that window ends"
+                ),
+                _ => println!("froze CT log shard {old} with its key"),
+            }
             println!(
-                "froze CT log shard {frozen} with its key; new certificates go to shard {new} at <CT log URL>{}, signed by the new key{}",
+                "new certificates{} go to shard {new} at <CT log URL>{}, signed by the new key",
+                ctlog_window
+                    .map(|w| format!(" whose notAfter is in {w}"))
+                    .unwrap_or_default(),
                 ctlog::shard_path(new),
-                ctlog_window.map(|w| format!(", for notAfter in {w}")).unwrap_or_default()
             );
         }
         RotatedKey::FulcioCa | RotatedKey::Tsa | RotatedKey::All => {}

@@ -37,8 +37,9 @@ pub(crate) struct CtlogArgs {
         default_value = "sigstack.local/ctlog"
     )]
     origin: String,
-    /// The CT log's shard layout (JSON, created if missing): the keys of the shards frozen by
-    /// `sigstack rotate ctlog` and the active shard's certificate expiry window. Without it,
+    /// The CT log's shard layout (JSON, created if missing): the keys of the older shards
+    /// (frozen, or kept accepting their certificate expiry window) that `sigstack rotate
+    /// ctlog` left, and the newest shard's window. Without it,
     /// the log is one shard. Shard N > 1 is served at `/shards/N` with origin
     /// `<origin>/shards/N` (docs/deploy.md, rotating keys).
     #[arg(long, env = "SIGSTACK_CTLOG_SHARDS")]
@@ -118,9 +119,10 @@ pub(crate) fn load_certificates_in(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// Every shard of a CT log, generation 1 first: each frozen one with the key `layout` records
-/// for it (`loader` loads it) and read-only, the active one, last, with `config` (whose origin
-/// is generation 1's) at its generation's origin and with the layout's expiry window.
+/// Every shard of a CT log, generation 1 first, the newest last: each older one with the key
+/// `layout` records for it (`loader` loads it), taking certificates for its window if it was
+/// kept accepting and its window has not ended, read-only otherwise; the newest with `config`
+/// (whose origin is generation 1's) at its generation's origin and with the layout's window.
 pub(crate) async fn open_ctlog_shards(
     store: Arc<dyn LogStore>,
     loader: &sigstack_keys::KeyLoader,
@@ -128,26 +130,51 @@ pub(crate) async fn open_ctlog_shards(
     layout: &ctlog::CtShardLayout,
     layout_path: &Path,
 ) -> anyhow::Result<Vec<Arc<ctlog::CtLog>>> {
-    let generation = layout.generation();
-    let active_path = ctlog::shard_path(generation);
+    let accepting = layout.accepting(std::time::SystemTime::now())?;
+    let accepting_paths: Vec<String> = accepting
+        .iter()
+        .map(|(_, generation)| ctlog::shard_path(*generation))
+        .collect();
+    let window_if_accepting = |generation: u32| {
+        accepting
+            .iter()
+            .find(|(_, g)| **g == generation)
+            .map(|(window, _)| window.copied())
+    };
     let mut shards = Vec::new();
-    for (frozen, path) in layout.frozen_keys(layout_path) {
+    for (older, path) in layout.older_keys(layout_path) {
         let key = loader
             .load(&path)
-            .with_context(|| format!("the key of frozen CT shard {frozen}: {}", path.display()))?;
+            .with_context(|| format!("the key of CT shard {older}: {}", path.display()))?;
         let mut shard = ctlog::CtLogConfig::new(
-            ctlog::shard_origin(&config.origin, frozen),
+            ctlog::shard_origin(&config.origin, older),
             key,
             config.roots.clone(),
         );
-        shard.frozen_for = Some(active_path.clone());
+        match window_if_accepting(older) {
+            Some(window) => shard.not_after = window,
+            None => shard.frozen_for = Some(accepting_paths.clone()),
+        }
         shards.push(ctlog::CtLog::open(store.clone(), shard).await?);
     }
     let mut config = config;
+    let generation = layout.generation();
     config.origin = ctlog::shard_origin(&config.origin, generation);
     config.not_after = layout.not_after;
     shards.push(ctlog::CtLog::open(store, config).await?);
     Ok(shards)
+}
+
+/// The CT log shards a CA submits to, by certificate expiry: the base URL `ct_url` followed by
+/// each accepting shard's path in `layout`.
+pub(crate) fn ct_submission_shards(
+    ct_url: &str,
+    layout: &ctlog::CtShardLayout,
+) -> anyhow::Result<ctlog::TemporalShards<String>> {
+    let base = ct_url.trim_end_matches('/');
+    Ok(layout
+        .accepting(std::time::SystemTime::now())?
+        .map(|generation| format!("{base}{}", ctlog::shard_path(generation))))
 }
 
 /// The read replica URLs of `--read-database-url` values (each one URL or a comma list).
@@ -260,9 +287,10 @@ pub(crate) struct FulcioArgs {
         default_value = "http://127.0.0.1:6962"
     )]
     ct_url: String,
-    /// The CT log's shard layout (`sigstack ctlog --shards`, read at start): certificates go
-    /// to its active shard, `--ct-url` followed by the shard's path (`/shards/N` after a
-    /// `sigstack rotate ctlog`). Without it, to `--ct-url` itself.
+    /// The CT log's shard layout (`sigstack ctlog --shards`, read at start): each certificate
+    /// goes to the accepting shard whose expiry window holds its notAfter, `--ct-url` followed
+    /// by the shard's path (`/shards/N` after a `sigstack rotate ctlog`); none: no certificate.
+    /// Without it, to `--ct-url` itself.
     #[arg(long, env = "SIGSTACK_CTLOG_SHARDS")]
     ct_shards: Option<PathBuf>,
     #[command(flatten)]
@@ -278,6 +306,19 @@ pub(crate) struct FulcioArgs {
     https_ca_files: Vec<PathBuf>,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
+}
+
+/// The CT shards a CA submits to, for its start-up log line: each URL, with its window if it
+/// has one.
+pub(crate) fn describe_ct_shards(shards: &ctlog::TemporalShards<String>) -> String {
+    shards
+        .iter()
+        .map(|(window, url)| match window {
+            Some(w) => format!("{url} for notAfter in {w}"),
+            None => url.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Loads an issuer configuration file.
@@ -342,19 +383,18 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
     } else {
         fulcio_server::SctMode::Embedded
     };
-    // The active CT shard is the one that accepts new certificates.
-    let ct_url = match &args.ct_shards {
-        Some(path) => format!(
-            "{}{}",
-            args.ct_url.trim_end_matches('/'),
-            ctlog::shard_path(ctlog::CtShardLayout::load_if_present(path)?.generation())
-        ),
-        None => args.ct_url.clone(),
+    // Each certificate goes to the shard that accepts its notAfter.
+    let ct_shards = match &args.ct_shards {
+        Some(path) => {
+            ct_submission_shards(&args.ct_url, &ctlog::CtShardLayout::load_if_present(path)?)?
+        }
+        None => ctlog::TemporalShards::single(args.ct_url.clone()),
     };
-    let server = fulcio_server::FulcioServer::with_options(
+    let ct_description = describe_ct_shards(&ct_shards);
+    let server = fulcio_server::FulcioServer::with_ct_shards(
         config,
         ca,
-        &ct_url,
+        ct_shards,
         fulcio_server::ServerOptions::default()
             .with_sct_mode(sct_mode)
             .with_https_roots(https_roots),
@@ -379,7 +419,7 @@ pub(crate) async fn run_fulcio(args: FulcioArgs, grace: std::time::Duration) -> 
                 listen = %args.listen,
                 public_url = args.public_url.as_ref().map(tracing::field::display),
                 tls = tls_on,
-                ct = %ct_url,
+                ct = %ct_description,
                 ?sct_mode,
                 ca_reload_secs = args.ca_reload_secs,
                 https_ca_files = args.https_ca_files.len(),

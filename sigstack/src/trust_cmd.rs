@@ -24,11 +24,10 @@ pub(crate) struct Urls {
 pub(crate) struct Material {
     /// Issuing certificate first, root last.
     pub(crate) fulcio_chain: Vec<Vec<u8>>,
+    /// The CT log shards that take certificates, oldest first, the newest (the current CT
+    /// log key's) last: each listed in `trusted_root.json` with an open window.
+    pub(crate) ctlog_shards: Vec<CtShardKey>,
     /// DER SPKIs.
-    pub(crate) ctlog_key: Vec<u8>,
-    /// The active CT shard's path below the CT log's URL (`ctlog::shard_path`): its base URL
-    /// in `trusted_root.json`.
-    pub(crate) ctlog_path: String,
     pub(crate) rekor_v1_key: Vec<u8>,
     pub(crate) rekor_v2_key: Vec<u8>,
     pub(crate) rekor_v2_origin: String,
@@ -40,6 +39,14 @@ pub(crate) struct Material {
     /// The logs' witness policies (C2SP tlog-policy files), each under the log's short name
     /// (`rekor-v2`, `ctlog`): published as the TUF targets [`witness_policy_target`].
     pub(crate) witness_policies: Vec<(String, String)>,
+}
+
+/// A CT log shard that takes certificates, as `trusted_root.json` lists it.
+pub(crate) struct CtShardKey {
+    /// Its path below the CT log's URL (`ctlog::shard_path`): its base URL there.
+    pub(crate) path: String,
+    /// Its key (DER SPKI), whose hash is the log ID in its SCTs.
+    pub(crate) key: Vec<u8>,
 }
 
 /// The TUF target name of a log's witness policy: `trusted_root.json` has no field for
@@ -58,10 +65,16 @@ fn instance(urls: &Urls, m: &Material) -> anyhow::Result<trust::Instance> {
             &urls.fulcio,
             m.fulcio_chain.clone(),
         )?],
-        ctlogs: vec![t::CtLog::new(
-            format!("{}{}", urls.ctlog.trim_end_matches('/'), m.ctlog_path),
-            &m.ctlog_key,
-        )?],
+        ctlogs: m
+            .ctlog_shards
+            .iter()
+            .map(|shard| {
+                t::CtLog::new(
+                    format!("{}{}", urls.ctlog.trim_end_matches('/'), shard.path),
+                    &shard.key,
+                )
+            })
+            .collect::<Result<_, _>>()?,
         tlogs: vec![
             t::TransparencyLog::rekor_v1(&urls.rekor, &m.rekor_v1_key)?,
             t::TransparencyLog::rekor_v2_spki(
@@ -73,6 +86,14 @@ fn instance(urls: &Urls, m: &Material) -> anyhow::Result<trust::Instance> {
         timestamp_authorities: vec![t::TimestampAuthority::new(&urls.tsa, m.tsa_chain.clone())?],
         oidc_providers: vec![t::OidcProvider::new(&urls.oidc)?],
     })
+}
+
+/// The newest CT shard, whose key is the legacy `ctfe.pub` target.
+fn newest_ct_shard(material: &Material) -> anyhow::Result<&CtShardKey> {
+    material
+        .ctlog_shards
+        .last()
+        .context("no CT log shard takes certificates")
 }
 
 fn pem(label: &str, der: &[u8]) -> anyhow::Result<String> {
@@ -129,7 +150,7 @@ pub(crate) fn publish(
             ),
             tuf_repo::NewTarget::sigstore(
                 "ctfe.pub",
-                pem("PUBLIC KEY", &material.ctlog_key)?.into_bytes(),
+                pem("PUBLIC KEY", &newest_ct_shard(material)?.key)?.into_bytes(),
                 "CTFE",
             ),
             tuf_repo::NewTarget::sigstore(
@@ -226,7 +247,9 @@ struct PublishArgs {
     #[arg(long)]
     ctlog_key: PathBuf,
     /// The CT log's shard layout (`sigstack ctlog --shards`): after `sigstack rotate ctlog`,
-    /// the active shard is published at its own path below --ctlog-url.
+    /// the newest shard is published at its own path below --ctlog-url (its key is
+    /// --ctlog-key), and beside it every older shard still accepting for its window (with the
+    /// key the layout records).
     #[arg(long, env = "SIGSTACK_CTLOG_SHARDS")]
     ctlog_shards: Option<PathBuf>,
     /// Rekor's URL (the variable `sigstack rekor --public-url` reads).
@@ -278,6 +301,11 @@ fn parse_witness_policy(value: &str) -> Result<(String, PathBuf), String> {
 
 /// A public key file (SPKI PEM) or a private key file, as DER SPKI.
 fn public_key_der(path: &Path) -> anyhow::Result<Vec<u8>> {
+    // Only the public half is used: a plaintext private key file is read whatever the policy.
+    let any = crate::keys_cmd::loader().with_plaintext(sigstack_keys::PlaintextKeys::Allowed);
+    if path.to_str().is_some_and(sigstack_keys::Pkcs11Uri::is_uri) {
+        return Ok(any.load(path)?.public_key_der().to_vec());
+    }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if text.contains("-----BEGIN PUBLIC KEY-----") {
@@ -290,13 +318,43 @@ fn public_key_der(path: &Path) -> anyhow::Result<Vec<u8>> {
         );
         return Ok(der);
     }
-    // Only the public half is used: a plaintext private key file is read whatever the policy.
-    let any = crate::keys_cmd::loader().with_plaintext(sigstack_keys::PlaintextKeys::Allowed);
     Ok(any
         .load(path)
         .with_context(|| format!("{} is neither a public nor a private key", path.display()))?
         .public_key_der()
         .to_vec())
+}
+
+/// The CT shards that take certificates now, from the layout at `layout_path` (without one, a
+/// log of one shard): the newest with `newest_key`, older ones kept accepting with the keys the
+/// layout records.
+fn accepting_ct_shards(
+    newest_key: &Path,
+    layout_path: Option<&Path>,
+) -> anyhow::Result<Vec<CtShardKey>> {
+    let Some(layout_path) = layout_path else {
+        return Ok(vec![CtShardKey {
+            path: String::new(),
+            key: public_key_der(newest_key)?,
+        }]);
+    };
+    let layout = ctlog::CtShardLayout::load_or_create(layout_path)?;
+    let older = layout.older_keys(layout_path);
+    layout
+        .accepting(std::time::SystemTime::now())?
+        .iter()
+        .map(|(_, &generation)| {
+            let key = match older.iter().find(|(g, _)| *g == generation) {
+                Some((_, key)) => public_key_der(key)
+                    .with_context(|| format!("the key of CT log shard {generation}"))?,
+                None => public_key_der(newest_key)?,
+            };
+            Ok(CtShardKey {
+                path: ctlog::shard_path(generation),
+                key,
+            })
+        })
+        .collect()
 }
 
 fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
@@ -330,13 +388,7 @@ fn publish_files(a: PublishArgs) -> anyhow::Result<()> {
     };
     let material = Material {
         fulcio_chain: crate::services::load_certificates(&a.fulcio_chain)?,
-        ctlog_key: public_key_der(&a.ctlog_key)?,
-        ctlog_path: match &a.ctlog_shards {
-            Some(path) => {
-                ctlog::shard_path(ctlog::CtShardLayout::load_or_create(path)?.generation())
-            }
-            None => String::new(),
-        },
+        ctlog_shards: accepting_ct_shards(&a.ctlog_key, a.ctlog_shards.as_deref())?,
         rekor_v1_key: public_key_der(&a.rekor_v1_key)?,
         rekor_v2_key: public_key_der(&a.rekor_v2_key)?,
         rekor_v2_origin,
@@ -487,6 +539,82 @@ pub(crate) async fn dev_issuer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plaintext P-256 key file at `path`, returning its public key (DER SPKI).
+    fn key_file(path: &Path) -> Vec<u8> {
+        use sigstack_keys::Signer as _;
+        sigstack_keys::SoftwareKey::load_or_generate(
+            path,
+            sigstack_keys::Algorithm::EcdsaP256Sha256,
+        )
+        .unwrap()
+        .public_key_der()
+        .to_vec()
+    }
+
+    #[test]
+    fn trust_publish_lists_every_accepting_ct_shard_with_its_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout_path = dir.path().join("ctlog-shards.json");
+        let (frozen, kept, newest) = (
+            key_file(&dir.path().join("retired-1.pem")),
+            key_file(&dir.path().join("retired-2.pem")),
+            key_file(&dir.path().join("ctlog.pem")),
+        );
+        let now = std::time::SystemTime::now();
+        let year = std::time::Duration::from_secs(365 * 86_400);
+        let this_year = ctlog::ExpiryWindow::new(now - year, now + year).unwrap();
+        let next_year = ctlog::ExpiryWindow::new(now + year, now + 2 * year).unwrap();
+        let mut layout = ctlog::CtShardLayout::default();
+        layout
+            .rotate(
+                "retired-1.pem".into(),
+                Some(this_year),
+                ctlog::RetiredShard::Freeze,
+                now,
+            )
+            .unwrap();
+        layout
+            .rotate(
+                "retired-2.pem".into(),
+                Some(next_year),
+                ctlog::RetiredShard::KeepAccepting,
+                now,
+            )
+            .unwrap();
+        layout.save(&layout_path).unwrap();
+        let shards =
+            accepting_ct_shards(&dir.path().join("ctlog.pem"), Some(&layout_path)).unwrap();
+        let listed: Vec<(&str, &[u8])> = shards
+            .iter()
+            .map(|s| (s.path.as_str(), s.key.as_slice()))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("/shards/2", kept.as_slice()),
+                ("/shards/3", newest.as_slice())
+            ]
+        );
+        assert!(!listed.iter().any(|(_, key)| *key == frozen.as_slice()));
+        // Without a layout: one shard, at the CT log's URL.
+        let single = accepting_ct_shards(&dir.path().join("ctlog.pem"), None).unwrap();
+        assert_eq!((single.len(), single[0].path.as_str()), (1, ""));
+        // A separately deployed Fulcio submits to both, by window.
+        let submit = crate::services::ct_submission_shards("http://ct.test/", &layout).unwrap();
+        let in_a_day = now + std::time::Duration::from_secs(86_400);
+        let secs =
+            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(
+            submit.for_not_after(secs(in_a_day)).unwrap(),
+            "http://ct.test/shards/2"
+        );
+        assert_eq!(
+            submit.for_not_after(secs(now + year + year / 2)).unwrap(),
+            "http://ct.test/shards/3"
+        );
+        assert!(submit.for_not_after(secs(now + 3 * year)).is_err());
+    }
 
     #[test]
     fn witness_policy_flags_name_flat_targets() {

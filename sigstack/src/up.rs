@@ -266,8 +266,14 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         &ctlog_layout_path,
     )
     .await?;
-    let ctlog = ctlog_shards.last().expect("the active CT shard").clone();
+    let ctlog = ctlog_shards.last().expect("the newest CT shard").clone();
     let ctlog_path = ctlog::shard_path(ctlog_layout.generation());
+    // The shards that take certificates: the newest, and older ones kept accepting.
+    let accepting_ct_shards: Vec<(String, &Arc<ctlog::CtLog>)> = (1..)
+        .zip(&ctlog_shards)
+        .filter(|(_, shard)| !shard.is_frozen())
+        .map(|(generation, shard)| (ctlog::shard_path(generation), shard))
+        .collect();
     let rekor_url = args.public_url(listen(args.rekor_listen))?;
     let rekor = rekor_cmd::open_in(
         store.clone(),
@@ -300,8 +306,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
     };
     let material = trust_cmd::Material {
         fulcio_chain: ca_chain,
-        ctlog_key: ctlog.public_key_der().to_vec(),
-        ctlog_path: ctlog_path.clone(),
+        ctlog_shards: accepting_ct_shards
+            .iter()
+            .map(|(path, shard)| trust_cmd::CtShardKey {
+                path: path.clone(),
+                key: shard.public_key_der().to_vec(),
+            })
+            .collect(),
         rekor_v1_key: rekor.v1_public_key_der().to_vec(),
         rekor_v2_key: rekor.v2_public_key_der().to_vec(),
         rekor_v2_origin: rekor.v2_origin().to_string(),
@@ -338,7 +349,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         .await?;
     // The CA reaches the CT log in this process directly, not through the public name.
     let ctlog_local = format!("{}{ctlog_path}", local_url(listen(args.ctlog_listen)));
-    let ca_server = fulcio_server::FulcioServer::new(fulcio_config, ca, &ctlog_local);
+    // Each certificate goes to the accepting shard whose window holds its notAfter.
+    let ca_server = fulcio_server::FulcioServer::with_ct_shards(
+        fulcio_config,
+        ca,
+        services::ct_submission_shards(&local_url(listen(args.ctlog_listen)), &ctlog_layout)?,
+        fulcio_server::ServerOptions::default(),
+    );
     let tuf_metrics = sigstack_http::MetricsRegistry::for_service("tuf");
     // The explorer, too, reads the services in this process on loopback, and verifies with
     // the trusted_root.json just published.
@@ -422,6 +439,13 @@ pub(crate) async fn run(args: UpArgs, grace: std::time::Duration) -> anyhow::Res
         "  CT log               {}{ctlog_path}/ct/v1/get-sth",
         urls.ctlog
     );
+    // Older temporal shards still taking certificates for their own windows.
+    for (path, _) in accepting_ct_shards.iter().filter(|(p, _)| *p != ctlog_path) {
+        println!(
+            "  CT log, older shard  {}{path}/ct/v1/get-sth (accepting its notAfter window)",
+            urls.ctlog
+        );
+    }
     println!("  Rekor v1             {}/api/v1/log", urls.rekor);
     println!(
         "  Rekor v2             {}{}/api/v2/checkpoint (origin {})",

@@ -6,6 +6,7 @@ mod entry;
 mod error;
 mod sct;
 mod static_ct;
+mod temporal;
 mod tls;
 mod x509;
 
@@ -23,6 +24,7 @@ pub use static_ct::{
     parse_leaf_index_extension, rfc6962_note_key_hash, sign_rfc6962_checkpoint,
     Rfc6962NoteSignature, TileLeaf, MAX_LEAF_INDEX, RFC6962_NOTE_SIGNATURE_TYPE, TILE_WIDTH,
 };
+pub use temporal::{ExpiryWindow, NoShardForExpiry, ShardWindowError, TemporalShards};
 pub use x509::{
     final_tbs_from_precert, has_poison, issuer_key_hash, precert_tbs_from_final_cert,
     precert_tbs_from_precert, tbs_and_signature, verify_embedded_scts, verify_issued_by,

@@ -138,11 +138,16 @@ async fn add(
             })?,
         );
     }
-    if let Some(active) = &log.frozen_for {
+    if let Some(accepting) = &log.frozen_for {
+        let paths: Vec<&str> = accepting
+            .iter()
+            .map(|p| if p.is_empty() { "/" } else { p.as_str() })
+            .collect();
         return Err(ApiError::forbidden(format!(
-            "this CT log shard ({}) is frozen (read-only): submit to the active shard at {}",
+            "this CT log shard ({}) is frozen (read-only): submit to the accepting shard{} at {}",
             log.origin,
-            if active.is_empty() { "/" } else { active }
+            if paths.len() == 1 { "" } else { "s" },
+            paths.join(", ")
         )));
     }
     let now = now_ms();

@@ -13,9 +13,11 @@ mod error;
 mod shards;
 
 pub use api::{router, shards_router};
+pub use ct::{ExpiryWindow, ShardWindowError, TemporalShards};
 pub use error::ApiError;
 pub use shards::{
-    shard_origin, shard_path, CtShardLayout, CtShardLayoutError, ExpiryWindow, FrozenShard,
+    shard_origin, shard_path, CtShardLayout, CtShardLayoutError, CtShardRotationError, OlderShard,
+    RetiredShard, Rotation,
 };
 
 use sigstack_keys::{Algorithm, Signer};
@@ -53,9 +55,9 @@ pub struct CtLogConfig {
     /// A temporal shard's window: only certificates whose notAfter falls in it are accepted.
     /// `None`: any.
     pub not_after: Option<ExpiryWindow>,
-    /// `Some(path)`: the log is a frozen shard; it serves reads and refuses submissions,
-    /// naming `path`, the active shard's path below the public URL.
-    pub frozen_for: Option<String>,
+    /// `Some(paths)`: the log is a frozen shard; it serves reads and refuses submissions,
+    /// naming `paths`, the accepting shards' paths below the public URL.
+    pub frozen_for: Option<Vec<String>>,
 }
 
 impl CtLogConfig {
@@ -123,7 +125,7 @@ pub struct CtLog {
     /// See [`CtLogConfig::not_after`].
     not_after: Option<ExpiryWindow>,
     /// See [`CtLogConfig::frozen_for`].
-    frozen_for: Option<String>,
+    frozen_for: Option<Vec<String>>,
 }
 
 impl CtLog {
@@ -186,6 +188,11 @@ impl CtLog {
     /// The log ID: SHA-256 of the log key's DER SPKI.
     pub fn log_id(&self) -> [u8; 32] {
         self.log_id
+    }
+
+    /// Whether the log is a frozen shard, refusing submissions.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen_for.is_some()
     }
 
     /// The log's origin.

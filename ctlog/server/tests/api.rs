@@ -810,7 +810,7 @@ async fn a_rotated_log_keeps_its_frozen_shard_provable_and_temporal_shards_keep_
     let now = std::time::SystemTime::now();
     let window = ctlog::ExpiryWindow::new(now, now + Duration::from_secs(3600)).unwrap();
     let mut frozen = CtLogConfig::new(ORIGIN, old_key.clone(), vec![ca.root_der.clone()]);
-    frozen.frozen_for = Some(ctlog::shard_path(2));
+    frozen.frozen_for = Some(vec![ctlog::shard_path(2)]);
     let mut active = CtLogConfig::new(
         ctlog::shard_origin(ORIGIN, 2),
         new_key.clone(),

@@ -109,6 +109,19 @@ fn pem_chain(ders: impl IntoIterator<Item = Vec<u8>>) -> Result<Vec<String>, Api
         .collect()
 }
 
+/// The notAfter (Unix seconds) of a certificate this CA has just built.
+fn not_after(certificate: &[u8]) -> Result<u64, ApiError> {
+    use der::Decode as _;
+    let certificate = x509_cert::Certificate::from_der(certificate)
+        .map_err(|e| ApiError::internal(format!("reading back the certificate built: {e}")))?;
+    Ok(certificate
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs())
+}
+
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -160,18 +173,25 @@ impl FulcioServer {
         }
     }
 
-    /// Submits `chain` to the CT log (`add-pre-chain` for a precertificate, else `add-chain`),
-    /// timing it; no SCT means no certificate.
+    /// Submits `chain` to the CT log shard that accepts its leaf's notAfter (`add-pre-chain`
+    /// for a precertificate, else `add-chain`), timing it; no shard or no SCT means no
+    /// certificate.
     async fn log(
         &self,
         chain: &[Vec<u8>],
         precertificate: bool,
     ) -> Result<ct::SignedCertificateTimestamp, ApiError> {
+        let not_after = not_after(&chain[0])?;
+        let shard = self.ct.for_not_after(not_after).map_err(|e| {
+            self.metrics.ct_no_shard.inc();
+            tracing::error!(not_after, error = %e, "no CT log shard for the certificate: nothing issued");
+            ApiError::unavailable(format!("no certificate was issued: {e}"))
+        })?;
         let started = std::time::Instant::now();
         let sct = if precertificate {
-            self.ct.add_pre_chain(chain).await
+            shard.add_pre_chain(chain).await
         } else {
-            self.ct.add_chain(chain).await
+            shard.add_chain(chain).await
         };
         self.metrics
             .ct_latency

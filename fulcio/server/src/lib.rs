@@ -90,7 +90,8 @@ pub struct FulcioServer {
     /// takes one snapshot of it and uses only that, so it never mixes two CAs.
     ca: RwLock<Arc<CertificateAuthority>>,
     keys: oidc::KeyCache,
-    ct: ct_client::CtClient,
+    /// The CT log shards, each certificate logged in the one whose window holds its notAfter.
+    ct: ct::TemporalShards<ct_client::CtClient>,
     max_body_bytes: usize,
     sct_mode: SctMode,
     metrics: metrics::Metrics,
@@ -110,11 +111,28 @@ impl FulcioServer {
         ct_url: &str,
         options: ServerOptions,
     ) -> Arc<Self> {
+        Self::with_ct_shards(
+            config,
+            ca,
+            ct::TemporalShards::single(ct_url.to_owned()),
+            options,
+        )
+    }
+
+    /// As [`FulcioServer::with_options`], logging each certificate in the CT log shard (base
+    /// URL) of `ct_shards` whose expiry window holds the certificate's notAfter, as CAs do with
+    /// public CT logs' temporal shards. A certificate no shard accepts is not issued.
+    pub fn with_ct_shards(
+        config: FulcioConfig,
+        ca: CertificateAuthority,
+        ct_shards: ct::TemporalShards<String>,
+        options: ServerOptions,
+    ) -> Arc<Self> {
         Arc::new(Self {
             config,
             ca: RwLock::new(Arc::new(ca)),
             keys: oidc::KeyCache::with_roots(options.min_jwks_refresh, options.https_roots.clone()),
-            ct: ct_client::CtClient::with_roots(ct_url, &options.https_roots),
+            ct: ct_shards.map(|url| ct_client::CtClient::with_roots(&url, &options.https_roots)),
             max_body_bytes: options.max_body_bytes,
             sct_mode: options.sct_mode,
             metrics: metrics::Metrics::new(),

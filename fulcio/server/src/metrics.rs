@@ -13,6 +13,8 @@ pub(crate) struct Metrics {
     pub(crate) errors: IntCounterVec,
     /// Time to get an SCT from the CT log.
     pub(crate) ct_latency: Histogram,
+    /// Certificates not issued because no CT log shard's window holds their notAfter.
+    pub(crate) ct_no_shard: IntCounter,
     /// CA reloads from changed files, by result (`loaded`, `refused`).
     pub(crate) ca_reloads: IntCounterVec,
     /// Upstream's `fulcio_new_certs`: certificates issued.
@@ -49,6 +51,13 @@ impl Metrics {
                 "Time to obtain an SCT from the CT log",
                 &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
             ),
+            ct_no_shard: registry
+                .counter_vec(
+                    "fulcio_ct_no_shard_total",
+                    "Certificates not issued because no CT log shard accepts their notAfter",
+                    &[],
+                )
+                .with_label_values::<&str>(&[]),
             ca_reloads: registry.counter_vec(
                 "fulcio_ca_reloads_total",
                 "CA key and chain reloads after a file change, by result",

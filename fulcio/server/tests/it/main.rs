@@ -3,6 +3,7 @@
 mod api;
 mod ca;
 mod common;
+mod ct_shards;
 mod extensions;
 mod jwks_cache;
 mod oidc_ca_cert;
