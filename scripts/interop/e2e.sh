@@ -26,7 +26,8 @@
 #     and through TUF only; then two temporal CT shards open side by side (`rotate ctlog
 #     --ctlog-window ... --ctlog-keep-accepting`), Fulcio logging each certificate in the one
 #     whose window holds its notAfter, bundles from both verifying through TUF only (this
-#     waits up to TEMPORAL_LEAD=60 seconds for certificates to expire past the boundary).
+#     waits up to TEMPORAL_LEAD=30 seconds for certificates to expire past the boundary; not
+#     with encrypted keys).
 #
 # Where the keys are (E2E_KEYS): `files` (default: plaintext development keys in the data
 # directory), `encrypted` (every key file encrypted under --key-password-file), `pkcs11` (every
@@ -388,14 +389,19 @@ check "the frozen Rekor v2 log and CT shard keep serving checkpoints, tiles and 
 # so with BOUNDARY ten minutes plus TEMPORAL_LEAD seconds from now, the ones issued in the next
 # TEMPORAL_LEAD seconds go to shard 3 and the later ones to shard 4: the suite signs once
 # before and once after that instant, with each client, and checks the SCT's log in each
-# certificate (the lead must cover two starts, three rotations and the first signatures, slow
-# with encrypted keys on a loaded machine). trusted_root.json lists both with open windows
+# certificate (the lead must cover two starts, three rotations and the first signatures).
+# trusted_root.json lists both with open windows
 # (sigstore-js looks the SCT's log up by log ID with a window holding the SCT's time), and
-# every bundle verifies through TUF.
+# every bundle verifies through TUF. Not with encrypted keys: the shard choice does not depend
+# on where keys are, and files and PKCS#11 (the accepting shard signing with its key renamed in
+# the token) cover the rotation's key handling, while this phase's wait is the suites' longest.
+if [[ "$E2E_KEYS" != encrypted ]]; then
 kill -INT "$UP_PID"
 wait "$UP_PID" 2>/dev/null || true
 UP_PID=""
-TEMPORAL_LEAD=${TEMPORAL_LEAD:-60}
+# Files and PKCS#11 keys reached the first signature 9 s after the rotation here, loaded; 30 s
+# leaves room for a machine three times slower.
+TEMPORAL_LEAD=${TEMPORAL_LEAD:-30}
 read -r PAST BOUNDARY FUTURE SWITCH < <(python3 -c '
 import datetime, sys, time
 now = int(time.time())
@@ -462,7 +468,8 @@ js_attests_into() { # bundle shard
 }
 for shard in 3 4; do
     if [[ $shard == 4 ]]; then
-        # Until certificates issued now expire after the boundary.
+        # Until certificates issued now expire after the boundary (shard 3's verifications
+        # above spent part of the wait).
         wait_s=$(python3 -c "import time; print(max(0, $SWITCH + 2 - time.time()))")
         log "waiting ${wait_s%.*}s for certificates to expire after the shards' boundary"
         sleep "$wait_s"
@@ -471,8 +478,6 @@ for shard in 3 4; do
         py_signs_into "$D/py-shard$shard.json" "$shard"
     check "the sigstore-js CLI attests, its certificate logged in CT shard $shard" \
         js_attests_into "$D/js-shard$shard.json" "$shard"
-done
-for shard in 3 4; do
     check "sigstore-python verifies the bundle from CT shard $shard through TUF only" \
         tuf_py verify identity --bundle "$D/py-shard$shard.json" --cert-identity "$EMAIL" --cert-oidc-issuer "$ISSUER_URL" "$D/artifact.txt"
     check "sigstore-js verifies the attestation from CT shard $shard through TUF only" jsv "$D/js-shard$shard.json"
@@ -494,6 +499,7 @@ except urllib.error.HTTPError as e:
 PY
 }
 check "CT shard 2 is frozen (403 naming shards 3 and 4), shards 3 and 4 hold what they took" temporal_shards_serve
+fi
 
 if [[ $failed -gt 0 ]]; then
     for f in sigstore-python.log sigstore-js.log; do
