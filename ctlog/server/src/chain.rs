@@ -113,7 +113,15 @@ pub struct Issuers {
     roots: Vec<Arc<IssuerCertificate>>,
     /// Intermediates of chains that validated, at most [`MAX_CACHED_INTERMEDIATES`]: only a
     /// chain ending in an accepted root adds one, so only certificates a root's CA issued.
-    intermediates: Mutex<HashMap<[u8; 32], Arc<IssuerCertificate>>>,
+    intermediates: Mutex<HashMap<[u8; 32], Intermediate>>,
+}
+
+/// A known intermediate, and the fingerprint of the issuer whose signature on it was verified
+/// (a signature check depends on the two certificates only, so it need not be made again).
+#[derive(Debug, Clone)]
+struct Intermediate {
+    certificate: Arc<IssuerCertificate>,
+    signed_by: [u8; 32],
 }
 
 /// Most intermediates [`Issuers`] keeps parsed; when full it starts over (a CA hierarchy has
@@ -170,13 +178,24 @@ impl Issuers {
             .lock()
             .expect("intermediate cache")
             .get(fingerprint)
-            .cloned()
+            .map(|known| known.certificate.clone())
     }
 
-    /// Keeps the intermediates of a validated chain.
+    /// Whether `child` is a known intermediate whose signature by `parent` was verified.
+    fn verified(&self, child: &IssuerCertificate, parent: &IssuerCertificate) -> bool {
+        self.intermediates
+            .lock()
+            .expect("intermediate cache")
+            .get(&child.fingerprint())
+            .is_some_and(|known| known.signed_by == parent.fingerprint())
+    }
+
+    /// Keeps the intermediates of a validated chain (`issuers`, each signed by the next, the
+    /// last an accepted root).
     fn remember(&self, issuers: &[Arc<IssuerCertificate>]) {
         let mut cache = self.intermediates.lock().expect("intermediate cache");
-        for issuer in issuers {
+        for pair in issuers.windows(2) {
+            let (issuer, parent) = (&pair[0], &pair[1]);
             let fingerprint = issuer.fingerprint();
             if self.root(&fingerprint).is_some() || cache.contains_key(&fingerprint) {
                 continue;
@@ -184,7 +203,11 @@ impl Issuers {
             if cache.len() >= MAX_CACHED_INTERMEDIATES {
                 cache.clear();
             }
-            cache.insert(fingerprint, issuer.clone());
+            let known = Intermediate {
+                certificate: issuer.clone(),
+                signed_by: parent.fingerprint(),
+            };
+            cache.insert(fingerprint, known);
         }
     }
 }
@@ -253,6 +276,9 @@ pub fn validate_chain(
         i => issuers[i - 1].certificate().signature(),
     };
     for (index, issuer) in issuers.iter().enumerate() {
+        if index > 0 && known.verified(&issuers[index - 1], issuer) {
+            continue;
+        }
         signature_of(index)
             .and_then(|signed| issuer.verify_issued(&signed))
             .map_err(|e| ChainError::BadSignature {
@@ -422,6 +448,27 @@ mod tests {
                 <[u8; 32]>::from(Sha256::digest(&root_der)),
             ]
         );
+
+        // Its signature is checked once per issuer that follows it: another accepted root
+        // after it is refused.
+        let stranger_der = stranger.cert.der().to_vec();
+        let two_roots = Issuers::new(&[root_der.clone(), stranger_der.clone()]).unwrap();
+        validate_chain(
+            ChainKind::Precert,
+            vec![precert.clone(), intermediate_der.clone()],
+            &two_roots,
+            NOW,
+        )
+        .unwrap();
+        assert!(matches!(
+            validate_chain(
+                ChainKind::Precert,
+                vec![precert.clone(), intermediate_der.clone(), stranger_der],
+                &two_roots,
+                NOW
+            ),
+            Err(ChainError::BadSignature { index: 1, .. })
+        ));
 
         // A cached intermediate still has to be valid now and to have signed the leaf.
         let (foreign, _) = issue(&stranger_ca, "leaf", false, true);
