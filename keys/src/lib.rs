@@ -20,8 +20,8 @@ mod software;
 pub use loader::{password_from_file, KeyLoader, PlaintextKeys};
 pub use pkcs11::{Pkcs11Key, Pkcs11Uri};
 pub use public::{
-    ClientKeyKind, ClientPublicKey, HashAlgorithm, Jwk, PublicKey, RsaPublicKey, RSA_MAX_BITS,
-    RSA_MIN_BITS, SHA256_OID, SHA384_OID, SHA512_OID,
+    ClientKeyKind, ClientPublicKey, HashAlgorithm, Jwk, P256Key, PublicKey, RsaPublicKey,
+    RSA_MAX_BITS, RSA_MIN_BITS, SHA256_OID, SHA384_OID, SHA512_OID,
 };
 pub use software::SoftwareKey;
 

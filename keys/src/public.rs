@@ -1,15 +1,72 @@
 use crate::{Algorithm, KeyError};
+use aws_lc_rs::signature as lc;
 use ecdsa::signature::Verifier;
+use std::sync::OnceLock;
 
 /// A public key of a supported algorithm, parsed from DER `SubjectPublicKeyInfo`.
 #[derive(Clone, Debug)]
 pub enum PublicKey {
     /// ECDSA P-256.
-    P256(p256::ecdsa::VerifyingKey),
+    P256(P256Key),
     /// ECDSA P-384.
     P384(p384::ecdsa::VerifyingKey),
     /// Ed25519.
     Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// An ECDSA P-256 public key: validated by `p256` when parsed, verified with by aws-lc-rs
+/// (several times faster than the pure-Rust arithmetic). aws-lc keeps the point parsed, per
+/// digest algorithm, from the first verification on: a key verified with again and again (a
+/// CT log's roots, a client key Rekor keeps) is not parsed again for every signature.
+#[derive(Clone, Debug)]
+pub struct P256Key {
+    key: p256::ecdsa::VerifyingKey,
+    /// For SHA-256, SHA-384 and SHA-512 digests (aws-lc binds a parsed key to one); `None`
+    /// if aws-lc refused the point, which then verifies nothing.
+    parsed: [OnceLock<Option<lc::ParsedPublicKey>>; 3],
+}
+
+impl P256Key {
+    fn new(key: p256::ecdsa::VerifyingKey) -> Self {
+        Self {
+            key,
+            parsed: Default::default(),
+        }
+    }
+
+    /// The uncompressed SEC 1 point.
+    fn sec1_point(&self) -> Vec<u8> {
+        self.key.to_encoded_point(false).as_bytes().to_vec()
+    }
+
+    /// The key as aws-lc verifies with it over `hash` digests.
+    fn parsed(&self, hash: HashAlgorithm) -> Option<&lc::ParsedPublicKey> {
+        let (slot, alg) = match hash {
+            HashAlgorithm::Sha256 => (0, &lc::ECDSA_P256_SHA256_ASN1),
+            HashAlgorithm::Sha384 => (1, &lc::ECDSA_P256_SHA384_ASN1),
+            HashAlgorithm::Sha512 => (2, &lc::ECDSA_P256_SHA512_ASN1),
+        };
+        self.parsed[slot]
+            .get_or_init(|| lc::ParsedPublicKey::new(alg, self.sec1_point()).ok())
+            .as_ref()
+    }
+
+    /// A DER signature over `message` hashed with SHA-256.
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.parsed(HashAlgorithm::Sha256)
+            .is_some_and(|key| key.verify_sig(message, signature).is_ok())
+    }
+
+    /// A DER signature over a `hash` `digest` (aws-lc truncates a digest longer than the
+    /// curve order exactly as SEC 1 and Go's `ecdsa.VerifyASN1` do).
+    fn verify_prehashed(&self, hash: HashAlgorithm, digest: &[u8], signature: &[u8]) -> bool {
+        let Ok(digest) = aws_lc_rs::digest::Digest::import_less_safe(digest, aws_lc_digest(hash))
+        else {
+            return false;
+        };
+        self.parsed(hash)
+            .is_some_and(|key| key.verify_digest_sig(&digest, signature).is_ok())
+    }
 }
 
 impl PublicKey {
@@ -49,17 +106,8 @@ impl PublicKey {
     /// Verifies `signature` over `message` with the conventions of [`crate::Signer`].
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
         let ok = match self {
-            // P-256 is on every hot path (SCTs, certificate chains, Rekor entries): verify with
-            // aws-lc-rs, several times faster than the pure-Rust arithmetic. The key is parsed
-            // and validated by `p256` either way.
-            PublicKey::P256(k) => {
-                let point = k.to_encoded_point(false);
-                let key = aws_lc_rs::signature::UnparsedPublicKey::new(
-                    &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
-                    point.as_bytes(),
-                );
-                Some(key.verify(message, signature).is_ok())
-            }
+            // P-256 is on every hot path (SCTs, certificate chains, Rekor entries).
+            PublicKey::P256(k) => Some(k.verify(message, signature)),
             PublicKey::P384(k) => p384::ecdsa::DerSignature::from_bytes(signature)
                 .ok()
                 .map(|s| k.verify(message, &s).is_ok()),
@@ -176,7 +224,6 @@ impl PublicKey {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<(), KeyError> {
-        use aws_lc_rs::signature as lc;
         if digest.len() != hash.digest_len() {
             return Err(KeyError::BadSignature);
         }
@@ -184,21 +231,9 @@ impl PublicKey {
             // ECDSA verifies with aws-lc-rs, several times faster than the pure-Rust arithmetic
             // (every Rekor entry pays for one). The key is parsed and validated by `p256`/`p384`
             // either way; aws-lc truncates a longer digest to the curve order exactly as SEC 1
-            // (and Go's `ecdsa.VerifyASN1`) do, and accepts only strict DER signatures.
-            PublicKey::P256(k) => {
-                let alg = match hash {
-                    HashAlgorithm::Sha256 => &lc::ECDSA_P256_SHA256_ASN1,
-                    HashAlgorithm::Sha384 => &lc::ECDSA_P256_SHA384_ASN1,
-                    HashAlgorithm::Sha512 => &lc::ECDSA_P256_SHA512_ASN1,
-                };
-                Some(verify_ecdsa_digest(
-                    alg,
-                    k.to_encoded_point(false).as_bytes(),
-                    hash,
-                    digest,
-                    signature,
-                ))
-            }
+            // (and Go's `ecdsa.VerifyASN1`) do, and accepts only strict DER signatures. P-256
+            // keys keep their aws-lc form ([`P256Key`]); P-384 ones, rarer, are parsed each time.
+            PublicKey::P256(k) => Some(k.verify_prehashed(hash, digest, signature)),
             PublicKey::P384(k) => {
                 let alg = match hash {
                     HashAlgorithm::Sha256 => &lc::ECDSA_P384_SHA256_ASN1,
@@ -482,9 +517,9 @@ impl ClientPublicKey {
         let invalid =
             |e: &dyn std::fmt::Display| KeyError::Malformed(format!("invalid EC point: {e}"));
         Ok(match *curve {
-            c if c == CURVE_P256 => ClientPublicKey::Standard(PublicKey::P256(
+            c if c == CURVE_P256 => ClientPublicKey::Standard(PublicKey::P256(P256Key::new(
                 p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|e| invalid(&e))?,
-            )),
+            ))),
             c if c == CURVE_P384 => ClientPublicKey::Standard(PublicKey::P384(
                 p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|e| invalid(&e))?,
             )),
@@ -565,9 +600,7 @@ impl ClientPublicKey {
     /// The uncompressed SEC 1 point of an ECDSA key.
     pub fn ec_point(&self) -> Option<Vec<u8>> {
         match self {
-            ClientPublicKey::Standard(PublicKey::P256(k)) => {
-                Some(k.to_encoded_point(false).as_bytes().to_vec())
-            }
+            ClientPublicKey::Standard(PublicKey::P256(k)) => Some(k.sec1_point()),
             ClientPublicKey::Standard(PublicKey::P384(k)) => {
                 Some(k.to_encoded_point(false).as_bytes().to_vec())
             }
@@ -701,6 +734,29 @@ mod tests {
                 .verify_prehashed(hash, &digest[..20], s256.to_der().as_bytes())
                 .is_err());
         }
+    }
+
+    #[test]
+    fn a_p256_key_kept_parsed_verifies_messages_and_digests_alike_and_its_clones_too() {
+        use crate::Signer as _;
+        let signer = crate::SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
+        let key = PublicKey::from_spki_der(signer.public_key_der()).unwrap();
+        let signature = signer.sign(b"message").unwrap();
+        let digest = HashAlgorithm::Sha256.digest(b"message");
+        for round in 0..2 {
+            key.verify(b"message", &signature).unwrap();
+            key.verify_prehashed(HashAlgorithm::Sha256, &digest, &signature)
+                .unwrap();
+            assert!(key.verify(b"massage", &signature).is_err(), "round {round}");
+            assert!(key
+                .verify_prehashed(
+                    HashAlgorithm::Sha384,
+                    &HashAlgorithm::Sha384.digest(b"message"),
+                    &signature
+                )
+                .is_err());
+        }
+        key.clone().verify(b"message", &signature).unwrap();
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub use temporal::{ExpiryWindow, NoShardForExpiry, ShardWindowError, TemporalSha
 pub use x509::{
     final_tbs_from_precert, has_poison, issuer_key_hash, precert_tbs_from_final_cert,
     precert_tbs_from_precert, tbs_and_signature, verify_embedded_scts, verify_issued_by,
-    CertificateSignature, CT_POISON_OID, ECDSA_WITH_SHA256_OID, ECDSA_WITH_SHA384_OID, ED25519_OID,
-    POISON_EXTENSION_VALUE, SCT_LIST_OID,
+    CertificateSignature, IssuerCertificate, ParsedCertificate, CT_POISON_OID,
+    ECDSA_WITH_SHA256_OID, ECDSA_WITH_SHA384_OID, ED25519_OID, POISON_EXTENSION_VALUE,
+    SCT_LIST_OID,
 };
 
 /// RFC 6962 `Version::v1`, the only version of SCTs, tree heads and Merkle leaves.

@@ -57,9 +57,7 @@ pub struct CertificateSignature {
 /// Whether the certificate carries the CT poison extension, i.e. is a precertificate (a log's
 /// `add-chain` must refuse these; `add-pre-chain` requires them).
 pub fn has_poison(cert_der: &[u8]) -> Result<bool, CtError> {
-    let cert = Certificate::from_der(cert_der)?;
-    check_unique_extensions(&cert.tbs_certificate)?;
-    Ok(find_extension(&cert.tbs_certificate, &CT_POISON_OID).is_some())
+    ParsedCertificate::parse(cert_der.to_vec())?.has_poison()
 }
 
 /// The precertificate TBSCertificate a log puts in a `precert_entry`: the TBS of `precert_der`
@@ -68,10 +66,7 @@ pub fn has_poison(cert_der: &[u8]) -> Result<bool, CtError> {
 /// Fails if the poison is absent, not critical or not `NULL`, or the certificate is not
 /// canonical DER.
 pub fn precert_tbs_from_precert(precert_der: &[u8]) -> Result<Vec<u8>, CtError> {
-    let mut tbs = canonical_tbs(precert_der)?;
-    let index = checked_poison(&tbs)?;
-    remove_extension(&mut tbs, index);
-    Ok(tbs.to_der()?)
+    ParsedCertificate::parse(precert_der.to_vec())?.precert_tbs()
 }
 
 /// The precertificate TBSCertificate rebuilt from a final certificate, as a verifier of its
@@ -131,27 +126,7 @@ pub fn issuer_key_hash(issuer_cert_der: &[u8]) -> Result<[u8; 32], CtError> {
 /// Fails if the outer and inner signature algorithms differ (RFC 5280 section 4.1.1.2) or the
 /// signature BIT STRING has unused bits.
 pub fn tbs_and_signature(cert_der: &[u8]) -> Result<CertificateSignature, CtError> {
-    let cert = Certificate::from_der(cert_der)?;
-    if cert.signature_algorithm != cert.tbs_certificate.signature {
-        return Err(CtError::SignatureAlgorithmMismatch);
-    }
-    let signature = cert
-        .signature
-        .as_bytes()
-        .ok_or_else(|| Tag::BitString.value_error())?
-        .to_vec();
-    let parameters_der = cert
-        .signature_algorithm
-        .parameters
-        .as_ref()
-        .map(|p| p.to_der())
-        .transpose()?;
-    Ok(CertificateSignature {
-        tbs_der: raw_parts(cert_der)?.tbs.to_vec(),
-        algorithm: cert.signature_algorithm.oid,
-        parameters_der,
-        signature,
-    })
+    ParsedCertificate::parse(cert_der.to_vec())?.signature()
 }
 
 /// Verifies that `issuer_der`'s key signed `cert_der`: ECDSA P-256 with SHA-256, ECDSA P-384
@@ -162,37 +137,179 @@ pub fn tbs_and_signature(cert_der: &[u8]) -> Result<CertificateSignature, CtErro
 /// a caller can fall back to [`tbs_and_signature`] and its own RSA verifier.
 pub fn verify_issued_by(cert_der: &[u8], issuer_der: &[u8]) -> Result<(), CtError> {
     let signed = tbs_and_signature(cert_der)?;
-    let issuer = Certificate::from_der(issuer_der)?;
-    let spki = raw_parts(issuer_der)?.spki;
-    let key = match PublicKey::from_spki_der(spki) {
-        Ok(key) => key,
-        Err(e) => {
-            let key_oid = issuer.tbs_certificate.subject_public_key_info.algorithm.oid;
-            if key_oid == RSA_ENCRYPTION_OID || key_oid == RSASSA_PSS_OID {
-                return Err(CtError::UnsupportedSignatureAlgorithm {
-                    algorithm: format!("{} with an RSA issuer key", signed.algorithm),
-                });
-            }
-            return Err(CtError::InvalidPublicKey(e));
-        }
-    };
-    let supported = matches!(
-        (key.algorithm(), signed.algorithm),
-        (Algorithm::EcdsaP256Sha256, ECDSA_WITH_SHA256_OID)
-            | (Algorithm::EcdsaP384Sha384, ECDSA_WITH_SHA384_OID)
-            | (Algorithm::Ed25519, ED25519_OID)
-    );
-    if !supported {
-        return Err(CtError::UnsupportedSignatureAlgorithm {
-            algorithm: format!(
-                "{} with a {} issuer key",
-                signed.algorithm,
-                key.algorithm().name()
-            ),
-        });
+    IssuerCertificate::parse(issuer_der.to_vec())?.verify_issued(&signed)
+}
+
+/// A certificate parsed once, for the several checks a log makes of a submitted leaf
+/// (validity, poison, signature, the precertificate TBS) without parsing it again for each.
+#[derive(Debug, Clone)]
+pub struct ParsedCertificate {
+    der: Vec<u8>,
+    cert: Certificate,
+}
+
+impl ParsedCertificate {
+    /// Parses a DER certificate.
+    pub fn parse(der: Vec<u8>) -> Result<Self, CtError> {
+        let cert = Certificate::from_der(&der)?;
+        Ok(Self { der, cert })
     }
-    key.verify(&signed.tbs_der, &signed.signature)
-        .map_err(|_| CtError::BadSignature)
+
+    /// The certificate, DER, as given.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The certificate, DER, as given.
+    pub fn into_der(self) -> Vec<u8> {
+        self.der
+    }
+
+    /// `notBefore` and `notAfter`, in seconds since the Unix epoch.
+    pub fn validity(&self) -> (u64, u64) {
+        let v = &self.cert.tbs_certificate.validity;
+        (
+            v.not_before.to_unix_duration().as_secs(),
+            v.not_after.to_unix_duration().as_secs(),
+        )
+    }
+
+    /// See [`has_poison`].
+    pub fn has_poison(&self) -> Result<bool, CtError> {
+        check_unique_extensions(&self.cert.tbs_certificate)?;
+        Ok(find_extension(&self.cert.tbs_certificate, &CT_POISON_OID).is_some())
+    }
+
+    /// See [`tbs_and_signature`].
+    pub fn signature(&self) -> Result<CertificateSignature, CtError> {
+        let cert = &self.cert;
+        if cert.signature_algorithm != cert.tbs_certificate.signature {
+            return Err(CtError::SignatureAlgorithmMismatch);
+        }
+        let signature = cert
+            .signature
+            .as_bytes()
+            .ok_or_else(|| Tag::BitString.value_error())?
+            .to_vec();
+        let parameters_der = cert
+            .signature_algorithm
+            .parameters
+            .as_ref()
+            .map(|p| p.to_der())
+            .transpose()?;
+        Ok(CertificateSignature {
+            tbs_der: raw_parts(&self.der)?.tbs.to_vec(),
+            algorithm: cert.signature_algorithm.oid,
+            parameters_der,
+            signature,
+        })
+    }
+
+    /// See [`precert_tbs_from_precert`].
+    pub fn precert_tbs(&self) -> Result<Vec<u8>, CtError> {
+        let mut tbs = self.canonical_tbs()?.clone();
+        let index = checked_poison(&tbs)?;
+        remove_extension(&mut tbs, index);
+        Ok(tbs.to_der()?)
+    }
+
+    /// The TBSCertificate of a certificate that must be canonical DER, its extensions checked
+    /// to be unique.
+    fn canonical_tbs(&self) -> Result<&TbsCertificate, CtError> {
+        if self.cert.to_der()? != self.der {
+            return Err(CtError::NonCanonicalCertificate);
+        }
+        check_unique_extensions(&self.cert.tbs_certificate)?;
+        Ok(&self.cert.tbs_certificate)
+    }
+}
+
+/// An issuer certificate parsed once, with what checking the certificates it issued takes: for
+/// a log that sees the same few roots and intermediates in every submitted chain and keeps
+/// them parsed.
+#[derive(Debug, Clone)]
+pub struct IssuerCertificate {
+    certificate: ParsedCertificate,
+    fingerprint: [u8; 32],
+    key_hash: [u8; 32],
+    /// `None` for a key [`PublicKey`] does not take (RSA): [`Self::verify_issued`] says why.
+    key: Option<PublicKey>,
+}
+
+impl IssuerCertificate {
+    /// Parses a DER issuer certificate. Any key type is taken here; one this crate cannot
+    /// verify with fails in [`Self::verify_issued`].
+    pub fn parse(der: Vec<u8>) -> Result<Self, CtError> {
+        let certificate = ParsedCertificate::parse(der)?;
+        let spki = raw_parts(&certificate.der)?.spki;
+        Ok(Self {
+            fingerprint: Sha256::digest(&certificate.der).into(),
+            key_hash: Sha256::digest(spki).into(),
+            key: PublicKey::from_spki_der(spki).ok(),
+            certificate,
+        })
+    }
+
+    /// The certificate.
+    pub fn certificate(&self) -> &ParsedCertificate {
+        &self.certificate
+    }
+
+    /// SHA-256 of the DER certificate (how static-ct-api names issuers).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+
+    /// See [`issuer_key_hash`].
+    pub fn key_hash(&self) -> [u8; 32] {
+        self.key_hash
+    }
+
+    /// See [`verify_issued_by`]: whether this issuer's key made `signed`.
+    pub fn verify_issued(&self, signed: &CertificateSignature) -> Result<(), CtError> {
+        // A key that did not parse when the issuer was parsed is parsed again for its error.
+        let reparsed;
+        let key = match &self.key {
+            Some(key) => key,
+            None => {
+                let spki = raw_parts(&self.certificate.der)?.spki;
+                reparsed = PublicKey::from_spki_der(spki).map_err(|e| {
+                    let key_oid = &self
+                        .certificate
+                        .cert
+                        .tbs_certificate
+                        .subject_public_key_info
+                        .algorithm
+                        .oid;
+                    if *key_oid == RSA_ENCRYPTION_OID || *key_oid == RSASSA_PSS_OID {
+                        CtError::UnsupportedSignatureAlgorithm {
+                            algorithm: format!("{} with an RSA issuer key", signed.algorithm),
+                        }
+                    } else {
+                        CtError::InvalidPublicKey(e)
+                    }
+                })?;
+                &reparsed
+            }
+        };
+        let supported = matches!(
+            (key.algorithm(), signed.algorithm),
+            (Algorithm::EcdsaP256Sha256, ECDSA_WITH_SHA256_OID)
+                | (Algorithm::EcdsaP384Sha384, ECDSA_WITH_SHA384_OID)
+                | (Algorithm::Ed25519, ED25519_OID)
+        );
+        if !supported {
+            return Err(CtError::UnsupportedSignatureAlgorithm {
+                algorithm: format!(
+                    "{} with a {} issuer key",
+                    signed.algorithm,
+                    key.algorithm().name()
+                ),
+            });
+        }
+        key.verify(&signed.tbs_der, &signed.signature)
+            .map_err(|_| CtError::BadSignature)
+    }
 }
 
 /// Verifies the SCTs embedded in a final certificate that come from the log whose DER
@@ -259,12 +376,9 @@ pub(crate) fn parse_der_octet_string(der: &[u8]) -> Result<&[u8], CtError> {
 /// Parses a certificate that must be canonical DER and returns its TBSCertificate, whose
 /// extensions are checked to be unique.
 fn canonical_tbs(cert_der: &[u8]) -> Result<TbsCertificate, CtError> {
-    let cert = Certificate::from_der(cert_der)?;
-    if cert.to_der()? != cert_der {
-        return Err(CtError::NonCanonicalCertificate);
-    }
-    check_unique_extensions(&cert.tbs_certificate)?;
-    Ok(cert.tbs_certificate)
+    let parsed = ParsedCertificate::parse(cert_der.to_vec())?;
+    parsed.canonical_tbs()?;
+    Ok(parsed.cert.tbs_certificate)
 }
 
 /// The index of a well-formed poison extension.

@@ -151,7 +151,7 @@ async fn add(
         )));
     }
     let now = now_ms();
-    let valid = validate_chain(kind, chain, &log.roots, now / 1000)
+    let valid = validate_chain(kind, chain, &log.issuers, now / 1000)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     if let Some(window) = log.not_after.filter(|w| !w.admits(valid.leaf_not_after)) {
         return Err(ApiError::bad_request(format!(
@@ -166,17 +166,17 @@ async fn add(
     // cache holds only issuers known to be stored, so the usual case writes nothing.
     let fingerprints = valid.issuer_fingerprints();
     let blobs: Vec<([u8; 32], Vec<u8>)> = {
-        let known = log.issuers.lock().expect("issuer cache");
-        fingerprints
+        let known = log.stored_issuers.lock().expect("issuer cache");
+        valid
+            .issuers
             .iter()
-            .copied()
-            .zip(valid.issuers.iter().cloned())
-            .filter(|(fp, _)| !known.contains_key(fp))
+            .filter(|issuer| !known.contains_key(&issuer.fingerprint()))
+            .map(|issuer| (issuer.fingerprint(), issuer.certificate().der().to_vec()))
             .collect()
     };
     if !blobs.is_empty() {
         log.log.put_blobs(&blobs).await?;
-        let mut known = log.issuers.lock().expect("issuer cache");
+        let mut known = log.stored_issuers.lock().expect("issuer cache");
         for (fp, cert) in blobs {
             known.insert(fp, Arc::new(cert));
         }
@@ -349,14 +349,19 @@ async fn get_proof_by_hash(
 
 impl CtLog {
     async fn issuer_cert(&self, fingerprint: &[u8; 32]) -> Result<Option<Arc<Vec<u8>>>, ApiError> {
-        if let Some(c) = self.issuers.lock().expect("issuer cache").get(fingerprint) {
+        if let Some(c) = self
+            .stored_issuers
+            .lock()
+            .expect("issuer cache")
+            .get(fingerprint)
+        {
             return Ok(Some(c.clone()));
         }
         let Some(cert) = self.log.blob(fingerprint).await? else {
             return Ok(None);
         };
         let cert = Arc::new(cert);
-        self.issuers
+        self.stored_issuers
             .lock()
             .expect("issuer cache")
             .insert(*fingerprint, cert.clone());

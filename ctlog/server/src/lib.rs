@@ -111,10 +111,12 @@ pub struct CtLog {
     key: Arc<dyn Signer>,
     log_id: [u8; 32],
     roots: Vec<Vec<u8>>,
+    /// The roots, and intermediates seen in valid chains, parsed: what chains are checked with.
+    issuers: chain::Issuers,
     max_get_entries: u64,
     max_body_bytes: usize,
     /// Issuer certificates by SHA-256, each known to be in the store: few, small, immutable.
-    issuers: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
+    stored_issuers: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
     /// The per-request metrics (`ctlog_http_requests_total`, …) and the log's (`tlog_*`).
     metrics: sigstack_http::MetricsRegistry,
     http_metrics: sigstack_http::HttpMetrics,
@@ -138,9 +140,8 @@ impl CtLog {
         if config.key.algorithm() != Algorithm::EcdsaP256Sha256 {
             return Err(CtLogError::WrongKeyType(config.key.algorithm().name()));
         }
-        for (index, root) in config.roots.iter().enumerate() {
-            ct::issuer_key_hash(root).map_err(|_| CtLogError::BadRoot { index })?;
-        }
+        let issuers =
+            chain::Issuers::new(&config.roots).map_err(|index| CtLogError::BadRoot { index })?;
         let signer = Arc::new(encoder::CtCheckpointSigner {
             key: config.key.clone(),
         });
@@ -177,9 +178,10 @@ impl CtLog {
             origin: config.origin,
             key: config.key,
             roots: config.roots,
+            issuers,
             max_get_entries: config.max_get_entries.max(1),
             max_body_bytes: config.max_body_bytes,
-            issuers: Mutex::new(HashMap::new()),
+            stored_issuers: Mutex::new(HashMap::new()),
             http_metrics: metrics.http_metrics(sigstack_http::HttpMetricNames::Ours("ctlog")),
             metrics,
         }))

@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use der::Decode;
+use sha2::{Digest, Sha256};
 use sigstack_keys::{Algorithm, KeyError, Signer, SoftwareKey};
 use sigstack_x509::{
     authority_key_identifier_extension, basic_constraints_extension, certificate_key_identifier,
@@ -76,9 +77,9 @@ pub enum CertError {
         /// The encoder's message.
         reason: String,
     },
-    /// The precertificate was not issued by this CA, so the CA refuses to sign its contents.
+    /// The precertificate was built by another CA, so this one refuses to sign its contents.
     #[error("the precertificate was not issued by this CA")]
-    ForeignPrecertificate(#[source] ct::CtError),
+    ForeignPrecertificate,
     /// Building the final TBSCertificate from the precertificate failed.
     #[error("cannot derive the final certificate from the precertificate")]
     Precertificate(#[source] ct::CtError),
@@ -124,6 +125,26 @@ pub struct CertificateAuthority {
     key_identifier: Vec<u8>,
     /// The signatureAlgorithm matching the signer.
     signature_algorithm: AlgorithmIdentifierOwned,
+    /// SHA-256 of `chain[0]`: which CA a [`Precertificate`] came from.
+    issuing_fingerprint: [u8; 32],
+}
+
+/// A precertificate signed by a [`CertificateAuthority`] ([`build_precertificate`]), and the
+/// only thing [`build_final_certificate`] takes: the CA signs again only the contents of
+/// precertificates it built itself, which the type guarantees without verifying its own
+/// signature a second time (the CT log verifies it before it answers with an SCT).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Precertificate {
+    der: Vec<u8>,
+    /// The `issuing_fingerprint` of the CA that signed it.
+    issuer: [u8; 32],
+}
+
+impl Precertificate {
+    /// The precertificate, DER: what is submitted to a CT log's `add-pre-chain`.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
 }
 
 impl std::fmt::Debug for CertificateAuthority {
@@ -151,6 +172,7 @@ impl CertificateAuthority {
         Ok(Self {
             subject: tbs.subject.clone(),
             signer,
+            issuing_fingerprint: Sha256::digest(&chain[0]).into(),
             chain,
             key_identifier,
             signature_algorithm,
@@ -294,8 +316,11 @@ pub fn build_precertificate(
     key: &VerifiedKey,
     serial: [u8; 20],
     not_before: u64,
-) -> Result<Vec<u8>, CertError> {
-    ca.sign(leaf_tbs(ca, principal, key, serial, not_before, true)?)
+) -> Result<Precertificate, CertError> {
+    Ok(Precertificate {
+        der: ca.sign(leaf_tbs(ca, principal, key, serial, not_before, true)?)?,
+        issuer: ca.issuing_fingerprint,
+    })
 }
 
 /// Builds and signs a final certificate directly, without a precertificate: the profile of
@@ -356,17 +381,18 @@ fn leaf_tbs(
 /// Builds and signs the final certificate: the precertificate's TBSCertificate with the poison
 /// replaced by `scts` ([`ct::final_tbs_from_precert`]).
 ///
-/// Refuses a precertificate this CA did not sign ([`CertError::ForeignPrecertificate`]): the
-/// CA signs the precertificate's contents again, so they must be its own.
+/// Refuses a precertificate another CA built ([`CertError::ForeignPrecertificate`]): the CA
+/// signs the precertificate's contents again, so they must be its own.
 pub fn build_final_certificate(
     ca: &CertificateAuthority,
-    precert_der: &[u8],
+    precert: &Precertificate,
     scts: &ct::SignedCertificateTimestampList,
 ) -> Result<Vec<u8>, CertError> {
-    ct::verify_issued_by(precert_der, ca.issuing_certificate())
-        .map_err(CertError::ForeignPrecertificate)?;
+    if precert.issuer != ca.issuing_fingerprint {
+        return Err(CertError::ForeignPrecertificate);
+    }
     let tbs_der =
-        ct::final_tbs_from_precert(precert_der, scts).map_err(CertError::Precertificate)?;
+        ct::final_tbs_from_precert(&precert.der, scts).map_err(CertError::Precertificate)?;
     let tbs = TbsCertificate::from_der(&tbs_der).map_err(|e| CertError::Encoding {
         what: "final TBSCertificate",
         reason: e.to_string(),
@@ -437,7 +463,7 @@ mod tests {
         assert!(ct::SignedCertificateTimestampList::from_certificate(&cert).is_err());
         // Same TBSCertificate as the precertificate's once the poison is taken out.
         assert_eq!(
-            ct::precert_tbs_from_precert(&pre).unwrap(),
+            ct::precert_tbs_from_precert(pre.der()).unwrap(),
             Certificate::from_der(&cert)
                 .unwrap()
                 .tbs_certificate
@@ -484,8 +510,9 @@ mod tests {
         let ca = CertificateAuthority::ephemeral("sigstack dev", NOW).unwrap();
         for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
             let key = subject_key(alg);
-            let der = build_precertificate(&ca, &principal(), &key, [0xff; 20], NOW).unwrap();
-            let cert = Certificate::from_der(&der).unwrap();
+            let pre = build_precertificate(&ca, &principal(), &key, [0xff; 20], NOW).unwrap();
+            let der = pre.der();
+            let cert = Certificate::from_der(der).unwrap();
             let tbs = &cert.tbs_certificate;
             assert_eq!(tbs.version, Version::V3);
             // Top bit cleared, still 20 octets.
@@ -541,8 +568,8 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert_eq!(aki.key_identifier.unwrap(), root_ski.0);
-            assert!(ct::has_poison(&der).unwrap());
-            ct::verify_issued_by(&der, ca.root_certificate()).unwrap();
+            assert!(ct::has_poison(der).unwrap());
+            ct::verify_issued_by(der, ca.root_certificate()).unwrap();
         }
     }
 
@@ -551,7 +578,7 @@ mod tests {
         let ca = CertificateAuthority::ephemeral("dev", NOW).unwrap();
         let mut serial = [0x80u8; 20];
         serial[1] = 0x01;
-        let der = build_precertificate(
+        let pre = build_precertificate(
             &ca,
             &principal(),
             &subject_key(Algorithm::EcdsaP256Sha256),
@@ -559,7 +586,7 @@ mod tests {
             NOW,
         )
         .unwrap();
-        let cert = Certificate::from_der(&der).unwrap();
+        let cert = Certificate::from_der(pre.der()).unwrap();
         assert_eq!(cert.tbs_certificate.serial_number.as_bytes().len(), 19);
     }
 
@@ -571,7 +598,7 @@ mod tests {
             (Algorithm::Ed25519, ct::ED25519_OID),
         ] {
             let ca = ca_with(alg);
-            let der = build_precertificate(
+            let pre = build_precertificate(
                 &ca,
                 &principal(),
                 &subject_key(Algorithm::EcdsaP256Sha256),
@@ -579,10 +606,11 @@ mod tests {
                 NOW,
             )
             .unwrap();
-            let cert = Certificate::from_der(&der).unwrap();
+            let der = pre.der();
+            let cert = Certificate::from_der(der).unwrap();
             assert_eq!(cert.signature_algorithm.oid, oid);
             assert_eq!(cert.tbs_certificate.signature.oid, oid);
-            ct::verify_issued_by(&der, ca.issuing_certificate()).unwrap();
+            ct::verify_issued_by(der, ca.issuing_certificate()).unwrap();
         }
     }
 
@@ -630,20 +658,28 @@ mod tests {
         let log = SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
         let entry = ct::SignedEntry::Precert {
             issuer_key_hash: ct::issuer_key_hash(other.issuing_certificate()).unwrap(),
-            tbs_certificate: ct::Asn1Cert::new(ct::precert_tbs_from_precert(&precert).unwrap())
-                .unwrap(),
+            tbs_certificate: ct::Asn1Cert::new(
+                ct::precert_tbs_from_precert(precert.der()).unwrap(),
+            )
+            .unwrap(),
         };
         let sct = ct::sign_sct(&log, NOW * 1000, &entry, ct::CtExtensions::empty()).unwrap();
         let scts = ct::SignedCertificateTimestampList::new(vec![sct]).unwrap();
         assert!(matches!(
             build_final_certificate(&ca, &precert, &scts),
-            Err(CertError::ForeignPrecertificate(_))
+            Err(CertError::ForeignPrecertificate)
         ));
-        // The issuing CA, given a final certificate instead of a precertificate, refuses too.
+        // Its own CA signs it; a final certificate is no `Precertificate`, so it cannot be
+        // handed back in.
         let final_der = build_final_certificate(&other, &precert, &scts).unwrap();
-        assert!(matches!(
-            build_final_certificate(&other, &final_der, &scts),
-            Err(CertError::Precertificate(_))
-        ));
+        ct::verify_issued_by(&final_der, other.issuing_certificate()).unwrap();
+        // A CA made again from the same key and chain (a reload) is the same CA.
+        let reloaded =
+            CertificateAuthority::new(other.signer.clone(), other.chain.clone()).unwrap();
+        let again = build_final_certificate(&reloaded, &precert, &scts).unwrap();
+        assert_eq!(
+            ct::tbs_and_signature(&again).unwrap().tbs_der,
+            ct::tbs_and_signature(&final_der).unwrap().tbs_der
+        );
     }
 }

@@ -11,7 +11,7 @@ mod token;
 
 pub use cert::{
     build_certificate, build_final_certificate, build_precertificate, CertError,
-    CertificateAuthority, EPHEMERAL_ROOT_LIFETIME_SECS, LEAF_LIFETIME_SECS,
+    CertificateAuthority, Precertificate, EPHEMERAL_ROOT_LIFETIME_SECS, LEAF_LIFETIME_SECS,
 };
 pub use config::{
     meta_issuer_matches, CiExtension, CiIssuerMetadata, ConfigError, FulcioConfig, IssuerConfig,

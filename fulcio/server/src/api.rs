@@ -220,7 +220,7 @@ impl FulcioServer {
             SctMode::Embedded => {
                 let precert = fulcio::build_precertificate(&ca, principal, key, serial, now_secs())
                     .map_err(|e| ApiError::internal(format!("building the precertificate: {e}")))?;
-                let mut submission = vec![precert.clone()];
+                let mut submission = vec![precert.der().to_vec()];
                 submission.extend(ca.chain().iter().cloned());
                 let sct = self.log(&submission, true).await?;
                 let list = ct::SignedCertificateTimestampList::new(vec![sct])

@@ -56,7 +56,7 @@ fn issue(key: &fulcio::VerifiedKey, serial: [u8; 20]) -> Issued {
     let log = SoftwareKey::generate(Algorithm::EcdsaP256Sha256);
     let entry = ct::SignedEntry::Precert {
         issuer_key_hash: ct::issuer_key_hash(ca.root_certificate()).unwrap(),
-        tbs_certificate: ct::Asn1Cert::new(ct::precert_tbs_from_precert(&precert).unwrap())
+        tbs_certificate: ct::Asn1Cert::new(ct::precert_tbs_from_precert(precert.der()).unwrap())
             .unwrap(),
     };
     let sct = ct::sign_sct(&log, now() * 1000, &entry, ct::CtExtensions::empty()).unwrap();
@@ -64,7 +64,7 @@ fn issue(key: &fulcio::VerifiedKey, serial: [u8; 20]) -> Issued {
     let final_cert = fulcio::build_final_certificate(&ca, &precert, &scts).unwrap();
     Issued {
         ca,
-        precert,
+        precert: precert.der().to_vec(),
         final_cert,
         log_spki: log.public_key_der().to_vec(),
     }
