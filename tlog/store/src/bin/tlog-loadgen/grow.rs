@@ -133,7 +133,7 @@ async fn wal_counters(pool: &sqlx::AnyPool) -> Option<(i64, i64)> {
 /// The server's settings that decide how an append's random index writes cost (PostgreSQL).
 async fn print_server_settings(pool: &sqlx::AnyPool) {
     let Ok(rows) = sqlx::query(
-        "SELECT name || '=' || setting || COALESCE(unit, '') FROM pg_settings \
+        "SELECT name || '=' || current_setting(name) FROM pg_settings \
          WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', \
                         'wal_compression', 'full_page_writes', 'fsync', 'synchronous_commit') \
          ORDER BY name",
