@@ -15,6 +15,7 @@
 //!
 //! See `docs/design/life-of-a-leaf.md` for the order of operations and why it is crash-safe.
 
+mod columns;
 mod error;
 mod failover;
 mod log;

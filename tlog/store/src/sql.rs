@@ -5,9 +5,10 @@
 //! (WAL, `synchronous=FULL`, busy timeout) and the PostgreSQL advisory lock taken at the start
 //! of every integration transaction.
 
+use crate::columns::RoundColumns;
 use crate::error::StoreError;
 use crate::failover::{Failover, HostList, SessionAttrs, WatchGuard};
-use crate::plan::{plan_round, IndexKey, StoredEntry, Submission};
+use crate::plan::{plan_round, IndexKey, RoundPlan, StoredEntry, Submission};
 use crate::replicas::{AnsweredBy, Replicas};
 use crate::store::{IntegrateRequest, Integrated, LogHead, LogId, LogStore};
 use async_trait::async_trait;
@@ -77,6 +78,57 @@ const ADVISORY_LOCK_NAMESPACE: i64 = 0x5167_7374_0000_0000;
 
 /// Rows per multi-row INSERT: well under both backends' bound-parameter limits.
 const INSERT_CHUNK_ROWS: usize = 2000;
+
+/// PostgreSQL, step 1 of a round in one round trip: takes the advisory lock of log `$1`
+/// (`$2` = namespace + id) and writes its head row, returning the committed head. The
+/// uncorrelated subquery is an init plan, run once before the row is read, so the lock is
+/// held first, as with the two statements this replaces. The statement's snapshot is older
+/// than the lock, but an `UPDATE` under READ COMMITTED always acts on, and returns, the row's
+/// newest committed version (PostgreSQL re-reads a row a concurrent transaction changed).
+const LOCK_HEAD_POSTGRES: &str = "UPDATE logs SET updated_at = updated_at \
+     WHERE id = $1 AND (SELECT pg_advisory_xact_lock($2)) IS NOT NULL \
+     RETURNING tree_size, root_hash, checkpoint";
+
+/// PostgreSQL, steps 4 to 6 of a round (entries, search keys, tiles, compare-and-swap of the
+/// head) as one statement of one fixed shape: prepared once per connection and planned once,
+/// whatever the round's size, where a multi-row `VALUES` per table was a new statement nearly
+/// every round. Each column is one parameter laid out by `columns.rs`: fixed-width hashes
+/// concatenated (row `n` at byte `32n - 31`), other bytes concatenated with lists of starts
+/// and lengths, integers as comma-separated lists. The data-modifying CTEs all run, whatever
+/// the main statement finds; a duplicate identity fails the whole statement with the unique
+/// index's error, and a head that moved makes the `UPDATE` change no row.
+///
+/// `$1` log; entries: `$2` indexes, `$3` integration times, `$4` identities, `$5` leaf
+/// hashes, `$6`/`$7`/`$8` data bytes, starts, lengths; search keys: `$9` entry indexes,
+/// `$10`/`$11`/`$12` kinds, `$13`/`$14`/`$15` keys; tiles: `$16` levels, `$17` indexes,
+/// `$18`/`$19`/`$20` hashes; head: `$21` size, `$22` root, `$23` checkpoint, `$24` time,
+/// `$25` the size the round started from.
+const WRITE_ROUND_POSTGRES: &str = "WITH new_entries AS ( \
+       INSERT INTO entries (log_id, idx, identity, leaf_hash, data, integrated_at) \
+       SELECT $1, e.idx, substring($4 FROM e.n::int4 * 32 - 31 FOR 32), \
+              substring($5 FROM e.n::int4 * 32 - 31 FOR 32), \
+              substring($6 FROM e.start + 1 FOR e.len), e.at \
+       FROM unnest(string_to_array($2, ',')::int8[], string_to_array($3, ',')::int8[], \
+                   string_to_array($7, ',')::int4[], string_to_array($8, ',')::int4[]) \
+            WITH ORDINALITY AS e(idx, at, start, len, n) \
+     ), new_keys AS ( \
+       INSERT INTO entry_index (log_id, kind, key, idx) \
+       SELECT $1, convert_from(substring($10 FROM k.kind_start + 1 FOR k.kind_len), 'UTF8'), \
+              convert_from(substring($13 FROM k.key_start + 1 FOR k.key_len), 'UTF8'), k.idx \
+       FROM unnest(string_to_array($9, ',')::int8[], string_to_array($11, ',')::int4[], \
+                   string_to_array($12, ',')::int4[], string_to_array($14, ',')::int4[], \
+                   string_to_array($15, ',')::int4[]) \
+            AS k(idx, kind_start, kind_len, key_start, key_len) \
+     ), new_tiles AS ( \
+       INSERT INTO tiles (log_id, level, idx, hashes) \
+       SELECT $1, t.level, t.idx, substring($18 FROM t.start + 1 FOR t.len) \
+       FROM unnest(string_to_array($16, ',')::int8[], string_to_array($17, ',')::int8[], \
+                   string_to_array($19, ',')::int4[], string_to_array($20, ',')::int4[]) \
+            AS t(level, idx, start, len) \
+       ON CONFLICT (log_id, level, idx) DO UPDATE SET hashes = excluded.hashes \
+     ) \
+     UPDATE logs SET tree_size = $21, root_hash = $22, checkpoint = $23, updated_at = $24 \
+     WHERE id = $1 AND tree_size = $25";
 
 /// Which database engine a [`SqlStore`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,8 +369,8 @@ impl SqlStore {
         self.replicas.close().await;
     }
 
-    /// Inserts entries; `Ok(false)` when the log already holds one of their identities (the
-    /// unique index refused it, and the transaction must be rolled back).
+    /// SQLite, step 4: inserts entries; `Ok(false)` when the log already holds one of their
+    /// identities (the unique index refused it, and the transaction must be rolled back).
     async fn insert_entries(
         &self,
         conn: &mut AnyConnection,
@@ -813,11 +865,15 @@ impl SqlStore {
             HashMap::new()
         };
         let plan = plan_round(&edge, req.batch, &existing, req.encoder, req.now_ms);
-        if !self
-            .insert_entries(&mut tx, req.log, &plan.new_entries)
-            .await?
+        // SQLite learns first whether the unique index refuses an entry, before the head is
+        // signed; PostgreSQL writes the whole round in one statement, below, so there a
+        // resubmission the plan did not know of costs one checkpoint signature in vain.
+        if self.backend == Backend::Sqlite
+            && !self
+                .insert_entries(&mut tx, req.log, &plan.new_entries)
+                .await?
         {
-            // A resubmission the plan did not know of; dropping the transaction rolls it back.
+            // Dropping the transaction rolls it back.
             return Ok(Attempt::Resubmitted);
         }
         let t_dedup = t0.elapsed();
@@ -844,12 +900,24 @@ impl SqlStore {
         };
         let t_plan = t0.elapsed();
 
-        self.insert_index_keys(&mut tx, req.log, &plan.new_index_keys)
-            .await?;
-        self.write_tiles(&mut tx, req.log, &plan.appended.tiles)
-            .await?;
-        self.advance_head(&mut tx, req.log, committed.size, &head)
-            .await?;
+        match self.backend {
+            Backend::Postgres => {
+                if !self
+                    .write_round_postgres(&mut tx, req.log, &plan, committed.size, &head)
+                    .await?
+                {
+                    return Ok(Attempt::Resubmitted);
+                }
+            }
+            Backend::Sqlite => {
+                self.insert_index_keys(&mut tx, req.log, &plan.new_index_keys)
+                    .await?;
+                self.write_tiles(&mut tx, req.log, &plan.appended.tiles)
+                    .await?;
+                self.advance_head(&mut tx, req.log, committed.size, &head)
+                    .await?;
+            }
+        }
         let t_write = t0.elapsed();
         tx.commit().await.map_err(StoreError::db)?;
         tracing::debug!(
@@ -870,27 +938,25 @@ impl SqlStore {
 
     /// Step 1, exclusion: takes the log's lock and reads its committed head. PostgreSQL: a
     /// transaction-scoped advisory lock per log, so exactly one round per log runs at a time
-    /// across every process on this database. Both backends: the head row is written first,
-    /// which takes its row lock (PostgreSQL) or the database write lock (SQLite) before
-    /// anything is read.
+    /// across every process on this database, taken in the same statement as the head
+    /// ([`LOCK_HEAD_POSTGRES`]). Both backends: the head row is written first, which takes its
+    /// row lock (PostgreSQL) or the database write lock (SQLite) before anything is read.
     async fn lock_head(
         &self,
         conn: &mut AnyConnection,
         req: &IntegrateRequest<'_>,
     ) -> Result<LogHead, StoreError> {
         let db = StoreError::db;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(ADVISORY_LOCK_NAMESPACE + req.log.0)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
+        let row = match self.backend {
+            Backend::Postgres => sqlx::query(LOCK_HEAD_POSTGRES)
+                .bind(req.log.0)
+                .bind(ADVISORY_LOCK_NAMESPACE + req.log.0),
+            Backend::Sqlite => sqlx::query(
+                "UPDATE logs SET updated_at = updated_at WHERE id = ?1 \
+                 RETURNING tree_size, root_hash, checkpoint",
+            )
+            .bind(req.log.0),
         }
-        let row = sqlx::query(&self.sql(
-            "UPDATE logs SET updated_at = updated_at WHERE id = $1 \
-             RETURNING tree_size, root_hash, checkpoint",
-        ))
-        .bind(req.log.0)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?
@@ -928,8 +994,63 @@ impl SqlStore {
         Ok(edge)
     }
 
-    /// Step 5, write: the search keys of the new entries, in the round's transaction, so the index
-    /// never drifts from the log.
+    /// PostgreSQL, steps 4 to 6 in one statement (see [`WRITE_ROUND_POSTGRES`]): the new
+    /// entries, their search keys, the tiles the round changed, and the compare-and-swap of the
+    /// head from `from_size` to `head`. `Ok(false)` when the unique index on (log, identity)
+    /// refused an entry: nothing was written, and the transaction must be rolled back.
+    async fn write_round_postgres(
+        &self,
+        conn: &mut AnyConnection,
+        log: LogId,
+        plan: &RoundPlan,
+        from_size: u64,
+        head: &LogHead,
+    ) -> Result<bool, StoreError> {
+        let columns = RoundColumns::new(
+            &plan.new_entries,
+            &plan.new_index_keys,
+            &plan.appended.tiles,
+        )?;
+        let result = sqlx::query(WRITE_ROUND_POSTGRES)
+            .bind(log.0)
+            .bind(columns.entry_indexes.into_string())
+            .bind(columns.entry_times.into_string())
+            .bind(columns.identities)
+            .bind(columns.leaf_hashes)
+            .bind(columns.data.bytes)
+            .bind(columns.data.starts.into_string())
+            .bind(columns.data.lengths.into_string())
+            .bind(columns.key_indexes.into_string())
+            .bind(columns.key_kinds.bytes)
+            .bind(columns.key_kinds.starts.into_string())
+            .bind(columns.key_kinds.lengths.into_string())
+            .bind(columns.keys.bytes)
+            .bind(columns.keys.starts.into_string())
+            .bind(columns.keys.lengths.into_string())
+            .bind(columns.tile_levels.into_string())
+            .bind(columns.tile_indexes.into_string())
+            .bind(columns.tile_hashes.bytes)
+            .bind(columns.tile_hashes.starts.into_string())
+            .bind(columns.tile_hashes.lengths.into_string())
+            .bind(to_i64(head.size)?)
+            .bind(head.root.to_vec())
+            .bind(head.checkpoint.clone())
+            .bind(now_ms())
+            .bind(to_i64(from_size)?)
+            .execute(&mut *conn)
+            .await;
+        match result {
+            Ok(done) if done.rows_affected() == 1 => Ok(true),
+            Ok(_) => Err(StoreError::Corrupt(
+                "the log head moved while its lock was held".into(),
+            )),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(StoreError::db(e)),
+        }
+    }
+
+    /// SQLite, step 5, write: the search keys of the new entries, in the round's transaction, so
+    /// the index never drifts from the log.
     async fn insert_index_keys(
         &self,
         conn: &mut AnyConnection,
@@ -955,7 +1076,7 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Step 5, write: the tiles the round changed (a partial tile grows in place).
+    /// SQLite, step 5, write: the tiles the round changed (a partial tile grows in place).
     async fn write_tiles(
         &self,
         conn: &mut AnyConnection,
@@ -982,7 +1103,7 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Step 6: compare-and-swap of the head, from the size the round started at to `head`.
+    /// SQLite, step 6: compare-and-swap of the head, from the size the round started at to `head`.
     /// Under the lock it cannot have moved; if it did, the store is refused rather than forked.
     async fn advance_head(
         &self,
