@@ -95,21 +95,31 @@ pub fn final_tbs_from_precert(
     precert_der: &[u8],
     scts: &SignedCertificateTimestampList,
 ) -> Result<Vec<u8>, CtError> {
-    let mut tbs = canonical_tbs(precert_der)?;
-    let index = checked_poison(&tbs)?;
-    if find_extension(&tbs, &SCT_LIST_OID).is_some() {
+    Ok(final_tbs(canonical_tbs(precert_der)?, scts)?.to_der()?)
+}
+
+/// As [`final_tbs_from_precert`], from the precertificate's TBSCertificate itself: for the CA
+/// that built it and still holds it, which then need not parse its own precertificate back.
+/// `precert_tbs` must be what was signed (its DER encoding is the precertificate's TBS).
+pub fn final_tbs(
+    mut precert_tbs: TbsCertificate,
+    scts: &SignedCertificateTimestampList,
+) -> Result<TbsCertificate, CtError> {
+    check_unique_extensions(&precert_tbs)?;
+    let index = checked_poison(&precert_tbs)?;
+    if find_extension(&precert_tbs, &SCT_LIST_OID).is_some() {
         return Err(CtError::DuplicateX509Extension {
             oid: SCT_LIST_OID.to_string(),
         });
     }
-    if let Some(exts) = tbs.extensions.as_mut() {
+    if let Some(exts) = precert_tbs.extensions.as_mut() {
         exts[index] = Extension {
             extn_id: SCT_LIST_OID,
             critical: false,
             extn_value: OctetString::new(scts.to_extension_value())?,
         };
     }
-    Ok(tbs.to_der()?)
+    Ok(precert_tbs)
 }
 
 /// RFC 6962 `issuer_key_hash`: SHA-256 of the issuing CA's DER `SubjectPublicKeyInfo`, taken
