@@ -305,13 +305,34 @@ pub fn authority_key_identifier_extension(key_identifier: &[u8]) -> Result<Exten
 pub fn sign_tbs(signer: &dyn Signer, tbs: TbsCertificate) -> Result<Vec<u8>, X509Error> {
     let tbs_der = tbs.to_der().map_err(enc("TBSCertificate"))?;
     let signature = signer.sign(&tbs_der).map_err(X509Error::Signing)?;
-    Certificate {
-        signature_algorithm: tbs.signature.clone(),
-        tbs_certificate: tbs,
-        signature: BitString::from_bytes(&signature).map_err(enc("signature"))?,
-    }
-    .to_der()
-    .map_err(enc("certificate"))
+    certificate_der(&tbs_der, &tbs.signature, &signature)
+}
+
+/// The DER Certificate `SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }` around
+/// `tbs_der`, the bytes that were signed, taken as they are: `Certificate::to_der` would encode
+/// the TBSCertificate a second time (work on every certificate the CA issues), and this way the
+/// signed bytes are in the certificate by construction.
+fn certificate_der(
+    tbs_der: &[u8],
+    algorithm: &AlgorithmIdentifierOwned,
+    signature: &[u8],
+) -> Result<Vec<u8>, X509Error> {
+    let algorithm_der = algorithm.to_der().map_err(enc("signatureAlgorithm"))?;
+    let signature_der = BitString::from_bytes(signature)
+        .and_then(|bits| bits.to_der())
+        .map_err(enc("signature"))?;
+    let content_len = tbs_der.len() + algorithm_der.len() + signature_der.len();
+    let header = der::Header::new(
+        der::Tag::Sequence,
+        der::Length::try_from(content_len).map_err(enc("certificate"))?,
+    )
+    .map_err(enc("certificate"))?;
+    let mut out = Vec::with_capacity(content_len + 8);
+    header.encode_to_vec(&mut out).map_err(enc("certificate"))?;
+    out.extend_from_slice(tbs_der);
+    out.extend_from_slice(&algorithm_der);
+    out.extend_from_slice(&signature_der);
+    Ok(out)
 }
 
 /// Checks that `signer`'s public key is `spki` (an unparsable signer key does not match
@@ -366,6 +387,17 @@ mod tests {
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn certificates_are_what_the_der_encoder_writes() {
+        // Ed25519 (64-octet signature, short lengths) and P-384 (longer DER signature).
+        for algorithm in [Algorithm::Ed25519, Algorithm::EcdsaP384Sha384] {
+            let key = SoftwareKey::generate(algorithm);
+            let der = self_signed(&key, &[1, 2, 3], NOW);
+            let parsed = Certificate::from_der(&der).unwrap();
+            assert_eq!(parsed.to_der().unwrap(), der, "{algorithm:?}");
+        }
     }
 
     /// A self-signed CA certificate for `key`, built from the pieces of this crate.

@@ -26,7 +26,7 @@ pub use static_ct::{
 };
 pub use temporal::{ExpiryWindow, NoShardForExpiry, ShardWindowError, TemporalShards};
 pub use x509::{
-    final_tbs_from_precert, has_poison, issuer_key_hash, precert_tbs_from_final_cert,
+    final_tbs, final_tbs_from_precert, has_poison, issuer_key_hash, precert_tbs_from_final_cert,
     precert_tbs_from_precert, tbs_and_signature, verify_embedded_scts, verify_issued_by,
     CertificateSignature, IssuerCertificate, ParsedCertificate, CT_POISON_OID,
     ECDSA_WITH_SHA256_OID, ECDSA_WITH_SHA384_OID, ED25519_OID, POISON_EXTENSION_VALUE,

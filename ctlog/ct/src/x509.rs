@@ -8,7 +8,7 @@
 //! disagree about the signed bytes.
 
 use der::asn1::{ObjectIdentifier, OctetString, OctetStringRef};
-use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber};
+use der::{Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagNumber};
 use sha2::{Digest, Sha256};
 use sigstack_keys::{Algorithm, PublicKey};
 use x509_cert::ext::Extension;
@@ -95,21 +95,31 @@ pub fn final_tbs_from_precert(
     precert_der: &[u8],
     scts: &SignedCertificateTimestampList,
 ) -> Result<Vec<u8>, CtError> {
-    let mut tbs = canonical_tbs(precert_der)?;
-    let index = checked_poison(&tbs)?;
-    if find_extension(&tbs, &SCT_LIST_OID).is_some() {
+    Ok(final_tbs(canonical_tbs(precert_der)?, scts)?.to_der()?)
+}
+
+/// As [`final_tbs_from_precert`], from the precertificate's TBSCertificate itself: for the CA
+/// that built it and still holds it, which then need not parse its own precertificate back.
+/// `precert_tbs` must be what was signed (its DER encoding is the precertificate's TBS).
+pub fn final_tbs(
+    mut precert_tbs: TbsCertificate,
+    scts: &SignedCertificateTimestampList,
+) -> Result<TbsCertificate, CtError> {
+    check_unique_extensions(&precert_tbs)?;
+    let index = checked_poison(&precert_tbs)?;
+    if find_extension(&precert_tbs, &SCT_LIST_OID).is_some() {
         return Err(CtError::DuplicateX509Extension {
             oid: SCT_LIST_OID.to_string(),
         });
     }
-    if let Some(exts) = tbs.extensions.as_mut() {
+    if let Some(exts) = precert_tbs.extensions.as_mut() {
         exts[index] = Extension {
             extn_id: SCT_LIST_OID,
             critical: false,
             extn_value: OctetString::new(scts.to_extension_value())?,
         };
     }
-    Ok(tbs.to_der()?)
+    Ok(precert_tbs)
 }
 
 /// RFC 6962 `issuer_key_hash`: SHA-256 of the issuing CA's DER `SubjectPublicKeyInfo`, taken
@@ -207,10 +217,13 @@ impl ParsedCertificate {
 
     /// See [`precert_tbs_from_precert`].
     pub fn precert_tbs(&self) -> Result<Vec<u8>, CtError> {
-        let mut tbs = self.canonical_tbs()?.clone();
-        let index = checked_poison(&tbs)?;
-        remove_extension(&mut tbs, index);
-        Ok(tbs.to_der()?)
+        let tbs = self.canonical_tbs()?;
+        let index = checked_poison(tbs)?;
+        let extensions = tbs.extensions.as_deref().unwrap_or_default().len();
+        // Canonical, so re-encoding the TBSCertificate without the poison gives its bytes with
+        // the poison's cut out and the lengths around it shortened: done on the bytes, without
+        // a copy of the parsed structure to remove it from and encode.
+        tbs_without_extension(raw_parts(&self.der)?.tbs, index, extensions)
     }
 
     /// The TBSCertificate of a certificate that must be canonical DER, its extensions checked
@@ -427,6 +440,68 @@ fn check_unique_extensions(tbs: &TbsCertificate) -> Result<(), CtError> {
     Ok(())
 }
 
+/// `tbs_der`, a DER TBSCertificate with `count` extensions, without its extension at `index`:
+/// the bytes [`remove_extension`] and re-encoding give for canonical DER, the extensions field
+/// dropped when it empties. Only the layout is walked (the caller parsed it already).
+fn tbs_without_extension(tbs_der: &[u8], index: usize, count: usize) -> Result<Vec<u8>, CtError> {
+    let extensions_tag = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber::N3,
+    };
+    let mut reader = SliceReader::new(tbs_der)?;
+    // The fields before the extensions field (the TBSCertificate's last), and that field.
+    let (before, field) = reader.sequence(|tbs| {
+        let mut before = Vec::with_capacity(10);
+        while !tbs.is_finished() && tbs.peek_tag()? != extensions_tag {
+            before.push(tbs.tlv_bytes()?);
+        }
+        let field = tbs.tlv_bytes()?;
+        if !tbs.is_finished() {
+            return Err(Tag::Sequence.value_error());
+        }
+        Ok((before, field))
+    })?;
+    reader.finish(())?;
+    let mut reader = SliceReader::new(field)?;
+    Header::decode(&mut reader)?.tag.assert_eq(extensions_tag)?;
+    let kept: Vec<&[u8]> = reader.sequence(|extensions| {
+        let mut kept = Vec::with_capacity(count);
+        let mut seen = 0;
+        while !extensions.is_finished() {
+            let extension = extensions.tlv_bytes()?;
+            if seen != index {
+                kept.push(extension);
+            }
+            seen += 1;
+        }
+        if seen != count {
+            return Err(Tag::Sequence.value_error());
+        }
+        Ok(kept)
+    })?;
+    reader.finish(())?;
+    let before_len: usize = before.iter().map(|f| f.len()).sum();
+    let kept_len = Length::try_from(kept.iter().map(|e| e.len()).sum::<usize>())?;
+    let mut field_header = Vec::new();
+    if !kept.is_empty() {
+        let sequence = Header::new(Tag::Sequence, kept_len)?;
+        let explicit = Header::new(extensions_tag, (sequence.encoded_len()? + kept_len)?)?;
+        explicit.encode_to_vec(&mut field_header)?;
+        sequence.encode_to_vec(&mut field_header)?;
+    }
+    let content_len = (Length::try_from(before_len + field_header.len())? + kept_len)?;
+    let mut out = Vec::with_capacity(tbs_der.len());
+    Header::new(Tag::Sequence, content_len)?.encode_to_vec(&mut out)?;
+    for field in before {
+        out.extend_from_slice(field);
+    }
+    out.extend_from_slice(&field_header);
+    for extension in kept {
+        out.extend_from_slice(extension);
+    }
+    Ok(out)
+}
+
 /// Byte ranges of a certificate, taken without re-encoding anything.
 struct RawParts<'a> {
     tbs: &'a [u8],
@@ -465,4 +540,51 @@ fn raw_parts(cert_der: &[u8]) -> Result<RawParts<'_>, CtError> {
     })?;
     reader.finish(())?;
     Ok(RawParts { tbs, spki })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: the parsed TBSCertificate without the extension, encoded again.
+    fn reencoded_without(tbs: &TbsCertificate, index: usize) -> Vec<u8> {
+        let mut tbs = tbs.clone();
+        remove_extension(&mut tbs, index);
+        tbs.to_der().unwrap()
+    }
+
+    fn ctgo_precert() -> Vec<u8> {
+        use base64::Engine as _;
+        let path = sigstack_test_vectors::dir().join("ct/rfc6962-ctgo/test-precert.pem");
+        let pem =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .unwrap()
+    }
+
+    #[test]
+    fn cutting_an_extension_out_of_the_bytes_is_reencoding_without_it() {
+        let cert = Certificate::from_der(&ctgo_precert()).unwrap();
+        // Every position, in the certificate and in copies of it with fewer extensions, down
+        // to one, whose removal drops the extensions field.
+        for keep in 1..=cert.tbs_certificate.extensions.as_ref().unwrap().len() {
+            let mut tbs = cert.tbs_certificate.clone();
+            tbs.extensions.as_mut().unwrap().truncate(keep);
+            let der = tbs.to_der().unwrap();
+            for index in 0..keep {
+                assert_eq!(
+                    tbs_without_extension(&der, index, keep).unwrap(),
+                    reencoded_without(&tbs, index),
+                    "{keep} extensions, without the one at {index}"
+                );
+            }
+            // A count that is not the certificate's is refused, not guessed at.
+            assert!(tbs_without_extension(&der, 0, keep + 1).is_err());
+        }
+        let mut bare = cert.tbs_certificate.clone();
+        bare.extensions = None;
+        assert!(tbs_without_extension(&bare.to_der().unwrap(), 0, 0).is_err());
+    }
 }

@@ -33,8 +33,9 @@ pub struct BenchDatabase {
 
 impl BenchDatabase {
     /// A fresh database: on PostgreSQL (a new database named `<prefix>_<random>` in
-    /// `SIGSTACK_TEST_DATABASE_URL`'s server) when that is set, else SQLite; `BENCH_BACKEND`
-    /// (`postgres` | `sqlite`) chooses explicitly.
+    /// `SIGSTACK_TEST_DATABASE_URL`'s server, after `SIGSTACK_BENCH_DATABASE_PREFIX` if set)
+    /// when that is set, else SQLite; `BENCH_BACKEND` (`postgres` | `sqlite`) chooses
+    /// explicitly.
     pub async fn fresh(prefix: &str) -> Self {
         let admin = std::env::var("SIGSTACK_TEST_DATABASE_URL").ok();
         let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| {
@@ -60,7 +61,11 @@ impl BenchDatabase {
         );
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        let name = format!("{prefix}_{:08x}", rand::random::<u32>());
+        let name = format!(
+            "{}{prefix}_{:08x}",
+            database_name_prefix(),
+            rand::random::<u32>()
+        );
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await
@@ -89,6 +94,16 @@ impl BenchDatabase {
             "postgres"
         }
     }
+}
+
+/// `SIGSTACK_BENCH_DATABASE_PREFIX` (letters, digits and `_` only, else ignored): put before
+/// the names of the databases the benchmarks make, so that whoever shares the server can tell
+/// theirs apart and drop only those afterwards.
+fn database_name_prefix() -> String {
+    std::env::var("SIGSTACK_BENCH_DATABASE_PREFIX")
+        .ok()
+        .filter(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or_default()
 }
 
 /// The `p` quantile (0 to 1) of sorted latencies, in milliseconds; 0 for no samples.

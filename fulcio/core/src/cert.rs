@@ -7,14 +7,13 @@
 //!    poison; signed by the CA.
 //! 2. The caller submits it to a CT log and gets SCTs back (I/O, not here).
 //! 3. [`build_final_certificate`]: the same TBSCertificate with the poison replaced in place by
-//!    the SCT list ([`ct::final_tbs_from_precert`]), signed by the CA.
+//!    the SCT list ([`ct::final_tbs`]), signed by the CA.
 //!
 //! The CA key is only ever used through [`sigstack_keys::Signer`]: the TBSCertificate is built
 //! here, encoded in DER and handed to the signer, so an HSM- or KMS-held key works unchanged.
 
 use std::sync::Arc;
 
-use der::Decode;
 use sha2::{Digest, Sha256};
 use sigstack_keys::{Algorithm, KeyError, Signer, SoftwareKey};
 use sigstack_x509::{
@@ -119,6 +118,8 @@ pub struct CertificateAuthority {
     signer: Arc<dyn Signer>,
     /// DER certificates: issuing CA first, root last.
     chain: Vec<Vec<u8>>,
+    /// `chain` as PEM, which every issuance answers with: encoded once, here.
+    chain_pem: Vec<String>,
     /// Subject of `chain[0]`: the issuer of every certificate this CA builds.
     subject: Name,
     /// keyIdentifier for the AuthorityKeyIdentifier of issued certificates.
@@ -136,8 +137,13 @@ pub struct CertificateAuthority {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Precertificate {
     der: Vec<u8>,
+    /// What was signed: the final certificate's TBSCertificate is made from it, so the CA
+    /// never parses its own precertificate back.
+    tbs: TbsCertificate,
     /// The `issuing_fingerprint` of the CA that signed it.
     issuer: [u8; 32],
+    /// notAfter, Unix seconds.
+    not_after: u64,
 }
 
 impl Precertificate {
@@ -145,6 +151,21 @@ impl Precertificate {
     pub fn der(&self) -> &[u8] {
         &self.der
     }
+
+    /// Its notAfter (seconds since the Unix epoch), which the final certificate keeps: what
+    /// picks the CT log shard, known here without parsing the DER back.
+    pub fn not_after(&self) -> u64 {
+        self.not_after
+    }
+}
+
+/// A final certificate built without a precertificate ([`build_certificate`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafCertificate {
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// Its notAfter (seconds since the Unix epoch), as the CA set it.
+    pub not_after: u64,
 }
 
 impl std::fmt::Debug for CertificateAuthority {
@@ -169,11 +190,16 @@ impl CertificateAuthority {
         let signature_algorithm = signature_algorithm(signer.algorithm())?;
         let key_identifier = certificate_key_identifier(tbs)
             .unwrap_or_else(|| key_identifier(&tbs.subject_public_key_info).to_vec());
+        let chain_pem = chain
+            .iter()
+            .map(|der| certificate_pem(der))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             subject: tbs.subject.clone(),
             signer,
             issuing_fingerprint: Sha256::digest(&chain[0]).into(),
             chain,
+            chain_pem,
             key_identifier,
             signature_algorithm,
         })
@@ -254,6 +280,11 @@ impl CertificateAuthority {
         &self.chain
     }
 
+    /// The chain as PEM `CERTIFICATE` blocks (LF line endings), in the order of `chain()`.
+    pub fn chain_pem(&self) -> &[String] {
+        &self.chain_pem
+    }
+
     /// The issuing CA certificate (DER), `chain()[0]`: the issuer of every certificate built.
     pub fn issuing_certificate(&self) -> &[u8] {
         &self.chain[0]
@@ -267,6 +298,16 @@ impl CertificateAuthority {
     fn sign(&self, tbs: TbsCertificate) -> Result<Vec<u8>, CertError> {
         Ok(sign_tbs(self.signer.as_ref(), tbs)?)
     }
+}
+
+/// A DER certificate as one PEM `CERTIFICATE` block with LF line endings.
+pub fn certificate_pem(der: &[u8]) -> Result<String, CertError> {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).map_err(|e| {
+        CertError::Encoding {
+            what: "PEM certificate",
+            reason: e.to_string(),
+        }
+    })
 }
 
 /// A self-signed CA certificate for `signer`'s key (see [`CertificateAuthority::ephemeral`]).
@@ -317,8 +358,11 @@ pub fn build_precertificate(
     serial: [u8; 20],
     not_before: u64,
 ) -> Result<Precertificate, CertError> {
+    let tbs = leaf_tbs(ca, principal, key, serial, not_before, true)?;
     Ok(Precertificate {
-        der: ca.sign(leaf_tbs(ca, principal, key, serial, not_before, true)?)?,
+        der: ca.sign(tbs.clone())?,
+        not_after: not_after(&tbs),
+        tbs,
         issuer: ca.issuing_fingerprint,
     })
 }
@@ -334,8 +378,18 @@ pub fn build_certificate(
     key: &VerifiedKey,
     serial: [u8; 20],
     not_before: u64,
-) -> Result<Vec<u8>, CertError> {
-    ca.sign(leaf_tbs(ca, principal, key, serial, not_before, false)?)
+) -> Result<LeafCertificate, CertError> {
+    let tbs = leaf_tbs(ca, principal, key, serial, not_before, false)?;
+    let not_after = not_after(&tbs);
+    Ok(LeafCertificate {
+        der: ca.sign(tbs)?,
+        not_after,
+    })
+}
+
+/// The notAfter of `tbs`, Unix seconds: read from what is signed, so it is the certificate's.
+fn not_after(tbs: &TbsCertificate) -> u64 {
+    tbs.validity.not_after.to_unix_duration().as_secs()
 }
 
 /// The leaf TBSCertificate, with the critical CT poison last when `poison`.
@@ -379,7 +433,7 @@ fn leaf_tbs(
 }
 
 /// Builds and signs the final certificate: the precertificate's TBSCertificate with the poison
-/// replaced by `scts` ([`ct::final_tbs_from_precert`]).
+/// replaced by `scts` ([`ct::final_tbs`]; the same as [`ct::final_tbs_from_precert`] of its DER).
 ///
 /// Refuses a precertificate another CA built ([`CertError::ForeignPrecertificate`]): the CA
 /// signs the precertificate's contents again, so they must be its own.
@@ -391,23 +445,11 @@ pub fn build_final_certificate(
     if precert.issuer != ca.issuing_fingerprint {
         return Err(CertError::ForeignPrecertificate);
     }
-    let tbs_der =
-        ct::final_tbs_from_precert(&precert.der, scts).map_err(CertError::Precertificate)?;
-    let tbs = TbsCertificate::from_der(&tbs_der).map_err(|e| CertError::Encoding {
-        what: "final TBSCertificate",
-        reason: e.to_string(),
-    })?;
-    let cert = ca.sign(tbs)?;
-    // The signature covers `tbs_der` only if re-encoding gave back the same bytes; ct builds
-    // canonical DER, so this holds, but a mismatch must never leave the CA.
-    let signed = ct::tbs_and_signature(&cert).map_err(CertError::Precertificate)?;
-    if signed.tbs_der != tbs_der {
-        return Err(CertError::Encoding {
-            what: "final TBSCertificate",
-            reason: "re-encoding changed the signed bytes".to_owned(),
-        });
-    }
-    Ok(cert)
+    // From the TBSCertificate the precertificate's signature covers, as built, not from its
+    // DER read back: DER is canonical, so the log's precertificate TBS (the precertificate's
+    // DER parsed, without the poison) is this one without the poison, and the SCTs verify.
+    let tbs = ct::final_tbs(precert.tbs.clone(), scts).map_err(CertError::Precertificate)?;
+    ca.sign(tbs)
 }
 
 #[cfg(test)]
@@ -415,6 +457,7 @@ mod tests {
     use super::*;
     use crate::identity::SubjectAltName;
     use crate::pop::KeyType;
+    use der::Decode;
     use der::Encode;
     use sigstack_x509::ID_CE_SUBJECT_KEY_IDENTIFIER;
     use spki::SubjectPublicKeyInfoOwned;
@@ -457,7 +500,10 @@ mod tests {
         let ca = CertificateAuthority::ephemeral("sigstack dev", NOW).unwrap();
         let key = subject_key(Algorithm::EcdsaP256Sha256);
         let pre = build_precertificate(&ca, &principal(), &key, [7; 20], NOW).unwrap();
-        let cert = build_certificate(&ca, &principal(), &key, [7; 20], NOW).unwrap();
+        let leaf = build_certificate(&ca, &principal(), &key, [7; 20], NOW).unwrap();
+        assert_eq!(leaf.not_after, NOW + LEAF_LIFETIME_SECS);
+        assert_eq!(pre.not_after(), NOW + LEAF_LIFETIME_SECS);
+        let cert = leaf.der;
         assert!(!ct::has_poison(&cert).unwrap());
         ct::verify_issued_by(&cert, ca.root_certificate()).unwrap();
         assert!(ct::SignedCertificateTimestampList::from_certificate(&cert).is_err());
@@ -487,7 +533,8 @@ mod tests {
             [9; 20],
             NOW,
         )
-        .unwrap();
+        .unwrap()
+        .der;
         ct::verify_issued_by(&leaf, ca.issuing_certificate()).unwrap();
         let intermediate = Certificate::from_der(ca.issuing_certificate()).unwrap();
         let tbs = &intermediate.tbs_certificate;
@@ -673,6 +720,16 @@ mod tests {
         // handed back in.
         let final_der = build_final_certificate(&other, &precert, &scts).unwrap();
         ct::verify_issued_by(&final_der, other.issuing_certificate()).unwrap();
+        // What it signed is what the precertificate's DER gives (what a CT log and a verifier
+        // of the embedded SCTs rebuild), not only what the CA kept of it.
+        assert_eq!(
+            ct::tbs_and_signature(&final_der).unwrap().tbs_der,
+            ct::final_tbs_from_precert(precert.der(), &scts).unwrap()
+        );
+        assert_eq!(
+            ct::precert_tbs_from_final_cert(&final_der).unwrap(),
+            ct::precert_tbs_from_precert(precert.der()).unwrap()
+        );
         // A CA made again from the same key and chain (a reload) is the same CA.
         let reloaded =
             CertificateAuthority::new(other.signer.clone(), other.chain.clone()).unwrap();

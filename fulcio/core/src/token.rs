@@ -198,14 +198,44 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
     })
 }
 
+/// A token taken apart (size, structure, base64url, JSON) without trusting anything in it, so
+/// that a server decodes it once: asks its issuer, to pick the issuer's configuration and keys,
+/// then verifies it.
+pub struct UnverifiedToken<'a> {
+    parts: Parts<'a>,
+}
+
+impl<'a> UnverifiedToken<'a> {
+    /// Takes `token` apart; fails as [`verify_token`] does for a token too large or malformed.
+    pub fn parse(token: &'a str) -> Result<Self, TokenError> {
+        Ok(Self {
+            parts: split(token)?,
+        })
+    }
+
+    /// Its `iss`, unverified: see [`unverified_issuer`].
+    pub fn issuer(&self) -> Result<&str, TokenError> {
+        match self.parts.claims.get("iss") {
+            Some(Value::String(s)) => Ok(s),
+            _ => Err(TokenError::MissingClaim { claim: "iss" }),
+        }
+    }
+
+    /// [`verify_token`] of the token this was parsed from.
+    pub fn verify(
+        self,
+        issuer: &IssuerConfig,
+        jwks: &Jwks,
+        now: i64,
+    ) -> Result<VerifiedToken, TokenError> {
+        verify_parts(self.parts, issuer, jwks, now)
+    }
+}
+
 /// Reads `iss` without verifying anything, so the caller can pick the issuer config and JWKS.
 /// Never trust the result beyond that lookup.
 pub fn unverified_issuer(token: &str) -> Result<String, TokenError> {
-    let parts = split(token)?;
-    match parts.claims.get("iss") {
-        Some(Value::String(s)) => Ok(s.clone()),
-        _ => Err(TokenError::MissingClaim { claim: "iss" }),
-    }
+    UnverifiedToken::parse(token)?.issuer().map(str::to_owned)
 }
 
 /// The algorithm allow-list: RSA (PKCS#1 v1.5 and PSS), ECDSA P-256/P-384 and Ed25519.
@@ -256,7 +286,15 @@ pub fn verify_token(
     jwks: &Jwks,
     now: i64,
 ) -> Result<VerifiedToken, TokenError> {
-    let parts = split(token)?;
+    verify_parts(split(token)?, issuer, jwks, now)
+}
+
+fn verify_parts(
+    parts: Parts<'_>,
+    issuer: &IssuerConfig,
+    jwks: &Jwks,
+    now: i64,
+) -> Result<VerifiedToken, TokenError> {
     let alg_name = match parts.header.get("alg") {
         Some(Value::String(a)) => a.clone(),
         _ => return Err(malformed("header has no \"alg\"")),

@@ -100,26 +100,16 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-fn pem_chain(ders: impl IntoIterator<Item = Vec<u8>>) -> Result<Vec<String>, ApiError> {
-    ders.into_iter()
-        .map(|d| {
-            der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &d)
-                .map_err(|e| ApiError::internal(e.to_string()))
-        })
-        .collect()
-}
-
-/// The notAfter (Unix seconds) of a certificate this CA has just built.
-fn not_after(certificate: &[u8]) -> Result<u64, ApiError> {
-    use der::Decode as _;
-    let certificate = x509_cert::Certificate::from_der(certificate)
-        .map_err(|e| ApiError::internal(format!("reading back the certificate built: {e}")))?;
-    Ok(certificate
-        .tbs_certificate
-        .validity
-        .not_after
-        .to_unix_duration()
-        .as_secs())
+/// The PEM chain of an issued certificate: `certificate`, then the CA's chain (kept as PEM).
+fn pem_chain(
+    certificate: &[u8],
+    ca: &fulcio::CertificateAuthority,
+) -> Result<Vec<String>, ApiError> {
+    let leaf =
+        fulcio::certificate_pem(certificate).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(std::iter::once(leaf)
+        .chain(ca.chain_pem().iter().cloned())
+        .collect())
 }
 
 fn now_secs() -> u64 {
@@ -134,8 +124,10 @@ impl FulcioServer {
         let unauth = |e: &dyn std::fmt::Display| {
             ApiError::unauthenticated(format!("identity token refused: {e}"))
         };
-        let iss = fulcio::unverified_issuer(token).map_err(|e| unauth(&e))?;
-        let issuer = self.config.issuer(&iss).ok_or_else(|| {
+        // Decoded once: its issuer picks the configuration and keys it is verified with.
+        let parsed = fulcio::UnverifiedToken::parse(token).map_err(|e| unauth(&e))?;
+        let iss = parsed.issuer().map_err(|e| unauth(&e))?;
+        let issuer = self.config.issuer(iss).ok_or_else(|| {
             ApiError::unauthenticated(format!(
                 "identity token refused: issuer {iss:?} is not configured on this CA"
             ))
@@ -143,7 +135,7 @@ impl FulcioServer {
         let unavailable = |e: crate::oidc::OidcError| ApiError::unavailable(e.to_string());
         let now = now_secs() as i64;
         let jwks = self.keys.keys(&issuer).await.map_err(unavailable)?;
-        let verified = match fulcio::verify_token(token, &issuer, &jwks, now) {
+        let verified = match parsed.verify(&issuer, &jwks, now) {
             Err(TokenError::UnknownKeyId(_)) => {
                 // The issuer may have rotated its keys: fetch them again (rate-limited) and retry once.
                 let jwks = self.keys.refresh(&issuer).await.map_err(unavailable)?;
@@ -173,15 +165,15 @@ impl FulcioServer {
         }
     }
 
-    /// Submits `chain` to the CT log shard that accepts its leaf's notAfter (`add-pre-chain`
-    /// for a precertificate, else `add-chain`), timing it; no shard or no SCT means no
-    /// certificate.
+    /// Submits `chain` to the CT log shard that accepts `not_after`, its leaf's notAfter
+    /// (Unix seconds, as the CA set it) (`add-pre-chain` for a precertificate, else
+    /// `add-chain`), timing it; no shard or no SCT means no certificate.
     async fn log(
         &self,
         chain: &[Vec<u8>],
+        not_after: u64,
         precertificate: bool,
     ) -> Result<ct::SignedCertificateTimestamp, ApiError> {
-        let not_after = not_after(&chain[0])?;
         let shard = self.ct.for_not_after(not_after).map_err(|e| {
             self.metrics.ct_no_shard.inc();
             tracing::error!(not_after, error = %e, "no CT log shard for the certificate: nothing issued");
@@ -222,7 +214,7 @@ impl FulcioServer {
                     .map_err(|e| ApiError::internal(format!("building the precertificate: {e}")))?;
                 let mut submission = vec![precert.der().to_vec()];
                 submission.extend(ca.chain().iter().cloned());
-                let sct = self.log(&submission, true).await?;
+                let sct = self.log(&submission, precert.not_after(), true).await?;
                 let list = ct::SignedCertificateTimestampList::new(vec![sct])
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 let certificate = fulcio::build_final_certificate(&ca, &precert, &list)
@@ -230,18 +222,16 @@ impl FulcioServer {
                 (certificate, None)
             }
             SctMode::Detached => {
-                let certificate =
-                    fulcio::build_certificate(&ca, principal, key, serial, now_secs()).map_err(
-                        |e| ApiError::internal(format!("building the certificate: {e}")),
-                    )?;
-                let mut submission = vec![certificate.clone()];
+                let leaf = fulcio::build_certificate(&ca, principal, key, serial, now_secs())
+                    .map_err(|e| ApiError::internal(format!("building the certificate: {e}")))?;
+                let mut submission = vec![leaf.der.clone()];
                 submission.extend(ca.chain().iter().cloned());
-                let sct = self.log(&submission, false).await?;
-                (certificate, Some(sct))
+                let sct = self.log(&submission, leaf.not_after, false).await?;
+                (leaf.der, Some(sct))
             }
         };
         tracing::info!(issuer = %principal.issuer, "certificate issued");
-        let chain = pem_chain(std::iter::once(certificate).chain(ca.chain().iter().cloned()))?;
+        let chain = pem_chain(&certificate, &ca)?;
         Ok(Issued {
             chain,
             detached_sct: detached_sct.map(|sct| {
@@ -412,15 +402,15 @@ async fn readyz(State(server): State<AppState>) -> sigstack_http::Readiness {
 }
 
 async fn trust_bundle(State(server): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let chain = pem_chain(server.ca().chain().iter().cloned())?;
+    let chain = server.ca().chain_pem().to_vec();
     Ok(Json(json!({ "chains": [ { "certificates": chain } ] })))
 }
 
 async fn root_cert(State(server): State<AppState>) -> Result<Response, ApiError> {
-    let chain = pem_chain(server.ca().chain().iter().cloned())?;
+    let chain = server.ca().chain_pem().concat();
     Ok((
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
-        chain.concat(),
+        chain,
     )
         .into_response())
 }

@@ -19,7 +19,26 @@ pub struct CtSubmitError {
 #[derive(Clone)]
 pub struct CtClient {
     url: String,
+    /// `add-pre-chain` and `add-chain`, parsed once (or why the log's URL does not make them).
+    add_pre_chain: Result<reqwest::Url, String>,
+    add_chain: Result<reqwest::Url, String>,
     http: reqwest::Client,
+}
+
+/// An `add-chain` / `add-pre-chain` request body (RFC 6962 section 4.1): base64 DER, leaf first.
+#[derive(serde::Serialize)]
+struct AddChainRequest {
+    chain: Vec<String>,
+}
+
+/// The log's answer (RFC 6962 section 4.1); byte strings in base64.
+#[derive(serde::Deserialize)]
+struct AddChainResponse {
+    sct_version: u64,
+    id: String,
+    timestamp: u64,
+    extensions: String,
+    signature: String,
 }
 
 impl CtClient {
@@ -30,8 +49,14 @@ impl CtClient {
 
     /// As [`CtClient::new`], trusting `roots` too (beside the system's store) over HTTPS.
     pub fn with_roots(url: &str, roots: &ExtraRoots) -> Self {
+        let url = url.trim_end_matches('/').to_string();
+        let endpoint = |name: &str| {
+            reqwest::Url::parse(&format!("{url}/ct/v1/{name}")).map_err(|e| e.to_string())
+        };
         Self {
-            url: url.trim_end_matches('/').to_string(),
+            add_pre_chain: endpoint("add-pre-chain"),
+            add_chain: endpoint("add-chain"),
+            url,
             http: roots
                 .apply(reqwest::Client::builder().timeout(Duration::from_secs(30)))
                 .build()
@@ -45,7 +70,7 @@ impl CtClient {
         &self,
         chain: &[Vec<u8>],
     ) -> Result<SignedCertificateTimestamp, CtSubmitError> {
-        self.submit("add-pre-chain", chain).await
+        self.submit(&self.add_pre_chain, chain).await
     }
 
     /// `add-chain`: a final certificate followed by its issuing chain, returns the SCT (the
@@ -54,56 +79,58 @@ impl CtClient {
         &self,
         chain: &[Vec<u8>],
     ) -> Result<SignedCertificateTimestamp, CtSubmitError> {
-        self.submit("add-chain", chain).await
+        self.submit(&self.add_chain, chain).await
     }
 
     async fn submit(
         &self,
-        endpoint: &str,
+        endpoint: &Result<reqwest::Url, String>,
         chain: &[Vec<u8>],
     ) -> Result<SignedCertificateTimestamp, CtSubmitError> {
         let fail = |reason: String| CtSubmitError {
             url: self.url.clone(),
             reason,
         };
-        let body =
-            serde_json::json!({ "chain": chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>() });
+        let endpoint = endpoint
+            .as_ref()
+            .map_err(|e| fail(format!("not a usable URL: {e}")))?;
+        let body = AddChainRequest {
+            chain: chain.iter().map(|c| B64.encode(c)).collect(),
+        };
         let response = self
             .http
-            .post(format!("{}/ct/v1/{endpoint}", self.url))
+            .post(endpoint.clone())
             .json(&body)
             .send()
             .await
             .map_err(|e| fail(error_chain(&e)))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| fail(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(|e| fail(e.to_string()))?;
         if !status.is_success() {
-            return Err(fail(format!("HTTP {status}: {text}")));
+            return Err(fail(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )));
         }
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| fail(format!("answer is not JSON: {e}")))?;
-        let field = |name: &str| -> Result<Vec<u8>, CtSubmitError> {
-            v[name]
-                .as_str()
-                .and_then(|s| B64.decode(s).ok())
-                .ok_or_else(|| fail(format!("answer has no base64 {name:?}")))
+        let answer: AddChainResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| fail(format!("answer is not an RFC 6962 SCT: {e}")))?;
+        let field = |name: &str, value: &str| -> Result<Vec<u8>, CtSubmitError> {
+            B64.decode(value)
+                .map_err(|_| fail(format!("the answer's {name:?} is not base64")))
         };
-        if v["sct_version"].as_u64() != Some(0) {
+        if answer.sct_version != 0 {
             return Err(fail("answer is not a v1 SCT".into()));
         }
-        let log_id: [u8; 32] = field("id")?
+        let log_id: [u8; 32] = field("id", &answer.id)?
             .try_into()
             .map_err(|_| fail("log id is not 32 bytes".into()))?;
-        let timestamp = v["timestamp"]
-            .as_u64()
-            .ok_or_else(|| fail("answer has no timestamp".into()))?;
-        let extensions =
-            CtExtensions::new(field("extensions")?).map_err(|e| fail(e.to_string()))?;
-        let signature =
-            DigitallySigned::parse(&field("signature")?).map_err(|e| fail(e.to_string()))?;
+        let extensions = CtExtensions::new(field("extensions", &answer.extensions)?)
+            .map_err(|e| fail(e.to_string()))?;
+        let signature = DigitallySigned::parse(&field("signature", &answer.signature)?)
+            .map_err(|e| fail(e.to_string()))?;
         Ok(SignedCertificateTimestamp {
             log_id,
-            timestamp,
+            timestamp: answer.timestamp,
             extensions,
             signature,
         })
