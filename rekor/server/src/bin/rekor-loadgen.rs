@@ -36,7 +36,9 @@ struct Args {
     /// How long to send, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Requests in flight (256 fills a 2-core machine; see docs/performance.md).
+    /// Requests in flight (a closed loop: the clients waiting on a round leave the cores idle
+    /// while it commits, so a faster machine needs more; 256 filled the 2-core machines of
+    /// earlier runs, 384 a faster one; see docs/performance.md).
     #[arg(long, default_value_t = 256)]
     concurrency: usize,
     /// Entries to pre-sign (the run stops early when they are used up).
