@@ -4,6 +4,7 @@
 
 mod entry;
 mod error;
+mod json;
 mod sct;
 mod static_ct;
 mod temporal;
@@ -15,6 +16,7 @@ pub use entry::{
     Asn1Cert, CtExtensions, ExtraData, LogEntryType, MerkleTreeLeaf, SignedEntry, TimestampedEntry,
 };
 pub use error::{CtError, DerError};
+pub use json::{AddChainRequest, SctJson};
 pub use sct::{
     sct_signed_data, sign_sct, sign_tree_head, tree_head_signed_data, verify_sct, verify_tree_head,
     DigitallySigned, SignedCertificateTimestamp, SignedCertificateTimestampList,

@@ -10,7 +10,6 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ct::{Asn1Cert, ExtraData, MerkleTreeLeaf, SignedEntry, TileLeaf};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sigstack_http::{bytes_response, JsonBody, IMMUTABLE};
 use std::collections::HashMap;
@@ -90,21 +89,6 @@ async fn readyz(State(log): State<AppState>) -> sigstack_http::Readiness {
         .check("key", sigstack_keys::check_signer(log.key.as_ref()))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddChainRequest {
-    chain: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct SctResponse {
-    sct_version: u8,
-    id: String,
-    timestamp: u64,
-    extensions: String,
-    signature: String,
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -113,23 +97,23 @@ fn now_ms() -> u64 {
 
 async fn add_chain(
     State(log): State<AppState>,
-    JsonBody(req): JsonBody<AddChainRequest>,
-) -> Result<Json<SctResponse>, ApiError> {
+    JsonBody(req): JsonBody<ct::AddChainRequest>,
+) -> Result<Json<ct::SctJson>, ApiError> {
     add(log, ChainKind::X509, req).await
 }
 
 async fn add_pre_chain(
     State(log): State<AppState>,
-    JsonBody(req): JsonBody<AddChainRequest>,
-) -> Result<Json<SctResponse>, ApiError> {
+    JsonBody(req): JsonBody<ct::AddChainRequest>,
+) -> Result<Json<ct::SctJson>, ApiError> {
     add(log, ChainKind::Precert, req).await
 }
 
 async fn add(
     log: AppState,
     kind: ChainKind,
-    req: AddChainRequest,
-) -> Result<Json<SctResponse>, ApiError> {
+    req: ct::AddChainRequest,
+) -> Result<Json<ct::SctJson>, ApiError> {
     let mut chain = Vec::with_capacity(req.chain.len());
     for (i, c) in req.chain.iter().enumerate() {
         chain.push(
@@ -221,13 +205,7 @@ async fn add(
         entry.extensions.clone(),
     )
     .map_err(|e| ApiError::internal(format!("signing SCT: {e}")))?;
-    Ok(Json(SctResponse {
-        sct_version: 0,
-        id: B64.encode(sct.log_id),
-        timestamp: sct.timestamp,
-        extensions: B64.encode(sct.extensions.as_bytes()),
-        signature: B64.encode(sct.signature.encode()),
-    }))
+    Ok(Json(ct::SctJson::from(&sct)))
 }
 
 /// The signed tree head inside a static-ct-api checkpoint: (timestamp, size, root, signature).

@@ -1,8 +1,6 @@
 //! The CT log client: RFC 6962 `add-pre-chain`, so any RFC 6962 log works, ours by default.
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use ct::{CtExtensions, DigitallySigned, SignedCertificateTimestamp};
+use ct::SignedCertificateTimestamp;
 use std::time::Duration;
 
 use crate::https::{error_chain, ExtraRoots};
@@ -23,22 +21,6 @@ pub struct CtClient {
     add_pre_chain: Result<reqwest::Url, String>,
     add_chain: Result<reqwest::Url, String>,
     http: reqwest::Client,
-}
-
-/// An `add-chain` / `add-pre-chain` request body (RFC 6962 section 4.1): base64 DER, leaf first.
-#[derive(serde::Serialize)]
-struct AddChainRequest {
-    chain: Vec<String>,
-}
-
-/// The log's answer (RFC 6962 section 4.1); byte strings in base64.
-#[derive(serde::Deserialize)]
-struct AddChainResponse {
-    sct_version: u64,
-    id: String,
-    timestamp: u64,
-    extensions: String,
-    signature: String,
 }
 
 impl CtClient {
@@ -94,9 +76,7 @@ impl CtClient {
         let endpoint = endpoint
             .as_ref()
             .map_err(|e| fail(format!("not a usable URL: {e}")))?;
-        let body = AddChainRequest {
-            chain: chain.iter().map(|c| B64.encode(c)).collect(),
-        };
+        let body = ct::AddChainRequest::new(chain);
         let response = self
             .http
             .post(endpoint.clone())
@@ -112,28 +92,9 @@ impl CtClient {
                 String::from_utf8_lossy(&bytes)
             )));
         }
-        let answer: AddChainResponse = serde_json::from_slice(&bytes)
+        let answer: ct::SctJson = serde_json::from_slice(&bytes)
             .map_err(|e| fail(format!("answer is not an RFC 6962 SCT: {e}")))?;
-        let field = |name: &str, value: &str| -> Result<Vec<u8>, CtSubmitError> {
-            B64.decode(value)
-                .map_err(|_| fail(format!("the answer's {name:?} is not base64")))
-        };
-        if answer.sct_version != 0 {
-            return Err(fail("answer is not a v1 SCT".into()));
-        }
-        let log_id: [u8; 32] = field("id", &answer.id)?
-            .try_into()
-            .map_err(|_| fail("log id is not 32 bytes".into()))?;
-        let extensions = CtExtensions::new(field("extensions", &answer.extensions)?)
-            .map_err(|e| fail(e.to_string()))?;
-        let signature = DigitallySigned::parse(&field("signature", &answer.signature)?)
-            .map_err(|e| fail(e.to_string()))?;
-        Ok(SignedCertificateTimestamp {
-            log_id,
-            timestamp: answer.timestamp,
-            extensions,
-            signature,
-        })
+        answer.to_sct().map_err(fail)
     }
 }
 
@@ -141,11 +102,5 @@ impl CtClient {
 /// `sct_version`, `id`, `timestamp`, `extensions`, `signature`, byte strings in base64): what
 /// upstream Fulcio puts, serialized, in `signedCertificateTimestamp` of a detached-SCT answer.
 pub fn sct_to_json(sct: &SignedCertificateTimestamp) -> serde_json::Value {
-    serde_json::json!({
-        "sct_version": 0,
-        "id": B64.encode(sct.log_id),
-        "timestamp": sct.timestamp,
-        "extensions": B64.encode(sct.extensions.as_bytes()),
-        "signature": B64.encode(sct.signature.encode()),
-    })
+    serde_json::to_value(ct::SctJson::from(sct)).expect("an SCT's JSON fields serialize")
 }

@@ -169,14 +169,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// An answer counts when it is 200 with an SCT's fields.
 fn is_sct(status: u16, body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Sct {
-        #[serde(rename = "sct_version")]
-        _version: u8,
-        #[serde(rename = "signature")]
-        _signature: String,
-    }
-    status == 200 && serde_json::from_slice::<Sct>(body).is_ok()
+    status == 200 && serde_json::from_slice::<ct::SctJson>(body).is_ok()
 }
 
 /// A self-signed root and `count` precertificates (the CT poison extension, distinct serials
