@@ -4,6 +4,7 @@
 mod common;
 mod conformance;
 mod failover;
+mod grow;
 mod metrics;
 mod multiprocess;
 mod readiness;

@@ -18,7 +18,9 @@ use sqlx::Row;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tlog_store::{IndexKey, Log, Submission};
+use tlog_store::{
+    IndexKey, Log, LogOptions, LogStore, NoteCheckpointSigner, PlainEntries, SqlStore, Submission,
+};
 
 /// The search index's kind for the synthetic entries (Rekor files artifacts under `sha256`).
 const INDEX_KIND: &str = "sha256";
@@ -31,6 +33,18 @@ pub(crate) struct GrowArgs {
     pub(crate) payload_bytes: usize,
     pub(crate) samples: usize,
     pub(crate) window: Duration,
+    /// Pairs of windows at each size: one on a fresh empty log, one on the grown log (see
+    /// [`paired_windows`]); none when 0.
+    pub(crate) pairs: usize,
+    /// How the empty logs of the pairs are opened: as the grown one was.
+    pub(crate) opener: LogOpener,
+}
+
+/// What opening a log takes besides its store, for the fresh empty logs of the pairs.
+pub(crate) struct LogOpener {
+    pub(crate) origin: String,
+    pub(crate) signer: Arc<NoteCheckpointSigner>,
+    pub(crate) options: LogOptions,
 }
 
 /// Entry `n`'s payload: `n` in the first eight bytes, then a fixed filler.
@@ -102,6 +116,33 @@ pub(crate) struct Milestone {
     pub(crate) wal: Option<WalUse>,
     /// Seconds spent growing to this size since the previous milestone.
     pub(crate) grow_seconds: f64,
+    /// The windows alternated with a fresh empty log (`--pairs`), if any.
+    pub(crate) pairs: Vec<Pair>,
+}
+
+/// One pair of append windows of the same length, one right after the other on the same
+/// server: a fresh empty log first, then the grown log.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub(crate) struct Pair {
+    pub(crate) empty_per_sec: f64,
+    pub(crate) grown_per_sec: f64,
+    /// The grown log's window's write-ahead log (PostgreSQL): a window in a checkpoint's wake
+    /// shows as full-page images.
+    pub(crate) grown_wal: Option<WalUse>,
+}
+
+impl Pair {
+    /// The grown log's rate as a share of the empty log's.
+    pub(crate) fn share(&self) -> f64 {
+        self.grown_per_sec / self.empty_per_sec.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// The median of `values` (the lower middle of an even count); none for no values.
+pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len().checked_sub(1)? / 2;
+    values.get(middle).copied()
 }
 
 impl Milestone {
@@ -227,6 +268,7 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
         let sizes = sizes(&pool).await?;
         let (appends_per_sec, append_latency, wal) =
             measured_append_window(&log, &args, &pool, next.clone()).await?;
+        let pairs = paired_windows(&log, &args, &pool, next.clone()).await?;
         let milestone = Milestone {
             tree_size: size,
             appends_per_sec,
@@ -238,12 +280,140 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
             sizes,
             wal,
             grow_seconds,
+            pairs,
         };
         println!("{}", serde_json::to_string(&milestone)?);
         done.push(milestone);
     }
     println!("{}", report(empty, &done));
     Ok(())
+}
+
+/// `--pairs` pairs of append windows: a fresh empty log (a new database on the same server,
+/// or a new SQLite file beside the grown one), then the grown log, alternating. A single
+/// window moves by ±15% with the machine and with the server's checkpoints, and the empty-log
+/// window of the run's start was measured minutes or hours earlier; a pair is measured within
+/// seconds, so its ratio is what growth costs, and the median of the pairs the figure to read.
+async fn paired_windows(
+    log: &Log,
+    args: &GrowArgs,
+    pool: &sqlx::AnyPool,
+    next: Arc<AtomicU64>,
+) -> anyhow::Result<Vec<Pair>> {
+    let mut pairs = Vec::new();
+    for pair in 0..args.pairs {
+        let empty_per_sec = empty_log_window(args, pool, pair).await?;
+        let (grown_per_sec, _, grown_wal) =
+            measured_append_window(log, args, pool, next.clone()).await?;
+        let pair = Pair {
+            empty_per_sec,
+            grown_per_sec,
+            grown_wal,
+        };
+        eprintln!(
+            "grow: pair {}: empty {:.0}/s, grown {:.0}/s ({:.0}%){}",
+            pairs.len() + 1,
+            pair.empty_per_sec,
+            pair.grown_per_sec,
+            pair.share() * 100.0,
+            pair.grown_wal.map_or(String::new(), |w| format!(
+                ", {:.2} full-page images per append",
+                w.full_page_images_per_append
+            )),
+        );
+        pairs.push(pair);
+    }
+    Ok(pairs)
+}
+
+/// One append window on a fresh empty log, removed afterwards.
+async fn empty_log_window(
+    args: &GrowArgs,
+    pool: &sqlx::AnyPool,
+    pair: usize,
+) -> anyhow::Result<f64> {
+    let fresh = FreshDatabase::create(&args.url, pool, pair).await?;
+    let store = Arc::new(
+        SqlStore::connect(&fresh.url)
+            .await
+            .context("connecting to the fresh database")?,
+    );
+    let log = Log::open_or_create(
+        store.clone() as Arc<dyn LogStore>,
+        &args.opener.origin,
+        Arc::new(PlainEntries),
+        args.opener.signer.clone(),
+        args.opener.options.clone(),
+    )
+    .await?;
+    let (rate, _, _) = append_window(&log, args, Arc::new(AtomicU64::new(0))).await?;
+    drop(log);
+    store.close().await;
+    fresh.remove(pool).await?;
+    Ok(rate)
+}
+
+/// A fresh database beside the grown one: `<name>_empty<k>` on the same PostgreSQL server, or
+/// `<file>.empty<k>` beside the SQLite file.
+struct FreshDatabase {
+    url: String,
+    postgres_name: Option<String>,
+}
+
+impl FreshDatabase {
+    async fn create(grown: &str, pool: &sqlx::AnyPool, k: usize) -> anyhow::Result<Self> {
+        if let Some(file) = grown
+            .strip_prefix("sqlite://")
+            .or_else(|| grown.strip_prefix("sqlite:"))
+        {
+            let file = format!("{}.empty{k}", file.split('?').next().unwrap_or(file));
+            remove_sqlite_files(&file);
+            return Ok(Self {
+                url: format!("sqlite://{file}"),
+                postgres_name: None,
+            });
+        }
+        let grown_name: String = sqlx::query("SELECT current_database()::text")
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?;
+        let name = format!("{grown_name}_empty{k}");
+        for statement in [
+            format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            format!("CREATE DATABASE \"{name}\""),
+        ] {
+            sqlx::query(&statement).execute(pool).await?;
+        }
+        // The grown database's URL naming the new one: user, host, TLS settings kept.
+        let mut url = url::Url::parse(grown)
+            .context("the database URL, for the pairs' fresh databases (--pairs 0 skips them)")?;
+        url.set_path(&format!("/{name}"));
+        Ok(Self {
+            url: url.into(),
+            postgres_name: Some(name),
+        })
+    }
+
+    async fn remove(self, pool: &sqlx::AnyPool) -> anyhow::Result<()> {
+        match &self.postgres_name {
+            Some(name) => {
+                sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                    .execute(pool)
+                    .await?;
+            }
+            None => {
+                remove_sqlite_files(self.url.trim_start_matches("sqlite://"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A SQLite database's file and its write-ahead log and shared memory, where they exist.
+fn remove_sqlite_files(file: &str) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{file}{suffix}"));
+    }
 }
 
 /// Appends entries `next..` from `concurrency` tasks until the tree holds `target`; every
@@ -488,6 +658,32 @@ pub(crate) fn report(empty: Option<(f64, Latency)>, milestones: &[Milestone]) ->
         log_fit(&appends, BILLION, Trend::Rate),
         &rate,
     );
+    // The pairs (`--pairs`): each size's windows alternated with a fresh empty log's.
+    if !milestones.is_empty() && milestones.iter().all(|m| !m.pairs.is_empty()) {
+        let of_pairs = |f: fn(&Pair) -> f64| {
+            series(&|m| median(m.pairs.iter().map(f).collect()).unwrap_or(0.0))
+        };
+        let count = milestones.iter().map(|m| m.pairs.len()).min().unwrap_or(0);
+        row(
+            &format!("appends/s, fresh empty log (median of {count} pairs)"),
+            of_pairs(|p| p.empty_per_sec),
+            None,
+            &rate,
+        );
+        row(
+            &format!("appends/s, this log (median of {count} pairs)"),
+            of_pairs(|p| p.grown_per_sec),
+            None,
+            &rate,
+        );
+        let shares = of_pairs(Pair::share);
+        row(
+            "this log / empty log (median of the pairs' ratios)",
+            shares.clone(),
+            log_fit(&shares, BILLION, Trend::Rate),
+            &|y| format!("{:.0}%", y * 100.0),
+        );
+    }
     for (name, f) in [
         (
             "append p99",
@@ -631,6 +827,47 @@ mod tests {
         assert_eq!(log_fit(&falling, 1 << 30, Trend::Rate), Some(0.0));
         assert_eq!(log_fit(&[(1000, 2.0)], 1 << 30, Trend::Cost), Some(2.0));
         assert_eq!(log_fit(&[], 1, Trend::Cost), None);
+    }
+
+    #[test]
+    fn pairs_are_read_as_the_median_of_their_ratios() {
+        let pair = |empty, grown| Pair {
+            empty_per_sec: empty,
+            grown_per_sec: grown,
+            grown_wal: None,
+        };
+        assert_eq!(pair(40_000.0, 30_000.0).share(), 0.75);
+        // The median of the ratios, not the ratio of the medians: each pair shares its moment.
+        let pairs = [
+            pair(40_000.0, 36_000.0),
+            pair(20_000.0, 19_000.0),
+            pair(30_000.0, 15_000.0),
+        ];
+        assert_eq!(median(pairs.iter().map(Pair::share).collect()), Some(0.9));
+        assert_eq!(median(vec![3.0, 1.0, 4.0, 2.0]), Some(2.0));
+        assert_eq!(median(Vec::new()), None);
+        let milestone = |pairs: Vec<Pair>| Milestone {
+            tree_size: 1_000_000,
+            appends_per_sec: 1.0,
+            append_latency: Latency::of(Vec::new()),
+            inclusion_proof: Latency::of(Vec::new()),
+            consistency_proof: Latency::of(Vec::new()),
+            search_by_digest: Latency::of(Vec::new()),
+            search_by_leaf_hash: Latency::of(Vec::new()),
+            sizes: Sizes {
+                database_bytes: 1,
+                relations: Vec::new(),
+            },
+            wal: None,
+            grow_seconds: 1.0,
+            pairs,
+        };
+        let table = report(None, &[milestone(pairs.to_vec())]);
+        assert!(
+            table.contains("| this log / empty log (median of the pairs' ratios) | 90% | 90% |"),
+            "{table}"
+        );
+        assert!(!report(None, &[milestone(Vec::new())]).contains("pairs"));
     }
 
     #[test]

@@ -99,6 +99,12 @@ enum Command {
         /// Length of the append-throughput window at each size (and on the empty log).
         #[arg(long, default_value_t = 10)]
         window_seconds: u64,
+        /// Pairs of append windows at each size after the first window: one on a fresh empty
+        /// log (a new database on the same server, removed afterwards), then one on the grown
+        /// log. The median of the pairs' ratios is the growth's cost, free of the machine's
+        /// drift between the run's start and each size.
+        #[arg(long, default_value_t = 3)]
+        pairs: usize,
     },
 }
 
@@ -126,8 +132,14 @@ async fn main() -> anyhow::Result<()> {
         },
         ..LogOptions::default()
     };
-    let log =
-        Log::open_or_create(store, &cli.origin, Arc::new(PlainEntries), signer, options).await?;
+    let log = Log::open_or_create(
+        store,
+        &cli.origin,
+        Arc::new(PlainEntries),
+        signer.clone(),
+        options.clone(),
+    )
+    .await?;
     match cli.command {
         Command::Append {
             count,
@@ -145,6 +157,7 @@ async fn main() -> anyhow::Result<()> {
             payload_bytes,
             samples,
             window_seconds,
+            pairs,
         } => {
             let args = grow::GrowArgs {
                 url: cli.url.clone(),
@@ -153,6 +166,12 @@ async fn main() -> anyhow::Result<()> {
                 payload_bytes,
                 samples,
                 window: Duration::from_secs(window_seconds),
+                pairs,
+                opener: grow::LogOpener {
+                    origin: cli.origin.clone(),
+                    signer,
+                    options,
+                },
             };
             grow::grow(log, args).await
         }
