@@ -241,6 +241,12 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
     // The empty-log figure everything is compared with (only when the log starts empty: a
     // resumed run has no empty log to measure).
     print_server_settings(&pool).await;
+    // The pairs' empty logs live in one database made now, before anything is measured, and
+    // removed after the last window (see `FreshDatabase`).
+    let fresh = match args.pairs {
+        0 => None,
+        _ => Some(FreshDatabase::create(&args.url, &pool).await?),
+    };
     let empty = if start_size == 0 {
         let (rate, latency, wal) =
             measured_append_window(&log, &args, &pool, Arc::new(AtomicU64::new(0))).await?;
@@ -268,7 +274,10 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
         let sizes = sizes(&pool).await?;
         let (appends_per_sec, append_latency, wal) =
             measured_append_window(&log, &args, &pool, next.clone()).await?;
-        let pairs = paired_windows(&log, &args, &pool, next.clone()).await?;
+        let pairs = match &fresh {
+            Some(fresh) => paired_windows(&log, &args, &pool, fresh, next.clone()).await?,
+            None => Vec::new(),
+        };
         let milestone = Milestone {
             tree_size: size,
             appends_per_sec,
@@ -285,24 +294,28 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&milestone)?);
         done.push(milestone);
     }
+    if let Some(fresh) = fresh {
+        fresh.remove(&pool).await?;
+    }
     println!("{}", report(empty, &done));
     Ok(())
 }
 
-/// `--pairs` pairs of append windows: a fresh empty log (a new database on the same server,
-/// or a new SQLite file beside the grown one), then the grown log, alternating. A single
-/// window moves by ±15% with the machine and with the server's checkpoints, and the empty-log
-/// window of the run's start was measured minutes or hours earlier; a pair is measured within
-/// seconds, so its ratio is what growth costs, and the median of the pairs the figure to read.
+/// `--pairs` pairs of append windows: a fresh empty log, then the grown log, alternating. A
+/// single window moves by ±15% with the machine and with the server's checkpoints, and the
+/// empty-log window of the run's start was measured minutes or hours earlier; a pair is
+/// measured within seconds, so its ratio is what growth costs, and the median of the pairs the
+/// figure to read.
 async fn paired_windows(
     log: &Log,
     args: &GrowArgs,
     pool: &sqlx::AnyPool,
+    fresh: &FreshDatabase,
     next: Arc<AtomicU64>,
 ) -> anyhow::Result<Vec<Pair>> {
     let mut pairs = Vec::new();
-    for pair in 0..args.pairs {
-        let empty_per_sec = empty_log_window(args, pool, pair).await?;
+    for _ in 0..args.pairs {
+        let empty_per_sec = empty_log_window(args, fresh).await?;
         let (grown_per_sec, _, grown_wal) =
             measured_append_window(log, args, pool, next.clone()).await?;
         let pair = Pair {
@@ -326,13 +339,9 @@ async fn paired_windows(
     Ok(pairs)
 }
 
-/// One append window on a fresh empty log, removed afterwards.
-async fn empty_log_window(
-    args: &GrowArgs,
-    pool: &sqlx::AnyPool,
-    pair: usize,
-) -> anyhow::Result<f64> {
-    let fresh = FreshDatabase::create(&args.url, pool, pair).await?;
+/// One append window on a fresh empty log in `fresh`, emptied first.
+async fn empty_log_window(args: &GrowArgs, fresh: &FreshDatabase) -> anyhow::Result<f64> {
+    fresh.empty().await?;
     let store = Arc::new(
         SqlStore::connect(&fresh.url)
             .await
@@ -349,24 +358,29 @@ async fn empty_log_window(
     let (rate, _, _) = append_window(&log, args, Arc::new(AtomicU64::new(0))).await?;
     drop(log);
     store.close().await;
-    fresh.remove(pool).await?;
     Ok(rate)
 }
 
-/// A fresh database beside the grown one: `<name>_empty<k>` on the same PostgreSQL server, or
-/// `<file>.empty<k>` beside the SQLite file.
+/// The database of the pairs' empty logs, beside the grown one: `<name>_empty` on the same
+/// PostgreSQL server, or `<file>.empty` beside the SQLite file. On PostgreSQL it is made once
+/// and emptied with `TRUNCATE` before each window, because `DROP DATABASE` forces an immediate
+/// checkpoint of the whole server: every grown-log window after one would start in the
+/// checkpoint's wake, where each index page's first change writes the whole page to the WAL.
 struct FreshDatabase {
     url: String,
     postgres_name: Option<String>,
 }
 
+/// The tables an empty log starts without rows in (the store's schema, `migrations/`).
+const LOG_TABLES: &str = "logs, entries, entry_index, tiles, blobs";
+
 impl FreshDatabase {
-    async fn create(grown: &str, pool: &sqlx::AnyPool, k: usize) -> anyhow::Result<Self> {
+    async fn create(grown: &str, pool: &sqlx::AnyPool) -> anyhow::Result<Self> {
         if let Some(file) = grown
             .strip_prefix("sqlite://")
             .or_else(|| grown.strip_prefix("sqlite:"))
         {
-            let file = format!("{}.empty{k}", file.split('?').next().unwrap_or(file));
+            let file = format!("{}.empty", file.split('?').next().unwrap_or(file));
             remove_sqlite_files(&file);
             return Ok(Self {
                 url: format!("sqlite://{file}"),
@@ -377,7 +391,7 @@ impl FreshDatabase {
             .fetch_one(pool)
             .await?
             .try_get(0)?;
-        let name = format!("{grown_name}_empty{k}");
+        let name = format!("{grown_name}_empty");
         for statement in [
             format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
             format!("CREATE DATABASE \"{name}\""),
@@ -394,6 +408,25 @@ impl FreshDatabase {
         })
     }
 
+    /// No log in it: SQLite's file removed, PostgreSQL's tables truncated (the schema is made
+    /// by the store on its first connection).
+    async fn empty(&self) -> anyhow::Result<()> {
+        match &self.postgres_name {
+            None => remove_sqlite_files(self.url.trim_start_matches("sqlite://")),
+            Some(_) => {
+                // The store makes the schema the first time.
+                SqlStore::connect(&self.url).await?.close().await;
+                let pool = stats_pool(&self.url).await?;
+                let truncated = sqlx::query(&format!("TRUNCATE {LOG_TABLES}"))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+                truncated?;
+            }
+        }
+        Ok(())
+    }
+
     async fn remove(self, pool: &sqlx::AnyPool) -> anyhow::Result<()> {
         match &self.postgres_name {
             Some(name) => {
@@ -401,9 +434,7 @@ impl FreshDatabase {
                     .execute(pool)
                     .await?;
             }
-            None => {
-                remove_sqlite_files(self.url.trim_start_matches("sqlite://"));
-            }
+            None => remove_sqlite_files(self.url.trim_start_matches("sqlite://")),
         }
         Ok(())
     }
