@@ -114,6 +114,8 @@ pub(crate) struct Milestone {
     pub(crate) sizes: Sizes,
     /// PostgreSQL's write-ahead log during the append window (none on SQLite).
     pub(crate) wal: Option<WalUse>,
+    /// The CPU the append window cost.
+    pub(crate) cpu: Option<CpuUse>,
     /// Seconds spent growing to this size since the previous milestone.
     pub(crate) grow_seconds: f64,
     /// The windows alternated with a fresh empty log (`--pairs`), if any.
@@ -129,6 +131,8 @@ pub(crate) struct Pair {
     /// The grown log's window's write-ahead log (PostgreSQL): a window in a checkpoint's wake
     /// shows as full-page images.
     pub(crate) grown_wal: Option<WalUse>,
+    pub(crate) empty_cpu: Option<CpuUse>,
+    pub(crate) grown_cpu: Option<CpuUse>,
 }
 
 impl Pair {
@@ -247,17 +251,23 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
         0 => None,
         _ => Some(FreshDatabase::create(&args.url, &pool).await?),
     };
+    let database = database_name(&pool).await?;
+    let database = database.as_deref();
     let empty = if start_size == 0 {
-        let (rate, latency, wal) =
-            measured_append_window(&log, &args, &pool, Arc::new(AtomicU64::new(0))).await?;
-        let wal = wal.map_or(String::new(), |w| {
+        let window =
+            measured_append_window(&log, &args, &pool, database, Arc::new(AtomicU64::new(0)))
+                .await?;
+        let wal = window.wal.map_or(String::new(), |w| {
             format!(
                 ", {:.0} B of WAL and {:.2} full-page images per append",
                 w.bytes_per_append, w.full_page_images_per_append
             )
         });
-        eprintln!("grow: empty log: {rate:.0} appends/s{wal}");
-        Some((rate, latency))
+        let cpu = window.cpu.map_or(String::new(), |c| {
+            format!(", {} of CPU per append", c.describe())
+        });
+        eprintln!("grow: empty log: {:.0} appends/s{wal}{cpu}", window.rate);
+        Some((window.rate, window.latency))
     } else {
         None
     };
@@ -272,22 +282,24 @@ pub(crate) async fn grow(log: Log, args: GrowArgs) -> anyhow::Result<()> {
         let (inclusion_proof, consistency_proof) = proof_latency(&log, size, args.samples).await?;
         let (search_by_digest, search_by_leaf_hash) = search_latency(&log, &args, size).await?;
         let sizes = sizes(&pool).await?;
-        let (appends_per_sec, append_latency, wal) =
-            measured_append_window(&log, &args, &pool, next.clone()).await?;
+        let window = measured_append_window(&log, &args, &pool, database, next.clone()).await?;
         let pairs = match &fresh {
-            Some(fresh) => paired_windows(&log, &args, &pool, fresh, next.clone()).await?,
+            Some(fresh) => {
+                paired_windows(&log, &args, &pool, database, fresh, next.clone()).await?
+            }
             None => Vec::new(),
         };
         let milestone = Milestone {
             tree_size: size,
-            appends_per_sec,
-            append_latency,
+            appends_per_sec: window.rate,
+            append_latency: window.latency,
             inclusion_proof,
             consistency_proof,
             search_by_digest,
             search_by_leaf_hash,
             sizes,
-            wal,
+            wal: window.wal,
+            cpu: window.cpu,
             grow_seconds,
             pairs,
         };
@@ -310,24 +322,29 @@ async fn paired_windows(
     log: &Log,
     args: &GrowArgs,
     pool: &sqlx::AnyPool,
+    database: Option<&str>,
     fresh: &FreshDatabase,
     next: Arc<AtomicU64>,
 ) -> anyhow::Result<Vec<Pair>> {
     let mut pairs = Vec::new();
     for _ in 0..args.pairs {
-        let empty_per_sec = empty_log_window(args, fresh).await?;
-        let (grown_per_sec, _, grown_wal) =
-            measured_append_window(log, args, pool, next.clone()).await?;
+        let empty = empty_log_window(args, pool, fresh).await?;
+        let grown = measured_append_window(log, args, pool, database, next.clone()).await?;
         let pair = Pair {
-            empty_per_sec,
-            grown_per_sec,
-            grown_wal,
+            empty_per_sec: empty.rate,
+            grown_per_sec: grown.rate,
+            grown_wal: grown.wal,
+            empty_cpu: empty.cpu,
+            grown_cpu: grown.cpu,
         };
+        let cpu = |c: Option<CpuUse>| c.map_or(String::new(), |c| format!(" ({})", c.describe()));
         eprintln!(
-            "grow: pair {}: empty {:.0}/s, grown {:.0}/s ({:.0}%){}",
+            "grow: pair {}: empty {:.0}/s{}, grown {:.0}/s{} ({:.0}%){}",
             pairs.len() + 1,
             pair.empty_per_sec,
+            cpu(pair.empty_cpu),
             pair.grown_per_sec,
+            cpu(pair.grown_cpu),
             pair.share() * 100.0,
             pair.grown_wal.map_or(String::new(), |w| format!(
                 ", {:.2} full-page images per append",
@@ -340,7 +357,11 @@ async fn paired_windows(
 }
 
 /// One append window on a fresh empty log in `fresh`, emptied first.
-async fn empty_log_window(args: &GrowArgs, fresh: &FreshDatabase) -> anyhow::Result<f64> {
+async fn empty_log_window(
+    args: &GrowArgs,
+    pool: &sqlx::AnyPool,
+    fresh: &FreshDatabase,
+) -> anyhow::Result<Window> {
     fresh.empty().await?;
     let store = Arc::new(
         SqlStore::connect(&fresh.url)
@@ -355,10 +376,34 @@ async fn empty_log_window(args: &GrowArgs, fresh: &FreshDatabase) -> anyhow::Res
         args.opener.options.clone(),
     )
     .await?;
-    let (rate, _, _) = append_window(&log, args, Arc::new(AtomicU64::new(0))).await?;
+    let window = measured_append_window(
+        &log,
+        args,
+        pool,
+        fresh.postgres_name.as_deref(),
+        Arc::new(AtomicU64::new(0)),
+    )
+    .await?;
     drop(log);
     store.close().await;
-    Ok(rate)
+    Ok(window)
+}
+
+/// The PostgreSQL database `pool` is connected to (none on SQLite).
+async fn database_name(pool: &sqlx::AnyPool) -> anyhow::Result<Option<String>> {
+    if pool
+        .connect_options()
+        .database_url
+        .scheme()
+        .starts_with("sqlite")
+    {
+        return Ok(None);
+    }
+    let name: String = sqlx::query("SELECT current_database()::text")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
+    Ok(Some(name))
 }
 
 /// The database of the pairs' empty logs, beside the grown one: `<name>_empty` on the same
@@ -387,10 +432,9 @@ impl FreshDatabase {
                 postgres_name: None,
             });
         }
-        let grown_name: String = sqlx::query("SELECT current_database()::text")
-            .fetch_one(pool)
+        let grown_name = database_name(pool)
             .await?
-            .try_get(0)?;
+            .context("the grown log's database")?;
         let name = format!("{grown_name}_empty");
         for statement in [
             format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
@@ -488,15 +532,67 @@ async fn append(log: &Log, n: u64, bytes: usize) -> anyhow::Result<()> {
     }
 }
 
-/// [`append_window`], with the write-ahead log it made PostgreSQL write.
+/// One measured append window.
+pub(crate) struct Window {
+    pub(crate) rate: f64,
+    pub(crate) latency: Latency,
+    pub(crate) wal: Option<WalUse>,
+    pub(crate) cpu: Option<CpuUse>,
+}
+
+/// The CPU an append window cost per append: this process (the appending tasks, the
+/// sequencer, planning, checkpoint signing, proofs) and, on PostgreSQL running on this machine,
+/// the server processes connected to the log's database (its autovacuum workers included).
+/// What tells a log that costs more per append from a machine that had less to give.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub(crate) struct CpuUse {
+    pub(crate) process_us: f64,
+    pub(crate) database_us: Option<f64>,
+}
+
+impl CpuUse {
+    /// This process's and the database's together (0 when not measured).
+    fn total_us(cpu: Option<Self>) -> f64 {
+        cpu.map_or(0.0, |c| c.process_us + c.database_us.unwrap_or(0.0))
+    }
+
+    fn describe(&self) -> String {
+        match self.database_us {
+            Some(db) => format!("{:.0}+{db:.0} µs", self.process_us),
+            None => format!("{:.0} µs", self.process_us),
+        }
+    }
+}
+
+/// [`append_window`], with the write-ahead log it made PostgreSQL write and the CPU it cost;
+/// `database` names the PostgreSQL database `log` is in (none on SQLite).
 async fn measured_append_window(
     log: &Log,
     args: &GrowArgs,
     pool: &sqlx::AnyPool,
+    database: Option<&str>,
     next: Arc<AtomicU64>,
-) -> anyhow::Result<(f64, Latency, Option<WalUse>)> {
+) -> anyhow::Result<Window> {
+    use sigstack_bench_support::load::{process_cpu, DatabaseCpu};
     let before = wal_counters(pool).await;
+    let process_before = process_cpu();
+    let database_before = match database {
+        Some(name) => Some(DatabaseCpu::sample(&args.url, name).await),
+        None => None,
+    };
     let (rate, latency, appended) = append_window(log, args, next).await?;
+    let database_spent = match (database, database_before) {
+        (Some(name), Some(before)) => before.until(&DatabaseCpu::sample(&args.url, name).await),
+        _ => None,
+    };
+    let per_append = |spent: std::time::Duration| spent.as_secs_f64() * 1e6 / appended as f64;
+    let cpu = match (process_before, process_cpu()) {
+        (Some(before), Some(after)) if appended > 0 => Some(CpuUse {
+            process_us: per_append(after.saturating_sub(before)),
+            database_us: database_spent.map(per_append),
+        }),
+        _ => None,
+    };
     let wal = match (before, wal_counters(pool).await) {
         (Some((fpi0, bytes0)), Some((fpi1, bytes1))) if appended > 0 => Some(WalUse {
             bytes_per_append: (bytes1 - bytes0) as f64 / appended as f64,
@@ -504,7 +600,12 @@ async fn measured_append_window(
         }),
         _ => None,
     };
-    Ok((rate, latency, wal))
+    Ok(Window {
+        rate,
+        latency,
+        wal,
+        cpu,
+    })
 }
 
 /// Appends for `--window-seconds` from `concurrency` tasks: throughput, latency and how
@@ -707,6 +808,26 @@ pub(crate) fn report(empty: Option<(f64, Latency)>, milestones: &[Milestone]) ->
             None,
             &rate,
         );
+        // What each side cost per append, this process and the database together: a share
+        // below 100% at an equal cost is a machine that gave the grown log less CPU.
+        if milestones
+            .iter()
+            .flat_map(|m| &m.pairs)
+            .all(|p| p.empty_cpu.is_some() && p.grown_cpu.is_some())
+        {
+            row(
+                "CPU/append, fresh empty log (median of the pairs)",
+                of_pairs(|p| CpuUse::total_us(p.empty_cpu)),
+                None,
+                &|y| format!("{y:.0} µs"),
+            );
+            row(
+                "CPU/append, this log (median of the pairs)",
+                of_pairs(|p| CpuUse::total_us(p.grown_cpu)),
+                None,
+                &|y| format!("{y:.0} µs"),
+            );
+        }
         let shares = of_pairs(Pair::share);
         row(
             "this log / empty log (median of the pairs' ratios)",
@@ -866,6 +987,8 @@ mod tests {
             empty_per_sec: empty,
             grown_per_sec: grown,
             grown_wal: None,
+            empty_cpu: None,
+            grown_cpu: None,
         };
         assert_eq!(pair(40_000.0, 30_000.0).share(), 0.75);
         // The median of the ratios, not the ratio of the medians: each pair shares its moment.
@@ -890,6 +1013,7 @@ mod tests {
                 relations: Vec::new(),
             },
             wal: None,
+            cpu: None,
             grow_seconds: 1.0,
             pairs,
         };
