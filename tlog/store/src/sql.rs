@@ -34,14 +34,16 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 /// analysed) PostgreSQL guessed that `identity IN (…)` of a few thousand values matches the
 /// whole table, and scanned it: 17.6 s per round at 20 million entries. Here the lateral
 /// subquery with its `LIMIT` cannot be flattened into a join, so each identity is its own
-/// probe, and a probe on every column of a unique index is known to find one row: the index
-/// is used with or without statistics (`hot_queries_use_their_indexes_without_statistics`).
-/// The concatenation rather than an array because sqlx's `Any` driver binds no arrays.
+/// probe of the identity index, which is keyed by the log and the identity as one value
+/// (migration 0008) so that no other index can take part: the index is used with or without
+/// statistics (`hot_queries_use_their_indexes_without_statistics`). The concatenation rather
+/// than an array because sqlx's `Any` driver binds no arrays.
 const EXISTING_BY_IDENTITY: &str =
     "SELECT found.* FROM generate_series(0, length($2) / 32 - 1) AS wanted(i) \
      CROSS JOIN LATERAL ( \
        SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-       WHERE log_id = $1 AND identity = substring($2 FROM wanted.i * 32 + 1 FOR 32) LIMIT 1 \
+       WHERE int8send(log_id) || identity = int8send($1) || substring($2 FROM wanted.i * 32 + 1 FOR 32) \
+       LIMIT 1 \
      ) AS found";
 
 /// The entries of log `$1` from index `$2` up to `$3`.
@@ -53,12 +55,27 @@ const ENTRY_BY_IDENTITY: &str =
     "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
      WHERE log_id = $1 AND identity = $2";
 
+/// PostgreSQL's [`ENTRY_BY_IDENTITY`], naming the identity index's key (migration 0008).
+const ENTRY_BY_IDENTITY_POSTGRES: &str =
+    "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+     WHERE int8send(log_id) || identity = int8send($1) || $2";
+
 /// The first entry of log `$1` with leaf hash `$2`. Entries whose leaf hash is their identity
 /// are found through the identity index; the leaf-hash index holds only the others (migration
 /// 0003).
 const ENTRY_BY_LEAF_HASH: &str = "SELECT idx, identity, leaf_hash, data, integrated_at FROM ( \
        SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
        WHERE log_id = $1 AND identity = $2 AND leaf_hash = $2 \
+       UNION ALL \
+       SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+       WHERE log_id = $1 AND leaf_hash = $2 AND leaf_hash <> identity \
+     ) AS found ORDER BY idx LIMIT 1";
+
+/// PostgreSQL's [`ENTRY_BY_LEAF_HASH`], naming the identity index's key (migration 0008).
+const ENTRY_BY_LEAF_HASH_POSTGRES: &str =
+    "SELECT idx, identity, leaf_hash, data, integrated_at FROM ( \
+       SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
+       WHERE int8send(log_id) || identity = int8send($1) || $2 AND leaf_hash = $2 \
        UNION ALL \
        SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
        WHERE log_id = $1 AND leaf_hash = $2 AND leaf_hash <> identity \
@@ -97,16 +114,31 @@ const LOCK_HEAD_POSTGRES: &str = "UPDATE logs SET updated_at = updated_at \
 /// whatever the round's size, where a multi-row `VALUES` per table was a new statement nearly
 /// every round. Each column is one parameter laid out by `columns.rs`: fixed-width hashes
 /// concatenated (row `n` at byte `32n - 31`), other bytes concatenated with lists of starts
-/// and lengths, integers as comma-separated lists. The data-modifying CTEs all run, whatever
-/// the main statement finds; a duplicate identity fails the whole statement with the unique
-/// index's error, and a head that moved makes the `UPDATE` change no row.
+/// and lengths, integers as comma-separated lists.
+///
+/// Deduplication against the log is the statement's first step (`resubmitted`): the batch's
+/// identities are probed in the identity index (a hash index, which cannot be unique: migration
+/// 0008), and when one is already logged nothing is written and the statement answers
+/// `resubmitted`. All the CTEs read one snapshot, taken after the log's advisory lock, and every
+/// writer of `entries` holds that lock, so no entry can be added between the probe and the
+/// inserts. The probe has the lateral shape of [`EXISTING_BY_IDENTITY`], one index probe per
+/// identity with or without statistics. A head that moved makes the `UPDATE` change no row
+/// (`advanced` false).
 ///
 /// `$1` log; entries: `$2` indexes, `$3` integration times, `$4` identities, `$5` leaf
 /// hashes, `$6`/`$7`/`$8` data bytes, starts, lengths; search keys: `$9` entry indexes,
 /// `$10`/`$11`/`$12` kinds, `$13`/`$14`/`$15` keys; tiles: `$16` levels, `$17` indexes,
 /// `$18`/`$19`/`$20` hashes; head: `$21` size, `$22` root, `$23` checkpoint, `$24` time,
 /// `$25` the size the round started from.
-const WRITE_ROUND_POSTGRES: &str = "WITH new_entries AS ( \
+const WRITE_ROUND_POSTGRES: &str = "WITH resubmitted AS ( \
+       SELECT 1 FROM generate_series(0, length($4) / 32 - 1) AS wanted(i) \
+       CROSS JOIN LATERAL ( \
+         SELECT 1 FROM entries \
+         WHERE int8send(log_id) || identity = int8send($1) || substring($4 FROM wanted.i * 32 + 1 FOR 32) \
+         LIMIT 1 \
+       ) AS found \
+       LIMIT 1 \
+     ), new_entries AS ( \
        INSERT INTO entries (log_id, idx, identity, leaf_hash, data, integrated_at) \
        SELECT $1, e.idx, substring($4 FROM e.n::int4 * 32 - 31 FOR 32), \
               substring($5 FROM e.n::int4 * 32 - 31 FOR 32), \
@@ -114,6 +146,7 @@ const WRITE_ROUND_POSTGRES: &str = "WITH new_entries AS ( \
        FROM unnest(string_to_array($2, ',')::int8[], string_to_array($3, ',')::int8[], \
                    string_to_array($7, ',')::int4[], string_to_array($8, ',')::int4[]) \
             WITH ORDINALITY AS e(idx, at, start, len, n) \
+       WHERE NOT EXISTS (SELECT FROM resubmitted) \
      ), new_keys AS ( \
        INSERT INTO entry_index (log_id, kind, key, idx) \
        SELECT $1, convert_from(substring($10 FROM k.kind_start + 1 FOR k.kind_len), 'UTF8'), \
@@ -122,16 +155,22 @@ const WRITE_ROUND_POSTGRES: &str = "WITH new_entries AS ( \
                    string_to_array($12, ',')::int4[], string_to_array($14, ',')::int4[], \
                    string_to_array($15, ',')::int4[]) \
             AS k(idx, kind_start, kind_len, key_start, key_len) \
+       WHERE NOT EXISTS (SELECT FROM resubmitted) \
      ), new_tiles AS ( \
        INSERT INTO tiles (log_id, level, idx, hashes) \
        SELECT $1, t.level, t.idx, substring($18 FROM t.start + 1 FOR t.len) \
        FROM unnest(string_to_array($16, ',')::int8[], string_to_array($17, ',')::int8[], \
                    string_to_array($19, ',')::int4[], string_to_array($20, ',')::int4[]) \
             AS t(level, idx, start, len) \
+       WHERE NOT EXISTS (SELECT FROM resubmitted) \
        ON CONFLICT (log_id, level, idx) DO UPDATE SET hashes = excluded.hashes \
+     ), advanced AS ( \
+       UPDATE logs SET tree_size = $21, root_hash = $22, checkpoint = $23, updated_at = $24 \
+       WHERE id = $1 AND tree_size = $25 AND NOT EXISTS (SELECT FROM resubmitted) \
+       RETURNING 1 \
      ) \
-     UPDATE logs SET tree_size = $21, root_hash = $22, checkpoint = $23, updated_at = $24 \
-     WHERE id = $1 AND tree_size = $25";
+     SELECT EXISTS (SELECT FROM resubmitted) AS resubmitted, \
+            EXISTS (SELECT FROM advanced) AS advanced";
 
 /// Which database engine a [`SqlStore`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -715,7 +754,10 @@ impl LogStore for SqlStore {
         log: LogId,
         identity: &Hash,
     ) -> Result<Option<StoredEntry>, StoreError> {
-        let query = self.sql(ENTRY_BY_IDENTITY);
+        let query = self.sql(match self.backend {
+            Backend::Postgres => ENTRY_BY_IDENTITY_POSTGRES,
+            Backend::Sqlite => ENTRY_BY_IDENTITY,
+        });
         let row = self
             .replica_then_primary(|pool| {
                 let q = sqlx::query(&query).bind(log.0).bind(identity.to_vec());
@@ -730,7 +772,10 @@ impl LogStore for SqlStore {
         log: LogId,
         leaf_hash: &Hash,
     ) -> Result<Option<StoredEntry>, StoreError> {
-        let query = self.sql(ENTRY_BY_LEAF_HASH);
+        let query = self.sql(match self.backend {
+            Backend::Postgres => ENTRY_BY_LEAF_HASH_POSTGRES,
+            Backend::Sqlite => ENTRY_BY_LEAF_HASH,
+        });
         let row = self
             .replica_then_primary(|pool| {
                 let q = sqlx::query(&query).bind(log.0).bind(leaf_hash.to_vec());
@@ -820,9 +865,10 @@ impl LogStore for SqlStore {
 
     async fn integrate(&self, req: IntegrateRequest<'_>) -> Result<Integrated, StoreError> {
         // Resubmissions are rare, so the first attempt plans as if none of the batch were in the
-        // log and inserts without looking. If the unique index on (log, identity) refuses a row,
-        // the whole round is rolled back and planned again from a lookup of the batch. The
-        // index decides what is a duplicate, not a cache.
+        // log. If the database finds one of them logged (SQLite: the unique index on (log,
+        // identity) refuses a row; PostgreSQL: the round statement's probe of the identity index,
+        // under the log's lock), the whole round is rolled back and planned again from a lookup
+        // of the batch. The database decides what is a duplicate, not a cache.
         let done = match self.integrate_attempt(&req, false).await? {
             Attempt::Committed(done) => done,
             Attempt::Resubmitted => match self.integrate_attempt(&req, true).await? {
@@ -869,8 +915,8 @@ impl SqlStore {
         };
         let plan = plan_round(&edge, req.batch, &existing, req.encoder, req.now_ms);
         // SQLite learns first whether the unique index refuses an entry, before the head is
-        // signed; PostgreSQL writes the whole round in one statement, below, so there a
-        // resubmission the plan did not know of costs one checkpoint signature in vain.
+        // signed; PostgreSQL checks and writes the whole round in one statement, below, so
+        // there a resubmission the plan did not know of costs one checkpoint signature in vain.
         if self.backend == Backend::Sqlite
             && !self
                 .insert_entries(&mut tx, req.log, &plan.new_entries)
@@ -999,8 +1045,8 @@ impl SqlStore {
 
     /// PostgreSQL, steps 4 to 6 in one statement (see [`WRITE_ROUND_POSTGRES`]): the new
     /// entries, their search keys, the tiles the round changed, and the compare-and-swap of the
-    /// head from `from_size` to `head`. `Ok(false)` when the unique index on (log, identity)
-    /// refused an entry: nothing was written, and the transaction must be rolled back.
+    /// head from `from_size` to `head`. `Ok(false)` when an entry of the plan was already in the
+    /// log: nothing was written, and the transaction must be rolled back.
     async fn write_round_postgres(
         &self,
         conn: &mut AnyConnection,
@@ -1040,15 +1086,17 @@ impl SqlStore {
             .bind(head.checkpoint.clone())
             .bind(now_ms())
             .bind(to_i64(from_size)?)
-            .execute(&mut *conn)
-            .await;
-        match result {
-            Ok(done) if done.rows_affected() == 1 => Ok(true),
-            Ok(_) => Err(StoreError::Corrupt(
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db)?;
+        let resubmitted: bool = result.try_get("resubmitted").map_err(StoreError::db)?;
+        let advanced: bool = result.try_get("advanced").map_err(StoreError::db)?;
+        match (resubmitted, advanced) {
+            (true, _) => Ok(false),
+            (false, true) => Ok(true),
+            (false, false) => Err(StoreError::Corrupt(
                 "the log head moved while its lock was held".into(),
             )),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(StoreError::db(e)),
         }
     }
 
@@ -1270,6 +1318,36 @@ mod tests {
             .join("\n")
     }
 
+    /// `statement`'s generic plan (the one a cached statement may settle on, made without its
+    /// arguments): prepared with parameters of `types`, explained with `args`.
+    async fn generic_plan(url: &str, types: &str, statement: &str, args: &str) -> String {
+        use sqlx::Connection;
+        let mut conn = AnyConnection::connect(url).await.unwrap();
+        for setup in [
+            format!("PREPARE generic({types}) AS {statement}"),
+            "SET plan_cache_mode = force_generic_plan".into(),
+        ] {
+            sqlx::query(&setup).execute(&mut conn).await.unwrap();
+        }
+        let rows = sqlx::query(&format!("EXPLAIN EXECUTE generic({args})"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A plan that finds entries by identity through the identity index alone: never a scan
+    /// of the table, never the primary key's range of the whole log (migration 0008).
+    fn assert_probes_the_identity_index(plan: &str) {
+        assert!(plan.contains(" entries_by_log_identity"), "{plan}");
+        assert!(!plan.contains("Seq Scan on entries"), "{plan}");
+        assert!(!plan.contains("entries_pkey"), "{plan}");
+    }
+
     /// On a PostgreSQL server that has never analysed the store's tables (autovacuum off, as
     /// on some servers), each lookup of the hot paths is planned on its index, never as a scan
     /// of the table.
@@ -1319,38 +1397,36 @@ mod tests {
             vec![Arg::Int(log.0), Arg::Bytes(identities.clone())],
         )
         .await;
-        assert!(
-            lookup.contains("Index Scan using entries_by_identity"),
-            "{lookup}"
-        );
-        // The statement is cached: its generic plan, made without the arguments, too.
-        let generic = {
-            use sqlx::Connection;
-            let mut conn = AnyConnection::connect(&db.url).await.unwrap();
-            for statement in [
-                format!("PREPARE lookup(bigint, bytea) AS {EXISTING_BY_IDENTITY}"),
-                "SET plan_cache_mode = force_generic_plan".into(),
-            ] {
-                sqlx::query(&statement).execute(&mut conn).await.unwrap();
-            }
-            let rows = sqlx::query(&format!("EXPLAIN EXECUTE lookup({}, '\\x00')", log.0))
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
-            conn.close().await.unwrap();
-            rows.iter()
-                .map(|r| r.try_get::<String, _>(0).unwrap())
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        assert!(
-            generic.contains("Index Scan using entries_by_identity"),
-            "{generic}"
-        );
+        assert_probes_the_identity_index(&lookup);
+        // The statements are cached: their generic plans, made without the arguments, too.
+        let generic = generic_plan(
+            &db.url,
+            "bigint, bytea",
+            EXISTING_BY_IDENTITY,
+            &format!("{}, '\\x00'", log.0),
+        )
+        .await;
+        assert_probes_the_identity_index(&generic);
         assert!(generic.contains("$2"), "a generic plan: {generic}");
-        // The shape it replaces reads the whole log here (a scan of the table, or of the
-        // primary key's range of the log) rather than probing the identity index: the premise
-        // holds.
+        // The round's write statement probes the batch's identities the same way (its
+        // deduplication), whatever it is given.
+        let write = generic_plan(
+            &db.url,
+            "bigint, text, text, bytea, bytea, bytea, text, text, text, bytea, text, text, \
+             bytea, text, text, text, text, bytea, text, text, bigint, bytea, bytea, bigint, \
+             bigint",
+            WRITE_ROUND_POSTGRES,
+            &format!(
+                "{}, '', '', '\\x00', '\\x00', '\\x00', '', '', '', '\\x00', '', '', '\\x00', \
+                 '', '', '', '', '\\x00', '', '', 0, '\\x00', '\\x00', 0, 0",
+                log.0
+            ),
+        )
+        .await;
+        assert_probes_the_identity_index(&write);
+        assert!(write.contains("$4"), "a generic plan: {write}");
+        // The shape the lookup replaces (conditions on the columns, an `IN` list) reads the
+        // whole log here rather than probing the identity index: the premise holds.
         let in_list = format!(
             "SELECT idx FROM entries WHERE log_id = $1 AND identity IN ({})",
             (2..4098)
@@ -1362,7 +1438,7 @@ mod tests {
             .chain(identities.chunks(32).map(|id| Arg::Bytes(id.to_vec())))
             .collect();
         let former = plan(pool, &in_list, args).await;
-        assert!(!former.contains("entries_by_identity"), "{former}");
+        assert!(!former.contains("entries_by_log_identity"), "{former}");
 
         let by_hash = || vec![Arg::Int(log.0), Arg::Bytes(vec![7u8; 32])];
         // 100 tiles, as a proof's reads are batched.
@@ -1370,8 +1446,14 @@ mod tests {
             .chain((0..100).flat_map(|i| [Arg::Int(i % 3), Arg::Int(i * 3)]))
             .collect();
         let hot = [
-            ("entries", plan(pool, ENTRY_BY_IDENTITY, by_hash()).await),
-            ("entries", plan(pool, ENTRY_BY_LEAF_HASH, by_hash()).await),
+            (
+                "entries",
+                plan(pool, ENTRY_BY_IDENTITY_POSTGRES, by_hash()).await,
+            ),
+            (
+                "entries",
+                plan(pool, ENTRY_BY_LEAF_HASH_POSTGRES, by_hash()).await,
+            ),
             (
                 "entries",
                 plan(
@@ -1397,6 +1479,8 @@ mod tests {
             ),
             ("tiles", plan(pool, &tiles_query(100), tile_args).await),
         ];
+        assert_probes_the_identity_index(&hot[0].1);
+        assert_probes_the_identity_index(&hot[1].1);
         assert!(
             hot[3].1.contains("on entry_index_by_key_hash"),
             "{}",

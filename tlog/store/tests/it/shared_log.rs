@@ -1,7 +1,7 @@
 //! Two processes on one log (two stores on one database, as two replicas of a service run): a
 //! read through one of what the other has just handed out is answered at once, however old
 //! the reader's cached head (issue 17: a second Rekor replica answered 503 for a moment right
-//! after a write through the first).
+//! after a write through the first); and the same entries sent to both are logged once.
 
 use crate::common::{self, test_signer};
 use std::sync::Arc;
@@ -103,5 +103,54 @@ both_backends!(
             .await
             .unwrap()
             .is_none());
+    }
+);
+
+both_backends!(
+    two_writers_given_the_same_entries_log_each_once,
+    |db: common::TestDb| async move {
+        // Two processes on one log, each sent every entry (a client retrying against another
+        // replica): the database, not either process, decides what is already logged
+        // (PostgreSQL: the round statement's probe under the log's lock, migration 0008;
+        // SQLite: the unique index).
+        let first = open(&db, Duration::from_millis(500)).await;
+        let second = open(&db, Duration::from_millis(500)).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..ENTRIES {
+            for writer in [first.clone(), second.clone()] {
+                tasks.spawn(async move {
+                    let data = format!("entry-{n}").into_bytes();
+                    let appended = writer
+                        .append(Submission::by_leaf_hash(data.clone()))
+                        .await
+                        .unwrap();
+                    (data, appended.entry.index)
+                });
+            }
+        }
+        let handed_out = tasks.join_all().await;
+        let mut index_of = std::collections::HashMap::new();
+        for (data, index) in handed_out {
+            // Both submissions of an entry were given the same index.
+            assert_eq!(
+                *index_of.entry(data.clone()).or_insert(index),
+                index,
+                "{data:?}"
+            );
+        }
+        let size = first
+            .head()
+            .await
+            .unwrap()
+            .size
+            .max(second.head().await.unwrap().size);
+        assert_eq!(size, ENTRIES, "each entry logged once");
+        let logged = first.entries(0, size).await.unwrap();
+        let mut indexes: Vec<u64> = index_of.values().copied().collect();
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..ENTRIES).collect::<Vec<_>>());
+        for entry in logged {
+            assert_eq!(index_of[&entry.data], entry.index);
+        }
     }
 );

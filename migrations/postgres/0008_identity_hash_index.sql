@@ -1,0 +1,22 @@
+-- Deduplication through a hash index (issue 18 §4, the growth benchmark). The unique B-tree on
+-- (log_id, identity) held every 32-byte identity in full: about 89 bytes per entry, on pages
+-- written in random order (identities are hashes), the largest structure an append touches at
+-- random. At 20 million entries it is 1.8 GB; after each checkpoint the first change to each of
+-- its pages writes the whole page to the WAL (`docs/performance.md`, the growth benchmark).
+--
+-- A hash index stores a 4-byte hash code per entry instead of the key, and finds a bucket
+-- without descending a tree: 28-34 bytes per entry measured at 22-25 million entries, and less
+-- of the database's CPU per append (21-23 µs with the B-tree, 18-20 µs with this index, at 22
+-- million entries). PostgreSQL's hash indexes cannot be unique, so uniqueness is now kept by
+-- the integration round itself: every round runs under the log's advisory lock (the only
+-- writer of `entries`), and its one write statement probes the batch's identities first and
+-- writes nothing when one is already in the log (`WRITE_ROUND_POSTGRES`, `resubmitted`).
+-- Nothing else inserts entries.
+--
+-- A hash index takes one column, so the key is the log and the identity as one value
+-- (`int8send(log_id) || identity`: eight bytes, then the identity, so equal keys are equal
+-- pairs), and the queries name that expression (`tlog/store/src/sql.rs`, `…_POSTGRES`). Named
+-- apart from `log_id`, no plan can pair it with the primary key's range of the whole log, as
+-- PostgreSQL did without statistics when the two were separate conditions.
+CREATE INDEX entries_by_log_identity ON entries USING hash ((int8send(log_id) || identity));
+DROP INDEX entries_by_identity;
