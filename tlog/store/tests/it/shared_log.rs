@@ -31,17 +31,12 @@ async fn open(db: &common::TestDb, head_max_age: Duration) -> Log {
         .unwrap()
 }
 
-both_backends!(
-    a_replica_reads_what_another_just_handed_out,
-    |db: common::TestDb| async move {
-        let writer = open(&db, Duration::from_millis(500)).await;
-        // The reader's cached head (size 0) would stay its answer for an hour.
-        let reader = open(&db, Duration::from_secs(3600)).await;
-        assert_eq!(reader.head().await.unwrap().size, 0);
-
-        let mut tasks = tokio::task::JoinSet::new();
-        for n in 0..ENTRIES {
-            let writer = writer.clone();
+/// Entries `entry-0` to `entry-{ENTRIES - 1}`, each appended through every one of `writers`
+/// at once: each append's data and the index it was given.
+async fn append_all(writers: &[Log]) -> Vec<(Vec<u8>, u64)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..ENTRIES {
+        for writer in writers.iter().cloned() {
             tasks.spawn(async move {
                 let data = format!("entry-{n}").into_bytes();
                 let appended = writer
@@ -51,7 +46,19 @@ both_backends!(
                 (data, appended.entry.index)
             });
         }
-        let handed_out = tasks.join_all().await;
+    }
+    tasks.join_all().await
+}
+
+both_backends!(
+    a_replica_reads_what_another_just_handed_out,
+    |db: common::TestDb| async move {
+        let writer = open(&db, Duration::from_millis(500)).await;
+        // The reader's cached head (size 0) would stay its answer for an hour.
+        let reader = open(&db, Duration::from_secs(3600)).await;
+        assert_eq!(reader.head().await.unwrap().size, 0);
+
+        let handed_out = append_all(&[writer.clone()]).await;
         let head = writer.head().await.unwrap();
         assert_eq!(head.size, ENTRIES);
         assert_eq!(
@@ -115,20 +122,7 @@ both_backends!(
         // SQLite: the unique index).
         let first = open(&db, Duration::from_millis(500)).await;
         let second = open(&db, Duration::from_millis(500)).await;
-        let mut tasks = tokio::task::JoinSet::new();
-        for n in 0..ENTRIES {
-            for writer in [first.clone(), second.clone()] {
-                tasks.spawn(async move {
-                    let data = format!("entry-{n}").into_bytes();
-                    let appended = writer
-                        .append(Submission::by_leaf_hash(data.clone()))
-                        .await
-                        .unwrap();
-                    (data, appended.entry.index)
-                });
-            }
-        }
-        let handed_out = tasks.join_all().await;
+        let handed_out = append_all(&[first.clone(), second.clone()]).await;
         let mut index_of = std::collections::HashMap::new();
         for (data, index) in handed_out {
             // Both submissions of an entry were given the same index.
