@@ -36,7 +36,8 @@ async fn open(db: &common::TestDb, head_max_age: Duration) -> Log {
 async fn append_all(writers: &[Log]) -> Vec<(Vec<u8>, u64)> {
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..ENTRIES {
-        for writer in writers.iter().cloned() {
+        for writer in writers {
+            let writer = writer.clone();
             tasks.spawn(async move {
                 let data = format!("entry-{n}").into_bytes();
                 let appended = writer
@@ -58,7 +59,7 @@ both_backends!(
         let reader = open(&db, Duration::from_secs(3600)).await;
         assert_eq!(reader.head().await.unwrap().size, 0);
 
-        let handed_out = append_all(&[writer.clone()]).await;
+        let handed_out = append_all(std::slice::from_ref(&writer)).await;
         let head = writer.head().await.unwrap();
         assert_eq!(head.size, ENTRIES);
         assert_eq!(
