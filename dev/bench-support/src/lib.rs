@@ -21,14 +21,30 @@ pub fn with_database(url: &str, name: &str) -> String {
     url.into()
 }
 
-/// A database for one benchmark run. SQLite files live in a temporary directory removed with
-/// this value; PostgreSQL databases are kept (a benchmark's data may be worth a look).
+/// A database for one benchmark run, removed with this value: SQLite files live in a
+/// temporary directory, PostgreSQL databases are dropped, unless `SIGSTACK_BENCH_KEEP_DATABASE`
+/// is set (a benchmark's data may be worth a look; the name is printed then).
 pub struct BenchDatabase {
     /// The database URL.
     pub url: String,
     /// The PostgreSQL database's name (`None` on SQLite).
     pub name: Option<String>,
+    /// The server's URL it was made through (PostgreSQL), to drop it through.
+    admin: Option<String>,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        let (Some(name), Some(admin)) = (self.name.take(), self.admin.take()) else {
+            return;
+        };
+        if std::env::var_os("SIGSTACK_BENCH_KEEP_DATABASE").is_some() {
+            eprintln!("kept database {name} (SIGSTACK_BENCH_KEEP_DATABASE is set)");
+        } else {
+            drop_database(admin, name);
+        }
+    }
 }
 
 impl BenchDatabase {
@@ -52,6 +68,7 @@ impl BenchDatabase {
             return Self {
                 url,
                 name: None,
+                admin: None,
                 _dir: Some(dir),
             };
         }
@@ -73,6 +90,7 @@ impl BenchDatabase {
         Self {
             url: with_database(&admin, &name),
             name: Some(name),
+            admin: Some(admin),
             _dir: None,
         }
     }
@@ -212,24 +230,27 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
-            let admin = postgres_admin_url();
-            // Drop from a thread with its own runtime: Drop cannot await.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
-                    }
-                });
-            })
-            .join();
+            drop_database(postgres_admin_url(), name);
         }
     }
+}
+
+/// Drops PostgreSQL database `name` of the server at `admin`, its connections closed first;
+/// from a thread with its own runtime, because `Drop` cannot await.
+fn drop_database(admin: String, name: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        });
+    })
+    .join();
 }
