@@ -150,7 +150,9 @@ impl Progress {
 /// submission's share of the round).
 ///
 /// A sender racing with the sequencer's start of a wait may miss the threshold; the round then
-/// closes at the end of its window, as any round that does not fill up does.
+/// closes at the end of its window, as any round that does not fill up does. Submissions stay
+/// in the queue until the window ends, so they count towards `max_pending` (pushback) for at
+/// most one window longer than when each was taken out as it came.
 #[derive(Debug)]
 pub(crate) struct Window {
     /// Queued submissions that fill the round being gathered; `usize::MAX` when the sequencer
