@@ -69,8 +69,11 @@ fn request_id(request: &Request) -> HeaderValue {
         })
         .cloned();
     given.unwrap_or_else(|| {
-        HeaderValue::from_str(&format!("{:016x}", rand::random::<u64>()))
-            .expect("hex is a valid header value")
+        // 16 hex digits, as `{:016x}` writes them, without formatting a `String` first.
+        let id = rand::random::<u64>();
+        let hex: [u8; 16] =
+            std::array::from_fn(|i| b"0123456789abcdef"[(id >> (60 - 4 * i)) as usize & 0xf]);
+        HeaderValue::from_bytes(&hex).expect("hex is a valid header value")
     })
 }
 
@@ -200,6 +203,20 @@ mod tests {
             .oneshot(request.body(Body::empty()).unwrap())
             .await
             .unwrap()
+    }
+
+    #[test]
+    fn fresh_ids_are_16_lowercase_hex_digits() {
+        let request = Request::get("/").body(axum::body::Body::empty()).unwrap();
+        for _ in 0..100 {
+            let id = request_id(&request);
+            let id = id.to_str().unwrap();
+            assert_eq!(id.len(), 16);
+            assert!(id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            assert_eq!(format!("{:016x}", u64::from_str_radix(id, 16).unwrap()), id);
+        }
     }
 
     // One test, not two: tracing caches per call site whether anyone listens, and a test

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 pub struct Target {
     /// `host:port`, to connect to and to send as `Host`.
     authority: String,
-    path: String,
+    /// The path, and `authority` as a header value, parsed once: every request clones them.
+    uri: hyper::Uri,
+    host: hyper::header::HeaderValue,
 }
 
 /// One pre-made request: its body and, for Fulcio, its bearer token.
@@ -47,9 +49,15 @@ impl Target {
         if authority.is_empty() {
             return Err(format!("{url}: no host"));
         }
+        let path = if path.is_empty() { "/" } else { path };
         Ok(Self {
+            uri: path
+                .parse()
+                .map_err(|e| format!("{url}: the path {path:?}: {e}"))?,
+            host: authority
+                .parse()
+                .map_err(|e| format!("{url}: the host {authority:?}: {e}"))?,
             authority: authority.to_owned(),
-            path: if path.is_empty() { "/" } else { path }.to_owned(),
         })
     }
 
@@ -65,9 +73,12 @@ impl Target {
     }
 
     fn request(&self, request: &Request) -> hyper::Request<Full<Bytes>> {
-        let mut builder = hyper::Request::post(&self.path)
-            .header(hyper::header::HOST, &self.authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json");
+        let mut builder = hyper::Request::post(self.uri.clone())
+            .header(hyper::header::HOST, self.host.clone())
+            .header(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
         if let Some(token) = &request.bearer {
             builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -509,8 +520,9 @@ mod tests {
     fn targets_are_plain_http_urls() {
         let t = Target::parse("http://127.0.0.1:3000/api/v1/log/entries").unwrap();
         assert_eq!(t.authority, "127.0.0.1:3000");
-        assert_eq!(t.path, "/api/v1/log/entries");
-        assert_eq!(Target::parse("http://h:1").unwrap().path, "/");
+        assert_eq!(t.uri, "/api/v1/log/entries");
+        assert_eq!(t.host, "127.0.0.1:3000");
+        assert_eq!(Target::parse("http://h:1").unwrap().uri, "/");
         assert!(Target::parse("https://h/x").is_err());
         assert!(Target::parse("http:///x").is_err());
     }

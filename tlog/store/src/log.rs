@@ -1,7 +1,9 @@
 use crate::error::{AppendError, NotReady, ReadError, StoreError};
 use crate::metrics::{LogMetrics, OneLog};
 use crate::plan::{EntryEncoder, StoredEntry, Submission};
-use crate::sequencer::{Pending, Progress, Sequenced, Sequencer, SequencerConfig, SharedHead};
+use crate::sequencer::{
+    Pending, Progress, Sequenced, Sequencer, SequencerConfig, SharedHead, Window,
+};
 use crate::signer::CheckpointSigner;
 use crate::store::{LogHead, LogId, LogStore};
 use lru::LruCache;
@@ -88,6 +90,8 @@ struct Inner {
     metrics: OneLog,
     /// Shared with the sequencer: what waits and when it last moved.
     progress: Arc<Progress>,
+    /// Shared with the sequencer: when a submission ends a round's batching window early.
+    window: Arc<Window>,
     /// [`SequencerConfig::wedged_after`].
     wedged_after: Duration,
 }
@@ -151,6 +155,7 @@ impl Log {
         let shared: SharedHead = Arc::new(Mutex::new((Arc::new(head), Instant::now())));
         let (queue, rx) = mpsc::channel(options.sequencer.max_pending.max(1));
         let progress = Arc::new(Progress::new());
+        let window = Arc::new(Window::new());
         let sequencer = Sequencer {
             store: store.clone(),
             log: id,
@@ -162,6 +167,7 @@ impl Log {
             head: shared.clone(),
             metrics: metrics.clone(),
             progress: progress.clone(),
+            window: window.clone(),
         };
         // On its own runtime: see `runtime.rs`.
         crate::runtime::sequencing().spawn(sequencer.run(rx));
@@ -177,6 +183,7 @@ impl Log {
                 tiles: Mutex::new(LruCache::new(cache)),
                 metrics,
                 progress,
+                window,
                 wedged_after: options.sequencer.wedged_after,
             }),
         })
@@ -269,6 +276,10 @@ impl Log {
                     mpsc::error::TrySendError::Closed(_) => AppendError::ShuttingDown,
                 }
             })?;
+        let queue = &self.inner.queue;
+        self.inner
+            .window
+            .queued(queue.max_capacity() - queue.capacity());
         answer.await.map_err(|_| AppendError::ShuttingDown)?
     }
 

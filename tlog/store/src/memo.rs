@@ -1,14 +1,16 @@
 //! Proofs for a whole round at once: a [`HashReader`] over tiles that remembers every interior
-//! node it folds.
+//! node it folds, and every proof element folded from several nodes.
 //!
 //! A tile stores only every eighth level of the tree, so a node between those levels is the
 //! fold of up to 128 stored hashes. One proof folds several such runs; the proofs of a round's
 //! consecutive entries need mostly the same nodes. Remembering them makes the proofs of a round
-//! of `n` entries cost about `2n` hashes instead of a few hundred per entry.
+//! of `n` entries cost about `2n` hashes instead of a few hundred per entry. Likewise the
+//! elements on the tree's ragged right edge (a run of complete subtrees up to the tree's size,
+//! folded right to left): the round's entries all sit near that edge and share most of them.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use tlog::merkle::{node_hash, Hash, HashReader, NodeId, ProofError};
+use tlog::merkle::{self, node_hash, Hash, HashReader, NodeId, ProofError};
 use tlog::tile::{TileSet, TILE_HEIGHT};
 
 /// Reads nodes from `tiles`, folding interior nodes from their children and remembering them.
@@ -16,6 +18,8 @@ use tlog::tile::{TileSet, TILE_HEIGHT};
 pub(crate) struct MemoReader<'a> {
     tiles: &'a TileSet,
     memo: RefCell<HashMap<NodeId, Hash>>,
+    /// Proof elements of more than one complete subtree, by their leaf range.
+    ranges: RefCell<HashMap<(u64, u64), Hash>>,
 }
 
 impl<'a> MemoReader<'a> {
@@ -23,7 +27,30 @@ impl<'a> MemoReader<'a> {
         Self {
             tiles,
             memo: RefCell::new(HashMap::new()),
+            ranges: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size`: what
+    /// [`merkle::inclusion_proof`] answers over `tiles`, with the folded elements remembered.
+    pub(crate) fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+        merkle::inclusion_proof_ranges(index, size)?
+            .into_iter()
+            .map(|range| {
+                // A range of 2^k leaves is one complete subtree (ranges start aligned to their
+                // largest power of two): a node, remembered as such.
+                if (range.end - range.start).is_power_of_two() {
+                    return range.hash(self);
+                }
+                let key = (range.start, range.end);
+                if let Some(hash) = self.ranges.borrow().get(&key) {
+                    return Ok(*hash);
+                }
+                let hash = range.hash(self)?;
+                self.ranges.borrow_mut().insert(key, hash);
+                Ok(hash)
+            })
+            .collect()
     }
 }
 
@@ -70,6 +97,7 @@ mod tests {
                 want,
                 "{index}"
             );
+            assert_eq!(memo.inclusion_proof(index, size).unwrap(), want, "{index}");
             assert_eq!(
                 inclusion_proof(index, size, &tiles).unwrap(),
                 want,

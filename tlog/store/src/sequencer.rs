@@ -8,12 +8,12 @@ use crate::metrics::OneLog;
 use crate::plan::{EntryEncoder, Outcome, StoredEntry, Submission, MAX_ENTRY_BYTES};
 use crate::signer::CheckpointSigner;
 use crate::store::{IntegrateRequest, LogHead, LogId, LogStore};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tlog::merkle::{self, Hash};
+use tlog::merkle::Hash;
 use tlog::tile::{TileSet, TreeEdge};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// How the sequencer batches.
 #[derive(Debug, Clone)]
@@ -144,6 +144,39 @@ impl Progress {
     }
 }
 
+/// How a round's batching window ends early: the sequencer waits out the window asleep, and the
+/// submitters wake it only once enough submissions are queued to fill the round, not at every
+/// submission (a thread wake-up each, on the sequencing runtime, costs more CPU than the
+/// submission's share of the round).
+///
+/// A sender racing with the sequencer's start of a wait may miss the threshold; the round then
+/// closes at the end of its window, as any round that does not fill up does. Submissions stay
+/// in the queue until the window ends, so they count towards `max_pending` (pushback) for at
+/// most one window longer than when each was taken out as it came.
+#[derive(Debug)]
+pub(crate) struct Window {
+    /// Queued submissions that fill the round being gathered; `usize::MAX` when the sequencer
+    /// is not waiting out a window.
+    wake_at: AtomicUsize,
+    full: Notify,
+}
+
+impl Window {
+    pub(crate) fn new() -> Self {
+        Self {
+            wake_at: AtomicUsize::new(usize::MAX),
+            full: Notify::new(),
+        }
+    }
+
+    /// A submission was queued; `queued` are waiting now.
+    pub(crate) fn queued(&self, queued: usize) {
+        if queued >= self.wake_at.load(Ordering::SeqCst) {
+            self.full.notify_one();
+        }
+    }
+}
+
 /// The head shared between the sequencer and readers, with when it was last confirmed.
 pub(crate) type SharedHead = Arc<Mutex<(Arc<LogHead>, Instant)>>;
 
@@ -158,6 +191,7 @@ pub(crate) struct Sequencer {
     pub(crate) head: SharedHead,
     pub(crate) metrics: OneLog,
     pub(crate) progress: Arc<Progress>,
+    pub(crate) window: Arc<Window>,
 }
 
 fn now_ms() -> u64 {
@@ -175,28 +209,45 @@ impl Sequencer {
             // goes straight into the next one.
             let deadline = first.arrived + self.config.max_delay;
             let mut batch = vec![first];
-            while batch.len() < self.config.max_batch {
-                // What is already queued is taken without awaiting: `recv` under an elapsed
-                // deadline would stop at tokio's cooperative budget (128 receives) and cut the
-                // round short.
-                let next = match queue.try_recv() {
-                    Ok(p) => Some(p),
-                    Err(mpsc::error::TryRecvError::Disconnected) => None,
-                    Err(mpsc::error::TryRecvError::Empty) => {
-                        tokio::time::timeout_at(deadline, queue.recv())
-                            .await
-                            .ok()
-                            .flatten()
-                    }
-                };
-                let Some(p) = next else { break };
-                batch.push(p);
-            }
+            self.gather(&mut queue, &mut batch, deadline).await;
             self.metrics.queued(queue.len());
             self.round(batch).await;
             self.metrics.queued(queue.len());
         }
         tracing::debug!(origin = %self.origin, "sequencer stopped");
+    }
+
+    /// Fills `batch` up to `max_batch` with what is queued by `deadline`: what is queued already
+    /// is taken without awaiting (`recv` under an elapsed deadline would stop at tokio's
+    /// cooperative budget of 128 receives and cut the round short); then the sequencer sleeps
+    /// until the deadline, or until the queue holds enough to fill the round ([`Window`]).
+    async fn gather(
+        &self,
+        queue: &mut mpsc::Receiver<Pending>,
+        batch: &mut Vec<Pending>,
+        deadline: tokio::time::Instant,
+    ) {
+        let max = self.config.max_batch;
+        loop {
+            while batch.len() < max {
+                match queue.try_recv() {
+                    Ok(p) => batch.push(p),
+                    // Empty: wait below. Disconnected: this round is the last.
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            }
+            let room = max.saturating_sub(batch.len());
+            if room == 0 || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            self.window.wake_at.store(room, Ordering::SeqCst);
+            // Submissions queued before the threshold was set found none to compare with.
+            if queue.len() < room {
+                let _ = tokio::time::timeout_at(deadline, self.window.full.notified()).await;
+            }
+            self.window.wake_at.store(usize::MAX, Ordering::SeqCst);
+        }
     }
 
     async fn round(&mut self, batch: Vec<Pending>) {
@@ -278,7 +329,7 @@ impl Sequencer {
             let answer = match outcome {
                 Outcome::Sequenced { entry, duplicate } => Ok(Sequenced {
                     inclusion_proof: want_proof
-                        .then(|| merkle::inclusion_proof(entry.index, head.size, &reader).ok())
+                        .then(|| reader.inclusion_proof(entry.index, head.size).ok())
                         .flatten(),
                     entry,
                     duplicate,
