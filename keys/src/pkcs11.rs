@@ -605,6 +605,23 @@ impl Pkcs11Key {
     /// take its name while the old one stays usable under the new label.
     pub fn relabel(uri: &Pkcs11Uri, label: &str) -> Result<(), KeyError> {
         let (_, _, session) = logged_in_session(uri, true)?;
+        // Two keys under one label could no longer be told apart by it: refused, as generating
+        // over an existing key is.
+        let target = Pkcs11Uri {
+            object: Some(label.to_owned()),
+            id: None,
+            ..uri.clone()
+        };
+        for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            let taken = session
+                .find_objects(&key_template(&target, class))
+                .map_err(|e| uri.error(format!("looking for the label {label}: {e}")))?;
+            if !taken.is_empty() {
+                return Err(uri.error(format!(
+                    "a key labelled {label} exists already; nothing relabelled"
+                )));
+            }
+        }
         for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
             let object = find_one(&session, uri, class)?;
             session
@@ -612,6 +629,12 @@ impl Pkcs11Key {
                 .map_err(|e| uri.error(format!("relabelling the key: {e}")))?;
         }
         Ok(())
+    }
+
+    /// Whether the token holds a private key by the URI's label/id.
+    pub fn exists(uri: &Pkcs11Uri) -> Result<bool, KeyError> {
+        let (_, _, session) = logged_in_session(uri, false)?;
+        has_private_key(&session, uri)
     }
 
     /// The URI the key was opened by (without a PIN value).

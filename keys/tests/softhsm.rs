@@ -161,4 +161,21 @@ fn keys_in_softhsm2_sign_concurrently_and_bad_configuration_is_named() {
         pin_file.display()
     );
     check_signer(loader.load(Path::new(&by_file)).unwrap().as_ref()).unwrap();
+
+    // Relabelling (how `rotate` retires a key in the token) never makes two keys share a
+    // label: a second key retired under the first one's label is refused, and both stay usable.
+    // Last: a key held open keeps the token logged in, which the wrong-PIN check above needs
+    // not to be.
+    let p256 = |object: &str| uri(module, "sigstack", object, PIN).parse().unwrap();
+    let first = Pkcs11Key::open(&p256("p256")).unwrap();
+    Pkcs11Key::relabel(&p256("p256"), "retired-p256").unwrap();
+    assert!(!Pkcs11Key::exists(&p256("p256")).unwrap());
+    assert!(Pkcs11Key::exists(&p256("retired-p256")).unwrap());
+    let second = Pkcs11Key::generate(&p256("p256"), Algorithm::EcdsaP256Sha256).unwrap();
+    let refused = Pkcs11Key::relabel(&p256("p256"), "retired-p256").unwrap_err();
+    assert!(refused.to_string().contains("exists already"), "{refused}");
+    let retired = Pkcs11Key::open(&p256("retired-p256")).unwrap();
+    assert_eq!(retired.public_key_der(), first.public_key_der());
+    let current = Pkcs11Key::open(&p256("p256")).unwrap();
+    assert_eq!(current.public_key_der(), second.public_key_der());
 }

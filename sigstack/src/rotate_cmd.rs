@@ -210,7 +210,26 @@ pub(crate) fn run(args: RotateArgs) -> anyhow::Result<()> {
     }
     let retired = layout.keys.join("retired");
     std::fs::create_dir_all(&retired).with_context(|| format!("creating {}", retired.display()))?;
-    let stamp = chrono_like_stamp();
+    // Two rotations within one second would otherwise retire to the same names: a file moved
+    // over the earlier retired key (lost), or two keys in the token under one label.
+    let stamp = unused_stamp(&chrono_like_stamp(), |stamp| {
+        for key in &keys {
+            if let Some(base) = &args.keys_pkcs11 {
+                let label = format!("retired-{stamp}-{}", key.stem());
+                let spec = Pkcs11Uri::with_object(base, &label);
+                if sigstack_keys::Pkcs11Key::exists(&spec.parse()?)? {
+                    return Ok(true);
+                }
+            }
+            for file in layout.files(*key) {
+                let name = file.file_name().expect("a file").to_string_lossy();
+                if retired.join(format!("{stamp}-{name}")).exists() {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    })?;
     for key in &keys {
         // Where the retired private key now is: renamed in the token, or moved to retired/.
         let mut retired_key = None;
@@ -325,7 +344,24 @@ fn freeze_log(
     Ok(())
 }
 
-/// `20261206T021500Z`: sortable, and unique enough for files retired by hand-run commands.
+/// The first of `stamp`, `stamp-2`, `stamp-3`, … that `taken` says no earlier retirement used.
+fn unused_stamp(
+    stamp: &str,
+    taken: impl Fn(&str) -> anyhow::Result<bool>,
+) -> anyhow::Result<String> {
+    for n in 1u32.. {
+        let candidate = match n {
+            1 => stamp.to_owned(),
+            n => format!("{stamp}-{n}"),
+        };
+        if !taken(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("a free stamp among 2^32")
+}
+
+/// `20261206T021500Z`: sortable; [`unused_stamp`] makes it unique.
 fn chrono_like_stamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -334,4 +370,25 @@ fn chrono_like_stamp() -> String {
     let t = trust::Timestamp::from_unix_seconds(secs as i64).to_string();
     // RFC 3339 (`2026-12-06T02:15:00Z`) without separators, for a file name.
     t.replace(['-', ':'], "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_rotation_in_the_same_second_retires_under_a_new_stamp() {
+        let used = std::cell::RefCell::new(std::collections::HashSet::new());
+        let take = || {
+            let stamp =
+                unused_stamp("20261206T170826Z", |s| Ok(used.borrow().contains(s))).unwrap();
+            used.borrow_mut().insert(stamp.clone());
+            stamp
+        };
+        assert_eq!(take(), "20261206T170826Z");
+        assert_eq!(take(), "20261206T170826Z-2");
+        assert_eq!(take(), "20261206T170826Z-3");
+        // What the check cannot answer stops the rotation.
+        assert!(unused_stamp("x", |_| anyhow::bail!("token unreachable")).is_err());
+    }
 }
