@@ -659,3 +659,50 @@ fn a_threshold_root_is_signed_across_two_tokens_and_a_ca_root_stays_in_one() {
     ]);
     assert!(ok && text.contains("kept"), "{text}");
 }
+
+/// A rotation whose stamp (the time, to the second) an earlier retirement already used retires
+/// under the next free one, never over the earlier key: `rename` would replace it.
+#[test]
+fn a_rotation_never_retires_a_key_over_an_earlier_retired_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path();
+    std::fs::write(keys.join("tsa-key.pem"), "the key being retired").unwrap();
+    std::fs::write(keys.join("tsa-chain.pem"), "its chain").unwrap();
+    // Retired keys under every stamp the command can take in the next minute, as a rotation
+    // in the same second leaves them.
+    let retired = keys.join("retired");
+    std::fs::create_dir_all(&retired).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let stamps: Vec<String> = (now - 1..now + 60)
+        .map(|s| {
+            trust::Timestamp::from_unix_seconds(s)
+                .to_string()
+                .replace(['-', ':'], "")
+        })
+        .collect();
+    for stamp in &stamps {
+        for name in ["tsa-key.pem", "tsa-chain.pem"] {
+            std::fs::write(retired.join(format!("{stamp}-{name}")), stamp).unwrap();
+        }
+    }
+
+    let (ok, out) = sigstack(&["rotate", "tsa", "--keys-dir", keys.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    // The earlier retired keys are untouched; this one is under `<stamp>-2`.
+    for stamp in &stamps {
+        for name in ["tsa-key.pem", "tsa-chain.pem"] {
+            let earlier = std::fs::read_to_string(retired.join(format!("{stamp}-{name}")));
+            assert_eq!(earlier.unwrap(), *stamp, "{out}");
+        }
+    }
+    let moved: Vec<String> = stamps
+        .iter()
+        .map(|stamp| retired.join(format!("{stamp}-2-tsa-key.pem")))
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .collect();
+    assert_eq!(moved, ["the key being retired"], "{out}");
+    assert!(!keys.join("tsa-key.pem").exists(), "{out}");
+}
