@@ -553,20 +553,10 @@ mod tests {
         tbs.to_der().unwrap()
     }
 
-    fn ctgo_precert() -> Vec<u8> {
-        use base64::Engine as _;
-        let path = sigstack_test_vectors::dir().join("ct/rfc6962-ctgo/test-precert.pem");
-        let pem =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(body.trim())
-            .unwrap()
-    }
-
     #[test]
     fn cutting_an_extension_out_of_the_bytes_is_reencoding_without_it() {
-        let cert = Certificate::from_der(&ctgo_precert()).unwrap();
+        let precert = sigstack_test_vectors::pem_blocks("ct/rfc6962-ctgo/test-precert.pem");
+        let cert = Certificate::from_der(&precert[0]).unwrap();
         // Every position, in the certificate and in copies of it with fewer extensions, down
         // to one, whose removal drops the extensions field.
         for keep in 1..=cert.tbs_certificate.extensions.as_ref().unwrap().len() {

@@ -26,3 +26,30 @@ pub fn read_json(rel: &str) -> serde_json::Value {
     let path = dir().join(rel);
     serde_json::from_slice(&read(rel)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Every PEM block's DER in a vector file, in order (headers and labels ignored).
+pub fn pem_blocks(rel: &str) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let text = String::from_utf8(read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let mut blocks = Vec::new();
+    let mut body = None::<String>;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("-----BEGIN") {
+            body = Some(String::new());
+        } else if line.starts_with("-----END") {
+            let body = body
+                .take()
+                .unwrap_or_else(|| panic!("{rel}: END without BEGIN"));
+            blocks.push(
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .unwrap_or_else(|e| panic!("{rel}: {e}")),
+            );
+        } else if let Some(b) = body.as_mut() {
+            b.push_str(line);
+        }
+    }
+    assert!(!blocks.is_empty(), "{rel} has no PEM block");
+    blocks
+}

@@ -1,43 +1,15 @@
 //! Known-answer tests against the upstream vectors in `dev/test-vectors/data/ct` and
 //! `dev/test-vectors/data/fulcio` (see `dev/test-vectors/data/README.md`).
 
-use std::path::PathBuf;
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ct::*;
 use serde_json::Value;
 
-fn vectors() -> PathBuf {
-    sigstack_test_vectors::dir()
-}
-
-fn read(rel: &str) -> Vec<u8> {
-    let path = vectors().join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use sigstack_test_vectors::{pem_blocks, read};
 
 fn json(rel: &str) -> Value {
     serde_json::from_slice(&read(rel)).unwrap()
-}
-
-/// Every PEM block's DER, in order.
-fn pem_blocks(rel: &str) -> Vec<Vec<u8>> {
-    let text = String::from_utf8(read(rel)).unwrap();
-    let mut blocks = Vec::new();
-    let mut body = None::<String>;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with("-----BEGIN") {
-            body = Some(String::new());
-        } else if line.starts_with("-----END") {
-            blocks.push(B64.decode(body.take().unwrap()).unwrap());
-        } else if let Some(b) = body.as_mut() {
-            b.push_str(line);
-        }
-    }
-    assert!(!blocks.is_empty(), "{rel} has no PEM block");
-    blocks
 }
 
 fn pem(rel: &str) -> Vec<u8> {
