@@ -70,10 +70,10 @@ fn request_id(request: &Request) -> HeaderValue {
         .cloned();
     given.unwrap_or_else(|| {
         // 16 hex digits, as `{:016x}` writes them, without formatting a `String` first.
-        let id = rand::random::<u64>();
-        let hex: [u8; 16] =
-            std::array::from_fn(|i| b"0123456789abcdef"[(id >> (60 - 4 * i)) as usize & 0xf]);
-        HeaderValue::from_bytes(&hex).expect("hex is a valid header value")
+        let mut id = [0u8; 16];
+        hex::encode_to_slice(rand::random::<u64>().to_be_bytes(), &mut id)
+            .expect("the buffer is twice as long");
+        HeaderValue::from_bytes(&id).expect("hex is a valid header value")
     })
 }
 
