@@ -446,20 +446,20 @@ impl FreshDatabase {
         let mut url = url::Url::parse(grown)
             .context("the database URL, for the pairs' fresh databases (--pairs 0 skips them)")?;
         url.set_path(&format!("/{name}"));
+        let url = String::from(url);
+        // The schema, made once by the store, for `empty` to truncate.
+        SqlStore::connect(&url).await?.close().await;
         Ok(Self {
-            url: url.into(),
+            url,
             postgres_name: Some(name),
         })
     }
 
-    /// No log in it: SQLite's file removed, PostgreSQL's tables truncated (the schema is made
-    /// by the store on its first connection).
+    /// No log in it: SQLite's file removed, PostgreSQL's tables truncated.
     async fn empty(&self) -> anyhow::Result<()> {
         match &self.postgres_name {
             None => remove_sqlite_files(self.url.trim_start_matches("sqlite://")),
             Some(_) => {
-                // The store makes the schema the first time.
-                SqlStore::connect(&self.url).await?.close().await;
                 let pool = stats_pool(&self.url).await?;
                 let truncated = sqlx::query(&format!("TRUNCATE {LOG_TABLES}"))
                     .execute(&pool)
