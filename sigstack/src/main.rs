@@ -146,6 +146,9 @@ enum Command {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How long the end of the process waits for the logs' sequencers to finish their last round.
+const SEQUENCERS_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let result = runtime.block_on(run());
@@ -153,7 +156,15 @@ fn main() -> anyhow::Result<()> {
     // module left initialised tore itself down at exit after OpenSSL had, and crashed (see
     // `finalize_modules`).
     drop(runtime);
-    sigstack_keys::pkcs11::finalize_modules();
+    // The logs' sequencers run on a runtime of their own (tlog_store), and drop their
+    // checkpoint keys only once they have stopped, which dropping the runtime above set off.
+    if tlog_store::wait_for_sequencers(SEQUENCERS_STOP_TIMEOUT) {
+        sigstack_keys::pkcs11::finalize_modules();
+    } else {
+        // Finalising a module under a key still in use crashes it; left initialised, it tears
+        // itself down at exit, which crashed only now and then.
+        tracing::warn!("a log's sequencer did not stop in time; PKCS#11 modules left to exit");
+    }
     result
 }
 

@@ -34,6 +34,7 @@ pub use log::{AppendResult, Appended, Log, LogOptions, DEFAULT_HEAD_MAX_AGE, DEF
 pub use metrics::LogMetrics;
 pub use plan::{EntryEncoder, IndexKey, PlainEntries, StoredEntry, Submission};
 pub use replicas::split_url_list;
+pub use runtime::wait_for_sequencers;
 pub use sequencer::{
     SequencerConfig, DEFAULT_MAX_BATCH, DEFAULT_MAX_DELAY, DEFAULT_MAX_PENDING,
     DEFAULT_WEDGED_AFTER,

@@ -170,7 +170,7 @@ impl Log {
             window: window.clone(),
         };
         // On its own runtime: see `runtime.rs`.
-        crate::runtime::sequencing().spawn(sequencer.run(rx));
+        crate::runtime::spawn_sequencer(sequencer.run(rx));
         let cache = NonZeroUsize::new(options.tile_cache.max(1)).expect("non-zero");
         Ok(Self {
             inner: Arc::new(Inner {

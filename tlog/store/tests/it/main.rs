@@ -10,3 +10,4 @@ mod multiprocess;
 mod readiness;
 mod replicas;
 mod shared_log;
+mod shutdown;
