@@ -269,6 +269,13 @@ fn context(uri: &Pkcs11Uri) -> Result<Pkcs11, KeyError> {
     Ok(ctx)
 }
 
+/// Whether this process has loaded a PKCS#11 module (and so has [`finalize_modules`] to do).
+pub fn modules_loaded() -> bool {
+    CONTEXTS
+        .get()
+        .is_some_and(|contexts| !contexts.lock().expect("PKCS#11 context lock").is_empty())
+}
+
 /// Calls `C_Finalize` on every module this process loaded: for the very end of the process,
 /// once every key that may still call the module has been dropped (a call after this may
 /// bring the module's state back to life). A module left initialised tears itself down in its

@@ -156,6 +156,9 @@ fn main() -> anyhow::Result<()> {
     // module left initialised tore itself down at exit after OpenSSL had, and crashed (see
     // `finalize_modules`).
     drop(runtime);
+    if !sigstack_keys::pkcs11::modules_loaded() {
+        return result;
+    }
     // The logs' sequencers run on a runtime of their own (tlog_store), and drop their
     // checkpoint keys only once they have stopped, which dropping the runtime above set off.
     if tlog_store::wait_for_sequencers(SEQUENCERS_STOP_TIMEOUT) {
