@@ -466,6 +466,13 @@ impl Rekor {
         self.v2_logs.last().expect("a Rekor has an active v2 log")
     }
 
+    /// The active v1 shard's log, sequencer and store: for the load generator, which grows it
+    /// with synthetic entries before measuring appends on a large log (`--grown`).
+    #[cfg(feature = "loadgen")]
+    pub fn active_v1_log(&self) -> &Log {
+        &self.active().log
+    }
+
     pub(crate) fn active(&self) -> &Shard {
         self.shards
             .last()

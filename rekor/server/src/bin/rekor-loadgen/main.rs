@@ -11,6 +11,11 @@
 //!
 //! Without `--url` it starts Rekor in-process on a fresh database: PostgreSQL when
 //! `SIGSTACK_TEST_DATABASE_URL` is set (or `BENCH_BACKEND=postgres`), else SQLite.
+//!
+//! With `--grown N` it measures what a large log costs Rekor's writers: windows on a log
+//! grown to `N` entries, each paired with one on a fresh empty log ([`grown`]).
+
+mod grown;
 
 use anyhow::Context;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -60,7 +65,28 @@ struct Args {
     /// design); the failures are still counted and printed.
     #[arg(long)]
     allow_failures: bool,
+    /// Tree sizes, comma-separated: grows one log to each in turn (synthetic entries appended
+    /// through the active shard's sequencer and store, shaped as hashedrekord's: deduplicated
+    /// by leaf hash, filed under a key and an artifact digest) and at each measures pairs of
+    /// windows, one on a fresh empty log, then one on the grown log, each of `--seconds` with
+    /// `--entries` new entries. Prints each pair and the median of the grown log's rate as a
+    /// share of the empty log's.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["url", "record"])]
+    grown: Vec<u64>,
+    /// Pairs of windows with `--grown`.
+    #[arg(long, default_value_t = 3, requires = "grown")]
+    pairs: usize,
+    /// Concurrent appending tasks growing the log for `--grown`.
+    #[arg(long, default_value_t = 4096, requires = "grown")]
+    fill_concurrency: usize,
+    /// Payload bytes of the synthetic entries growing the log for `--grown` (as
+    /// `tlog-loadgen grow`'s).
+    #[arg(long, default_value_t = 128, requires = "grown")]
+    fill_payload_bytes: usize,
 }
+
+/// A signing key of the entries, and its public key's PEM in base64 as hashedrekord carries it.
+type EntryKey = (sigstack_keys::SoftwareKey, String);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -74,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
     let made = Instant::now();
     // aws-lc-rs signing (through `SoftwareKey`), spread over the cores: pre-signing is not
     // measured, but should not take longer than the run.
-    let keys: Vec<(sigstack_keys::SoftwareKey, String)> = (0..16)
+    let keys: Vec<EntryKey> = (0..16)
         .map(|_| {
             let key =
                 sigstack_keys::SoftwareKey::generate(sigstack_keys::Algorithm::EcdsaP256Sha256);
@@ -87,16 +113,19 @@ async fn main() -> anyhow::Result<()> {
             (key, B64.encode(pem))
         })
         .collect();
-    let bodies: Vec<Vec<u8>> =
-        load::make_on_every_core(args.entries, |i| sign_entry(i, &keys[i % keys.len()]));
+    if !args.grown.is_empty() {
+        return grown::run(&args, &args.grown, &keys).await;
+    }
+    let bodies = sign_entries(args.entries, &keys);
     eprintln!(
         "signed {} entries in {:.1}s",
         bodies.len(),
         made.elapsed().as_secs_f64()
     );
 
-    // Keep the database alive for the run.
+    // Keep the database, and the service on it, alive for the run.
     let mut database = None;
+    let mut in_process = None;
     let (endpoint, backend) = match &args.url {
         Some(url) => (
             format!("{}/api/v1/log/entries", url.trim_end_matches('/')),
@@ -105,26 +134,10 @@ async fn main() -> anyhow::Result<()> {
         None => {
             let db = BenchDatabase::fresh("sigstack_bench_rekor").await;
             let backend = db.backend().to_string();
-            let store: Arc<dyn tlog_store::LogStore> =
-                Arc::new(tlog_store::SqlStore::connect(&db.url).await?);
+            let served = InProcess::start(&db, &ServiceKeys::new(), args.max_delay_ms).await?;
             database = Some(db);
-            let mut config = rekor::RekorConfig::new(
-                sigstack_bench_support::bench_signer(
-                    "rekor-v1",
-                    sigstack_keys::Algorithm::EcdsaP256Sha256,
-                ),
-                sigstack_bench_support::bench_signer("rekor-v2", sigstack_keys::Algorithm::Ed25519),
-                "rekor.bench.example",
-                "rekor.bench.example",
-                rekor::ShardLayout::new_random(),
-            );
-            if let Some(ms) = args.max_delay_ms {
-                config.log_options.sequencer.max_delay = Duration::from_millis(ms);
-            }
-            let rekor = rekor::Rekor::open(store, config).await?;
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let endpoint = format!("http://{}/api/v1/log/entries", listener.local_addr()?);
-            tokio::spawn(async move { axum::serve(listener, rekor::router(rekor)).await });
+            let endpoint = served.endpoint.clone();
+            in_process = Some(served);
             (endpoint, backend)
         }
     };
@@ -172,7 +185,79 @@ async fn main() -> anyhow::Result<()> {
             anyhow::bail!("{} requests failed; the first: {why}", report.failures);
         }
     }
+    drop(in_process);
     Ok(())
+}
+
+/// The in-process Rekor's signing keys: the same for every instance of a run.
+struct ServiceKeys {
+    v1: Arc<dyn sigstack_keys::Signer>,
+    v2: Arc<dyn sigstack_keys::Signer>,
+}
+
+impl ServiceKeys {
+    fn new() -> Self {
+        Self {
+            v1: sigstack_bench_support::bench_signer(
+                "rekor-v1",
+                sigstack_keys::Algorithm::EcdsaP256Sha256,
+            ),
+            v2: sigstack_bench_support::bench_signer("rekor-v2", sigstack_keys::Algorithm::Ed25519),
+        }
+    }
+}
+
+/// Rekor serving in this process on loopback, until dropped.
+struct InProcess {
+    rekor: Arc<rekor::Rekor>,
+    /// Where entries are posted.
+    endpoint: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl InProcess {
+    /// Opens Rekor on `database` (a new shard when it has none) and serves it.
+    async fn start(
+        database: &BenchDatabase,
+        keys: &ServiceKeys,
+        max_delay_ms: Option<u64>,
+    ) -> anyhow::Result<Self> {
+        let store: Arc<dyn tlog_store::LogStore> =
+            Arc::new(tlog_store::SqlStore::connect(&database.url).await?);
+        let mut config = rekor::RekorConfig::new(
+            keys.v1.clone(),
+            keys.v2.clone(),
+            "rekor.bench.example",
+            "rekor.bench.example",
+            rekor::ShardLayout::new_random(),
+        );
+        if let Some(ms) = max_delay_ms {
+            config.log_options.sequencer.max_delay = Duration::from_millis(ms);
+        }
+        let rekor = rekor::Rekor::open(store, config).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let endpoint = format!("http://{}/api/v1/log/entries", listener.local_addr()?);
+        let router = rekor::router(rekor.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self {
+            rekor,
+            endpoint,
+            server,
+        })
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// `count` pre-signed hashedrekord request bodies, spread over the keys.
+fn sign_entries(count: usize, keys: &[EntryKey]) -> Vec<Vec<u8>> {
+    load::make_on_every_core(count, |i| sign_entry(i, &keys[i % keys.len()]))
 }
 
 /// One line per acknowledged entry (see `--record`), in the order they were acknowledged.
@@ -202,7 +287,7 @@ fn write_record(path: &std::path::Path, acks: &[load::Acknowledged]) -> anyhow::
 }
 
 /// One pre-signed `hashedrekord` request body.
-fn sign_entry(i: usize, (key, pem_b64): &(sigstack_keys::SoftwareKey, String)) -> Vec<u8> {
+fn sign_entry(i: usize, (key, pem_b64): &EntryKey) -> Vec<u8> {
     let artifact = format!("loadgen artifact {i} {}", rand::random::<u64>());
     // ECDSA P-256 over SHA-256 of the artifact: the signature hashedrekord verifies over its
     // digest.
