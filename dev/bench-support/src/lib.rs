@@ -132,6 +132,19 @@ pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(last)].as_secs_f64() * 1e3
 }
 
+/// The median of `values`: the middle one, or the mean of the middle two of an even count;
+/// none for no values. How the growth benchmarks read their pairs of windows.
+pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.into_iter().collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
 /// A signing key for a benchmark: generated in memory, or, when `SIGSTACK_BENCH_PKCS11` names a
 /// token (a `pkcs11:` URI without an object, as `scripts/bench-softhsm.sh` sets it), the token's
 /// object `name` (made there if missing), so the same run measures signing in an HSM.
@@ -253,4 +266,14 @@ fn drop_database(admin: String, name: String) {
         });
     })
     .join();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(super::median([]), None);
+        assert_eq!(super::median([0.9, 0.7, 0.8]), Some(0.8));
+        assert_eq!(super::median([0.9, 0.6, 0.7, 0.8]), Some(0.75));
+    }
 }

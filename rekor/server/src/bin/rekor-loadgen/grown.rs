@@ -15,7 +15,7 @@
 
 use crate::{has_proof, sign_entries, Args, EntryKey, InProcess, ServiceKeys};
 use sha2::{Digest, Sha256};
-use sigstack_bench_support::{load, BenchDatabase};
+use sigstack_bench_support::{load, median, BenchDatabase};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,13 +118,7 @@ pub(crate) async fn run(args: &Args, sizes: &[u64], keys: &[EntryKey]) -> anyhow
     );
     for at in &measured {
         let rate = |pick: fn(&(load::LoadReport, load::LoadReport)) -> &load::LoadReport| {
-            median(
-                &at.pairs
-                    .iter()
-                    .map(|p| pick(p).per_second())
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap_or_default()
+            median(at.pairs.iter().map(|p| pick(p).per_second())).unwrap_or_default()
         };
         let shares = at.shares();
         println!(
@@ -132,7 +126,7 @@ pub(crate) async fn run(args: &Args, sizes: &[u64], keys: &[EntryKey]) -> anyhow
             at.size,
             rate(|p| &p.0),
             rate(|p| &p.1),
-            100.0 * median(&shares).unwrap_or_default(),
+            100.0 * median(shares.iter().copied()).unwrap_or_default(),
             shares
                 .iter()
                 .map(|s| format!("{:.1}%", 100.0 * s))
@@ -141,18 +135,6 @@ pub(crate) async fn run(args: &Args, sizes: &[u64], keys: &[EntryKey]) -> anyhow
         );
     }
     Ok(())
-}
-
-/// The median of `values` (the mean of the middle two of an even count).
-fn median(values: &[f64]) -> Option<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-    }
 }
 
 /// One window of `args.seconds` posting `requests` to `service`; every request must succeed.
@@ -276,12 +258,5 @@ mod tests {
         assert_eq!(a.index_keys[0].key, "aa");
         assert_eq!(b.index_keys[0].key, "bb");
         assert!(a.index_keys[1].key.starts_with("sha256:"));
-    }
-
-    #[test]
-    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[0.9, 0.7, 0.8]), Some(0.8));
-        assert_eq!(median(&[0.9, 0.6, 0.7, 0.8]), Some(0.75));
     }
 }

@@ -14,6 +14,7 @@
 use anyhow::Context;
 use serde::Serialize;
 use sha2::Digest;
+use sigstack_bench_support::median;
 use sqlx::Row;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -140,13 +141,6 @@ impl Pair {
     pub(crate) fn share(&self) -> f64 {
         self.grown_per_sec / self.empty_per_sec.max(f64::MIN_POSITIVE)
     }
-}
-
-/// The median of `values` (the lower middle of an even count); none for no values.
-pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len().checked_sub(1)? / 2;
-    values.get(middle).copied()
 }
 
 impl Milestone {
@@ -792,9 +786,8 @@ pub(crate) fn report(empty: Option<(f64, Latency)>, milestones: &[Milestone]) ->
     );
     // The pairs (`--pairs`): each size's windows alternated with a fresh empty log's.
     if !milestones.is_empty() && milestones.iter().all(|m| !m.pairs.is_empty()) {
-        let of_pairs = |f: fn(&Pair) -> f64| {
-            series(&|m| median(m.pairs.iter().map(f).collect()).unwrap_or(0.0))
-        };
+        let of_pairs =
+            |f: fn(&Pair) -> f64| series(&|m| median(m.pairs.iter().map(f)).unwrap_or(0.0));
         let count = milestones.iter().map(|m| m.pairs.len()).min().unwrap_or(0);
         row(
             &format!("appends/s, fresh empty log (median of {count} pairs)"),
@@ -997,9 +990,7 @@ mod tests {
             pair(20_000.0, 19_000.0),
             pair(30_000.0, 15_000.0),
         ];
-        assert_eq!(median(pairs.iter().map(Pair::share).collect()), Some(0.9));
-        assert_eq!(median(vec![3.0, 1.0, 4.0, 2.0]), Some(2.0));
-        assert_eq!(median(Vec::new()), None);
+        assert_eq!(median(pairs.iter().map(Pair::share)), Some(0.9));
         let milestone = |pairs: Vec<Pair>| Milestone {
             tree_size: 1_000_000,
             appends_per_sec: 1.0,
