@@ -337,8 +337,8 @@ fn entry_from_row(row: &AnyRow) -> Result<StoredEntry, StoreError> {
     })
 }
 
-/// `(…), (…)`: `rows` rows of `cols` placeholders, for a statement with no other parameters.
-/// PostgreSQL's are numbered (`$1, $2, …`); SQLite's are anonymous (`?`), bound in order: sqlx
+/// `(…), (…)`: `rows` rows of `cols` placeholders. PostgreSQL's are numbered from `$1`, so for
+/// a statement with no other parameters; SQLite's are anonymous (`?`), bound in order: sqlx
 /// asks SQLite for the name of every parameter it binds, and SQLite finds a numbered one's name
 /// by a linear search of the statement's list, so binding n numbered parameters cost O(n²) —
 /// 85% of the CPU of an append to SQLite in rounds of thousands (`perf`), and nothing with
@@ -484,9 +484,8 @@ impl SqlStore {
                 for chunk in identities.chunks(INSERT_CHUNK_ROWS) {
                     let query = format!(
                         "SELECT idx, identity, leaf_hash, data, integrated_at FROM entries \
-                         WHERE log_id = ? AND identity IN ({})",
-                        // Anonymous, bound in order: see `values_list`.
-                        vec!["?"; chunk.len()].join(", ")
+                         WHERE log_id = ? AND identity IN {}",
+                        values_list(Backend::Sqlite, 1, chunk.len())
                     );
                     // A statement per batch size: not worth a place in the statement cache.
                     let mut q = sqlx::query(&query).persistent(false).bind(log.0);
